@@ -1,0 +1,47 @@
+"""How the explorer connects to a Cosmos DB account: endpoint, key and TLS trust.
+
+What it is for: one place that builds azure-cosmos clients (sync and async) the
+same way everywhere. TLS is always verified: the SDK skips verification for
+hosts named localhost/127.0.0.1 unless given an explicit CA, so we always pass
+one (SSL_CERT_FILE or --cosmos-ca-file, else the certifi bundle).
+
+What it must never do: turn verification off, or show the key.
+"""
+
+from __future__ import annotations
+
+import os
+
+from azure.cosmos.documents import SSLConfiguration
+
+
+def trusted_ca_file(explicit: str | None = None) -> str:
+    """The CA bundle that Cosmos TLS connections are verified against."""
+    if explicit:
+        return explicit
+    env = os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE")
+    if env:
+        return env
+    import certifi
+
+    return certifi.where()
+
+
+def client_kwargs(ca_file: str | None = None) -> dict:
+    """Keyword arguments for CosmosClient(...) that force verified TLS."""
+    ca = trusted_ca_file(ca_file)
+    ssl = SSLConfiguration()
+    ssl.SSLCaCerts = ca
+    return {"ssl_config": ssl, "connection_verify": ca}
+
+
+def sync_client(url: str, key: str, ca_file: str | None = None):
+    from azure.cosmos import CosmosClient
+
+    return CosmosClient(url, credential=key, **client_kwargs(ca_file))
+
+
+def async_client(url: str, key: str, ca_file: str | None = None):
+    from azure.cosmos.aio import CosmosClient
+
+    return CosmosClient(url, credential=key, **client_kwargs(ca_file))
