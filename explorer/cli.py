@@ -1,0 +1,127 @@
+"""Command line entry point: `dapr-explorer [options]` opens the TUI; subcommands script it.
+
+- `dapr-explorer`              open the explorer on component files and sidecars
+- `dapr-explorer demo`         start the local stack, seed it, open the explorer, stop it all on quit
+- `dapr-explorer stack`        start and seed the local stack and keep it up until Ctrl-C
+
+Never prints a secret: stack environment is shown with the key masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from explorer.errors import ExplorerError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dapr-explorer", description="Look inside Dapr state stores in Azure Cosmos DB.")
+    parser.add_argument("--resources-path", action="append", default=[], metavar="DIR",
+                        help="folder of Dapr component YAML (repeatable); default ./components, else ~/.dapr/components")
+    parser.add_argument("--dapr-grpc-port", type=int, action="append", default=[], metavar="PORT",
+                        help="gRPC port of a running sidecar (repeatable); default DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT")
+    parser.add_argument("--read-only", action="store_true", help="browse without any way to write")
+    sub = parser.add_subparsers(dest="command")
+    for name, text in (("demo", "start and seed the local stack, open the explorer on it, stop it on quit"),
+                       ("stack", "start and seed the local stack, print how to reach it, stop on Ctrl-C")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("--scale", type=int, default=0, metavar="KEYS", help="also seed KEYS bench keys (e.g. 100000)")
+        cmd.add_argument("--partitions", type=int, default=10_000, help="partitions for --scale keys (default 10000)")
+        cmd.add_argument("--daprd", help="daprd binary to use (default: build/cached from stack/build-daprd.sh)")
+    return parser
+
+
+def _raise_on_termination() -> None:
+    """SIGTERM/SIGHUP unwind like Ctrl-C, so `finally` blocks stop child processes."""
+
+    def handler(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
+
+
+def _start_seeded_stack(args: argparse.Namespace):
+    from explorer.localstack.manager import LocalStack
+    from explorer.localstack.seed import seed_with_progress
+
+    if args.scale < 0 or args.partitions < 1:
+        raise ExplorerError("--scale must be >= 0 and --partitions >= 1")
+    print("starting the local stack (Cosmos-compatible server + daprd)…", file=sys.stderr)
+    stack = LocalStack(daprd=args.daprd).start()
+    try:
+        summary = seed_with_progress(stack, args.scale, args.partitions)
+    except BaseException:
+        stack.stop()
+        raise
+    print(
+        f"seeded {summary.plain_keys} keys through daprd, {summary.actor_keys} actor and {summary.workflow_keys} "
+        f"workflow documents, {summary.scale_keys} bench keys in {summary.seconds:.1f}s; logs in {stack.run_dir}",
+        file=sys.stderr,
+    )
+    return stack
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from explorer.app import ExplorerApp
+    from explorer.components import load_components
+
+    stack = _start_seeded_stack(args)
+    try:
+        os.environ.update(stack.client_env())
+        addresses = [s.grpc_address for s in stack.sidecars.values()]
+        ExplorerApp(load_components([stack.resources_path]), addresses, read_only=args.read_only).run()
+    finally:
+        stack.stop()
+    return 0
+
+
+def _run_stack(args: argparse.Namespace) -> int:
+    import time
+
+    stack = _start_seeded_stack(args)
+    try:
+        env = stack.client_env({})
+        for name in ("COSMOS_URL", "SSL_CERT_FILE"):
+            print(f"export {name}={env[name]}")
+        print("export COSMOS_MASTER_KEY=…  # in the daprd environment; not printed")
+        for sidecar in stack.sidecars.values():
+            print(f"# {sidecar.app_id}: DAPR_GRPC_PORT={sidecar.grpc_port} DAPR_HTTP_PORT={sidecar.http_port}")
+        print("# Ctrl-C stops everything", flush=True)
+        while all(p.alive() for p in stack.processes()):
+            time.sleep(0.5)
+        print("a stack process exited; see the logs in", stack.run_dir, file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def _run_explorer(args: argparse.Namespace) -> int:
+    from explorer.app import ExplorerApp
+    from explorer.components import default_resources_paths, load_components
+    from explorer.sidecar import address_from_env
+
+    components = load_components(default_resources_paths(args.resources_path))
+    addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
+    ExplorerApp(components, addresses, read_only=args.read_only).run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _raise_on_termination()
+    try:
+        if args.command == "demo":
+            return _run_demo(args)
+        if args.command == "stack":
+            return _run_stack(args)
+        return _run_explorer(args)
+    except ExplorerError as exc:
+        print(f"dapr-explorer: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,184 @@
+"""A small async client for a Dapr sidecar's state and metadata gRPC API.
+
+What it is for: reading and writing state through daprd so that the Cosmos
+document envelope is always Dapr's own, and reading the sidecar's metadata
+(app-id, registered stores, capabilities). It uses the generated stubs shipped
+in the `dapr` package directly: they return the response metadata
+(ttlExpireTime) that the high-level SDK drops, and they neither block on an
+HTTP health check nor print to stdout (which would corrupt the TUI).
+
+What it must never do: talk to Cosmos, retry a write, or drop an etag. A
+conflicting etag surfaces as `EtagConflict`, never as a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from dapr.proto.common.v1 import common_pb2
+from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
+
+from explorer.errors import ExplorerError
+
+
+class SidecarError(ExplorerError):
+    title = "Sidecar"
+
+
+class SidecarUnavailable(SidecarError):
+    """No sidecar answers at the address."""
+
+
+class EtagConflict(SidecarError):
+    """The item changed since it was read: the write was refused, nothing was written."""
+
+    exit_code = 4
+    title = "Etag conflict"
+
+
+class InvalidKey(SidecarError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class StateWrite:
+    """One key to save: value bytes as the app would send them, plus request metadata."""
+
+    key: str
+    value: bytes
+    etag: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StateRead:
+    key: str
+    data: bytes
+    etag: str
+    metadata: Mapping[str, str]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.etag) or bool(self.data)
+
+
+@dataclass(frozen=True)
+class RegisteredStore:
+    name: str
+    type: str
+    version: str
+    capabilities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SidecarMetadata:
+    app_id: str
+    runtime_version: str
+    stores: tuple[RegisteredStore, ...]
+
+
+def address_from_env(environ: Mapping[str, str] | None = None, port: int | None = None) -> str:
+    """--dapr-grpc-port, else DAPR_GRPC_ENDPOINT, else DAPR_GRPC_PORT, else 127.0.0.1:50001."""
+    env = os.environ if environ is None else environ
+    if port:
+        return f"127.0.0.1:{port}"
+    endpoint = env.get("DAPR_GRPC_ENDPOINT")
+    if endpoint:
+        for scheme in ("http://", "https://"):
+            if endpoint.startswith(scheme):
+                endpoint = endpoint[len(scheme):]
+        return endpoint.rstrip("/")
+    return f"127.0.0.1:{env.get('DAPR_GRPC_PORT', '50001')}"
+
+
+def _translate(exc: grpc.aio.AioRpcError, store: str, key: str) -> ExplorerError:
+    code, details = exc.code(), exc.details() or ""
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return SidecarUnavailable(f"no Dapr sidecar answers ({details}). Start one, or pass --dapr-grpc-port.")
+    if code == grpc.StatusCode.ABORTED and "etag" in details.lower():
+        return EtagConflict(f"{store}/{key} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidKey(f"{store}/{key}: {details}")
+    return SidecarError(f"{store}/{key}: {code.name}: {details.splitlines()[0] if details else ''}")
+
+
+class SidecarClient:
+    """One gRPC channel to one daprd. Use `async with`, or call close()."""
+
+    def __init__(self, address: str, api_token: str | None = None, timeout: float = 20.0):
+        self.address = address
+        self._metadata = (("dapr-api-token", api_token),) if api_token else ()
+        self._timeout = timeout
+        self._channel = grpc.aio.insecure_channel(address)
+        self._stub = dapr_pb2_grpc.DaprStub(self._channel)
+
+    async def __aenter__(self) -> SidecarClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def metadata(self) -> SidecarMetadata:
+        try:
+            reply = await self._stub.GetMetadata(
+                metadata_pb2.GetMetadataRequest(), metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, "metadata", "") from exc
+        stores = tuple(
+            RegisteredStore(c.name, c.type, c.version, tuple(c.capabilities))
+            for c in reply.registered_components
+            if c.type.startswith("state.")
+        )
+        return SidecarMetadata(reply.id, reply.runtime_version, stores)
+
+    async def get(self, store: str, key: str, metadata: Mapping[str, str] | None = None) -> StateRead:
+        try:
+            reply = await self._stub.GetState(
+                state_pb2.GetStateRequest(store_name=store, key=key, metadata=dict(metadata or {})),
+                metadata=self._metadata,
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, store, key) from exc
+        return StateRead(key, reply.data, reply.etag, dict(reply.metadata))
+
+    async def save(self, store: str, writes: Sequence[StateWrite]) -> None:
+        """Save keys; each write with an etag is checked by the store (first-write-wins off)."""
+        items = [
+            common_pb2.StateItem(
+                key=w.key,
+                value=w.value,
+                etag=common_pb2.Etag(value=w.etag) if w.etag else None,
+                metadata=dict(w.metadata),
+                options=common_pb2.StateOptions(concurrency=common_pb2.StateOptions.CONCURRENCY_FIRST_WRITE)
+                if w.etag
+                else None,
+            )
+            for w in writes
+        ]
+        try:
+            await self._stub.SaveState(
+                state_pb2.SaveStateRequest(store_name=store, states=items), metadata=self._metadata, timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, store, writes[0].key if len(writes) == 1 else f"{len(writes)} keys") from exc
+
+    async def delete(self, store: str, key: str, etag: str | None = None, metadata: Mapping[str, str] | None = None) -> None:
+        request = state_pb2.DeleteStateRequest(
+            store_name=store,
+            key=key,
+            etag=common_pb2.Etag(value=etag) if etag else None,
+            metadata=dict(metadata or {}),
+            options=common_pb2.StateOptions(concurrency=common_pb2.StateOptions.CONCURRENCY_FIRST_WRITE) if etag else None,
+        )
+        try:
+            await self._stub.DeleteState(request, metadata=self._metadata, timeout=self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, store, key) from exc
