@@ -123,3 +123,42 @@ def test_cli_stack_leaves_nothing_behind_when_stopped(how):
     finally:
         if cli.poll() is None:
             cli.kill()
+
+
+def test_quitting_the_demo_leaves_no_process_behind():
+    """`dapr-explorer demo` in a real terminal (a pty): the store list appears, `q` quits, nothing is left."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="30")
+    demo = subprocess.Popen([sys.executable, "-m", "explorer", "demo"], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, start_new_session=True)
+    os.close(slave)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 120
+        while b"sidecar(s) reachable" not in screen and time.monotonic() < deadline:
+            try:
+                screen += os.read(master, 65536)
+            except OSError:
+                break
+        assert b"statestore-agents-cosmos" in screen and b"3 sidecar(s) reachable" in screen, screen[-2000:]
+        kids = children_of(demo.pid)
+        assert len(kids) == 4, "one server and three daprd"
+        os.write(master, b"q")
+        deadline = time.monotonic() + 30
+        while demo.poll() is None and time.monotonic() < deadline:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                time.sleep(0.1)
+        assert demo.wait(timeout=5) == 0
+        assert wait_dead(kids) == []
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        os.close(master)
