@@ -18,14 +18,26 @@ from collections.abc import Sequence
 from explorer.errors import ExplorerError
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dapr-explorer", description="Look inside Dapr state stores in Azure Cosmos DB.")
-    parser.add_argument("--resources-path", action="append", default=[], metavar="DIR",
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--resources-path", action="append", default=[], metavar="DIR",
                         help="folder of Dapr component YAML (repeatable); default ./components, else ~/.dapr/components")
-    parser.add_argument("--dapr-grpc-port", type=int, action="append", default=[], metavar="PORT",
+    common.add_argument("--dapr-grpc-port", type=int, action="append", default=[], metavar="PORT",
                         help="gRPC port of a running sidecar (repeatable); default DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT")
-    parser.add_argument("--read-only", action="store_true", help="browse without any way to write")
+    common.add_argument("--read-only", action="store_true", help="browse without any way to write")
+    common.add_argument("--json", action="store_true", help="JSON output (JSON lines for listings)")
+    common.add_argument("--cosmos-ca-file", help="CA bundle for Cosmos TLS (default SSL_CERT_FILE, else certifi)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    from explorer.commands import add_parsers
+
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="dapr-explorer", parents=[common],
+                                     description="Look inside Dapr state stores in Azure Cosmos DB.")
     sub = parser.add_subparsers(dest="command")
+    add_parsers(sub, common)
     for name, text in (("demo", "start and seed the local stack, open the explorer on it, stop it on quit"),
                        ("stack", "start and seed the local stack, print how to reach it, stop on Ctrl-C")):
         cmd = sub.add_parser(name, help=text, description=text)
@@ -111,6 +123,27 @@ def _run_explorer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from explorer.commands import COMMANDS
+    from explorer.components import default_resources_paths
+    from explorer.sidecar import address_from_env
+    from explorer.workspace import open_workspace
+
+    async def run() -> int:
+        addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
+        workspace = await open_workspace(default_resources_paths(args.resources_path), addresses,
+                                         api_token=os.environ.get("DAPR_API_TOKEN"), read_only=args.read_only,
+                                         ca_file=args.cosmos_ca_file)
+        try:
+            return await COMMANDS[args.command](workspace, args)
+        finally:
+            await workspace.close()
+
+    return asyncio.run(run())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _raise_on_termination()
@@ -119,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_demo(args)
         if args.command == "stack":
             return _run_stack(args)
+        if args.command:
+            return _run_command(args)
         return _run_explorer(args)
     except ExplorerError as exc:
         print(f"dapr-explorer: {exc}", file=sys.stderr)

@@ -42,6 +42,16 @@ def sync_client(url: str, key: str, ca_file: str | None = None):
 
 
 def async_client(url: str, key: str, ca_file: str | None = None):
+    from azure.core.pipeline.transport import AioHttpTransport
     from azure.cosmos.aio import CosmosClient
 
-    return CosmosClient(url, credential=key, **client_kwargs(ca_file))
+    class _CaOnlyAioHttpTransport(AioHttpTransport):
+        """With an explicit CA the SDK also passes an empty client certificate
+        pair (None, None), which aiohttp tries to load and fails on; drop it."""
+
+        def _build_ssl_config(self, cert, verify):
+            if cert and not any(cert):
+                cert = None
+            return super()._build_ssl_config(cert, verify)
+
+    return CosmosClient(url, credential=key, transport=_CaOnlyAioHttpTransport(), **client_kwargs(ca_file))

@@ -1,0 +1,421 @@
+"""Doctor: compares what a Cosmos state store's component file declares with
+what Dapr (state.azure.cosmosdb) and Cosmos DB actually do.
+
+Pure: it never does I/O (no network, files or environment); whatever was
+observed in Cosmos arrives as `CosmosFacts`. A finding never contains a secret
+value, and never the value an `{env:VAR}` or envRef would resolve to.
+
+The fields Dapr reads come from components-contrib's
+state/azure/cosmosdb/metadata.yaml and cosmosdb.go (url, masterKey, database,
+collection, contentType), its Azure AD settings (common/authentication/azure,
+including the spn*/clientId aliases), and the generic state-store fields daprd
+itself consumes (keyPrefix, actorStateStore, outbox*). See
+/work/shared/notes/dapr-cosmos.md. Names are matched case-insensitively, as
+Dapr's metadata decoding does.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from dataclasses import dataclass
+
+from explorer.components import MASK, Component, MetadataValue, is_secret_field
+
+COSMOS_TYPE = "state.azure.cosmosdb"
+DAPR_PARTITION_KEY_PATH = "/partitionKey"
+
+
+class Severity(enum.Enum):
+    """How bad a finding is; ERROR < WARNING < INFO so that errors sort first."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+
+_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the doctor noticed: `message` says what, `fix` says what to do."""
+
+    store: str
+    code: str
+    severity: Severity
+    field: str | None
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class CosmosFacts:
+    """What the I/O side observed in Cosmos; None / False means "not known"."""
+
+    partition_key_paths: tuple[str, ...] | None = None
+    default_ttl: int | None = None
+    container_ttl_known: bool = False  # True when default_ttl was read (None then means TTL off)
+    items_with_ttl: int | None = None  # sampled items carrying a ttl
+    account_consistency: str | None = None
+    container_found: bool | None = None
+
+
+# Codes (stable; the UI and tests key on them).
+IGNORED_FIELD = "ignored-field"
+ENV_TEMPLATE = "env-template"
+MISSING_FIELD = "missing-field"
+NO_AUTH = "no-auth"
+PLAIN_SECRET = "plain-secret"
+PARTITION_KEY_PATH = "partition-key-path"
+CONTAINER_TTL_OFF = "container-ttl-off"
+TTL_NOT_ENFORCED = "ttl-not-enforced"
+CONSISTENCY_ACCOUNT = "consistency-account"
+KEY_PREFIX = "key-prefix"
+KEY_PREFIX_ILLEGAL = "key-prefix-illegal"
+CONTENT_TYPE = "content-type"
+CONTAINER_NOT_FOUND = "container-not-found"
+
+_AZURE_AD_FIELDS = (
+    "azureTenantId", "azureClientId", "azureClientSecret", "azureCertificate", "azureCertificateFile",
+    "azureCertificatePassword", "azureEnvironment", "azureFederatedTokenFile", "azureAuthorityHost",
+    # Aliases the Azure auth helper still accepts.
+    "spnTenantId", "spnClientId", "spnClientSecret", "spnCertificate", "spnCertificateFile",
+    "spnCertificatePassword", "tenantId", "clientId", "clientSecret",
+)
+_AZURE_AD_CREDENTIAL_FIELDS = frozenset(
+    n.lower() for n in _AZURE_AD_FIELDS if n not in {"azureEnvironment", "azureAuthorityHost"}
+)
+_COSMOS_FIELDS = ("url", "masterKey", "database", "collection", "contentType")
+_GENERIC_STATE_FIELDS = (
+    "actorStateStore", "keyPrefix",
+    "outboxPublishPubsub", "outboxPublishTopic", "outboxPubsub", "outboxDiscardWhenMissingState",
+)
+KNOWN_FIELDS: tuple[str, ...] = _COSMOS_FIELDS + _AZURE_AD_FIELDS + _GENERIC_STATE_FIELDS
+_KNOWN_LOWER = {n.lower(): n for n in KNOWN_FIELDS}
+
+_TTL_FIELDS = frozenset({"defaultttlinseconds", "ttlinseconds", "ttl", "defaultttl"})
+
+_IN_AZURE_FIX = "remove it; set this on the Cosmos account or container in Azure (portal, az CLI, Bicep), not in the component"
+# lower-case name -> (why it does nothing, fix)
+_EXPLAINED: dict[str, tuple[str, str]] = {
+    "partitionkey": (
+        "the partition key is per-request metadata, so this does nothing and every key stays its own partition",
+        "remove it; pass partitionKey request metadata on each state call (save, get, delete, transaction)",
+    ),
+    "consistency": (
+        "consistency is a per-request StateOptions setting",
+        "remove it; pass consistency in StateOptions on each call (strong→Cosmos Session, eventual→Eventual)",
+    ),
+    "preferredregions": ("region preference is an account/client setting Dapr's component has no option for", _IN_AZURE_FIX),
+    "enableendpointdiscovery": (
+        "Dapr's Cosmos client has no endpoint-discovery option",
+        "remove it; Dapr's component exposes no endpoint-discovery setting",
+    ),
+    "allowinsecureconnection": (
+        "Dapr always verifies Cosmos' TLS certificate",
+        "remove it; make daprd trust the server's certificate instead (e.g. SSL_CERT_FILE=<ca file>)",
+    ),
+    "enableautomaticfailover": ("failover is an account setting", _IN_AZURE_FIX),
+    "enablemultiplewritelocations": ("multi-region writes are an account setting", _IN_AZURE_FIX),
+    "indexingpolicy": ("the indexing policy is a container setting", _IN_AZURE_FIX),
+    "throughputtype": ("throughput is a database/container setting", _IN_AZURE_FIX),
+    "requestunits": ("throughput (RU/s) is a database/container setting", _IN_AZURE_FIX),
+}
+# Names people use for fields Dapr does read under another name.
+_RENAMES = {
+    "container": "collection", "containername": "collection", "databasename": "database",
+    "endpoint": "url", "accountendpoint": "url", "uri": "url",
+    "key": "masterKey", "accountkey": "masterKey", "primarykey": "masterKey",
+}
+_BACKUP_EXPLAINED = ("backup policy is an account setting", _IN_AZURE_FIX)
+
+# Cosmos consistency levels, strongest first.
+_CONSISTENCY_LEVELS = ("strong", "boundedstaleness", "session", "consistentprefix", "eventual")
+
+
+def diagnose(component: Component, facts: CosmosFacts | None = None, namespace: str | None = None) -> list[Finding]:
+    """Findings for one state.azure.cosmosdb component, errors first ([] for other types)."""
+    if component.type != COSMOS_TYPE:
+        return []
+    facts = facts or CosmosFacts()
+    findings: list[Finding] = []
+    findings += _field_findings(component, facts)
+    findings += _required_findings(component)
+    findings += _fact_findings(component, facts)
+    findings.append(_key_prefix_finding(component, namespace))
+    findings += _content_type_findings(component)
+    findings = [_scrub(f, _secret_values(component)) for f in findings]
+    return sorted(findings, key=lambda f: f.severity.rank)
+
+
+# --- per-field rules -------------------------------------------------------
+
+
+def _field_findings(component: Component, facts: CosmosFacts) -> list[Finding]:
+    out: list[Finding] = []
+    store = component.name
+    for item in component.metadata:
+        lower = item.name.lower()
+        var = item.env_template()
+        if var is not None:
+            out.append(Finding(
+                store, ENV_TEMPLATE, Severity.ERROR, item.name,
+                f"'{item.name}' is the literal '{{env:{var}}}': Dapr passes '{{env:VAR}}' on literally, it does not read {var}",
+                f"write `envRef: {var}` instead of `value:` (or use secretKeyRef with a secret store)",
+            ))
+        elif _is_plain_secret(item):
+            out.append(Finding(
+                store, PLAIN_SECRET, Severity.WARNING, item.name,
+                f"secret stored in the component file: '{item.name}' is a plain value",
+                "move it out of the file: use secretKeyRef (with auth.secretStore) or `envRef: VAR`",
+            ))
+        if lower in _TTL_FIELDS:
+            out.append(_ttl_finding(component, item, facts))
+        elif lower not in _KNOWN_LOWER:
+            out.append(_ignored_finding(store, item))
+    return out
+
+
+def _is_plain_secret(item: MetadataValue) -> bool:
+    # *File fields (azureCertificateFile, azureFederatedTokenFile) hold paths, not secrets.
+    if not is_secret_field(item.name) or item.name.lower().endswith("file"):
+        return False
+    return item.source == "value" and bool(item.value and item.value.strip())
+
+
+def _ignored_finding(store: str, item: MetadataValue) -> Finding:
+    lower = item.name.lower()
+    explained = _EXPLAINED.get(lower) or (_BACKUP_EXPLAINED if lower.startswith("backup") else None)
+    if explained is not None:
+        why, fix = explained
+        return Finding(store, IGNORED_FIELD, Severity.WARNING, item.name,
+                       f"Dapr ignores component field '{item.name}': {why}", fix)
+    if lower in _RENAMES:
+        hint = f"did you mean '{_RENAMES[lower]}'? "
+    else:
+        close = difflib.get_close_matches(lower, list(_KNOWN_LOWER), n=1, cutoff=0.8)
+        hint = f"did you mean '{_KNOWN_LOWER[close[0]]}'? " if close else ""
+    return Finding(
+        store, IGNORED_FIELD, Severity.WARNING, item.name,
+        f"Dapr's azure.cosmosdb ignores component field '{item.name}' without a word",
+        f"{hint}remove it or rename it to a field Dapr reads (url, masterKey, database, collection, contentType, keyPrefix, actorStateStore, azure*)",
+    )
+
+
+def _ttl_finding(component: Component, item: MetadataValue, facts: CosmosFacts) -> Finding:
+    declared = _int(item.value) if item.source == "value" else None
+    shown = f"{item.name}={item.value}" if item.source == "value" and item.value is not None else item.name
+    severity = Severity.WARNING
+    effect = ""
+    if facts.container_ttl_known:
+        if facts.default_ttl is None:
+            effect = "; the container's TTL is off, so nothing expires"
+        elif facts.default_ttl == -1:
+            effect = "; container TTL is on with no default, so items saved without ttlInSeconds never expire"
+        else:
+            effect = f"; the effective default is the container's defaultTtl of {facts.default_ttl}s"
+            if declared == facts.default_ttl:
+                severity = Severity.INFO
+    return Finding(
+        component.name, TTL_NOT_ENFORCED, severity, item.name,
+        f"declares a TTL ({shown}) that nothing enforces: Dapr ignores this field{effect}",
+        "remove it; pass ttlInSeconds request metadata on each save, and turn container TTL on in Cosmos "
+        "(defaultTtl -1, or N for a default of N seconds)",
+    )
+
+
+# --- required fields -------------------------------------------------------
+
+
+def _present(component: Component, name: str) -> bool:
+    item = component.get(name)
+    if item is None:
+        return False
+    if item.source != "value":
+        return True
+    return bool(item.value and item.value.strip())
+
+
+def _required_findings(component: Component) -> list[Finding]:
+    out: list[Finding] = []
+    for name, what in (("url", "the account endpoint, e.g. https://<account>.documents.azure.com:443/"),
+                       ("database", "the database name"), ("collection", "the container name")):
+        if not _present(component, name):
+            out.append(Finding(
+                component.name, MISSING_FIELD, Severity.ERROR, name,
+                f"required field '{name}' is missing or empty: daprd fails to initialise the store ('{name} is required')",
+                f"add `{name}` ({what}) to {component.source.name}",
+            ))
+    if not _present(component, "masterKey") and not any(
+        _present(component, n) for n in _AZURE_AD_CREDENTIAL_FIELDS
+    ):
+        out.append(Finding(
+            component.name, NO_AUTH, Severity.ERROR, "masterKey",
+            "no masterKey and no Azure AD fields: Dapr falls back to ambient Azure AD credentials, which emulators and most hosts lack",
+            "add masterKey through secretKeyRef or envRef, or set azureClientId/azureTenantId for Azure AD auth",
+        ))
+    item = component.get("contentType")
+    if item is not None and item.source == "value" and not (item.value or "").strip():
+        out.append(Finding(
+            component.name, MISSING_FIELD, Severity.ERROR, item.name,
+            "contentType is empty: daprd fails to initialise the store ('contentType is required')",
+            "remove contentType (application/json is the default) or give it a value",
+        ))
+    return out
+
+
+# --- what Cosmos was seen to do -------------------------------------------
+
+
+def _fact_findings(component: Component, facts: CosmosFacts) -> list[Finding]:
+    out: list[Finding] = []
+    store = component.name
+    collection = component.plain("collection") or "the container"
+    if facts.container_found is False:
+        out.append(Finding(
+            store, CONTAINER_NOT_FOUND, Severity.ERROR, "collection",
+            f"container '{collection}' was not found: daprd fails to initialise the store",
+            f"create container '{collection}' partitioned on {DAPR_PARTITION_KEY_PATH}",
+        ))
+    paths = facts.partition_key_paths
+    if paths is not None and tuple(paths) != (DAPR_PARTITION_KEY_PATH,):
+        shown = ", ".join(paths) if paths else "no path"
+        out.append(Finding(
+            store, PARTITION_KEY_PATH, Severity.ERROR, None,
+            f"container is partitioned on {shown}; Dapr writes partitionKey, so its writes fail",
+            f"recreate the container partitioned on {DAPR_PARTITION_KEY_PATH} and copy the items over",
+        ))
+    carrying = facts.items_with_ttl or 0
+    if facts.container_ttl_known and facts.default_ttl is None and carrying > 0:
+        noun = "item carries" if carrying == 1 else "items carry"
+        out.append(Finding(
+            store, CONTAINER_TTL_OFF, Severity.WARNING, None,
+            f"{carrying} {noun} ttl but the container's TTL is off: they never expire",
+            "set the container's defaultTtl to -1 (TTL on, no default) so per-item ttl is honoured",
+        ))
+    consistency = component.get("consistency")
+    if consistency is not None and facts.account_consistency:
+        out.append(_consistency_finding(component, consistency, facts.account_consistency))
+    return out
+
+
+def _consistency_finding(component: Component, item: MetadataValue, account: str) -> Finding:
+    said = (item.value or "").strip() if item.source == "value" else f"<{item.source}>"
+    wants_strong = said.lower() == "strong"
+    account_strong = account.replace(" ", "").lower() == "strong"
+    severity = Severity.WARNING if wants_strong and not account_strong else Severity.INFO
+    return Finding(
+        component.name, CONSISTENCY_ACCOUNT, severity, item.name,
+        f"file says consistency={said}; Dapr ignores it; the account default is {account}; "
+        "per-request strong→Session, eventual→Eventual",
+        f"rely on the account default ({account}) or pass consistency per request; "
+        "change the account's default consistency in Azure if you need Strong",
+    )
+
+
+# --- informational ---------------------------------------------------------
+
+
+def _key_prefix_finding(component: Component, namespace: str | None) -> Finding:
+    item = component.get("keyPrefix")
+    store = component.name
+    field = item.name if item is not None else "keyPrefix"
+    if item is not None and item.source != "value":
+        ref = item.env_ref if item.env_ref is not None else item.secret_name
+        return Finding(
+            store, KEY_PREFIX, Severity.INFO, field,
+            f"keyPrefix comes from {item.source} {ref}: ids are <prefix>||<key> unless it resolves to appid/name/namespace/none",
+            "write keyPrefix as a plain value so the id shape is visible in the file",
+        )
+    raw = "appid" if item is None else (item.value or "")
+    if "||" in raw:
+        return Finding(
+            store, KEY_PREFIX_ILLEGAL, Severity.ERROR, field,
+            f"keyPrefix '{raw}' contains '||': daprd refuses to load the store",
+            "use a keyPrefix without '||' (appid, name, namespace, none or a plain word)",
+        )
+    strategy = raw.lower()  # daprd lower-cases the strategy, custom prefixes included
+    if strategy == "appid":
+        shape = "<app-id>||<key>"
+        how = "appid (default)" if item is None else "appid"
+    elif strategy == "name":
+        shape, how = f"{store}||<key>", "name"
+    elif strategy == "namespace":
+        how = "namespace"
+        if namespace:
+            shape = f"{namespace}.<app-id>||<key>"
+        elif namespace is None:
+            shape = "<NAMESPACE>.<app-id>||<key> (<app-id>||<key> when NAMESPACE is unset)"
+        else:
+            shape = "<app-id>||<key> (NAMESPACE is unset, so appid applies)"
+    elif strategy == "none":
+        shape, how = "<key>", "none"
+    else:
+        shape, how = f"{strategy}||<key>", f"custom '{raw}'"
+        if strategy != raw:
+            shape += " (daprd lower-cases the prefix)"
+    return Finding(
+        store, KEY_PREFIX, Severity.INFO, field,
+        f"keyPrefix {how}: Cosmos item ids are {shape}",
+        "look items up by that id; change keyPrefix only together with migrating existing items",
+    )
+
+
+def _content_type_findings(component: Component) -> list[Finding]:
+    item = component.get("contentType")
+    if item is None or item.source != "value" or not (item.value or "").strip():
+        return []
+    value = item.value.strip()
+    base = value.lower().split(";", 1)[0].strip()
+    if base == "application/json":
+        return []
+    if base.startswith("text/") or base == "application/xml":
+        stored = "stored as plain strings (isBinary false)"
+    else:
+        stored = "stored base64-encoded (isBinary true), never as JSON objects"
+    return [Finding(
+        component.name, CONTENT_TYPE, Severity.INFO, item.name,
+        f"contentType is {value}: values are {stored}",
+        "keep it if intended; use application/json (the default) to store JSON objects queryable in Cosmos",
+    )]
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return None
+
+
+def _secret_values(component: Component) -> tuple[str, ...]:
+    """Plain values of secret fields, long enough to scrub without mangling prose."""
+    return tuple(
+        item.value for item in component.metadata
+        if item.value and is_secret_field(item.name) and len(item.value) >= 4 and item.env_template() is None
+    )
+
+
+def _scrub(finding: Finding, secrets: tuple[str, ...]) -> Finding:
+    """Belt and braces: no secret value survives into a finding, and each text is one line."""
+    message, fix = finding.message, finding.fix
+    for secret in secrets:
+        message = message.replace(secret, MASK)
+        fix = fix.replace(secret, MASK)
+    message = " ".join(message.split())
+    fix = " ".join(fix.split())
+    if (message, fix) == (finding.message, finding.fix):
+        return finding
+    return Finding(finding.store, finding.code, finding.severity, finding.field, message, fix)

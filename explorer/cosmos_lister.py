@@ -1,0 +1,254 @@
+"""The partition browser's data source: lists databases, containers, partitions and keys
+through the azure-cosmos async SDK, page by page.
+
+What it is for: streaming what is in a container without ever holding a whole
+container or partition in memory, and reporting the request charge (RU) of
+every call it makes.
+
+What it must never do: write. There is no method here that creates, replaces,
+upserts or deletes an item; writes go through Dapr (explorer.gateway).
+
+Queries are plain Cosmos SQL that real Cosmos DB and the local server both
+answer: partitions are found by streaming `c.partitionKey` and de-duplicating
+(no DISTINCT), and a partition's keys are always asked for with
+`WHERE c.partitionKey = @pk`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from explorer.cosmos_connect import async_client
+from explorer.errors import ExplorerError
+
+ChargeListener = Callable[[str, float], None]
+
+KEY_COLUMNS = "c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary"
+PARTITION_SCAN_PAGE = 1000
+
+
+class CosmosError(ExplorerError):
+    title = "Cosmos DB"
+
+
+class NotFound(CosmosError):
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    database: str
+    container: str
+    partition_key_paths: tuple[str, ...]
+    default_ttl: int | None  # None = TTL off on the container
+
+    @property
+    def ttl_enabled(self) -> bool:
+        return self.default_ttl is not None
+
+
+@dataclass(frozen=True)
+class PartitionBatch:
+    """New partition key values found by one page of the scan, and the running totals."""
+
+    partitions: tuple[str, ...]
+    total_partitions: int
+    items_scanned: int
+    request_charge: float
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One item of a partition as the key table shows it (value not loaded)."""
+
+    id: str
+    partition_key: str
+    etag: str
+    ts: int
+    ttl: int | None
+    is_binary: bool | None
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    rows: tuple[KeyRow, ...]
+    continuation: str | None
+    request_charge: float
+
+
+def _charge(headers: Mapping[str, str]) -> float:
+    try:
+        return float(headers.get("x-ms-request-charge", 0) or 0)
+    except ValueError:
+        return 0.0
+
+
+def _row(item: Mapping[str, Any]) -> KeyRow:
+    ttl = item.get("ttl")
+    return KeyRow(
+        id=str(item["id"]),
+        partition_key=str(item.get("partitionKey", "")),
+        etag=str(item.get("_etag", "")),
+        ts=int(item.get("_ts", 0)),
+        ttl=int(ttl) if isinstance(ttl, int | float) else None,
+        is_binary=item.get("isBinary") if isinstance(item.get("isBinary"), bool) else None,
+    )
+
+
+class CosmosLister:
+    """Read-only access to one Cosmos DB account. Use `async with` or call close()."""
+
+    def __init__(self, url: str, key: str, ca_file: str | None = None, on_charge: ChargeListener | None = None):
+        self._client = async_client(url, key, ca_file)
+        self._on_charge = on_charge
+        self.last_charge: float = 0.0
+
+    async def __aenter__(self) -> CosmosLister:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _report(self, operation: str, charge: float) -> None:
+        self.last_charge = charge
+        if self._on_charge is not None:
+            self._on_charge(operation, charge)
+
+    def _container(self, database: str, container: str):
+        return self._client.get_database_client(database).get_container_client(container)
+
+    async def databases(self) -> list[str]:
+        return [db["id"] async for db in self._client.list_databases()]
+
+    async def container_info(self, database: str, container: str) -> ContainerInfo:
+        from azure.cosmos.exceptions import CosmosResourceNotFoundError
+
+        try:
+            props = await self._container(database, container).read(
+                response_hook=lambda headers, _: self._report("read container", _charge(headers))
+            )
+        except CosmosResourceNotFoundError as exc:
+            raise NotFound(
+                f"container {database}/{container} not found. Check the component's database and collection fields."
+            ) from exc
+        paths = tuple((props.get("partitionKey") or {}).get("paths") or ())
+        return ContainerInfo(database, container, paths, props.get("defaultTtl"))
+
+    async def containers(self, database: str) -> list[ContainerInfo]:
+        db = self._client.get_database_client(database)
+        found = []
+        async for props in db.list_containers():
+            paths = tuple((props.get("partitionKey") or {}).get("paths") or ())
+            found.append(ContainerInfo(database, props["id"], paths, props.get("defaultTtl")))
+        return found
+
+    async def partitions(self, database: str, container: str, page_size: int = PARTITION_SCAN_PAGE) -> AsyncIterator[PartitionBatch]:
+        """Distinct partitionKey values, streamed page by page (cancel by leaving the loop).
+
+        Memory grows with the number of distinct partitions (a set of strings),
+        never with the number of items.
+        """
+        seen: set[str] = set()
+        scanned = 0
+        charges: list[float] = []
+        pages = self._container(database, container).query_items(
+            "SELECT c.partitionKey FROM c",
+            max_item_count=page_size,
+            response_hook=lambda headers, _: charges.append(_charge(headers)),
+        ).by_page()
+        async for page in pages:
+            fresh = []
+            async for item in page:
+                scanned += 1
+                pk = item.get("partitionKey")
+                if pk is None:
+                    continue
+                pk = str(pk)
+                if pk not in seen:
+                    seen.add(pk)
+                    fresh.append(pk)
+            charge = sum(charges)
+            charges.clear()
+            self._report("scan partitions", charge)
+            yield PartitionBatch(tuple(fresh), len(seen), scanned, charge)
+
+    async def keys_page(
+        self, database: str, container: str, partition: str, continuation: str | None = None, page_size: int = 100
+    ) -> KeyPage:
+        """One page of a partition's keys (no values), with the token for the next page."""
+        charges: list[float] = []
+        pages = self._container(database, container).query_items(
+            f"SELECT {KEY_COLUMNS} FROM c WHERE c.partitionKey = @pk",
+            parameters=[{"name": "@pk", "value": partition}],
+            partition_key=partition,
+            max_item_count=page_size,
+            response_hook=lambda headers, _: charges.append(_charge(headers)),
+        ).by_page(continuation)
+        rows: tuple[KeyRow, ...] = ()
+        async for page in pages:
+            rows = tuple([_row(item) async for item in page])
+            break
+        token = pages.continuation_token
+        charge = sum(charges)
+        self._report("list keys", charge)
+        return KeyPage(rows, token or None, charge)
+
+    async def iter_keys(self, database: str, container: str, partition: str, page_size: int = 100) -> AsyncIterator[KeyRow]:
+        """Every key of a partition, one page in memory at a time."""
+        token: str | None = None
+        while True:
+            page = await self.keys_page(database, container, partition, token, page_size)
+            for row in page.rows:
+                yield row
+            if not page.continuation or not page.rows:
+                return
+            token = page.continuation
+
+    async def read_item(self, database: str, container: str, item_id: str, partition: str) -> dict[str, Any]:
+        """The whole document (with system fields) by point read."""
+        from azure.cosmos.exceptions import CosmosResourceNotFoundError
+
+        try:
+            return await self._container(database, container).read_item(
+                item_id, partition_key=partition,
+                response_hook=lambda headers, _: self._report("read item", _charge(headers)),
+            )
+        except CosmosResourceNotFoundError as exc:
+            raise NotFound(f"no item {item_id!r} in partition {partition!r} of {database}/{container}") from exc
+
+    async def items_with_id(self, database: str, container: str, item_id: str) -> list[dict[str, Any]]:
+        """Every item with this id, in any partition (cross-partition query)."""
+        charges: list[float] = []
+        items = [
+            item
+            async for item in self._container(database, container).query_items(
+                "SELECT * FROM c WHERE c.id = @id",
+                parameters=[{"name": "@id", "value": item_id}],
+                response_hook=lambda headers, _: charges.append(_charge(headers)),
+            )
+        ]
+        self._report("find id", sum(charges))
+        return items
+
+    async def sample_ttl_items(self, database: str, container: str, limit: int = 100) -> int:
+        """How many of the first `limit` items carry a ttl (for the doctor)."""
+        count = 0
+        pages = self._container(database, container).query_items(
+            "SELECT c.ttl FROM c", max_item_count=limit
+        ).by_page()
+        async for page in pages:
+            async for item in page:
+                if item.get("ttl") is not None:
+                    count += 1
+            break
+        return count
+
+    async def account_consistency(self) -> str | None:
+        account = await self._client._get_database_account()  # noqa: SLF001 - the SDK's only way to read it
+        policy = getattr(account, "ConsistencyPolicy", None) or {}
+        return policy.get("defaultConsistencyLevel")

@@ -1,0 +1,219 @@
+"""The key editor's data path: reads and writes one key through the Dapr sidecar that owns it.
+
+What it is for: keeping Dapr's document envelope intact. Every write goes
+through daprd with the item's own partitionKey metadata (so an edit lands on
+the same item and never creates a twin in another partition), an etag check
+unless the caller explicitly overwrites, and an explicit TTL choice.
+
+Two types: `ReadOnlyGateway` has no write methods at all, so in --read-only no
+code path can write; `WritableGateway` adds save and delete. Actor and workflow
+state is read through Cosmos (the state API refuses their '||' keys) and is
+never written.
+
+What it must never do: write without the item's partitionKey, retry a write
+after an etag conflict, or write actor/workflow state.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, parse_document_id
+from explorer.core.expiry import Expiry, ExpiryKind, effective_expiry, ttl_to_keep_instant
+from explorer.cosmos_lister import CosmosLister
+from explorer.errors import ExplorerError
+from explorer.sidecar import SidecarClient, StateWrite
+
+
+class ReadOnlyRefusal(ExplorerError):
+    exit_code = 5
+    title = "Read-only"
+
+
+class NotWritable(ExplorerError):
+    """Actor/workflow state, or a key whose owning sidecar is not reachable."""
+
+    title = "Not writable"
+
+
+class NoSidecar(ExplorerError):
+    title = "No sidecar"
+
+
+class TtlMode(Enum):
+    KEEP = "keep"  # keep the current expiry instant (default)
+    RESTART = "restart"  # start the item's original ttl again from now
+    NONE = "none"  # never expire (ttl -1)
+    SET = "set"  # a new ttl in seconds
+
+
+@dataclass(frozen=True)
+class TtlChoice:
+    mode: TtlMode = TtlMode.KEEP
+    seconds: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> TtlChoice:
+        """keep | restart | none | SECONDS (a positive whole number)."""
+        text = text.strip().lower()
+        if text in {m.value for m in TtlMode if m is not TtlMode.SET}:
+            return cls(TtlMode(text))
+        if text.isdigit() and int(text) > 0:
+            return cls(TtlMode.SET, int(text))
+        raise ExplorerError(f"--ttl {text!r}: use keep, restart, none or a whole number of seconds > 0")
+
+    def ttl_in_seconds(self, item: Mapping[str, object], expiry: Expiry, now: float) -> str | None:
+        """The ttlInSeconds metadata to send, or None to send none."""
+        if self.mode is TtlMode.SET:
+            return str(self.seconds)
+        if self.mode is TtlMode.NONE:
+            return "-1"
+        if self.mode is TtlMode.RESTART:
+            ttl = item.get("ttl")
+            return str(ttl) if isinstance(ttl, int) else None
+        keep = ttl_to_keep_instant(expiry, now)
+        if keep is not None:
+            return str(keep)
+        return "-1" if item.get("ttl") == -1 else None
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a Dapr store lives: its name for Dapr, its container for Cosmos, its key prefix."""
+
+    store: str
+    database: str
+    container: str
+    key_prefix: KeyPrefix
+    default_ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    """One key as the editor shows it: decoded key, the whole document, and its expiry."""
+
+    state_key: StateKey
+    document: Mapping[str, object]
+    value_bytes: bytes  # what the app reads through Dapr
+    etag: str
+    expiry: Expiry
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.document.get("partitionKey", ""))
+
+    @property
+    def is_binary(self) -> bool:
+        return bool(self.document.get("isBinary"))
+
+
+def value_bytes_of(document: Mapping[str, object]) -> bytes:
+    """The bytes Dapr returns for a document: JSON for objects, base64-decoded for isBinary."""
+    import orjson
+
+    value = document.get("value")
+    if document.get("isBinary") and isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            return value.encode()
+    return orjson.dumps(value)
+
+
+class ReadOnlyGateway:
+    """Reads keys. Has no method that writes."""
+
+    def __init__(self, lister: CosmosLister, sidecars: Mapping[str, SidecarClient] | None = None):
+        self._lister = lister
+        self._sidecars = dict(sidecars or {})
+
+    @property
+    def read_only(self) -> bool:
+        return True
+
+    def sidecar_for(self, app_id: str | None) -> SidecarClient | None:
+        """The sidecar of the app that owns a key. Ids under name/custom/none prefixes
+        carry no app-id; then the only reachable sidecar is used, if there is just one."""
+        if app_id is None and len(self._sidecars) == 1:
+            return next(iter(self._sidecars.values()))
+        return self._sidecars.get(app_id or "")
+
+    async def get(self, location: StoreLocation, doc_id: str, partition: str, now: float) -> KeyValue:
+        """The document by point read (Cosmos), with its decoded key and effective expiry.
+
+        The value is the document's own value; plain keys are also read through
+        Dapr by `get_through_dapr` where a sidecar is reachable.
+        """
+        document = await self._lister.read_item(location.database, location.container, doc_id, partition)
+        state_key = parse_document_id(doc_id, location.key_prefix, location.store)
+        expiry = effective_expiry(_int_or_none(document.get("ttl")), location.default_ttl, int(document.get("_ts", 0)))
+        return KeyValue(state_key, document, value_bytes_of(document), str(document.get("_etag", "")), expiry)
+
+    async def get_through_dapr(self, location: StoreLocation, key: KeyValue) -> bytes | None:
+        """The value as the owning app reads it through its sidecar (None: no sidecar for it)."""
+        sidecar = self.sidecar_for(key.state_key.app_id)
+        if sidecar is None or key.state_key.kind is not KeyKind.PLAIN:
+            return None
+        read = await sidecar.get(location.store, key.state_key.key, {"partitionKey": key.partition_key})
+        return read.data
+
+
+class WritableGateway(ReadOnlyGateway):
+    """Reads, and writes through Dapr with the item's partitionKey and an etag check."""
+
+    @property
+    def read_only(self) -> bool:
+        return False
+
+    def _writer_for(self, key: KeyValue) -> SidecarClient:
+        reason = key.state_key.read_only_reason
+        if reason:
+            raise NotWritable(reason)
+        sidecar = self.sidecar_for(key.state_key.app_id)
+        if sidecar is None:
+            raise NoSidecar(
+                f"no sidecar for app-id {key.state_key.app_id!r} is reachable; writes must go through the app's own "
+                "sidecar so the id prefix stays the same. Start it, or pass its --dapr-grpc-port."
+            )
+        return sidecar
+
+    async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice, now: float,
+                   overwrite: bool = False) -> None:
+        """Save `value` for `key`. Etag-checked unless `overwrite` (an explicit user choice)."""
+        sidecar = self._writer_for(key)
+        metadata = {"partitionKey": key.partition_key}
+        ttl_text = ttl.ttl_in_seconds(key.document, key.expiry, now)
+        if ttl_text is not None:
+            metadata["ttlInSeconds"] = ttl_text
+        await sidecar.save(
+            location.store,
+            [StateWrite(key.state_key.key, value, etag=None if overwrite else key.etag, metadata=metadata)],
+        )
+
+    async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
+        sidecar = self._writer_for(key)
+        await sidecar.delete(
+            location.store, key.state_key.key, etag=None if overwrite else key.etag,
+            metadata={"partitionKey": key.partition_key},
+        )
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+__all__ = [
+    "ExpiryKind",
+    "KeyValue",
+    "NoSidecar",
+    "NotWritable",
+    "ReadOnlyGateway",
+    "ReadOnlyRefusal",
+    "StoreLocation",
+    "TtlChoice",
+    "TtlMode",
+    "WritableGateway",
+]

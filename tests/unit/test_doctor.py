@@ -1,0 +1,400 @@
+"""The doctor (explorer.core.doctor): pure-logic tests.
+
+Components are parsed from YAML text and what Cosmos "showed" is a hand-built
+CosmosFacts; nothing here touches a network, a Cosmos server or a daprd.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import socket
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from explorer.components import Component, MetadataValue, load_components, parse_components
+from explorer.core.doctor import CosmosFacts, Finding, Severity, diagnose
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = REPO / "tests" / "fixtures" / "doctor-misconfigured" / "statestore.yaml"
+FIXTURE_KEY = "ZmFrZS1rZXktZm9yLWRvY3Rvci10ZXN0cy1ub3QtYS1yZWFsLXNlY3JldA=="
+
+GOOD = """
+kind: Component
+metadata: {name: orders}
+spec:
+  type: state.azure.cosmosdb
+  version: v1
+  metadata:
+    - {name: url, envRef: COSMOS_URL}
+    - name: masterKey
+      secretKeyRef: {name: COSMOS_KEY, key: COSMOS_KEY}
+    - {name: database, value: db}
+    - {name: collection, value: coll}
+%s
+auth: {secretStore: envs}
+"""
+
+
+def fixture_component() -> Component:
+    [component] = parse_components(FIXTURE.read_text(encoding="utf-8"), FIXTURE)
+    return component
+
+
+def good(extra: str = "") -> Component:
+    """A correct component, plus extra metadata lines (YAML, indented 4)."""
+    [component] = parse_components(GOOD % extra, Path("orders.yaml"))
+    return component
+
+
+def by_field(findings: list[Finding], field: str) -> list[Finding]:
+    return [f for f in findings if f.field is not None and f.field.lower() == field.lower()]
+
+
+def codes(findings: list[Finding]) -> set[str]:
+    return {f.code for f in findings}
+
+
+def text_of(findings: list[Finding]) -> str:
+    return "\n".join(f"{f.store} {f.code} {f.field} {f.message} {f.fix}" for f in findings)
+
+
+# --- the misconfigured fixture ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "severity", "fix_says"),
+    [
+        ("url", "env-template", Severity.ERROR, "envRef: COSMOS_URL"),
+        ("masterKey", "plain-secret", Severity.WARNING, "secretKeyRef"),
+        ("partitionKey", "ignored-field", Severity.WARNING, "pass partitionKey request metadata on each state call"),
+        ("consistency", "ignored-field", Severity.WARNING, "strong→Cosmos Session, eventual→Eventual"),
+        ("defaultTtlInSeconds", "ttl-not-enforced", Severity.WARNING, "ttlInSeconds request metadata"),
+        ("preferredRegions", "ignored-field", Severity.WARNING, "in Azure"),
+        ("enableEndpointDiscovery", "ignored-field", Severity.WARNING, "remove it"),
+        ("backupIntervalInMinutes", "ignored-field", Severity.WARNING, "in Azure"),
+    ],
+)
+def test_fixture_reports_each_misconfiguration_with_its_fix(field, code, severity, fix_says):
+    findings = diagnose(fixture_component())
+    matching = [f for f in by_field(findings, field) if f.code == code]
+    assert matching, f"no {code} finding for {field}; got:\n{text_of(findings)}"
+    finding = matching[0]
+    assert finding.severity is severity
+    assert finding.store == "statestore"
+    assert fix_says in finding.fix
+
+
+def test_fixture_ttl_fix_says_how_to_get_ttl_for_real():
+    [ttl] = [f for f in diagnose(fixture_component()) if f.code == "ttl-not-enforced"]
+    assert "Dapr ignores" in ttl.message and "3600" in ttl.message
+    assert "ttlInSeconds" in ttl.fix and "defaultTtl -1" in ttl.fix
+
+
+def test_fixture_env_template_message_names_the_literal_and_the_variable():
+    [env] = [f for f in diagnose(fixture_component()) if f.code == "env-template"]
+    assert "{env:COSMOS_URL}" in env.message and "literally" in env.message
+
+
+def test_fixture_findings_sort_errors_first():
+    severities = [f.severity for f in diagnose(fixture_component())]
+    assert severities == sorted(severities, key=lambda s: s.rank)
+    assert severities[0] is Severity.ERROR and severities[-1] is Severity.INFO
+
+
+def test_no_finding_contains_the_plain_master_key():
+    facts = CosmosFacts(partition_key_paths=("/id",), container_ttl_known=True, default_ttl=None,
+                        items_with_ttl=3, account_consistency="Session", container_found=True)
+    text = text_of(diagnose(fixture_component(), facts, namespace="prod"))
+    assert FIXTURE_KEY not in text
+    assert FIXTURE_KEY[:16] not in text
+
+
+def test_env_template_never_shows_what_the_variable_holds(monkeypatch):
+    monkeypatch.setenv("COSMOS_URL", "https://very-private-account.documents.azure.com:443/")
+    text = text_of(diagnose(fixture_component()))
+    assert "very-private-account" not in text
+
+
+def test_diagnose_does_no_io(monkeypatch):
+    component = fixture_component()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the doctor must not do I/O")
+
+    monkeypatch.setattr(builtins, "open", refuse)
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr("os.getenv", refuse)
+    monkeypatch.setattr("os.environ", _RefusingMapping())
+    findings = diagnose(component, CosmosFacts(container_found=False), namespace=None)
+    assert "container-not-found" in codes(findings)
+
+
+class _RefusingMapping(dict):
+    def __getitem__(self, key):
+        raise AssertionError("the doctor must not read the environment")
+
+    get = __getitem__
+
+
+# --- the repo's own components ---------------------------------------------
+
+
+def test_repo_components_have_no_errors_or_warnings():
+    components = load_components([REPO / "components"])
+    cosmos = [c for c in components if c.type == "state.azure.cosmosdb"]
+    assert len(cosmos) >= 3
+    for component in cosmos:
+        findings = diagnose(component)
+        bad = [f for f in findings if f.severity is not Severity.INFO]
+        assert not bad, text_of(bad)
+        assert "key-prefix" in codes(findings)
+
+
+def test_repo_components_stay_clean_against_a_correct_container():
+    facts = CosmosFacts(partition_key_paths=("/partitionKey",), container_ttl_known=True, default_ttl=-1,
+                        items_with_ttl=5, account_consistency="Session", container_found=True)
+    for component in load_components([REPO / "components"]):
+        assert all(f.severity is Severity.INFO for f in diagnose(component, facts))
+
+
+def test_other_component_types_get_no_findings():
+    components = load_components([REPO / "components"])
+    secret_store = next(c for c in components if c.type.startswith("secretstores."))
+    assert diagnose(secret_store) == []
+
+
+# --- rules on the file -----------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["url", "database", "collection"])
+def test_missing_required_field_is_an_error(missing):
+    text = "\n".join(line for line in (GOOD % "").splitlines() if f"name: {missing}," not in line)
+    [component] = parse_components(text, Path("orders.yaml"))
+    [finding] = [f for f in diagnose(component) if f.code == "missing-field"]
+    assert finding.field == missing and finding.severity is Severity.ERROR
+    assert f"add `{missing}`" in finding.fix
+
+
+def test_empty_required_value_counts_as_missing():
+    [component] = parse_components((GOOD % "").replace("{name: database, value: db}", "{name: database, value: ''}"),
+                                   Path("orders.yaml"))
+    assert [f.field for f in diagnose(component) if f.code == "missing-field"] == ["database"]
+
+
+def test_no_master_key_and_no_azure_ad_is_an_error_but_azure_ad_fields_satisfy_it():
+    without_key = (GOOD % "").replace("secretKeyRef: {name: COSMOS_KEY, key: COSMOS_KEY}", "")
+    without_key = without_key.replace("- name: masterKey\n", "")
+    [component] = parse_components(without_key, Path("orders.yaml"))
+    [finding] = [f for f in diagnose(component) if f.code == "no-auth"]
+    assert finding.severity is Severity.ERROR and "azureClientId" in finding.fix
+    with_ad = without_key.replace("%s", "").replace(
+        "- {name: collection, value: coll}",
+        "- {name: collection, value: coll}\n    - {name: azureClientId, value: c7dd251f-811f-4ba2-a905-acd4d3f8f08b}",
+    )
+    [component] = parse_components(with_ad, Path("orders.yaml"))
+    findings = diagnose(component)
+    assert "no-auth" not in codes(findings)
+    assert not [f for f in findings if f.severity is not Severity.INFO]
+
+
+@pytest.mark.parametrize("field", ["database", "collection", "masterKey", "keyPrefix"])
+def test_env_template_is_an_error_on_any_field(field):
+    component = good(f"    - {{name: {field}, value: '{{env:SOME_VAR}}'}}")
+    hits = [f for f in diagnose(component) if f.code == "env-template"]
+    assert hits and all(f.severity is Severity.ERROR for f in hits)
+    assert "envRef: SOME_VAR" in hits[0].fix
+    # a template is not a plain secret
+    assert "plain-secret" not in codes(diagnose(component))
+
+
+def test_plain_azure_client_secret_is_a_warning_but_file_paths_are_not():
+    component = good("    - {name: azureClientSecret, value: s3cr3t-value-xyz}\n"
+                     "    - {name: azureFederatedTokenFile, value: /var/run/secrets/token}")
+    plain = [f for f in diagnose(component) if f.code == "plain-secret"]
+    assert [f.field for f in plain] == ["azureClientSecret"]
+    assert "s3cr3t-value-xyz" not in text_of(diagnose(component))
+
+
+def test_unknown_field_is_ignored_with_a_spelling_hint():
+    component = good("    - {name: colection, value: coll2}\n    - {name: container, value: coll3}")
+    findings = {f.field: f for f in diagnose(component) if f.code == "ignored-field"}
+    assert "did you mean 'collection'" in findings["colection"].fix
+    assert "did you mean 'collection'" in findings["container"].fix
+
+
+def test_known_fields_match_case_insensitively():
+    component = good("    - {name: ContentType, value: application/json}\n    - {name: ACTORSTATESTORE, value: 'true'}")
+    assert "ignored-field" not in codes(diagnose(component))
+
+
+@pytest.mark.parametrize(
+    "field", ["enableAutomaticFailover", "enableMultipleWriteLocations", "indexingPolicy", "throughputType",
+              "requestUnits", "backupRetentionIntervalInHours", "allowInsecureConnection"],
+)
+def test_account_settings_in_the_component_are_reported(field):
+    [finding] = by_field(diagnose(good(f"    - {{name: {field}, value: 'x'}}")), field)
+    assert finding.code == "ignored-field" and finding.severity is Severity.WARNING
+    assert f"'{field}'" in finding.message and finding.fix.startswith("remove it")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "namespace", "shape"),
+    [
+        (None, None, "<app-id>||<key>"),
+        ("appid", None, "<app-id>||<key>"),
+        ("name", None, "orders||<key>"),
+        ("namespace", "prod", "prod.<app-id>||<key>"),
+        ("namespace", None, "<NAMESPACE>.<app-id>||<key> (<app-id>||<key> when NAMESPACE is unset)"),
+        ("namespace", "", "<app-id>||<key>"),
+        ("none", None, "<key>"),
+        ("NONE", None, "<key>"),
+        ("billing", None, "billing||<key>"),
+        ("Billing", None, "billing||<key>"),
+    ],
+)
+def test_key_prefix_describes_the_item_id(prefix, namespace, shape):
+    extra = "" if prefix is None else f"    - {{name: keyPrefix, value: {prefix}}}"
+    [finding] = [f for f in diagnose(good(extra), namespace=namespace) if f.code == "key-prefix"]
+    assert finding.severity is Severity.INFO
+    assert f"ids are {shape}" in finding.message
+
+
+def test_key_prefix_with_separator_is_an_error():
+    [finding] = by_field(diagnose(good("    - {name: keyPrefix, value: 'a||b'}")), "keyPrefix")
+    assert finding.code == "key-prefix-illegal" and finding.severity is Severity.ERROR
+
+
+@pytest.mark.parametrize(
+    ("content_type", "says"),
+    [("application/octet-stream", "base64"), ("text/plain", "plain strings"), ("application/xml", "plain strings")],
+)
+def test_non_json_content_type_explains_how_values_are_stored(content_type, says):
+    [finding] = [f for f in diagnose(good(f"    - {{name: contentType, value: '{content_type}'}}")) if f.code == "content-type"]
+    assert finding.severity is Severity.INFO and says in finding.message
+
+
+def test_json_content_type_with_charset_is_fine():
+    assert "content-type" not in codes(diagnose(good("    - {name: contentType, value: 'application/json; charset=utf-8'}")))
+
+
+# --- rules on what Cosmos showed -------------------------------------------
+
+
+def test_wrong_partition_key_path_is_an_error():
+    findings = diagnose(good(), CosmosFacts(partition_key_paths=("/id",)))
+    [finding] = [f for f in findings if f.code == "partition-key-path"]
+    assert finding.severity is Severity.ERROR
+    assert "partitioned on /id" in finding.message and "writes fail" in finding.message
+    assert "/partitionKey" in finding.fix
+    assert findings[0] is finding  # errors come first
+
+
+def test_hierarchical_partition_keys_are_an_error_too():
+    findings = diagnose(good(), CosmosFacts(partition_key_paths=("/partitionKey", "/tenant")))
+    assert "partition-key-path" in codes(findings)
+
+
+def test_right_partition_key_path_is_quiet():
+    assert "partition-key-path" not in codes(diagnose(good(), CosmosFacts(partition_key_paths=("/partitionKey",))))
+
+
+def test_items_with_ttl_in_a_container_without_ttl_never_expire():
+    facts = CosmosFacts(container_ttl_known=True, default_ttl=None, items_with_ttl=7)
+    [finding] = [f for f in diagnose(good(), facts) if f.code == "container-ttl-off"]
+    assert finding.severity is Severity.WARNING
+    assert "7 items carry ttl" in finding.message and "never expire" in finding.message
+    assert "defaultTtl to -1" in finding.fix
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        CosmosFacts(container_ttl_known=True, default_ttl=-1, items_with_ttl=7),  # TTL on
+        CosmosFacts(container_ttl_known=False, default_ttl=None, items_with_ttl=7),  # not read
+        CosmosFacts(container_ttl_known=True, default_ttl=None, items_with_ttl=0),  # nothing carries ttl
+    ],
+)
+def test_container_ttl_rule_stays_quiet_when_nothing_is_wrong(facts):
+    assert "container-ttl-off" not in codes(diagnose(good(), facts))
+
+
+def test_declared_ttl_names_the_containers_effective_default():
+    component = good("    - {name: defaultTtlInSeconds, value: '3600'}")
+    [on] = [f for f in diagnose(component, CosmosFacts(container_ttl_known=True, default_ttl=600)) if f.code == "ttl-not-enforced"]
+    assert "defaultTtl of 600s" in on.message and on.severity is Severity.WARNING
+    [off] = [f for f in diagnose(component, CosmosFacts(container_ttl_known=True, default_ttl=None)) if f.code == "ttl-not-enforced"]
+    assert "TTL is off" in off.message
+    [same] = [f for f in diagnose(component, CosmosFacts(container_ttl_known=True, default_ttl=3600)) if f.code == "ttl-not-enforced"]
+    assert same.severity is Severity.INFO
+
+
+def test_consistency_is_compared_with_the_account_default():
+    component = good("    - {name: consistency, value: strong}")
+    assert "consistency-account" not in codes(diagnose(component))  # account unknown
+    [finding] = [f for f in diagnose(component, CosmosFacts(account_consistency="Session")) if f.code == "consistency-account"]
+    assert finding.severity is Severity.WARNING
+    for part in ("file says consistency=strong", "Dapr ignores it", "account default is Session",
+                 "strong→Session", "eventual→Eventual"):
+        assert part in finding.message
+    [relaxed] = [f for f in diagnose(good("    - {name: consistency, value: eventual}"),
+                                     CosmosFacts(account_consistency="Session")) if f.code == "consistency-account"]
+    assert relaxed.severity is Severity.INFO
+
+
+def test_missing_container_is_an_error():
+    [finding] = [f for f in diagnose(good(), CosmosFacts(container_found=False)) if f.code == "container-not-found"]
+    assert finding.severity is Severity.ERROR
+    assert "'coll'" in finding.message and "/partitionKey" in finding.fix
+    assert "container-not-found" not in codes(diagnose(good(), CosmosFacts(container_found=True)))
+
+
+# --- the types -------------------------------------------------------------
+
+
+def test_severity_orders_errors_first():
+    assert sorted([Severity.INFO, Severity.ERROR, Severity.WARNING]) == [Severity.ERROR, Severity.WARNING, Severity.INFO]
+
+
+def test_findings_are_frozen():
+    finding = diagnose(good())[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        finding.message = "changed"  # type: ignore[misc]
+
+
+_NAMES = st.sampled_from(
+    ["url", "masterKey", "database", "collection", "partitionKey", "consistency", "defaultTtlInSeconds",
+     "keyPrefix", "contentType", "azureClientSecret", "apiToken", "preferredRegions", "whatever", "accountKey"]
+)
+_SECRET = st.text(alphabet=st.characters(codec="ascii", categories=("L", "N", "P")), min_size=8, max_size=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    secret=_SECRET,
+    others=st.lists(st.tuples(_NAMES, st.text(max_size=20)), max_size=8),
+    facts=st.builds(
+        CosmosFacts,
+        partition_key_paths=st.none() | st.sampled_from([("/partitionKey",), ("/id",), ()]),
+        default_ttl=st.none() | st.integers(-1, 10_000),
+        container_ttl_known=st.booleans(),
+        items_with_ttl=st.none() | st.integers(0, 50),
+        account_consistency=st.none() | st.sampled_from(["Strong", "Session", "Eventual"]),
+        container_found=st.none() | st.booleans(),
+    ),
+)
+def test_any_component_gives_sorted_one_line_findings_without_the_secret(secret, others, facts):
+    metadata = (MetadataValue("masterKey", value=secret),) + tuple(
+        MetadataValue(name, value=value) for name, value in others if name != "masterKey"
+    )
+    component = Component("orders", "state.azure.cosmosdb", "v1", metadata, Path("orders.yaml"))
+    findings = diagnose(component, facts)
+    assert findings, "a Cosmos component always gets at least the keyPrefix finding"
+    assert [f.severity.rank for f in findings] == sorted(f.severity.rank for f in findings)
+    for f in findings:
+        assert secret not in f.message and secret not in f.fix
+        assert "\n" not in f.message and "\n" not in f.fix
+        assert f.message and f.fix
