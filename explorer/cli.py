@@ -145,6 +145,10 @@ def _run_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
+    # The Azure SDK logs retries and endpoint changes to stderr; errors reach the user as ours.
+    logging.getLogger("azure").setLevel(logging.ERROR)
     args = _parser().parse_args(argv)
     _raise_on_termination()
     try:
