@@ -284,8 +284,7 @@ async def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
             _emit_json({"id": row.id, "key": key.state_key.key, "appId": key.state_key.app_id,
                         "kind": key.state_key.kind.name.lower(), "partitionKey": pk, "etag": key.etag,
                         "ts": key.document.get("_ts"), "ttl": key.document.get("ttl"), "isBinary": key.is_binary,
-                        "value": _value_json(key) if key.state_key.kind is KeyKind.PLAIN or not key.is_binary
-                        else {"base64": base64.b64encode(key.value_bytes).decode(), "size": len(key.value_bytes)}})
+                        "value": _value_json(key)})
             count += 1
     print(f"exported {count} items", file=sys.stderr)
     return 0

@@ -16,12 +16,11 @@ after an etag conflict, or write actor/workflow state.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, parse_document_id
+from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, decode_value, parse_document_id
 from explorer.core.expiry import Expiry, ExpiryKind, effective_expiry, ttl_to_keep_instant
 from explorer.cosmos_lister import CosmosLister
 from explorer.errors import ExplorerError
@@ -114,13 +113,8 @@ def value_bytes_of(document: Mapping[str, object]) -> bytes:
     """The bytes Dapr returns for a document: JSON for objects, base64-decoded for isBinary."""
     import orjson
 
-    value = document.get("value")
-    if document.get("isBinary") and isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=True)
-        except ValueError:
-            return value.encode()
-    return orjson.dumps(value)
+    decoded = decode_value(document)
+    return decoded.data if decoded.data is not None else orjson.dumps(decoded.json)
 
 
 class ReadOnlyGateway:
