@@ -22,7 +22,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from explorer.core.envelope import KeyKind, document_id, parse_document_id
+from explorer.core.envelope import document_id, parse_document_id
 from explorer.core.expiry import countdown_text
 from explorer.errors import ExplorerError
 from explorer.gateway import KeyValue, ReadOnlyRefusal, TtlChoice, WritableGateway
