@@ -1,21 +1,25 @@
-"""The Textual app. For now one screen: the store list (component files + sidecars).
+"""The Textual app: store list, partition browser and key editor over one explorer session.
 
-Widgets only render and post messages; every sidecar call runs in a worker so
-the UI never waits on the network. Never shows a resolved secret.
+The first paint needs only the component files (YAML): the Cosmos SDK, the
+Dapr client and gRPC are imported in a thread after the store list is on
+screen, then the session opens in a worker. Widgets only render and post
+messages; every sidecar and Cosmos call runs in a worker, so the UI never
+waits on the network. Never shows a resolved secret.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.screen import Screen
 
 from explorer.components import Component
-from explorer.stores import Store, match_stores
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 
@@ -23,58 +27,108 @@ STYLES = Path(__file__).resolve().parent.parent / "styles"
 class ExplorerApp(App):
     """dapr-explorer's terminal UI."""
 
-    CSS_PATH = [STYLES / "app.tcss"]
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "browser.tcss", STYLES / "editor.tcss", STYLES / "dialogs.tcss"]
     TITLE = "dapr-explorer"
     BINDINGS = [
-        Binding("r", "refresh", "Refresh"),
-        Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
-    def __init__(self, components: Sequence[Component], sidecar_addresses: Sequence[str] = (), read_only: bool = False):
+    def __init__(
+        self,
+        components: Sequence[Component],
+        resources_paths: Sequence[Path],
+        sidecar_addresses: Sequence[str] = (),
+        read_only: bool = False,
+        ca_file: str | None = None,
+        api_token: str | None = None,
+        clock: Callable[[], float] = time.time,
+        session_factory: Callable[[ExplorerApp], Awaitable[object]] | None = None,
+    ):
         super().__init__()
+        self.now = clock  # every countdown reads this one clock
+        self._session_factory = session_factory
         self.components = list(components)
+        self.resources_paths = list(resources_paths)
         self.sidecar_addresses = list(sidecar_addresses)
         self.read_only = read_only
-        self.stores: list[Store] = match_stores(self.components, [])
+        self.ca_file = ca_file
+        self.api_token = api_token
+        self.session = None  # explorer.session.ExplorerSession, once open
+        if read_only:
+            self.sub_title = "read-only"
 
-    def compose(self) -> ComposeResult:
-        mode = "  [read-only]" if self.read_only else ""
-        yield Static(f"dapr-explorer — state stores{mode}", id="title")
-        yield DataTable(id="stores", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="status")
-        yield Footer()
+    def initial_stores(self):
+        """What the component files alone say: drawn before any SDK is loaded."""
+        from explorer.stores import match_stores
+
+        return match_stores(self.components, [])
 
     def on_mount(self) -> None:
-        table = self.query_one("#stores", DataTable)
-        table.add_columns("Store", "Type", "Database/container", "Sidecar", "Capabilities")
-        self._render_stores()
-        self.action_refresh()
+        from explorer.widgets.browser import Browser
 
-    def _render_stores(self) -> None:
-        table = self.query_one("#stores", DataTable)
-        table.clear()
-        for store in self.stores:
-            table.add_row(store.name, store.type, store.location, store.owner, " ".join(store.capabilities), key=store.name)
+        self.push_screen(Browser())
+        self.call_after_refresh(self.connect)
 
-    def action_refresh(self) -> None:
-        self.query_one("#status", Static).update(f"asking {len(self.sidecar_addresses)} sidecar(s)…")
-        self.load_sidecars()
+    @property
+    def browser(self):
+        from explorer.widgets.browser import Browser
 
-    @work(exclusive=True, group="sidecars")
-    async def load_sidecars(self) -> None:
-        from explorer.sidecar import SidecarClient, SidecarError
+        for screen in self.screen_stack:
+            if isinstance(screen, Browser):
+                return screen
+        return None
 
-        found, problems = [], []
-        for address in self.sidecar_addresses:
-            async with SidecarClient(address, timeout=3) as client:
-                try:
-                    found.append(await client.metadata())
-                except SidecarError as exc:
-                    problems.append(f"{address}: {exc}")
-        self.stores = match_stores(self.components, found)
-        self._render_stores()
-        status = f"{len(self.stores)} stores · {len(found)} sidecar(s) reachable"
-        if problems:
-            status += " · " + "; ".join(problems)
-        self.query_one("#status", Static).update(status)
+    @work(exclusive=True, group="session")
+    async def connect(self) -> None:
+        """Load the SDKs off the event loop, then open the session (sidecars + component resolution)."""
+        import asyncio
+        import importlib
+
+        try:
+            if self.session is None and self._session_factory is not None:
+                self.session = await self._session_factory(self)
+            elif self.session is None:
+                await asyncio.to_thread(importlib.import_module, "explorer.session")
+                from explorer.session import ExplorerSession
+
+                self.session = await ExplorerSession.open(
+                    self.resources_paths, self.sidecar_addresses, self.api_token, self.read_only, self.ca_file)
+            else:
+                await self.session.reconnect_sidecars()
+        except Exception as exc:  # noqa: BLE001 - shown on screen; r retries
+            from explorer.errors import describe
+
+            if self.browser:
+                self.browser.session_failed(describe(exc))
+            return
+        if self.browser:
+            self.browser.refresh_panes()
+
+    def reconnect(self) -> None:
+        self.connect()
+
+    def action_help_for(self, screen: Screen) -> None:
+        from explorer.widgets.dialogs import Help
+
+        rows = []
+        for key, active in screen.active_bindings.items():
+            if active.enabled and active.binding.description:
+                rows.append((active.binding.key_display or key, active.binding.tooltip or active.binding.description))
+        reason = "read-only session (--read-only): edit and delete are not available" if self.read_only else None
+        self.push_screen(Help(screen.__class__.__name__, rows, reason))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action the screen offers, by name, in the command palette (ctrl+p)."""
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not active.enabled or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(binding.description, binding.tooltip or f"key: {binding.key}",
+                                partial(active.node.run_action, binding.action))
+
+    async def on_unmount(self) -> None:
+        if self.session is not None:
+            await self.session.close()

@@ -86,7 +86,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     try:
         os.environ.update(stack.client_env())
         addresses = [s.grpc_address for s in stack.sidecars.values()]
-        ExplorerApp(load_components([stack.resources_path]), addresses, read_only=args.read_only).run()
+        paths = [stack.resources_path]
+        ExplorerApp(load_components(paths), paths, addresses, read_only=args.read_only).run()
     finally:
         stack.stop()
     return 0
@@ -117,9 +118,11 @@ def _run_explorer(args: argparse.Namespace) -> int:
     from explorer.components import default_resources_paths, load_components
     from explorer.sidecar import address_from_env
 
-    components = load_components(default_resources_paths(args.resources_path))
+    paths = default_resources_paths(args.resources_path)
+    components = load_components(paths)  # a bad component file is reported before the screen opens
     addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
-    ExplorerApp(components, addresses, read_only=args.read_only).run()
+    ExplorerApp(components, paths, addresses, read_only=args.read_only, ca_file=args.cosmos_ca_file,
+                api_token=os.environ.get("DAPR_API_TOKEN")).run()
     return 0
 
 

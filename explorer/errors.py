@@ -21,3 +21,11 @@ class StackError(ExplorerError):
     """The local stack (Cosmos-compatible server, daprd) cannot be built, started or reached."""
 
     title = "Local stack"
+
+
+def describe(exc: BaseException) -> str:
+    """An error as one plain line for a pane or a dialog: ours carry a title; others their class name."""
+    if isinstance(exc, ExplorerError):
+        return f"{exc.title}: {exc}"
+    text = str(exc).strip().split("\n")[0][:300]
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from explorer.components import Component
-from explorer.sidecar import SidecarMetadata
+
+if TYPE_CHECKING:  # the store list is drawn before the Dapr client (gRPC) is imported
+    from explorer.sidecar import SidecarMetadata
 
 
 @dataclass(frozen=True)

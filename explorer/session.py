@@ -1,0 +1,219 @@
+"""The one seam between the screens and everything they read or write.
+
+What it is for: the TUI's screens call only this — store rows, doctor
+findings, partition batches, key pages, opening a key, saving and deleting —
+and never import the Cosmos SDK, the Dapr client or a component resolver.
+Each method is a coroutine the screens run in a Textual worker. Opening a key
+reads the document from Cosmos (envelope, etag) and the value through the
+owning sidecar at the same time.
+
+What it must never do: write in a read-only session (the read-only gateway has
+no write methods; `save`/`delete` refuse before any I/O), retry a write after
+an etag conflict, or let a secret reach a message it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from explorer.components import Component
+from explorer.core.doctor import CosmosFacts, Finding, diagnose
+from explorer.core.envelope import KeyKind, document_id, parse_document_id
+from explorer.cosmos_lister import KeyPage, NotFound, PartitionBatch
+from explorer.errors import ExplorerError
+from explorer.gateway import KeyValue, ReadOnlyRefusal, StoreLocation, TtlChoice, WritableGateway
+from explorer.sidecar import SidecarClient, SidecarError
+from explorer.stores import Store
+from explorer.workspace import Workspace, open_workspace
+
+
+@dataclass(frozen=True)
+class OpenedKey:
+    """A key as the editor shows it: the Cosmos document, and how Dapr reads it."""
+
+    key: KeyValue
+    read_through: str  # "Dapr (agent-registry)" or "Cosmos (…why not Dapr)"
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FoundId:
+    doc_id: str
+    partition: str
+
+
+async def cosmos_facts(workspace: Workspace, component: Component) -> CosmosFacts | None:
+    """What the account and container actually do for one store (None: not a Cosmos store
+    with plain database/collection). Raises ExplorerError when the account cannot be asked."""
+    database, container = component.plain("database"), component.plain("collection")
+    if not component.is_cosmos or not database or not container:
+        return None
+    lister = workspace.lister(component.name)
+    try:
+        info = await lister.container_info(database, container)
+    except NotFound:
+        return CosmosFacts(container_found=False)
+    return CosmosFacts(
+        partition_key_paths=info.partition_key_paths,
+        default_ttl=info.default_ttl,
+        container_ttl_known=True,
+        items_with_ttl=await lister.sample_ttl_items(database, container),
+        account_consistency=await lister.account_consistency(),
+        container_found=True,
+    )
+
+
+class ExplorerSession:
+    """One explorer session: a workspace, plus the sidecar addresses it may reconnect to."""
+
+    def __init__(self, workspace: Workspace, sidecar_addresses: Sequence[str] = (), api_token: str | None = None):
+        self.workspace = workspace
+        self._addresses = list(sidecar_addresses)
+        self._api_token = api_token
+        self._connected: dict[str, str] = {}  # address -> app-id
+
+    @classmethod
+    async def open(cls, components_paths, sidecar_addresses: Sequence[str], api_token: str | None,
+                   read_only: bool, ca_file: str | None) -> ExplorerSession:
+        workspace = await open_workspace(components_paths, [], api_token=api_token, read_only=read_only, ca_file=ca_file)
+        session = cls(workspace, sidecar_addresses, api_token)
+        await session.reconnect_sidecars()
+        return session
+
+    @property
+    def read_only(self) -> bool:
+        return self.workspace.read_only
+
+    def last_charge(self, store: str) -> float:
+        """Request charge (RU) of the most recent Cosmos call made for `store`'s account."""
+        return self.workspace.lister(store).last_charge
+
+    def stores(self) -> list[Store]:
+        return self.workspace.stores()
+
+    @property
+    def sidecar_problems(self) -> list[str]:
+        return list(self.workspace.sidecar_problems)
+
+    async def reconnect_sidecars(self) -> None:
+        """Ask every sidecar address that is not connected (again); a sidecar that comes back is used."""
+        ws = self.workspace
+        ws.sidecar_problems.clear()
+        for address in self._addresses:
+            app_id = self._connected.get(address)
+            client = ws.sidecars.get(app_id) if app_id else None
+            try:
+                if client is not None:
+                    meta = await client.metadata()
+                    ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != meta.app_id] + [meta]
+                    continue
+                client = SidecarClient(address, api_token=self._api_token, timeout=5)
+                meta = await client.metadata()
+            except SidecarError as exc:
+                ws.sidecar_problems.append(f"{address}: {exc}")
+                if client is not None and app_id is None:
+                    await client.close()
+                ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != app_id]
+                continue
+            ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != meta.app_id] + [meta]
+            ws.sidecars[meta.app_id] = client
+            self._connected[address] = meta.app_id
+
+    async def findings(self, store: str) -> list[Finding]:
+        """The doctor's findings for one store; file-only checks when Cosmos cannot be asked."""
+        component = self.workspace.component(store)
+        try:
+            facts = await cosmos_facts(self.workspace, component)
+        except ExplorerError:
+            facts = None
+        except Exception:  # noqa: BLE001 - the account may be unreachable; file checks still count
+            facts = None
+        return diagnose(component, facts)
+
+    async def location(self, store: str) -> StoreLocation:
+        return await self.workspace.location(store)
+
+    async def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]:
+        lister = self.workspace.lister(location.store)
+        async for batch in lister.partitions(location.database, location.container):
+            yield batch
+
+    async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
+                        page_size: int = 100) -> KeyPage:
+        lister = self.workspace.lister(location.store)
+        return await lister.keys_page(location.database, location.container, partition, continuation, page_size)
+
+    async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]:
+        """Items whose id is `text`, or whose Dapr key is `text` under any connected app-id."""
+        lister = self.workspace.lister(location.store)
+        candidates = [text]
+        for app_id in list(self.workspace.sidecars) or [""]:
+            try:
+                doc_id = document_id(text, location.key_prefix, app_id, location.store)
+            except ValueError:  # '||' in it: already a document id (actor/workflow state)
+                break
+            if doc_id not in candidates:
+                candidates.append(doc_id)
+        found: list[FoundId] = []
+        for doc_id in candidates:
+            for item in await lister.items_with_id(location.database, location.container, doc_id):
+                found.append(FoundId(doc_id, str(item.get("partitionKey", ""))))
+        return found
+
+    async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey:
+        """The document by point read and, at the same time, the value through the owning sidecar."""
+        gateway = self.workspace.gateway(location.store)
+        state_key = parse_document_id(doc_id, location.key_prefix, location.store)
+        sidecar = gateway.sidecar_for(state_key.app_id)
+        dapr_read = None
+        if sidecar is not None and state_key.kind is KeyKind.PLAIN and state_key.read_only_reason is None:
+            dapr_read = sidecar.get(location.store, state_key.key, {"partitionKey": partition})
+        if dapr_read is None:
+            key = await gateway.get(location, doc_id, partition, time.time())
+            why = state_key.read_only_reason or f"no sidecar for app-id {state_key.app_id or '(none)'} is connected"
+            return OpenedKey(key, f"Cosmos point read ({why.split(':')[0]})")
+        results = await asyncio.gather(gateway.get(location, doc_id, partition, time.time()), dapr_read,
+                                       return_exceptions=True)
+        if isinstance(results[0], BaseException):
+            raise results[0]
+        key: KeyValue = results[0]
+        app = state_key.app_id or next(iter(self.workspace.sidecars), "?")
+        if isinstance(results[1], BaseException):
+            return OpenedKey(key, "Cosmos point read", (f"Dapr could not read it: {results[1]}",))
+        read = results[1]
+        warnings = []
+        if read.etag and read.etag != key.etag:
+            warnings.append(f"Dapr returned etag {read.etag}; Cosmos has {key.etag} (changed between the two reads? press r)")
+        if read.data != key.value_bytes and (read.etag == key.etag):
+            warnings.append("Dapr returned a different value than the document holds; showing the document's")
+        return OpenedKey(key, f"Dapr ({app})", tuple(warnings))
+
+    def _writable(self, store: str) -> WritableGateway:
+        gateway = self.workspace.gateway(store)
+        if not isinstance(gateway, WritableGateway):
+            raise ReadOnlyRefusal("read-only session: nothing can be written (started with --read-only).")
+        return gateway
+
+    async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice,
+                   overwrite: bool = False) -> KeyValue:
+        """Save through Dapr (etag-checked unless `overwrite`), then read the item back."""
+        gateway = self._writable(location.store)
+        await gateway.save(location, key, value, ttl, time.time(), overwrite=overwrite)
+        return await gateway.get(location, key.state_key.doc_id, key.partition_key, time.time())
+
+    async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
+        await self._writable(location.store).delete(location, key, overwrite=overwrite)
+
+    async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None:
+        """The item as it is now (None: deleted meanwhile) — shown beside yours after a conflict."""
+        try:
+            return await self.workspace.gateway(location.store).get(
+                location, key.state_key.doc_id, key.partition_key, time.time())
+        except NotFound:
+            return None
+
+    async def close(self) -> None:
+        await self.workspace.close()

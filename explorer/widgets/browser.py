@@ -1,0 +1,404 @@
+"""The main screen: store list on top, the selected store's partitions and keys below.
+
+Panes 1 and 2 of the explorer. Runs every read in a worker (partition scan,
+key pages, doctor checks), each group cancelled when the selection moves on;
+one 1-second timer drives the TTL countdown of every visible row. A pane
+whose source fails says so plainly; the others keep working, and `r` retries.
+
+What it must never do: await I/O in a handler, write (writes happen only in
+the key editor, through the session), or hold a whole partition: the key
+table keeps a `KeyWindow` of pages.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from explorer.core.display import CountSummary
+from explorer.core.envelope import parse_document_id
+from explorer.core.expiry import effective_expiry
+from explorer.core.key_window import KeyWindow, PageRequest
+from explorer.errors import ExplorerError, describe
+from explorer.widgets.dialogs import CopyChoice, DoctorFindings, GoTo
+from explorer.widgets.key_table import KeyEntry, KeyTable
+from explorer.widgets.partition_list import PartitionList
+from explorer.widgets.store_list import Badge, StoreList
+
+KEY_PAGE = 100
+WINDOW_PAGES = 10  # the key table holds at most this many pages of rows
+
+
+class Browser(Screen):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", tooltip="Filter partitions as you type"),
+        Binding("g", "goto", "Go to", tooltip="Go to a partition key or a document id / Dapr key"),
+        Binding("r", "refresh", "Refresh", tooltip="Ask the sidecars and Cosmos again"),
+        Binding("e", "edit", "Edit", tooltip="Edit the selected key"),
+        Binding("d", "delete", "Delete", tooltip="Delete the selected key (asks first)"),
+        Binding("y", "copy", "Copy", tooltip="Copy the key, etag or id (OSC 52)"),
+        Binding("f", "findings", "Doctor", tooltip="The doctor's findings for the selected store"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: str | None = None
+        self.location = None
+        self.partition: str | None = None
+        self.window: KeyWindow[KeyEntry] = KeyWindow(max_pages=WINDOW_PAGES)
+        self.badges: dict[str, Badge] = {}
+        self.findings: dict[str, list] = {}
+        self._highlight_timer = None
+        self._pending_partition: str | None = None  # open once the store's location is known
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        if self.app.read_only:
+            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
+                         classes="banner")
+        yield StoreList(id="stores")
+        with Horizontal(id="browser"):
+            yield PartitionList(id="partitions")
+            with Vertical(id="keys-pane"):
+                yield Static("select a store, then a partition", id="keys-title")
+                yield KeyTable(id="keys")
+                yield Static("", id="keys-message")
+        yield Static("connecting…", id="status")
+        if self.app.read_only:
+            yield Static("read-only: started with --read-only, so edit and delete are not available", id="why")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#keys-message").display = False
+        self.query_one(StoreList).show(self.app.initial_stores(), {})
+        self.query_one(StoreList).focus()
+        self._ticker = self.set_interval(1.0, self.tick)
+
+    def on_screen_suspend(self) -> None:
+        self._ticker.pause()
+
+    def on_screen_resume(self) -> None:
+        self._ticker.resume()
+        self.tick()
+
+    @property
+    def session(self):
+        return self.app.session
+
+    @property
+    def keys(self) -> KeyTable:
+        return self.query_one(KeyTable)
+
+    @property
+    def partitions(self) -> PartitionList:
+        return self.query_one(PartitionList)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"edit", "delete"}:
+            if self.app.read_only:
+                return False
+            return True if self.keys.current is not None else None
+        if action == "copy":
+            return True if self.keys.current is not None else None
+        return True
+
+    # -- status -------------------------------------------------------------------------
+
+    def set_status(self, text: str | None = None) -> None:
+        if self.session is None:
+            return
+        stores = self.session.stores()
+        sidecars = len(self.session.workspace.sidecars)
+        parts = [f"{len(stores)} stores", f"{sidecars} sidecar{'' if sidecars == 1 else 's'}"]
+        if self.store and self.location is not None:
+            try:
+                parts.insert(0, f"last call {self.session.last_charge(self.store):,.2f} RU")
+            except ExplorerError:
+                pass
+        if text:
+            parts.append(text)
+        status = Text(" · ".join(parts))
+        for problem in self.session.sidecar_problems:
+            status.append(f" · sidecar not reachable: {problem}", style="yellow")
+        self.query_one("#status", Static).update(status)
+
+    # -- session ready, stores and the doctor ----------------------------------------------
+
+    def session_ready(self) -> None:
+        """Called by the app once the session is open (also after a reconnect)."""
+        self.query_one(StoreList).show(self.session.stores(), self.badges)
+        self.set_status()
+        self.check_stores()
+        store = self.query_one(StoreList).current_store
+        if store and store != self.store:
+            self.open_store(store)
+
+    def session_failed(self, message: str) -> None:
+        self.query_one("#status", Static).update(Text(f"✖ {message} — r retries", style="bold red"))
+
+    @work(exclusive=True, group="doctor")
+    async def check_stores(self) -> None:
+        table = self.query_one(StoreList)
+        for store in self.session.stores():
+            if not store.declared_in:
+                continue
+            self.badges[store.name] = Badge(checking=True)
+            table.show(self.session.stores(), self.badges)
+            findings = await self.session.findings(store.name)
+            self.findings[store.name] = findings
+            self.badges[store.name] = Badge.of(findings)
+            table.show(self.session.stores(), self.badges)
+
+    def on_store_list_store_highlighted(self, message: StoreList.StoreHighlighted) -> None:
+        if message.store != self.store and self.session is not None:
+            self.open_store(message.store)
+
+    def on_store_list_store_chosen(self, message: StoreList.StoreChosen) -> None:
+        if message.store != self.store and self.session is not None:
+            self.open_store(message.store)
+        self.partitions.options.focus()
+
+    def on_store_list_findings_requested(self, message: StoreList.FindingsRequested) -> None:
+        self.action_findings()
+
+    # -- partitions -----------------------------------------------------------------------
+
+    def open_store(self, store: str) -> None:
+        self.store, self.location, self.partition = store, None, None
+        self.workers.cancel_group(self, "keys")
+        self.keys.reset()
+        self.query_one("#keys-title", Static).update(Text(f"{store}: select a partition"))
+        self._keys_message("")
+        self.scan_partitions(store)
+
+    @work(exclusive=True, group="partitions")
+    async def scan_partitions(self, store: str) -> None:
+        plist = self.partitions
+        plist.begin(store)
+        try:
+            self.location = await self.session.location(store)
+            if self._pending_partition is not None:
+                pending, self._pending_partition = self._pending_partition, None
+                plist.select(pending)
+                self.open_partition(pending)
+            charge, scanned, count = 0.0, 0, 0
+            async for batch in self.session.partitions(self.location):
+                charge += batch.request_charge
+                scanned, count = batch.items_scanned, batch.total_partitions
+                plist.add(batch.partitions, str(CountSummary(count, "partition", scanned, charge)))
+                self.set_status()
+        except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
+            plist.set_progress(f"✖ {describe(exc)} — r retries")
+            return
+        plist.finish(str(CountSummary(count, "partition", scanned, charge)))
+        if self.partition is None and plist.shown:
+            plist.options.highlighted = 0
+
+    def on_partition_list_partition_highlighted(self, message: PartitionList.PartitionHighlighted) -> None:
+        if self._highlight_timer is not None:
+            self._highlight_timer.stop()
+        # A short pause, so arrowing through partitions does not start a query per keypress.
+        self._highlight_timer = self.set_timer(0.15, lambda: self.open_partition(message.partition))
+
+    def on_partition_list_partition_chosen(self, message: PartitionList.PartitionChosen) -> None:
+        if self._highlight_timer is not None:
+            self._highlight_timer.stop()
+        self.open_partition(message.partition)
+        self.keys.focus()
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def open_partition(self, partition: str) -> None:
+        if partition == self.partition or self.location is None:
+            return
+        self.partition = partition
+        self.window = KeyWindow(max_pages=WINDOW_PAGES)
+        self.keys.reset()
+        self.query_one("#keys-title", Static).update(Text(f"{self.store} › {partition}"))
+        self._keys_message("")
+        request = self.window.next_request()
+        if request is not None:
+            self.load_page(partition, request)
+
+    def _entry(self, row) -> KeyEntry:
+        location = self.location
+        return KeyEntry(row.id, row.partition_key, row.etag, row.ts,
+                        parse_document_id(row.id, location.key_prefix, location.store),
+                        effective_expiry(row.ttl, location.default_ttl, row.ts))
+
+    @work(exclusive=True, group="keys")
+    async def load_page(self, partition: str, request: PageRequest, cursor_doc: str | None = None) -> None:
+        try:
+            page = await self.session.keys_page(self.location, partition, request.token, KEY_PAGE)
+        except Exception as exc:  # noqa: BLE001
+            self.window.cancel()
+            self._keys_message(f"✖ {describe(exc)} — r retries")
+            return
+        finally:
+            self.set_status()
+        if partition != self.partition:
+            return
+        entries = [self._entry(row) for row in page.rows]
+        change = self.window.add_page(request, entries, page.continuation)
+        table, now = self.keys, self.app.now()
+        if change.appended:
+            table.append(change.appended, now)
+            table.drop_front(change.dropped_front)
+        elif change.prepended:
+            table.replace(self.window.rows, now, cursor=len(change.prepended))
+        table.more_after = not self.window.at_end
+        table.more_before = not self.window.at_start
+        held = len(self.window.rows)
+        more = " · more below (scroll)" if table.more_after else ""
+        self.query_one("#keys-title", Static).update(
+            Text(f"{self.store} › {partition} · {held:,} keys held (pages {self.window.first_page + 1}–"
+                 f"{self.window.last_page + 1}){more}"))
+        if not held:
+            self._keys_message("no keys in this partition")
+        if cursor_doc is not None:
+            self._cursor_to(cursor_doc)
+
+    def _cursor_to(self, doc_id: str) -> None:
+        for index, entry in enumerate(self.keys.entries):
+            if entry.doc_id == doc_id:
+                self.keys.move_cursor(row=index)
+                return
+
+    def on_key_table_need_next_page(self, message: KeyTable.NeedNextPage) -> None:
+        request = self.window.next_request()
+        if request is not None and self.partition is not None:
+            self.load_page(self.partition, request)
+
+    def on_key_table_need_previous_page(self, message: KeyTable.NeedPreviousPage) -> None:
+        request = self.window.previous_request()
+        if request is not None and self.partition is not None:
+            self.load_page(self.partition, request)
+
+    def _keys_message(self, text: str) -> None:
+        box = self.query_one("#keys-message", Static)
+        box.update(Text(text))
+        box.display = bool(text)
+
+    def tick(self) -> None:
+        self.keys.tick(self.app.now())
+
+    # -- opening keys -----------------------------------------------------------------------
+
+    def on_key_table_key_chosen(self, message: KeyTable.KeyChosen) -> None:
+        self.open_editor(message.entry.doc_id, message.entry.partition)
+
+    def open_editor(self, doc_id: str, partition: str, then: str | None = None) -> None:
+        from explorer.widgets.key_editor import KeyEditor
+
+        editor = KeyEditor(self.session, self.location, doc_id, partition)
+        if then:
+            editor.then = then
+        self.app.push_screen(editor, lambda result: self._editor_closed(doc_id, partition))
+
+    def _editor_closed(self, doc_id: str, partition: str) -> None:
+        """Show what the editor changed: reload the partition's first page, cursor back on the key."""
+        if self.location is None or partition != self.partition:
+            return
+        self.window = KeyWindow(max_pages=WINDOW_PAGES)
+        self.keys.reset()
+        request = self.window.next_request()
+        if request is not None:
+            self.load_page(partition, request, cursor_doc=doc_id)
+
+    # -- actions ------------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.partitions.action_filter()
+
+    def action_edit(self) -> None:
+        entry = self.keys.current
+        if entry is not None:
+            self.open_editor(entry.doc_id, entry.partition, then="edit")
+
+    def action_delete(self) -> None:
+        entry = self.keys.current
+        if entry is not None:
+            self.open_editor(entry.doc_id, entry.partition, then="delete")
+
+    def action_copy(self) -> None:
+        entry = self.keys.current
+        if entry is None:
+            return
+
+        def copy(what: str | None) -> None:
+            if what:
+                text = {"key": entry.state_key.key, "etag": entry.etag, "id": entry.doc_id}[what]
+                self.app.copy_to_clipboard(text)
+                self.notify(f"copied the {what}")
+
+        self.app.push_screen(CopyChoice(has_value=False), copy)
+
+    def action_findings(self) -> None:
+        store = self.query_one(StoreList).current_store
+        if store is None:
+            return
+        if store not in self.findings:
+            self.notify("the doctor is still checking this store", severity="warning")
+            return
+        self.app.push_screen(DoctorFindings(store, self.findings[store]))
+
+    def action_goto(self) -> None:
+        if self.location is None:
+            self.notify("select a store first", severity="warning")
+            return
+        self.app.push_screen(GoTo(self.location.store), self._goto)
+
+    def _goto(self, target: tuple[str, str] | None) -> None:
+        if target is None:
+            return
+        what, text = target
+        if what == "partition":
+            self.partitions.select(text)
+            self.open_partition(text)
+            self.keys.focus()
+        else:
+            self.find_and_open(text)
+
+    @work(exclusive=True, group="goto")
+    async def find_and_open(self, text: str) -> None:
+        try:
+            found = await self.session.find_id(self.location, text)
+        except Exception as exc:  # noqa: BLE001
+            self.notify(describe(exc), severity="error")
+            return
+        if not found:
+            self.notify(f"no item with id or key {text!r} in {self.location.store}", severity="error")
+            return
+        if len({f.partition for f in found}) > 1:
+            where = ", ".join(sorted({f.partition for f in found}))
+            self.notify(f"{text!r} is in {len(found)} partitions ({where}); opening the first", severity="warning")
+        first = found[0]
+        self.partitions.select(first.partition)
+        self.open_partition(first.partition)
+        self.open_editor(first.doc_id, first.partition)
+
+    def action_refresh(self) -> None:
+        self.app.reconnect()
+
+    def refresh_panes(self) -> None:
+        """After a reconnect: rescan the store's partitions and reload the partition's keys."""
+        self.session_ready()
+        if self.store is not None:
+            partition = self.partition
+            self.store = None
+            self._pending_partition = partition
+            self.open_store(self.query_one(StoreList).current_store or "")
+
+    def action_help(self) -> None:
+        self.app.action_help_for(self)
+
+    async def action_quit(self) -> None:
+        await self.app.action_quit()

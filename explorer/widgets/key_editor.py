@@ -1,0 +1,325 @@
+"""The key editor: one key's value and envelope, edited and saved through Dapr.
+
+Shows the value pretty-printed (JSON highlighted; binary as hex and base64
+with its size) and the envelope (document id, partitionKey, etag, _ts, ttl,
+live countdown, isBinary). `e` edits in a text area; ctrl+s checks the JSON
+(line and column of a mistake; nothing is sent), shows the diff and the TTL
+choice, and saves through Dapr with the etag. A conflict shows the store's
+version beside yours: reload, or overwrite on purpose — never silently.
+
+What it must never do: I/O outside a worker, a write in a read-only session or
+for actor/workflow state (those open read-only with the reason), or a write
+without the etag unless the user chose "overwrite" in the conflict dialog.
+"""
+
+from __future__ import annotations
+
+import base64
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TextArea
+
+from explorer.core.display import (
+    InvalidEdit, edit_text_for, hex_dump, parse_base64_edit, parse_json_edit, pretty_json_bytes, size_text,
+    timestamp_text, value_diff,
+)
+from explorer.core.envelope import decode_value
+from explorer.core.expiry import countdown_text
+from explorer.errors import describe
+from explorer.widgets.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
+
+
+class KeyEditor(Screen):
+    """Pane 3. Opened on a key of the partition browser; esc goes back."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("e", "edit", "Edit"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("d", "delete", "Delete"),
+        Binding("r", "reload", "Reload"),
+        Binding("y", "copy", "Copy"),
+        Binding("question_mark", "help", "Help"),
+    ]
+
+    def __init__(self, session, location, doc_id: str, partition: str) -> None:
+        super().__init__()
+        self.session = session
+        self.location = location
+        self.doc_id = doc_id
+        self.partition = partition
+        self.opened = None  # OpenedKey, once read
+        self.editing = False
+        self.saved_etags: list[str] = []  # etags this editor wrote, newest last (tests read them)
+        self.then: str | None = None  # "edit" or "delete": run once the key is read
+
+    # -- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        if self.session.read_only:
+            yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)", classes="banner")
+        yield Static(Text(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
+        yield Static("reading…", id="envelope")
+        yield Static("", id="editor-message")
+        with VerticalScroll(id="value-view"):
+            yield Static("", id="value")
+        yield TextArea("", id="value-edit", show_line_numbers=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#value-edit", TextArea).display = False
+        self.set_interval(1.0, self._tick)
+        self.load()
+
+    @property
+    def reason_read_only(self) -> str | None:
+        if self.session.read_only:
+            return "read-only session (--read-only): there is no way to write"
+        if self.opened is not None:
+            return self.opened.key.state_key.read_only_reason
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.editing and action in {"edit", "delete", "reload", "copy", "help"}:
+            return False  # while the text area has the keys, letters are text
+        if action in {"edit", "delete"}:
+            if self.session.read_only:
+                return False  # no edit or delete bindings at all in a read-only session
+            return None if self.opened is None or self.reason_read_only else True
+        if action == "save":
+            if self.session.read_only:
+                return False
+            return True if self.editing else None
+        return True
+
+    # -- reading ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="key")
+    async def load(self) -> None:
+        try:
+            self.opened = await self.session.open_key(self.location, self.doc_id, self.partition)
+        except Exception as exc:  # noqa: BLE001 - Cosmos/network failures are shown, never crash the app
+            self._message(f"could not read the key: {describe(exc)} (r to retry)", "error")
+            self.query_one("#envelope", Static).update(Text("could not read the key (r to retry)", style="red"))
+            return
+        self._show()
+        self.refresh_bindings()
+        then, self.then = self.then, None
+        if then == "edit":
+            self.action_edit()
+        elif then == "delete":
+            self.action_delete()
+
+    def _show(self) -> None:
+        opened = self.opened
+        key = opened.key
+        self.query_one("#envelope", Static).update(self._envelope())
+        decoded = decode_value(key.document)
+        data = key.value_bytes
+        if key.is_binary or decoded.data is not None:
+            body = Group(
+                Text(f"binary · {size_text(len(data))} · isBinary true", style="bold"),
+                Text("hex", style="dim"), Text(hex_dump(data)),
+                Text("base64", style="dim"), Text(base64.b64encode(data).decode("ascii")),
+            )
+        else:
+            pretty = pretty_json_bytes(data)
+            body = syntax(pretty, "json") if pretty is not None else Text(data.decode("utf-8", "replace"))
+        self.query_one("#value", Static).update(body)
+        notes = list(decoded.warnings) + list(opened.warnings)
+        reason = self.reason_read_only
+        if reason and not self.session.read_only:
+            notes.insert(0, f"read-only: {reason}")
+        self._message(" · ".join(notes), "warning" if notes else "")
+
+    def _envelope(self) -> Table:
+        key = self.opened.key
+        doc = key.document
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        ttl = doc.get("ttl")
+        ts = int(doc.get("_ts", 0) or 0)
+        grid.add_row("key", Text(key.state_key.key), "app-id", key.state_key.app_id or "—")
+        grid.add_row("partitionKey", Text(key.partition_key), "isBinary", str(key.is_binary).lower())
+        grid.add_row("etag", Text(key.etag), "read via", self.opened.read_through)
+        grid.add_row("modified", f"{timestamp_text(ts)} (_ts {ts})", "ttl", "—" if ttl is None else str(ttl))
+        grid.add_row("expires", Text(countdown_text(key.expiry, self.app.now()), style="bold"), "rule", key.expiry.reason)
+        return grid
+
+    def _tick(self) -> None:
+        if self.opened is not None:
+            self.query_one("#envelope", Static).update(self._envelope())
+
+    def countdown(self) -> str | None:
+        """The countdown as drawn now (tests read it)."""
+        return countdown_text(self.opened.key.expiry, self.app.now()) if self.opened else None
+
+    def _message(self, text: str, level: str) -> None:
+        box = self.query_one("#editor-message", Static)
+        box.update(Text(text))
+        box.set_classes(level)
+        box.display = bool(text)
+
+    # -- editing ------------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        if self.reason_read_only or self.opened is None:
+            self.notify(self.reason_read_only or "still reading the key", severity="warning")
+            return
+        key = self.opened.key
+        area = self.query_one("#value-edit", TextArea)
+        area.text = edit_text_for(key.value_bytes, key.is_binary)
+        self.editing = True
+        self.query_one("#value-view").display = False
+        area.display = True
+        area.focus()
+        hint = "editing base64 bytes (stays isBinary)" if key.is_binary else "editing JSON"
+        self._message(f"{hint} · ctrl+s save · esc cancel", "")
+        self.refresh_bindings()
+
+    def _stop_editing(self) -> None:
+        self.editing = False
+        self.query_one("#value-edit", TextArea).display = False
+        self.query_one("#value-view").display = True
+        self.refresh_bindings()
+
+    def action_back(self) -> None:
+        if self.editing:
+            self._stop_editing()
+            self._message("edit cancelled; nothing was sent", "")
+            return
+        self.dismiss(self.opened.key.etag if self.opened else None)
+
+    def _typed_value(self) -> tuple[bytes, str]:
+        """(bytes to send, the text shown in diffs) or InvalidEdit."""
+        text = self.query_one("#value-edit", TextArea).text
+        if self.opened.key.is_binary:
+            return parse_base64_edit(text), text
+        data = parse_json_edit(text)
+        return data, pretty_json_bytes(data) or text
+
+    def action_save(self) -> None:
+        if not self.editing or self.opened is None:
+            return
+        try:
+            value, shown = self._typed_value()
+        except InvalidEdit as exc:
+            self._message(str(exc), "error")
+            if exc.line is not None:
+                self.query_one("#value-edit", TextArea).cursor_location = (exc.line - 1, max(0, exc.column - 1))
+            return
+        key = self.opened.key
+        before = edit_text_for(key.value_bytes, key.is_binary)
+        ttl = key.document.get("ttl")
+        dialog = ConfirmSave(key.state_key.key, value_diff(before, shown), countdown_text(key.expiry, self.app.now()),
+                             ttl if isinstance(ttl, int) else None)
+        self.app.push_screen(dialog, lambda choice: self._confirmed(choice, value, shown))
+
+    def _confirmed(self, choice, value: bytes, shown: str, overwrite: bool = False) -> None:
+        if choice is None:
+            self._message("save cancelled; nothing was sent", "")
+            return
+        self._message("saving through Dapr…", "")
+        self.save(value, shown, choice, overwrite)
+
+    @work(exclusive=True, group="write")
+    async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
+        from explorer.sidecar import EtagConflict as Conflict
+
+        key = self.opened.key
+        try:
+            after = await self.session.save(self.location, key, value, ttl, overwrite=overwrite)
+        except Conflict:
+            await self._show_conflict(value, shown, ttl)
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the editor; the app keeps running
+            self._message(f"{describe(exc)} — nothing was saved", "error")
+            return
+        self.saved_etags.append(after.etag)
+        self.opened = type(self.opened)(after, self.opened.read_through)
+        self._stop_editing()
+        self._show()
+        self._message(f"saved · new etag {after.etag} · {countdown_text(after.expiry, self.app.now())}", "success")
+        self.notify(f"saved {key.state_key.key}")
+
+    async def _show_conflict(self, value: bytes, shown: str, ttl) -> None:
+        key = self.opened.key
+        try:
+            current = await self.session.current(self.location, key)
+        except Exception as exc:  # noqa: BLE001
+            self._message(f"etag conflict, and the current version could not be read: {describe(exc)}", "error")
+            return
+        theirs = None if current is None else edit_text_for(current.value_bytes, current.is_binary)
+        dialog = EtagConflict(key.state_key.key, shown, theirs, current.etag if current else None, key.etag)
+        self.app.push_screen(dialog, lambda answer: self._after_conflict(answer, value, shown, ttl))
+
+    def _after_conflict(self, answer: str, value: bytes, shown: str, ttl) -> None:
+        if answer == "reload":
+            self._stop_editing()
+            self._message("reloaded the store's version; your edit was discarded", "")
+            self.load()
+        elif answer == "overwrite":
+            self._message("overwriting without the etag check, as you chose…", "warning")
+            self.save(value, shown, ttl, True)
+        else:
+            self._message("conflict: nothing was saved; still editing (ctrl+s tries again with the old etag)", "warning")
+
+    # -- delete, reload, copy, help -----------------------------------------------------
+
+    def action_delete(self) -> None:
+        if self.reason_read_only or self.opened is None:
+            self.notify(self.reason_read_only or "still reading the key", severity="warning")
+            return
+        key = self.opened.key
+        self.app.push_screen(ConfirmDelete(key.state_key.key, key.partition_key, key.etag),
+                             lambda yes: self.delete() if yes else self._message("delete cancelled", ""))
+
+    @work(exclusive=True, group="write")
+    async def delete(self) -> None:
+        from explorer.sidecar import EtagConflict as Conflict
+
+        key = self.opened.key
+        try:
+            await self.session.delete(self.location, key)
+        except Conflict:
+            self._message("etag conflict: the key changed since you opened it; nothing was deleted (r reloads)", "error")
+            return
+        except Exception as exc:  # noqa: BLE001
+            self._message(f"{describe(exc)} — nothing was deleted", "error")
+            return
+        self.notify(f"deleted {key.state_key.key}")
+        self.dismiss("deleted")
+
+    def action_reload(self) -> None:
+        if self.editing:
+            self.notify("finish or cancel the edit (esc) first", severity="warning")
+            return
+        self._message("reading…", "")
+        self.load()
+
+    def action_copy(self) -> None:
+        if self.opened is None:
+            return
+        key = self.opened.key
+
+        def copy(what: str | None) -> None:
+            if not what:
+                return
+            text = {"key": key.state_key.key, "etag": key.etag, "id": key.state_key.doc_id,
+                    "value": edit_text_for(key.value_bytes, key.is_binary)}[what]
+            self.app.copy_to_clipboard(text)
+            self.notify(f"copied the {what}")
+
+        self.app.push_screen(CopyChoice(has_value=True), copy)
+
+    def action_help(self) -> None:
+        self.app.action_help_for(self)
