@@ -14,8 +14,12 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from explorer.errors import ExplorerError
+
+if TYPE_CHECKING:
+    from explorer.own_sidecar import OwnSidecar
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -25,6 +29,11 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("--dapr-grpc-port", type=int, action="append", default=[], metavar="PORT",
                         help="gRPC port of a running sidecar (repeatable); default DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT")
     common.add_argument("--read-only", action="store_true", help="browse without any way to write")
+    common.add_argument("--daprd", metavar="PATH", default=os.environ.get("DAPR_EXPLORER_DAPRD"),
+                        help="daprd binary for the explorer's own sidecar (default: ~/.dapr/bin/daprd, else the local "
+                             "stack's cached build)")
+    common.add_argument("--no-start-sidecar", action="store_true",
+                        help="never start a daprd of our own for an app-id with no reachable sidecar (writes then fail)")
     common.add_argument("--json", action="store_true", help="JSON output (JSON lines for listings)")
     common.add_argument("--cosmos-ca-file", help="CA bundle for Cosmos TLS (default SSL_CERT_FILE, else certifi)")
     return common
@@ -126,6 +135,10 @@ def _run_explorer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_started(sidecar: OwnSidecar) -> None:
+    print(f"started daprd for app-id {sidecar.app_id} on {sidecar.address} (stops on exit)", file=sys.stderr)
+
+
 def _run_command(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -138,7 +151,8 @@ def _run_command(args: argparse.Namespace) -> int:
         addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
         workspace = await open_workspace(default_resources_paths(args.resources_path), addresses,
                                          api_token=os.environ.get("DAPR_API_TOKEN"), read_only=args.read_only,
-                                         ca_file=args.cosmos_ca_file)
+                                         ca_file=args.cosmos_ca_file, start_sidecars=not args.no_start_sidecar,
+                                         daprd=args.daprd, on_sidecar_started=_say_started)
         try:
             return await COMMANDS[args.command](workspace, args)
         finally:

@@ -228,10 +228,7 @@ async def cmd_set(ws: Workspace, args: argparse.Namespace) -> int:
         # A new key: it has no etag yet; it is written in the partition asked for.
         from explorer.sidecar import StateWrite
 
-        app_id = args.app_id or ws.default_app_id()
-        sidecar = gateway.sidecar_for(app_id)
-        if sidecar is None:
-            raise ExplorerError(f"no sidecar for app-id {app_id!r} is reachable; pass its --dapr-grpc-port.")
+        sidecar = await gateway.writer_for(parse_document_id(doc_id, location.key_prefix, location.store))
         metadata = {"partitionKey": partition}
         if ttl.mode.value == "set":
             metadata["ttlInSeconds"] = str(ttl.seconds)

@@ -8,7 +8,8 @@ unless the caller explicitly overwrites, and an explicit TTL choice.
 Two types: `ReadOnlyGateway` has no write methods at all, so in --read-only no
 code path can write; `WritableGateway` adds save and delete. Actor and workflow
 state is read through Cosmos (the state API refuses their '||' keys) and is
-never written.
+never written. When no reachable sidecar owns a key, a writable gateway asks its
+optional `launch` provider (the workspace's own daprd, explorer.own_sidecar).
 
 What it must never do: write without the item's partitionKey, retry a write
 after an etag conflict, or write actor/workflow state.
@@ -16,7 +17,7 @@ after an etag conflict, or write actor/workflow state.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -40,6 +41,10 @@ class NotWritable(ExplorerError):
 
 class NoSidecar(ExplorerError):
     title = "No sidecar"
+
+
+#: Gives a sidecar that writes a key when no reachable sidecar owns it (may start one).
+SidecarProvider = Callable[[StateKey], Awaitable[SidecarClient]]
 
 
 class TtlMode(Enum):
@@ -156,28 +161,40 @@ class ReadOnlyGateway:
 
 
 class WritableGateway(ReadOnlyGateway):
-    """Reads, and writes through Dapr with the item's partitionKey and an etag check."""
+    """Reads, and writes through Dapr with the item's partitionKey and an etag check.
+
+    `launch`, if given, supplies a sidecar for keys no reachable sidecar owns.
+    """
+
+    def __init__(self, lister: CosmosLister, sidecars: Mapping[str, SidecarClient] | None = None,
+                 launch: SidecarProvider | None = None):
+        super().__init__(lister, sidecars)
+        self._launch = launch
 
     @property
     def read_only(self) -> bool:
         return False
 
-    def _writer_for(self, key: KeyValue) -> SidecarClient:
-        reason = key.state_key.read_only_reason
+    async def writer_for(self, state_key: StateKey) -> SidecarClient:
+        """The sidecar that writes `state_key`: its app's reachable sidecar, else one from `launch`."""
+        reason = state_key.read_only_reason
         if reason:
             raise NotWritable(reason)
-        sidecar = self.sidecar_for(key.state_key.app_id)
-        if sidecar is None:
+        sidecar = self.sidecar_for(state_key.app_id)
+        if sidecar is not None:
+            return sidecar
+        if self._launch is None:
             raise NoSidecar(
-                f"no sidecar for app-id {key.state_key.app_id!r} is reachable; writes must go through the app's own "
-                "sidecar so the id prefix stays the same. Start it, or pass its --dapr-grpc-port."
+                f"no sidecar for app-id {state_key.app_id!r} is reachable; writes must go through the app's own "
+                "sidecar so the id prefix stays the same. Pass its --dapr-grpc-port, or let the explorer start a "
+                "daprd of its own for that app-id (without --no-start-sidecar)."
             )
-        return sidecar
+        return await self._launch(state_key)
 
     async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice, now: float,
                    overwrite: bool = False) -> None:
         """Save `value` for `key`. Etag-checked unless `overwrite` (an explicit user choice)."""
-        sidecar = self._writer_for(key)
+        sidecar = await self.writer_for(key.state_key)
         metadata = {"partitionKey": key.partition_key}
         ttl_text = ttl.ttl_in_seconds(key.document, key.expiry, now)
         if ttl_text is not None:
@@ -188,7 +205,7 @@ class WritableGateway(ReadOnlyGateway):
         )
 
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
-        sidecar = self._writer_for(key)
+        sidecar = await self.writer_for(key.state_key)
         await sidecar.delete(
             location.store, key.state_key.key, etag=None if overwrite else key.etag,
             metadata={"partitionKey": key.partition_key},
@@ -206,6 +223,7 @@ __all__ = [
     "NotWritable",
     "ReadOnlyGateway",
     "ReadOnlyRefusal",
+    "SidecarProvider",
     "StoreLocation",
     "TtlChoice",
     "TtlMode",

@@ -3,7 +3,10 @@
 What it is for: turning command-line options into typed handles — a
 `StoreLocation` and a `CosmosLister` per Cosmos store, a `SidecarClient` per
 reachable sidecar keyed by its app-id, and the gateway type the mode allows
-(read-only has no write methods).
+(read-only has no write methods). A writable workspace owns a
+`SidecarLauncher`: when no reachable sidecar owns a key, its gateways start the
+explorer's own daprd for that app-id (explorer.own_sidecar), registered in
+`sidecars` and stopped by `close()`. A read-only workspace never starts one.
 
 What it must never do: print or log a resolved url key or token; errors name
 the component, field and variable, never the value.
@@ -11,15 +14,17 @@ the component, field and variable, never the value.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from explorer.components import Component, Resolver, load_components
-from explorer.core.envelope import KeyPrefix
+from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.cosmos_lister import CosmosLister
 from explorer.errors import ComponentError, ExplorerError
 from explorer.gateway import ReadOnlyGateway, StoreLocation, WritableGateway
+from explorer.own_sidecar import OwnSidecar, SidecarLauncher
 from explorer.sidecar import SidecarClient, SidecarError, SidecarMetadata
 from explorer.stores import Store, match_stores
 
@@ -36,7 +41,12 @@ class Workspace:
     sidecars: dict[str, SidecarClient] = field(default_factory=dict)
     sidecar_metadata: list[SidecarMetadata] = field(default_factory=list)
     sidecar_problems: list[str] = field(default_factory=list)
+    resources_paths: Sequence[Path] = ()  # default: the folders of the component files
+    start_sidecars: bool = True  # start our own daprd for app-ids with no reachable sidecar
+    daprd: str | None = None  # its binary (default: ~/.dapr/bin/daprd, else the local stack's cached build)
+    on_sidecar_started: Callable[[OwnSidecar], None] | None = None  # read when the first one starts
     _listers: dict[str, CosmosLister] = field(default_factory=dict)
+    _launcher: SidecarLauncher | None = None
 
     @property
     def resolver(self) -> Resolver:
@@ -79,17 +89,38 @@ class Workspace:
         return StoreLocation(store, database, container, KeyPrefix.from_metadata(comp.plain("keyPrefix")), info.default_ttl)
 
     def gateway(self, store: str) -> ReadOnlyGateway:
-        kind = ReadOnlyGateway if self.read_only else WritableGateway
-        return kind(self.lister(store), self.sidecars)
+        if self.read_only:
+            return ReadOnlyGateway(self.lister(store), self.sidecars)
+        return WritableGateway(self.lister(store), self.sidecars, partial(self._own_sidecar, store) if self.start_sidecars else None)
+
+    async def _own_sidecar(self, store: str, state_key: StateKey) -> SidecarClient:
+        """A sidecar for a key no reachable sidecar owns: a reachable one that writes the same id, else our own."""
+        if state_key.app_id is None:  # no app-id in the id: any sidecar that loaded the store writes the same id
+            for meta in self.sidecar_metadata:
+                if meta.app_id in self.sidecars and any(s.name == store for s in meta.stores):
+                    return self.sidecars[meta.app_id]
+        if self._launcher is None:
+            paths = self.resources_paths or list(dict.fromkeys(c.source.parent for c in self.components))
+            self._launcher = SidecarLauncher(paths, daprd=self.daprd, ca_file=self.ca_file, on_start=self.on_sidecar_started)
+        own = await self._launcher.for_key(self.component(store), self.components, state_key)
+        self.sidecars.setdefault(own.app_id, own.client)
+        return own.client
+
+    def _is_own(self, client: SidecarClient) -> bool:
+        return self._launcher is not None and self._launcher.owns(client)
 
     def default_app_id(self) -> str | None:
-        return next(iter(self.sidecars), None) if len(self.sidecars) == 1 else None
+        reachable = [app_id for app_id, client in self.sidecars.items() if not self._is_own(client)]
+        return reachable[0] if len(reachable) == 1 else None
 
     async def close(self) -> None:
         for lister in self._listers.values():
             await lister.close()
         for client in self.sidecars.values():
-            await client.close()
+            if not self._is_own(client):
+                await client.close()
+        if self._launcher is not None:
+            await self._launcher.close()
 
 
 async def open_workspace(
@@ -98,9 +129,17 @@ async def open_workspace(
     api_token: str | None = None,
     read_only: bool = False,
     ca_file: str | None = None,
+    start_sidecars: bool = True,
+    daprd: str | None = None,
+    on_sidecar_started: Callable[[OwnSidecar], None] | None = None,
 ) -> Workspace:
-    """Load component files and connect to every sidecar that answers (others are noted, not fatal)."""
-    workspace = Workspace(load_components(resources_paths), read_only=read_only, ca_file=ca_file)
+    """Load component files and connect to every sidecar that answers (others are noted, not fatal).
+
+    `start_sidecars`, `daprd`, `on_sidecar_started`: see `Workspace` (writable workspaces only).
+    """
+    workspace = Workspace(load_components(resources_paths), read_only=read_only, ca_file=ca_file,
+                          resources_paths=tuple(resources_paths), start_sidecars=start_sidecars, daprd=daprd,
+                          on_sidecar_started=on_sidecar_started)
     for address in sidecar_addresses:
         client = SidecarClient(address, api_token=api_token, timeout=5)
         try:
