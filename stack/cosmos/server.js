@@ -3,8 +3,16 @@
 // subjectAltName, which Go refuses). Used only by explorer.localstack.
 //
 // usage: node server.js --port PORT --cert CERT.pem --key KEY.pem [--host 127.0.0.1]
+//
+// Requiring this file (rather than running it) applies the gap fixes below
+// without starting a server; bench/server_query_bench.js uses that.
 "use strict";
 const fs = require("fs");
+const { AsyncLocalStorage } = require("async_hooks");
+
+const serverDir = require("path").dirname(require.resolve("@vercel/cosmosdb-server/package.json"));
+// The query engine exactly as the server resolves it (patches must hit that instance).
+const engine = (name) => require(require.resolve(`@zeit/cosmosdb-query/lib/${name}`, { paths: [serverDir] }));
 
 // Gap fix (docs/local-stack.md): the server answers a point read of an id that
 // is not in the given partition with 500 ("Cannot read properties of
@@ -31,6 +39,221 @@ readDocument.default = (account, req, res, params) => {
   return serverReadDocument(account, req, res, params);
 };
 
+// Gap fix (docs/local-stack.md, "Query cost"): every query page cost far more
+// than the page. Three causes, measured in-process (bench/server_query_bench.js):
+//  1. @zeit/cosmosdb-query compiles `FROM c` to
+//     `$c.reduce(($, c) => [...$, {c}], [])`, which copies the accumulator for
+//     every document: O(N²) per request (20,000 items: 1.6 s for any page).
+//  2. Every page of a query re-evaluates it over a copy of the whole container
+//     (filter, sort by _rid, project) and then finds the continuation point by a
+//     linear scan: a full scan of N items in pages of P costs N²/P.
+//  3. A single-partition query (x-ms-documentdb-partitionkey header) scans
+//     every partition; Cosmos DB reads only that partition.
+// Fixes, with results unchanged:
+//  1. The accumulator is appended to in place (`$h.__append($, [...])`): the
+//     same array contents, built once. The `[]` seed is a fresh array per call.
+//  2. The evaluated, sorted rows of a document query are cached per
+//     (query text, parameters, partition header) on the collection and dropped
+//     on any write to that collection, so a query issued after a write always
+//     sees it. Pages are still cut by the engine's own paginate(), so tokens are
+//     byte-for-byte what the server issued before; for queries without ORDER BY
+//     the start of the page a token we issued points at is remembered, so
+//     paginate() does not scan for it (rows are sorted by _rid, unique per
+//     document, so the scan would land on that same row).
+//  3. Documents are also indexed by partition key value; a query carrying a
+//     string or number partition-key header is evaluated over that partition's
+//     documents only. Its WHERE clause still filters, so results are the same
+//     whenever the header and the filter agree (as the SDKs send them); when
+//     they disagree the result is now the header's partition's, as on Cosmos DB.
+const helpers = engine("helpers");
+const transformer = engine("transformer");
+const Items = require("@vercel/cosmosdb-server/lib/account/items").default;
+const Documents = require("@vercel/cosmosdb-server/lib/account/documents").default;
+const queryDocuments = require("@vercel/cosmosdb-server/lib/handler/query-documents");
+
+// 1. in-place accumulation
+helpers.__append = (acc, items) => {
+  for (let i = 0; i < items.length; i += 1) acc.push(items[i]);
+  return acc;
+};
+const isAcc = (node) => node && node.type === "Identifier" && node.name === "$";
+function appendInPlace(array) {
+  // [...$, a, ...b]  ->  $h.__append($, [a, ...b])
+  if (!array || array.type !== "ArrayExpression" || !array.elements.length) return array;
+  const [first, ...rest] = array.elements;
+  if (!first || first.type !== "SpreadElement" || !isAcc(first.argument)) return array;
+  return {
+    type: "CallExpression",
+    callee: { type: "MemberExpression", object: { type: "Identifier", name: "$h" }, property: { type: "Identifier", name: "__append" } },
+    arguments: [{ type: "Identifier", name: "$" }, { type: "ArrayExpression", elements: rest }],
+  };
+}
+function linearReduces(node) {
+  if (Array.isArray(node)) {
+    node.forEach(linearReduces);
+  } else if (node && typeof node === "object") {
+    for (const key of Object.keys(node)) linearReduces(node[key]);
+    const [fn, seed] = node.type === "CallExpression" ? node.arguments : [];
+    if (
+      node.type === "CallExpression" && node.callee.type === "MemberExpression" &&
+      node.callee.property.name === "reduce" && node.arguments.length === 2 &&
+      seed.type === "ArrayExpression" && !seed.elements.length &&
+      fn.type === "ArrowFunctionExpression" && isAcc(fn.params[0])
+    ) {
+      if (fn.body.type === "ArrayExpression") fn.body = appendInPlace(fn.body);
+      else if (fn.body.type === "ConditionalExpression" && isAcc(fn.body.alternate)) {
+        fn.body.consequent = appendInPlace(fn.body.consequent);
+      }
+    }
+  }
+  return node;
+}
+const transform = transformer.default;
+transformer.default = (ast) => linearReduces(transform(ast));
+
+// 3. partition index, and invalidation of the page cache on every write
+const itemsSet = Items.prototype._set;
+const itemsDelete = Items.prototype.delete;
+Documents.prototype._set = function set(data) {
+  const stored = itemsSet.call(this, data);
+  this._pageCache = null;
+  if (!this._byPartition) this._byPartition = new Map();
+  const pk = this._getPartition(data);
+  let docs = this._byPartition.get(pk);
+  if (!docs) this._byPartition.set(pk, (docs = new Map()));
+  docs.set(data._rid, this._data.get(data._rid));
+  return stored;
+};
+Documents.prototype.delete = function del(idOrRid, partition) {
+  const data = this._item("/id", idOrRid, partition).read();
+  itemsDelete.call(this, idOrRid, partition);
+  this._pageCache = null;
+  const pk = this._getPartition(data);
+  const docs = this._byPartition && this._byPartition.get(pk);
+  if (docs) {
+    docs.delete(data._rid);
+    if (!docs.size) this._byPartition.delete(pk);
+  }
+};
+
+// 2. the page cache: only for requests through the query-documents handler
+const queryRequest = new AsyncLocalStorage();
+const serverQueryDocuments = queryDocuments.default;
+queryDocuments.default = (account, req, res, params) => {
+  const header = req.headers["x-ms-documentdb-partitionkey"];
+  return queryRequest.run({ partitionHeader: Array.isArray(header) ? header[0] : header }, () =>
+    serverQueryDocuments(account, req, res, params));
+};
+
+const CACHED_ROWS_PER_COLLECTION = 300000;
+const ROWS = Symbol("rows");
+const paginate = helpers.paginate;
+let capturing = false;
+helpers.paginate = (collection, maxItemCount, continuation, getRid, ...orders) => {
+  // The compiled query calls paginate() once, as its return value (top-level
+  // SELECT only; subqueries never paginate), so its input is the whole result.
+  if (capturing) return { [ROWS]: { rows: collection, getRid, orders, starts: new Map() } };
+  return paginate(collection, maxItemCount, continuation, getRid, ...orders);
+};
+
+function headerPartition(header) {
+  if (header === undefined) return undefined;
+  try {
+    const value = parsePartitionKey(header, undefined);
+    return typeof value === "string" || typeof value === "number" ? value : undefined;
+  } catch (err) {
+    return undefined;
+  }
+}
+
+function cachePage(docs, key, entry) {
+  // A small LRU bounded by rows: Map keeps insertion order; oldest first.
+  if (!docs._pageCache) docs._pageCache = { entries: new Map(), rows: 0 };
+  const cache = docs._pageCache;
+  cache.entries.set(key, entry);
+  cache.rows += entry.rows.length + 1;
+  for (const [oldKey, old] of cache.entries) {
+    if (cache.rows <= CACHED_ROWS_PER_COLLECTION || old === entry) break;
+    cache.entries.delete(oldKey);
+    cache.rows -= old.rows.length + 1;
+  }
+}
+
+function cachedPage(docs, key) {
+  const cache = docs._pageCache;
+  const entry = cache && cache.entries.get(key);
+  if (entry) {
+    cache.entries.delete(key);
+    cache.entries.set(key, entry);
+  }
+  return entry;
+}
+
+function paginateRows(entry, maxItemCount, continuation) {
+  const { rows } = entry;
+  const token = continuation ? continuation.token : undefined;
+  const known = token === undefined ? 0 : entry.starts.get(token);
+  let start = known;
+  if (token !== undefined) {
+    rows.findIndex = known !== undefined
+      ? () => known
+      : (predicate) => (start = Array.prototype.findIndex.call(rows, predicate));
+  }
+  let page;
+  try {
+    page = paginate(rows, maxItemCount, continuation, entry.getRid, ...entry.orders);
+  } finally {
+    delete rows.findIndex;
+  }
+  if (start < 0) start = rows.length;
+  if (page.continuation && !entry.orders.length && maxItemCount > 0) {
+    entry.starts.set(page.continuation.token, start + maxItemCount);
+  }
+  return page;
+}
+
+const itemsQuery = Items.prototype.query;
+Documents.prototype.query = function query(params, options) {
+  const request = queryRequest.getStore();
+  if (!request || !this._parent.read()) return itemsQuery.call(this, params, options);
+  const { maxItemCount, continuation } = options;
+  const partition = headerPartition(request.partitionHeader);
+  const key = JSON.stringify([params.query, params.parameters || null, partition === undefined ? null : [partition]]);
+  try {
+    let entry = cachedPage(this, key);
+    if (!entry) {
+      const source = partition === undefined ? this._data : (this._byPartition && this._byPartition.get(partition)) || new Map();
+      const parent = this._parent.read();
+      const udf = this._userDefinedFunctions();
+      let result;
+      capturing = true;
+      try {
+        result = this._getQuery(params.query).exec([...source.values()].map((item) => item.read()), {
+          parameters: params.parameters,
+          udf,
+          maxItemCount,
+          continuation,
+          compositeIndexes: (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [],
+        });
+      } finally {
+        capturing = false;
+      }
+      if (!result || !result[ROWS]) return result; // aggregates: no pages to cut
+      entry = result[ROWS];
+      // A user-defined function may be anything (Date.now, Math.random): never reuse its rows.
+      if (!udf || !Object.keys(udf).length) cachePage(this, key, entry);
+    }
+    return paginateRows(entry, maxItemCount, continuation);
+  } catch (err) {
+    // as Items.query: the engine's errors are the client's (400)
+    err.badRequest = true;
+    throw err;
+  }
+};
+
+/** Run fn as if inside a query request carrying this partition-key header (for in-process benches). */
+exports.asQueryRequest = (partitionHeader, fn) => queryRequest.run({ partitionHeader }, fn);
+
 const { createHttpsServer } = require("@vercel/cosmosdb-server");
 
 function parseArgs(argv) {
@@ -46,21 +269,25 @@ function parseArgs(argv) {
   return args;
 }
 
-const args = parseArgs(process.argv.slice(2));
-const server = createHttpsServer({
-  cert: fs.readFileSync(args.cert),
-  key: fs.readFileSync(args.key),
-  keepAlive: true,
-});
-server.on("error", (err) => {
-  console.error(`cosmosdb-server failed: ${err.message}`);
-  process.exit(1);
-});
-server.listen(Number(args.port), args.host, () => {
-  const { address, port } = server.address();
-  // The stack manager waits for this exact line.
-  console.log(`READY https://${address}:${port}/`);
-});
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.on(sig, () => server.close(() => process.exit(0)));
+function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const server = createHttpsServer({
+    cert: fs.readFileSync(args.cert),
+    key: fs.readFileSync(args.key),
+    keepAlive: true,
+  });
+  server.on("error", (err) => {
+    console.error(`cosmosdb-server failed: ${err.message}`);
+    process.exit(1);
+  });
+  server.listen(Number(args.port), args.host, () => {
+    const { address, port } = server.address();
+    // The stack manager waits for this exact line.
+    console.log(`READY https://${address}:${port}/`);
+  });
+  for (const sig of ["SIGINT", "SIGTERM"]) {
+    process.on(sig, () => server.close(() => process.exit(0)));
+  }
 }
+
+if (require.main === module) main();
