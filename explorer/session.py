@@ -18,6 +18,9 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
+
+import orjson
 
 from explorer.components import Component
 from explorer.core.doctor import CosmosFacts, Finding, diagnose
@@ -66,6 +69,42 @@ async def cosmos_facts(workspace: Workspace, component: Component) -> CosmosFact
     )
 
 
+def _same_value(dapr: bytes, document: bytes, is_binary: bool) -> bool:
+    """Whether Dapr's bytes and the document's value are the same value (JSON compared as JSON:
+    Dapr re-serialises objects, so key order and spacing may differ)."""
+    if dapr == document or is_binary:
+        return dapr == document
+    try:
+        return orjson.loads(dapr) == orjson.loads(document)
+    except orjson.JSONDecodeError:
+        return False
+
+
+class StoreSession(Protocol):
+    """What the screens may ask of a session — the whole of it. Each coroutine runs in a worker;
+    each raises ExplorerError (or a network error) that the pane shows as it is."""
+
+    read_only: bool
+    sidecar_problems: list[str]
+    sidecar_app_ids: list[str]
+
+    def stores(self) -> list[Store]: ...
+    def last_charge(self, store: str) -> float: ...
+    async def reconnect_sidecars(self) -> None: ...
+    async def findings(self, store: str) -> list[Finding]: ...
+    async def location(self, store: str) -> StoreLocation: ...
+    def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]: ...
+    async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
+                        page_size: int = 100) -> KeyPage: ...
+    async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]: ...
+    async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey: ...
+    async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice,
+                   overwrite: bool = False) -> KeyValue: ...
+    async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None: ...
+    async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None: ...
+    async def close(self) -> None: ...
+
+
 class ExplorerSession:
     """One explorer session: a workspace, plus the sidecar addresses it may reconnect to."""
 
@@ -97,6 +136,11 @@ class ExplorerSession:
     @property
     def sidecar_problems(self) -> list[str]:
         return list(self.workspace.sidecar_problems)
+
+    @property
+    def sidecar_app_ids(self) -> list[str]:
+        """App-ids of the sidecars this session can read and write through."""
+        return sorted(self.workspace.sidecars)
 
     async def reconnect_sidecars(self) -> None:
         """Ask every sidecar address that is not connected (again); a sidecar that comes back is used."""
@@ -187,7 +231,7 @@ class ExplorerSession:
         warnings = []
         if read.etag and read.etag != key.etag:
             warnings.append(f"Dapr returned etag {read.etag}; Cosmos has {key.etag} (changed between the two reads? press r)")
-        if read.data != key.value_bytes and (read.etag == key.etag):
+        elif not _same_value(read.data, key.value_bytes, key.is_binary):
             warnings.append("Dapr returned a different value than the document holds; showing the document's")
         return OpenedKey(key, f"Dapr ({app})", tuple(warnings))
 

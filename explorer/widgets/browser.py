@@ -116,7 +116,7 @@ class Browser(Screen):
         if self.session is None:
             return
         stores = self.session.stores()
-        sidecars = len(self.session.workspace.sidecars)
+        sidecars = len(self.session.sidecar_app_ids)
         parts = [f"{len(stores)} stores", f"{sidecars} sidecar{'' if sidecars == 1 else 's'}"]
         if self.store and self.location is not None:
             try:
@@ -257,10 +257,10 @@ class Browser(Screen):
         table.more_after = not self.window.at_end
         table.more_before = not self.window.at_start
         held = len(self.window.rows)
-        more = " · more below (scroll)" if table.more_after else ""
-        self.query_one("#keys-title", Static).update(
-            Text(f"{self.store} › {partition} · {held:,} keys held (pages {self.window.first_page + 1}–"
-                 f"{self.window.last_page + 1}){more}"))
+        start = self.window.first_page * KEY_PAGE
+        span = f"keys {start + 1:,}–{start + held:,}" if start else f"{held:,} keys"
+        more = " · more ↓" if table.more_after else ""
+        self.query_one("#keys-title", Static).update(Text(f"{partition} · {span}{more}"))
         if not held:
             self._keys_message("no keys in this partition")
         if cursor_doc is not None:

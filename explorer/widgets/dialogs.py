@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,9 +22,18 @@ from explorer.core.doctor import Finding
 if TYPE_CHECKING:
     from explorer.gateway import TtlChoice
 
-def syntax(text: str, lexer: str) -> Syntax:
-    """Highlighted text that keeps the terminal's own background (readable in light and dark themes)."""
-    return Syntax(text, lexer, theme="ansi_dark", background_color="default", word_wrap=True)
+def syntax(text: str, lexer: str):
+    """Highlighted JSON (theme-aware colours, so light and dark themes both read well) or a diff."""
+    if lexer == "diff":
+        out = Text()
+        for line in text.splitlines():
+            style = "red" if line.startswith("-") else "green" if line.startswith("+") else "cyan" \
+                if line.startswith("@@") else ""
+            out.append(line + "\n", style=style)
+        return out
+    from textual.highlight import highlight
+
+    return highlight(text, language=lexer)
 
 
 SEVERITY_STYLE = {"ERROR": "bold red", "WARNING": "bold yellow", "INFO": "cyan"}

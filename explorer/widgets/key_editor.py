@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
 from explorer.core.display import (
-    InvalidEdit, edit_text_for, hex_dump, parse_base64_edit, parse_json_edit, pretty_json_bytes, size_text,
+    InvalidEdit, age_text, edit_text_for, hex_dump, parse_base64_edit, parse_json_edit, pretty_json_bytes, size_text,
     timestamp_text, value_diff,
 )
 from explorer.core.envelope import decode_value
@@ -138,22 +138,26 @@ class KeyEditor(Screen):
             notes.insert(0, f"read-only: {reason}")
         self._message(" · ".join(notes), "warning" if notes else "")
 
-    def _envelope(self) -> Table:
+    def _envelope(self) -> Group:
         key = self.opened.key
         doc = key.document
-        grid = Table.grid(padding=(0, 2))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column()
+        now = self.app.now()
         ttl = doc.get("ttl")
         ts = int(doc.get("_ts", 0) or 0)
-        grid.add_row("key", Text(key.state_key.key), "app-id", key.state_key.app_id or "—")
-        grid.add_row("partitionKey", Text(key.partition_key), "isBinary", str(key.is_binary).lower())
-        grid.add_row("etag", Text(key.etag), "read via", self.opened.read_through)
-        grid.add_row("modified", f"{timestamp_text(ts)} (_ts {ts})", "ttl", "—" if ttl is None else str(ttl))
-        grid.add_row("expires", Text(countdown_text(key.expiry, self.app.now()), style="bold"), "rule", key.expiry.reason)
-        return grid
+        whole = Table.grid(padding=(0, 2))
+        whole.add_column(style="bold", no_wrap=True)
+        whole.add_column()
+        whole.add_row("key", Text(key.state_key.key))
+        whole.add_row("etag", Text(key.etag))
+        whole.add_row("_ts", f"{ts} · {timestamp_text(ts)} · {age_text(ts, now)}")
+        whole.add_row("expires", Text.assemble((countdown_text(key.expiry, now), "bold"), (f"  ({key.expiry.reason})", "dim")))
+        pairs = Table.grid(padding=(0, 2))
+        for style in ("bold", None, "bold", None):
+            pairs.add_column(style=style, no_wrap=True)
+        pairs.add_row("partitionKey", Text(key.partition_key), "app-id", key.state_key.app_id or "—")
+        pairs.add_row("ttl", "—" if ttl is None else str(ttl), "isBinary", str(key.is_binary).lower())
+        whole.add_row("read via", self.opened.read_through)
+        return Group(whole, pairs)
 
     def _tick(self) -> None:
         if self.opened is not None:

@@ -121,10 +121,12 @@ class PartitionList(Vertical):
         self.options.add_options([Option(_label(p), id=_option_id(p)) for p in self._shown])
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the filter opens the first match (k9s-style "/name⏎")."""
         event.stop()
         self.options.focus()
         if self._shown:
             self.options.highlighted = 0
+            self.post_message(self.PartitionChosen(self._shown[0]))
 
     # -- what it tells the screen -------------------------------------------------------
 

@@ -1,0 +1,76 @@
+"""Regenerate the README's screenshots from the app itself, on the real seeded local stack.
+
+    .venv/bin/python docs/screenshots.py      # writes docs/screenshots/*.svg
+
+Starts the local stack (real daprd + Cosmos-compatible server), seeds it, drives
+the explorer with Textual's Pilot exactly as a user would (arrow keys, filter,
+enter, e, ctrl+s) and saves what the terminal shows. Never writes outside the
+stack it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from explorer.app import ExplorerApp  # noqa: E402
+from explorer.components import load_components  # noqa: E402
+from explorer.localstack.manager import LocalStack  # noqa: E402
+from explorer.localstack.seed import seed  # noqa: E402
+from explorer.widgets.dialogs import ConfirmSave  # noqa: E402
+from explorer.widgets.key_editor import KeyEditor  # noqa: E402
+from explorer.widgets.store_list import StoreList  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+SIZE = (100, 30)
+
+
+async def until(pilot, condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the app did not reach the expected state in time: {condition.__code__.co_firstlineno}")
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
+async def shoot(stack: LocalStack) -> None:
+    paths = [stack.resources_path]
+    app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
+    async with app.run_test(size=SIZE) as pilot:
+        browser = app.browser
+        await until(pilot, lambda: app.session is not None and len(browser.findings) == 3)
+        stores = browser.query_one(StoreList)
+        await pilot.press("down")
+        await until(pilot, lambda: stores.current_store == "statestore-cache-cosmos" and browser.partitions.partitions)
+        await pilot.press("slash", *"user", "enter")
+        await until(pilot, lambda: browser.partition == "user" and len(browser.keys.entries) > 3)
+        app.save_screenshot(str(OUT / "browser.svg"))
+        await pilot.press("down", "down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, KeyEditor) and app.screen.opened is not None)
+        app.save_screenshot(str(OUT / "editor.svg"))
+        await pilot.press("e")
+        app.screen.query_one("#value-edit").text = '{"sessionType": "user", "turns": 3, "pinned": true}'
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSave))
+        app.save_screenshot(str(OUT / "save.svg"))
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    with LocalStack(run_dir=Path(tempfile.mkdtemp(prefix="screenshots-"))) as stack:
+        asyncio.run(seed(stack))
+        os.environ.update(stack.client_env())
+        asyncio.run(shoot(stack))
+    print("wrote", ", ".join(p.name for p in sorted(OUT.glob("*.svg"))))
+
+
+if __name__ == "__main__":
+    main()

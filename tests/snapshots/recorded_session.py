@@ -1,0 +1,142 @@
+"""A FAKE session for layout snapshots only: fixed stores, partitions and keys, no I/O.
+
+It satisfies explorer.session.StoreSession with data shaped like the seeded
+local stack (same stores, partitions and key shapes), frozen at one instant so
+every etag, timestamp and countdown draws the same on every run. It tests how
+each pane looks, never what the store does: every behaviour is tested against
+the real daprd and Cosmos-compatible server in tests/integration/test_tui.py.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+
+from explorer.components import Component, load_components
+from explorer.core.doctor import CosmosFacts, diagnose
+from explorer.core.envelope import KeyPrefix, parse_document_id
+from explorer.core.expiry import effective_expiry
+from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
+from explorer.gateway import KeyValue, StoreLocation, value_bytes_of
+from explorer.session import FoundId, OpenedKey
+from explorer.sidecar import EtagConflict, RegisteredStore, SidecarMetadata
+from explorer.stores import match_stores
+
+NOW = 1_795_000_000.0  # the frozen clock every snapshot reads
+CAPS = ("ETAG", "TRANSACTIONAL", "TTL", "ACTOR")
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(250, 256)) + b"\x00\xfe"
+
+CONTAINERS = {
+    "statestore-agents-cosmos": ("dapr-agents", "agent-registry", None, "agent-registry"),
+    "statestore-cache-cosmos": ("dapr-cache", "session-cache", -1, "chat-api"),
+    "statestore-workflows-cosmos": ("dapr-workflows", "workflow-state", None, "order-processor"),
+}
+
+
+def _doc(app: str, key: str, partition: str, value: object, n: int, ttl: int | None = None, binary: bool = False):
+    doc = {"id": f"{app}||{key}", "partitionKey": partition, "isBinary": binary,
+           "value": base64.b64encode(value).decode() if binary else value,
+           "_etag": f"{n:08x}-5c1e-4d2a-9b7f-{n * 7919:012x}", "_ts": int(NOW) - 60 * n}
+    if ttl is not None:
+        doc["ttl"] = ttl
+    return doc
+
+
+DOCUMENTS = {
+    "statestore-agents-cosmos": [
+        _doc("agent-registry", f"agent:{name}", kind, {"name": name, "agentType": kind, "tools": tools,
+                                                      "status": "ready", "maxTokens": 4096}, n)
+        for n, (kind, name, tools) in enumerate([
+            ("gpt4", "planner", ["search", "calendar"]), ("gpt4", "summarizer", []), ("gpt4", "router", ["handoff"]),
+            ("claude", "researcher", ["search", "browser"]), ("claude", "reviewer", ["diff"]),
+            ("custom", "ocr-worker", ["vision"]),
+        ], start=1)
+    ] + [_doc("agent-registry", "agent:ocr-worker:avatar", "custom", PNG, 7, binary=True)],
+    "statestore-cache-cosmos": [
+        _doc("chat-api", f"session:user:{1000 + i}", "user", {"sessionType": "user", "turns": i + 1}, i, ttl)
+        for i, ttl in enumerate((30, 45, 120, 900, 3600, 86400 * 2))
+    ],
+    "statestore-workflows-cosmos": [
+        _doc("order-processor", f"order:{n}", f"order-processor||order:{n}", {"orderId": n, "total": n * 1.5}, n)
+        for n in range(1, 6)
+    ] + [_doc("order-processor", "CartActor||cart-42||items", "order-processor||CartActor||cart-42",
+              {"skus": ["A-1", "B-7"], "total": 31.5}, 9)],
+}
+
+
+class RecordedSession:
+    """Answers from DOCUMENTS; `conflict_on_save` makes the next save raise an etag conflict."""
+
+    read_only: bool
+
+    def __init__(self, components: list[Component], read_only: bool = False):
+        self.components = components
+        self.read_only = read_only
+        self.sidecar_problems: list[str] = []
+        self.sidecar_app_ids = ["agent-registry", "chat-api", "order-processor"]
+        self.conflict_on_save = False
+        self._meta = [SidecarMetadata(app, "1.18.2", (RegisteredStore(store, "state.azure.cosmosdb", "v1", CAPS),))
+                      for store, (_, _, _, app) in CONTAINERS.items()]
+
+    @classmethod
+    def for_paths(cls, paths, read_only: bool = False) -> RecordedSession:
+        return cls(load_components(paths), read_only)
+
+    def stores(self):
+        return match_stores(self.components, self._meta)
+
+    def last_charge(self, store: str) -> float:
+        return 2.83
+
+    async def reconnect_sidecars(self) -> None:
+        return None
+
+    async def findings(self, store: str):
+        comp = next(c for c in self.components if c.name == store)
+        _, _, ttl, _ = CONTAINERS[store]
+        facts = CosmosFacts(partition_key_paths=("/partitionKey",), default_ttl=ttl, container_ttl_known=True,
+                            items_with_ttl=0, account_consistency="Session", container_found=True)
+        return diagnose(comp, facts)
+
+    async def location(self, store: str) -> StoreLocation:
+        database, container, ttl, _ = CONTAINERS[store]
+        return StoreLocation(store, database, container, KeyPrefix.from_metadata(None), ttl)
+
+    async def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]:
+        docs = DOCUMENTS[location.store]
+        found = list(dict.fromkeys(d["partitionKey"] for d in docs))
+        yield PartitionBatch(tuple(found), len(found), len(docs), 2.83)
+
+    async def keys_page(self, location, partition, continuation, page_size=100) -> KeyPage:
+        rows = tuple(KeyRow(d["id"], d["partitionKey"], d["_etag"], d["_ts"], d.get("ttl"), d["isBinary"])
+                     for d in DOCUMENTS[location.store] if d["partitionKey"] == partition)
+        return KeyPage(rows, None, 2.83)
+
+    async def find_id(self, location, text):
+        return [FoundId(d["id"], d["partitionKey"]) for d in DOCUMENTS[location.store] if d["id"].endswith(text)]
+
+    def _key(self, location, doc) -> KeyValue:
+        state_key = parse_document_id(doc["id"], location.key_prefix, location.store)
+        expiry = effective_expiry(doc.get("ttl"), location.default_ttl, doc["_ts"])
+        return KeyValue(state_key, doc, value_bytes_of(doc), doc["_etag"], expiry)
+
+    async def open_key(self, location, doc_id, partition) -> OpenedKey:
+        doc = next(d for d in DOCUMENTS[location.store] if d["id"] == doc_id)
+        key = self._key(location, doc)
+        via = "Cosmos point read (actor state)" if key.state_key.read_only_reason else f"Dapr ({key.state_key.app_id})"
+        return OpenedKey(key, via)
+
+    async def save(self, location, key, value, ttl, overwrite=False) -> KeyValue:
+        if self.conflict_on_save and not overwrite:
+            raise EtagConflict("etag mismatch")
+        return key
+
+    async def delete(self, location, key, overwrite=False) -> None:
+        return None
+
+    async def current(self, location, key) -> KeyValue | None:
+        doc = dict(key.document, value={**key.document["value"], "status": "busy"}, _etag="0000beef-theirs")
+        return self._key(location, doc)
+
+    async def close(self) -> None:
+        return None
