@@ -62,7 +62,7 @@ async def cmd_stores(ws: Workspace, args: argparse.Namespace) -> int:
 
 
 async def cmd_doctor(ws: Workspace, args: argparse.Namespace) -> int:
-    from explorer.core.doctor import CosmosFacts, Severity, diagnose
+    from explorer.core.doctor import Severity, diagnose
 
     findings = []
     for comp in ws.components:
@@ -70,23 +70,7 @@ async def cmd_doctor(ws: Workspace, args: argparse.Namespace) -> int:
             continue
         facts, note = None, None
         try:
-            lister = ws.lister(comp.name)
-            database, container = comp.plain("database"), comp.plain("collection")
-            if database and container:
-                from explorer.cosmos_lister import NotFound
-
-                try:
-                    info = await lister.container_info(database, container)
-                    facts = CosmosFacts(
-                        partition_key_paths=info.partition_key_paths,
-                        default_ttl=info.default_ttl,
-                        container_ttl_known=True,
-                        items_with_ttl=await lister.sample_ttl_items(database, container),
-                        account_consistency=await lister.account_consistency(),
-                        container_found=True,
-                    )
-                except NotFound:
-                    facts = CosmosFacts(container_found=False)
+            facts = await ws.cosmos_facts(comp)
         except ExplorerError as exc:
             note = f"{comp.name}: Cosmos not checked ({exc})"
         except Exception as exc:  # noqa: BLE001 - the account may be unreachable; file checks still count

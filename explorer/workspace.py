@@ -21,7 +21,8 @@ from pathlib import Path
 
 from explorer.components import Component, Resolver, load_components
 from explorer.core.envelope import KeyPrefix, StateKey
-from explorer.cosmos_lister import CosmosLister
+from explorer.core.doctor import CosmosFacts
+from explorer.cosmos_lister import CosmosLister, NotFound
 from explorer.errors import ComponentError, ExplorerError
 from explorer.gateway import ReadOnlyGateway, StoreLocation, WritableGateway
 from explorer.own_sidecar import OwnSidecar, SidecarLauncher
@@ -79,6 +80,26 @@ class Workspace:
         if url not in self._listers:
             self._listers[url] = CosmosLister(url, key, self.ca_file)
         return self._listers[url]
+
+    async def cosmos_facts(self, component: Component) -> CosmosFacts | None:
+        """What the account and container actually do for one store, for the doctor (None: not a
+        Cosmos store with plain database/collection). Raises when the account cannot be asked."""
+        database, container = component.plain("database"), component.plain("collection")
+        if not component.is_cosmos or not database or not container:
+            return None
+        lister = self.lister(component.name)
+        try:
+            info = await lister.container_info(database, container)
+        except NotFound:
+            return CosmosFacts(container_found=False)
+        return CosmosFacts(
+            partition_key_paths=info.partition_key_paths,
+            default_ttl=info.default_ttl,
+            container_ttl_known=True,
+            items_with_ttl=await lister.sample_ttl_items(database, container),
+            account_consistency=await lister.account_consistency(),
+            container_found=True,
+        )
 
     async def location(self, store: str) -> StoreLocation:
         comp = self.cosmos_component(store)
