@@ -3,7 +3,9 @@
 Every process listens on loopback on a port chosen at start (parallel stacks do
 not collide), keeps its log in the run folder, and is stopped on exit, Ctrl-C
 or a failing test. The containers are created from the component files in the
-resources path: partitioned on /partitionKey, as Dapr requires.
+resources path: partitioned on /partitionKey, as Dapr requires. For outage
+tests, one daprd or the server can be stopped and started again on its old
+ports, so clients that know the address reconnect without being told.
 
 Never prints the account key; `LocalStack.client_env()` hands it to children
 through the environment only.
@@ -24,6 +26,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from explorer.components import Component, load_components
 from explorer.errors import StackError
@@ -120,6 +123,8 @@ class LocalStack:
         self.cosmos: CosmosEndpoint | None = None
         self.sidecars: dict[str, Sidecar] = {}
         self._server: ManagedProcess | None = None
+        self._daprd: Path | None = None
+        self._server_starts = 0
         self._certs: LocalCertificates | None = None
         self._lock = threading.Lock()
         self._stopped = False
@@ -135,12 +140,12 @@ class LocalStack:
     def start(self) -> LocalStack:
         atexit.register(self.stop)
         try:
-            daprd = find_daprd(self._daprd_arg)
+            self._daprd = find_daprd(self._daprd_arg)
             self._certs = make_certificates(self.run_dir / "tls")
             self._start_server()
             self.provision()
             for app_id in self.app_ids:
-                self._start_sidecar(daprd, app_id)
+                self._start_sidecar(self._daprd, app_id)
             for app_id in self.app_ids:
                 self._wait_sidecar(self.sidecars[app_id])
         except BaseException:
@@ -189,9 +194,49 @@ class LocalStack:
         assert self.cosmos is not None
         return sync_client(self.cosmos.url, self.cosmos.master_key, str(self.cosmos.ca_file))
 
+    # -- outages: take one piece away, bring it back where its clients expect it ------------
+
+    def _check_running(self) -> None:
+        if self.cosmos is None or self._stopped:
+            raise StackError("the local stack is not running")
+
+    def stop_server(self) -> None:
+        """Stop the Cosmos-compatible server. It keeps its data in memory: that is gone too."""
+        self._check_running()
+        assert self._server is not None
+        self._server.stop()
+
+    def restart_server(self) -> None:
+        """Start the server again on its old port (same URL, key and CA, so clients and sidecars
+        reconnect by themselves) and create the containers again. They are empty: seed them."""
+        self._check_running()
+        assert self.cosmos is not None and self._server is not None
+        old_url = self.cosmos.url
+        self._server.stop()
+        self._start_server(urlsplit(old_url).port or 0)
+        if self.cosmos.url != old_url:  # cannot happen unless --port was ignored
+            raise StackError(f"the Cosmos-compatible server came back at {self.cosmos.url}, not {old_url}")
+        self.provision()
+
+    def stop_sidecar(self, app_id: str) -> None:
+        """Stop `app_id`'s daprd; `restart_sidecar` brings it back on the same ports."""
+        self._check_running()
+        self.sidecars[app_id].process.stop()
+
+    def restart_sidecar(self, app_id: str) -> Sidecar:
+        """Start `app_id`'s daprd again on its old gRPC and HTTP ports and wait until it is healthy,
+        so a client that knows its address reconnects without being told."""
+        self._check_running()
+        assert self._daprd is not None
+        old = self.sidecars[app_id]
+        old.process.stop()
+        self._start_sidecar(self._daprd, app_id, old.grpc_port, old.http_port)
+        self._wait_sidecar(self.sidecars[app_id])
+        return self.sidecars[app_id]
+
     # -- the Cosmos-compatible server ------------------------------------------------------
 
-    def _start_server(self) -> None:
+    def _start_server(self, port: int = 0) -> None:
         node = shutil.which("node")
         if node is None:
             raise StackError("Node.js is not installed; the local Cosmos-compatible server needs it (Debian: apt-get install nodejs npm).")
@@ -199,11 +244,13 @@ class LocalStack:
         if not (STACK_DIR / "cosmos" / "node_modules" / "@vercel" / "cosmosdb-server").is_dir():
             raise StackError(f"the Cosmos-compatible server is not installed; run: npm ci --prefix {STACK_DIR / 'cosmos'}")
         assert self._certs is not None
+        self._server_starts += 1  # a log per start: READY is read from the new one only
+        suffix = "" if self._server_starts == 1 else f".{self._server_starts}"
         self._server = ManagedProcess(
             "cosmosdb-server",
-            [node, str(script), "--port", "0", "--host", "127.0.0.1",
+            [node, str(script), "--port", str(port), "--host", "127.0.0.1",
              "--cert", str(self._certs.cert_file), "--key", str(self._certs.key_file)],
-            self.run_dir / "cosmosdb-server.log",
+            self.run_dir / f"cosmosdb-server{suffix}.log",
             env=os.environ,
         )
         url: list[str] = []
@@ -219,7 +266,8 @@ class LocalStack:
         if not url:
             state = "exited" if not self._server.alive() else f"did not report READY within {self.startup_timeout:.0f}s"
             raise StackError(f"the Cosmos-compatible server {state}. Its log ({self._server.log_path}):\n{self._server.log_tail()}")
-        key = base64.b64encode(secrets.token_bytes(64)).decode()
+        # A restart keeps the key the sidecars were started with.
+        key = self.cosmos.master_key if self.cosmos else base64.b64encode(secrets.token_bytes(64)).decode()
         self.cosmos = CosmosEndpoint(url[0], key, self._certs.ca_file)
 
     def provision(self) -> list[ContainerSpec]:
@@ -238,8 +286,10 @@ class LocalStack:
 
     # -- daprd ------------------------------------------------------------------------------
 
-    def _start_sidecar(self, daprd: Path, app_id: str) -> None:
-        grpc_port, http_port, internal_port, metrics_port = (free_port() for _ in range(4))
+    def _start_sidecar(self, daprd: Path, app_id: str, grpc_port: int = 0, http_port: int = 0) -> None:
+        """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones)."""
+        grpc_port, http_port = grpc_port or free_port(), http_port or free_port()
+        internal_port, metrics_port = free_port(), free_port()
         argv = [
             str(daprd),
             "--app-id", app_id,
