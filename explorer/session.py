@@ -28,7 +28,7 @@ from explorer.core.envelope import KeyKind, document_id, parse_document_id
 from explorer.cosmos_lister import KeyPage, NotFound, PartitionBatch
 from explorer.errors import ExplorerError
 from explorer.gateway import KeyValue, ReadOnlyRefusal, StoreLocation, TtlChoice, WritableGateway
-from explorer.sidecar import SidecarClient, SidecarError
+from explorer.sidecar import SidecarClient, SidecarError, SidecarUnavailable
 from explorer.stores import Store
 from explorer.workspace import Workspace, open_workspace
 
@@ -143,28 +143,61 @@ class ExplorerSession:
         return sorted(self.workspace.sidecars)
 
     async def reconnect_sidecars(self) -> None:
-        """Ask every sidecar address that is not connected (again); a sidecar that comes back is used."""
+        """Ask every sidecar address again; a sidecar that comes back is used without a restart."""
         ws = self.workspace
         ws.sidecar_problems.clear()
         for address in self._addresses:
             app_id = self._connected.get(address)
             client = ws.sidecars.get(app_id) if app_id else None
-            try:
-                if client is not None:
-                    meta = await client.metadata()
-                    ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != meta.app_id] + [meta]
+            if client is not None:
+                try:
+                    self._remember(await client.metadata())
                     continue
-                client = SidecarClient(address, api_token=self._api_token, timeout=5)
-                meta = await client.metadata()
+                except SidecarError:
+                    pass  # down, or back but its channel still waits out gRPC's reconnect backoff
+            try:
+                await self._connect(address, replacing=client)
             except SidecarError as exc:
                 ws.sidecar_problems.append(f"{address}: {exc}")
-                if client is not None and app_id is None:
-                    await client.close()
                 ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != app_id]
-                continue
-            ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != meta.app_id] + [meta]
-            ws.sidecars[meta.app_id] = client
-            self._connected[address] = meta.app_id
+
+    def _remember(self, meta) -> None:
+        ws = self.workspace
+        ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != meta.app_id] + [meta]
+
+    async def _connect(self, address: str, replacing: SidecarClient | None = None) -> SidecarClient:
+        """A new channel to `address`, used from now on under the app-id it reports (raises
+        SidecarError if nothing answers). A client that stopped answering stays registered until
+        a new one answers: writes then fail plainly instead of going elsewhere."""
+        ws = self.workspace
+        client = SidecarClient(address, api_token=self._api_token, timeout=5)
+        try:
+            meta = await client.metadata()
+        except SidecarError:
+            await client.close()
+            raise
+        self._remember(meta)
+        ws.sidecars[meta.app_id] = client
+        self._connected[address] = meta.app_id
+        ws.sidecar_problems[:] = [p for p in ws.sidecar_problems if not p.startswith(f"{address}: ")]
+        if replacing is not None and replacing is not client:
+            await replacing.close()
+        return client
+
+    async def _dapr_get(self, sidecar: SidecarClient, store: str, key: str, partition: str):
+        """A read through `sidecar`; if it does not answer, once more on a new channel to its
+        address (only reads are asked twice), so a sidecar that came back answers at once."""
+        try:
+            return await sidecar.get(store, key, {"partitionKey": partition})
+        except SidecarUnavailable as exc:
+            down = exc
+        if sidecar.address not in self._addresses:  # not one we were given (the explorer's own daprd)
+            raise down
+        try:
+            fresh = await self._connect(sidecar.address, replacing=sidecar)
+        except SidecarError:
+            raise down from None
+        return await fresh.get(store, key, {"partitionKey": partition})
 
     async def findings(self, store: str) -> list[Finding]:
         """The doctor's findings for one store; file-only checks when Cosmos cannot be asked."""
@@ -214,7 +247,7 @@ class ExplorerSession:
         sidecar = gateway.sidecar_for(state_key.app_id)
         dapr_read = None
         if sidecar is not None and state_key.kind is KeyKind.PLAIN and state_key.read_only_reason is None:
-            dapr_read = sidecar.get(location.store, state_key.key, {"partitionKey": partition})
+            dapr_read = self._dapr_get(sidecar, location.store, state_key.key, partition)
         if dapr_read is None:
             key = await gateway.get(location, doc_id, partition, time.time())
             why = state_key.read_only_reason or f"no sidecar for app-id {state_key.app_id or '(none)'} is connected"
