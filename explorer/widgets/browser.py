@@ -152,7 +152,13 @@ class Browser(Screen):
                 continue
             self.badges[store.name] = Badge(checking=True)
             table.show(self.session.stores(), self.badges)
-            findings = await self.session.findings(store.name)
+            try:
+                findings = await self.session.findings(store.name)
+            except Exception as exc:  # noqa: BLE001 - an exception in a worker would end the app
+                self.badges.pop(store.name, None)
+                table.show(self.session.stores(), self.badges)
+                self.notify(f"the doctor could not check {store.name}: {describe(exc)}", severity="error")
+                continue
             self.findings[store.name] = findings
             self.badges[store.name] = Badge.of(findings)
             table.show(self.session.stores(), self.badges)
@@ -196,7 +202,8 @@ class Browser(Screen):
                 plist.add(batch.partitions, str(CountSummary(count, "partition", scanned, charge)))
                 self.set_status()
         except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
-            plist.set_progress(f"✖ {describe(exc)} — r retries")
+            plist.set_progress("✖ failed — see →")  # 18 columns: the reason goes where it fits
+            self._keys_message(f"✖ partitions of {store}: {describe(exc)} — r retries")
             return
         plist.finish(str(CountSummary(count, "partition", scanned, charge)))
         if self.partition is None and plist.shown:
