@@ -80,6 +80,9 @@ class KeyTable(DataTable):
         self.more_before = False  # rows exist before the first one held (dropped from the window)
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         self.add_column("Key", key="key")
         self.add_column("TTL", key="ttl", width=23)
         self.add_column("Etag", key="etag", width=14)
@@ -99,7 +102,8 @@ class KeyTable(DataTable):
     # -- what the screen tells it -------------------------------------------------------
 
     def reset(self) -> None:
-        self.clear()
+        self.clear(columns=True)  # columns too: widths fitted to another partition's keys would stay
+        self._add_columns()
         self._entries, self._ttl_text, self._age_text = [], {}, {}
         self.more_after = self.more_before = False
 

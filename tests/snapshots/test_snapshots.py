@@ -51,7 +51,7 @@ async def until(pilot, condition, what: str, timeout: float = 10.0) -> None:
 
 async def at_partition(pilot, store: str = "statestore-agents-cosmos", partition: str = "gpt4") -> None:
     app = pilot.app
-    await until(pilot, lambda: app.browser and app.browser.findings.keys() >= {store}, "doctor badges")
+    await until(pilot, lambda: app.browser and len(app.browser.findings) == 3, "every store's doctor badge")
     stores = app.browser.query_one(StoreList)
     while stores.current_store != store:
         await pilot.press("down")
