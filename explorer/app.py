@@ -41,6 +41,8 @@ class ExplorerApp(App):
         read_only: bool = False,
         ca_file: str | None = None,
         api_token: str | None = None,
+        daprd: str | None = None,
+        start_sidecars: bool = True,
         clock: Callable[[], float] = time.time,
         session_factory: Callable[[ExplorerApp], Awaitable[object]] | None = None,
     ):
@@ -53,6 +55,8 @@ class ExplorerApp(App):
         self.read_only = read_only
         self.ca_file = ca_file
         self.api_token = api_token
+        self.daprd = daprd
+        self.start_sidecars = start_sidecars
         self.session = None  # explorer.session.ExplorerSession, once open
         if read_only:
             self.sub_title = "read-only"
@@ -92,7 +96,8 @@ class ExplorerApp(App):
                 from explorer.session import ExplorerSession
 
                 self.session = await ExplorerSession.open(
-                    self.resources_paths, self.sidecar_addresses, self.api_token, self.read_only, self.ca_file)
+                    self.resources_paths, self.sidecar_addresses, self.api_token, self.read_only, self.ca_file,
+                    start_sidecars=self.start_sidecars, daprd=self.daprd, on_sidecar_started=self._sidecar_started)
             else:
                 await self.session.reconnect_sidecars()
         except Exception as exc:  # noqa: BLE001 - shown on screen; r retries
@@ -103,6 +108,11 @@ class ExplorerApp(App):
             return
         if self.browser:
             self.browser.refresh_panes()
+
+    def _sidecar_started(self, sidecar) -> None:
+        """The session started a daprd of its own for an app-id with no reachable sidecar."""
+        self.notify(f"started daprd for app-id {sidecar.app_id} on {sidecar.address} (stops on exit)",
+                    title="Own sidecar")
 
     def reconnect(self) -> None:
         self.connect()

@@ -96,7 +96,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         os.environ.update(stack.client_env())
         addresses = [s.grpc_address for s in stack.sidecars.values()]
         paths = [stack.resources_path]
-        ExplorerApp(load_components(paths), paths, addresses, read_only=args.read_only).run()
+        ExplorerApp(load_components(paths), paths, addresses, read_only=args.read_only, daprd=args.daprd).run()
     finally:
         stack.stop()
     return 0
@@ -131,7 +131,8 @@ def _run_explorer(args: argparse.Namespace) -> int:
     components = load_components(paths)  # a bad component file is reported before the screen opens
     addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
     ExplorerApp(components, paths, addresses, read_only=args.read_only, ca_file=args.cosmos_ca_file,
-                api_token=os.environ.get("DAPR_API_TOKEN")).run()
+                api_token=os.environ.get("DAPR_API_TOKEN"), daprd=args.daprd,
+                start_sidecars=not args.no_start_sidecar).run()
     return 0
 
 

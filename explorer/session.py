@@ -26,15 +26,20 @@ from typing import Protocol
 import orjson
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
-from explorer.components import Component
-from explorer.core.doctor import CosmosFacts, Finding, diagnose
+from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, document_id, parse_document_id
 from explorer.cosmos_lister import CosmosError, KeyPage, NotFound, PartitionBatch
-from explorer.errors import ExplorerError
+from explorer.errors import ExplorerError, describe
 from explorer.gateway import KeyValue, ReadOnlyRefusal, StoreLocation, TtlChoice, WritableGateway
 from explorer.sidecar import SidecarClient, SidecarError, SidecarUnavailable
 from explorer.stores import Store
 from explorer.workspace import Workspace, open_workspace
+
+
+class SavedUnverified(ExplorerError):
+    """The save went through Dapr; only reading the new version back failed."""
+
+    title = "Saved"
 
 
 @dataclass(frozen=True)
@@ -50,27 +55,6 @@ class OpenedKey:
 class FoundId:
     doc_id: str
     partition: str
-
-
-async def cosmos_facts(workspace: Workspace, component: Component) -> CosmosFacts | None:
-    """What the account and container actually do for one store (None: not a Cosmos store
-    with plain database/collection). Raises ExplorerError when the account cannot be asked."""
-    database, container = component.plain("database"), component.plain("collection")
-    if not component.is_cosmos or not database or not container:
-        return None
-    lister = workspace.lister(component.name)
-    try:
-        info = await lister.container_info(database, container)
-    except NotFound:
-        return CosmosFacts(container_found=False)
-    return CosmosFacts(
-        partition_key_paths=info.partition_key_paths,
-        default_ttl=info.default_ttl,
-        container_ttl_known=True,
-        items_with_ttl=await lister.sample_ttl_items(database, container),
-        account_consistency=await lister.account_consistency(),
-        container_found=True,
-    )
 
 
 class CosmosUnreachable(CosmosError):
@@ -165,8 +149,13 @@ class ExplorerSession:
 
     @classmethod
     async def open(cls, components_paths, sidecar_addresses: Sequence[str], api_token: str | None,
-                   read_only: bool, ca_file: str | None) -> ExplorerSession:
-        workspace = await open_workspace(components_paths, [], api_token=api_token, read_only=read_only, ca_file=ca_file)
+                   read_only: bool, ca_file: str | None, start_sidecars: bool = True, daprd: str | None = None,
+                   on_sidecar_started=None) -> ExplorerSession:
+        """`start_sidecars`, `daprd`, `on_sidecar_started`: the explorer's own daprd for an app-id whose
+        sidecar is not reachable (writable sessions only; see explorer.own_sidecar)."""
+        workspace = await open_workspace(components_paths, [], api_token=api_token, read_only=read_only,
+                                         ca_file=ca_file, start_sidecars=start_sidecars, daprd=daprd,
+                                         on_sidecar_started=on_sidecar_started)
         session = cls(workspace, sidecar_addresses, api_token)
         await session.reconnect_sidecars()
         return session
@@ -252,7 +241,7 @@ class ExplorerSession:
         """The doctor's findings for one store; file-only checks when Cosmos cannot be asked."""
         component = self.workspace.component(store)
         try:
-            facts = await cosmos_facts(self.workspace, component)
+            facts = await self.workspace.cosmos_facts(component)
         except ExplorerError:
             facts = None
         except Exception:  # noqa: BLE001 - the account may be unreachable; file checks still count
@@ -333,7 +322,12 @@ class ExplorerSession:
         """Save through Dapr (etag-checked unless `overwrite`), then read the item back."""
         gateway = self._writable(location.store)
         await gateway.save(location, key, value, ttl, time.time(), overwrite=overwrite)
-        return await gateway.get(location, key.state_key.doc_id, key.partition_key, time.time())
+        try:
+            return await gateway.get(location, key.state_key.doc_id, key.partition_key, time.time())
+        except Exception as exc:  # noqa: BLE001 - the write happened; say so, whatever the read-back did
+            raise SavedUnverified(
+                f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); press r to reload"
+            ) from exc
 
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
         await self._writable(location.store).delete(location, key, overwrite=overwrite)

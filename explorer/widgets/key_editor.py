@@ -237,6 +237,7 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
+        from explorer.session import SavedUnverified
         from explorer.sidecar import EtagConflict as Conflict
 
         key = self.opened.key
@@ -244,6 +245,10 @@ class KeyEditor(Screen):
             after = await self.session.save(self.location, key, value, ttl, overwrite=overwrite)
         except Conflict:
             await self._show_conflict(value, shown, ttl)
+            return
+        except SavedUnverified as exc:
+            self._stop_editing()
+            self._message(str(exc), "warning")
             return
         except Exception as exc:  # noqa: BLE001 - shown in the editor; the app keeps running
             self._message(f"{describe(exc)} — nothing was saved", "error")

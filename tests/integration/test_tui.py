@@ -354,3 +354,24 @@ async def test_read_only_session_presses_every_binding_and_changes_nothing(stack
         assert not editor.query_one("#value-edit").display
         await pilot.press("escape")
     assert all_etags(cosmos) == before
+
+
+async def test_save_for_an_app_with_no_sidecar_starts_our_own_daprd(stack, cosmos):
+    """The agent-registry sidecar is not given to the app: the save starts a daprd of our own for it."""
+    doc_id = f"{AGENTS_APP}||agent:router"
+    before = item(cosmos, AGENTS, doc_id, "gpt4")
+    paths = [stack.resources_path]
+    others = [s.grpc_address for app_id, s in stack.sidecars.items() if app_id != AGENTS_APP]
+    app = ExplorerApp(load_components(paths), paths, others)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await browse_to(pilot, AGENTS_STORE, "gpt4")
+        editor = await open_key(pilot, "agent:router")
+        assert editor.opened.read_through.startswith("Cosmos")
+        await pilot.press("e")
+        editor.query_one("#value-edit").text = '{"name": "router", "via": "own daprd"}'
+        await save_through_dialog(pilot)
+        await until(pilot, lambda: editor.saved_etags, "the save through our own daprd")
+        assert any("started daprd for app-id agent-registry" in str(n.message) for n in app._notifications)
+    after = item(cosmos, AGENTS, doc_id, "gpt4")
+    assert after["value"] == {"name": "router", "via": "own daprd"} and after["_etag"] != before["_etag"]
+    assert len(items_with_id(cosmos, AGENTS, doc_id)) == 1
