@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from explorer.cosmos_connect import async_client
 from explorer.errors import ExplorerError
@@ -59,9 +59,11 @@ class PartitionBatch:
     request_charge: float
 
 
-@dataclass(frozen=True)
-class KeyRow:
-    """One item of a partition as the key table shows it (value not loaded)."""
+class KeyRow(NamedTuple):
+    """One item of a partition as the key table shows it (value not loaded).
+
+    A NamedTuple, not a frozen dataclass: building a hundred per page is the
+    lister's main cost over the bare SDK, and a tuple is ~3x cheaper to make."""
 
     id: str
     partition_key: str
