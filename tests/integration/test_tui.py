@@ -375,3 +375,34 @@ async def test_save_for_an_app_with_no_sidecar_starts_our_own_daprd(stack, cosmo
     after = item(cosmos, AGENTS, doc_id, "gpt4")
     assert after["value"] == {"name": "router", "via": "own daprd"} and after["_etag"] != before["_etag"]
     assert len(items_with_id(cosmos, AGENTS, doc_id)) == 1
+
+
+async def test_scrolling_a_big_partition_holds_a_window_and_scrolls_back(stack, cosmos):
+    """1,500 keys in one partition: scrolling to the end holds at most 10 pages; scrolling back
+    to the top fetches the earlier pages again, in order."""
+    from explorer.widgets.browser import KEY_PAGE, WINDOW_PAGES
+
+    async with SidecarClient(stack.sidecars["chat-api"].grpc_address) as client:
+        for start in range(0, 1500, 250):
+            await client.save(CACHE_STORE, [
+                StateWrite(f"bulk:{n:05d}", orjson.dumps({"n": n}), metadata={"partitionKey": "bulk"})
+                for n in range(start, start + 250)])
+    app = make_app(stack)
+    async with app.run_test(size=(100, 30)) as pilot:
+        browser = await browse_to(pilot, CACHE_STORE, "bulk")
+        table = browser.keys
+        table.focus()
+        while not browser.window.at_end:
+            await pilot.press("ctrl+end")
+            await until(pilot, lambda: not browser.window.pending, "the next page")
+        keys = [e.state_key.key for e in table.entries]
+        assert len(keys) == len(set(keys)) == WINDOW_PAGES * KEY_PAGE  # 1,000 of the 1,500 held
+        await pilot.press("ctrl+end")
+        assert table.current.state_key.key == keys[-1]
+        all_keys = set(keys)
+        while not browser.window.at_start:
+            await pilot.press("ctrl+home", "up")
+            await until(pilot, lambda: not browser.window.pending, "the previous page")
+        all_keys |= {e.state_key.key for e in table.entries}
+        assert len(all_keys) == 1500  # every key was shown, none twice in the window
+        assert len(table.entries) == 1000 and len({e.doc_id for e in table.entries}) == 1000
