@@ -151,17 +151,17 @@ class Browser(Screen):
             if not store.declared_in:
                 continue
             self.badges[store.name] = Badge(checking=True)
-            table.show(self.session.stores(), self.badges)
+            table.set_badge(store.name, self.badges.get(store.name))
             try:
                 findings = await self.session.findings(store.name)
             except Exception as exc:  # noqa: BLE001 - an exception in a worker would end the app
                 self.badges.pop(store.name, None)
-                table.show(self.session.stores(), self.badges)
+                table.set_badge(store.name, self.badges.get(store.name))
                 self.notify(f"the doctor could not check {store.name}: {describe(exc)}", severity="error")
                 continue
             self.findings[store.name] = findings
             self.badges[store.name] = Badge.of(findings)
-            table.show(self.session.stores(), self.badges)
+            table.set_badge(store.name, self.badges.get(store.name))
 
     def on_store_list_store_highlighted(self, message: StoreList.StoreHighlighted) -> None:
         if message.store != self.store and self.session is not None:

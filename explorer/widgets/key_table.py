@@ -64,7 +64,6 @@ class KeyTable(ScrollView, can_focus=True):
     KeyTable {
         background: $surface;
         color: $foreground;
-        &:focus { background-tint: $foreground 5%; }
         & > .key-table--header { text-style: bold; background: $panel; color: $foreground; }
         & > .key-table--even { background: $surface-lighten-1 50%; }
         &:dark > .key-table--even { background: $surface-darken-1 40%; }
@@ -112,7 +111,13 @@ class KeyTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self._entries: list[KeyEntry] = []
         self._ttl_text: dict[str, str] = {}
+        self._ttl_tone: dict[str, str] = {}
         self._age_text: dict[str, str] = {}
+        self._fixed: dict[str, tuple[str, str, str, str]] = {}  # doc_id -> padded key, tone, etag, app
+        self._fixed_widths = (0, 0)
+        self._styles: dict[tuple[str, str, bool], Style] = {}
+        self._frame = (0, 0, 0, 0, False, 0)
+        self._row_length = 0
         self._key_width = KEY_WIDTH[0]
         self._app_width = 3
         self.more_after = False  # rows exist past the last one held
@@ -136,6 +141,7 @@ class KeyTable(ScrollView, can_focus=True):
 
     def reset(self) -> None:
         self._entries, self._ttl_text, self._age_text = [], {}, {}
+        self._ttl_tone, self._fixed = {}, {}
         self._key_width, self._app_width = KEY_WIDTH[0], 3
         self.more_after = self.more_before = False
         self.cursor_row = 0
@@ -153,8 +159,8 @@ class KeyTable(ScrollView, can_focus=True):
         if count <= 0:
             return
         for entry in self._entries[:count]:
-            self._ttl_text.pop(entry.doc_id, None)
-            self._age_text.pop(entry.doc_id, None)
+            for cache in (self._ttl_text, self._ttl_tone, self._age_text, self._fixed):
+                cache.pop(entry.doc_id, None)
         del self._entries[:count]
         self._resize()
         self.scroll_to(y=max(0, self.scroll_offset.y - count), animate=False, immediate=True)
@@ -165,6 +171,7 @@ class KeyTable(ScrollView, can_focus=True):
         """Redraw with `entries` (scrolling back up re-fetched an earlier page)."""
         more_after, more_before = self.more_after, self.more_before
         self._entries, self._ttl_text, self._age_text = [], {}, {}
+        self._ttl_tone, self._fixed = {}, {}
         self.append(entries, now)
         self.more_after, self.more_before = more_after, more_before
         if entries:
@@ -174,7 +181,7 @@ class KeyTable(ScrollView, can_focus=True):
         self.cursor_row = row
 
     def _measure(self, entry: KeyEntry, now: float) -> None:
-        self._ttl_text[entry.doc_id] = ttl_cell(entry, now)[0]
+        self._ttl_text[entry.doc_id], self._ttl_tone[entry.doc_id] = ttl_cell(entry, now)
         self._age_text[entry.doc_id] = age_text(entry.ts, now)
         self._key_width = min(KEY_WIDTH[1], max(self._key_width, cell_len(_key_text(entry)[0])))
         self._app_width = max(self._app_width, cell_len(entry.state_key.app_id or "—"))
@@ -183,7 +190,7 @@ class KeyTable(ScrollView, can_focus=True):
         return [("Key", self._key_width), *FIXED, ("App", self._app_width)]
 
     def _resize(self) -> None:
-        width = sum(w + 2 for _, w in self._columns())
+        self._row_length = width = sum(w + 2 for _, w in self._columns())
         self.virtual_size = Size(width, len(self._entries) + self.header_height)
         self.refresh()
 
@@ -195,9 +202,10 @@ class KeyTable(ScrollView, can_focus=True):
         last = min(len(self._entries), first + self.size.height)
         changed = 0
         for entry in self._entries[first:last]:
-            ttl = ttl_cell(entry, now)[0]
+            ttl, tone = ttl_cell(entry, now)
             if self._ttl_text.get(entry.doc_id) != ttl:
                 self._ttl_text[entry.doc_id] = ttl
+                self._ttl_tone[entry.doc_id] = tone
                 changed += 1
             age = age_text(entry.ts, now)
             if self._age_text.get(entry.doc_id) != age:
@@ -213,45 +221,76 @@ class KeyTable(ScrollView, can_focus=True):
 
     # -- drawing ------------------------------------------------------------------------
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()  # theme or CSS changed: look the component styles up again
+
+    def _style(self, name: str, tone: str = "") -> Style:
+        """A row's style (with a cell's tone on top), looked up once per theme, not once per line."""
+        key = (name, tone, self._frame[4])
+        style = self._styles.get(key)
+        if style is None:
+            style = self.rich_style + (self.get_component_rich_style(name) if name else Style())
+            if tone:
+                style += self.get_component_rich_style(f"key-table--{tone}")
+            self._styles[key] = style
+        return style
+
+    def _fixed_cells(self, entry: KeyEntry) -> tuple[str, str, str, str]:
+        """The cells that never tick (key, its tone, etag, app), padded once per column width."""
+        widths = (self._key_width, self._app_width)
+        if widths != self._fixed_widths:
+            self._fixed, self._fixed_widths = {}, widths
+        cells = self._fixed.get(entry.doc_id)
+        if cells is None:
+            key, tone = _key_text(entry)
+            cells = (" " + set_cell_size(key, self._key_width) + " ", tone,
+                     " " + set_cell_size(short_etag(entry.etag), FIXED[1][1]) + " ",
+                     " " + set_cell_size(entry.state_key.app_id or "—", self._app_width) + " ")
+            self._fixed[entry.doc_id] = cells
+        return cells
+
+    def render_lines(self, crop):
+        # Read the reactives once per repaint, not once per line (a thousand lines a second).
+        self._frame = (*self.scroll_offset, self.size.width, self.cursor_row, self.has_focus, self._row_length)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.size.width
-        base = self.rich_style
+        scroll_x, scroll_y, width, cursor_row, focus, _ = self._frame
         if y == 0:
-            cells = [(label, width_, "") for label, width_ in self._columns()]
-            style = base + self.get_component_rich_style("key-table--header")
-            return self._strip(cells, style, scroll_x, width)
+            style = self._style("key-table--header")
+            segments = [Segment(" " + set_cell_size(label, w) + " ", style) for label, w in self._columns()]
+            return self._fit(segments, style, scroll_x, width)
         index = scroll_y + y - 1
         if index >= len(self._entries):
-            return Strip.blank(width, base)
+            return Strip.blank(width, self.rich_style)
         entry = self._entries[index]
-        if index == self.cursor_row:
-            row_style = self.get_component_rich_style(
-                "key-table--cursor" if self.has_focus else "key-table--cursor-blurred")
-        elif index % 2:
-            row_style = self.get_component_rich_style("key-table--even")
+        cursor = index == cursor_row
+        if cursor:
+            name = "key-table--cursor" if focus else "key-table--cursor-blurred"
         else:
-            row_style = Style()
-        key, kind = _key_text(entry)
-        widths = [w for _, w in self._columns()]
-        cells = [
-            (key, widths[0], kind),
-            (self._ttl_text.get(entry.doc_id, ""), widths[1], ttl_cell(entry, self.app.now())[1]),
-            (short_etag(entry.etag), widths[2], ""),
-            (self._age_text.get(entry.doc_id, ""), widths[3], ""),
-            (entry.state_key.app_id or "—", widths[4], ""),
+            name = "key-table--even" if index % 2 else ""
+        row = self._style(name)
+        key, key_tone, etag, app = self._fixed_cells(entry)
+        ttl_tone = self._ttl_tone.get(entry.doc_id, "")
+        segments = [
+            Segment(key, row if cursor else self._style(name, key_tone)),
+            Segment(" " + self._ttl_text.get(entry.doc_id, "").ljust(FIXED[0][1])[: FIXED[0][1]] + " ",
+                    row if cursor else self._style(name, ttl_tone)),
+            Segment(etag, row),
+            Segment(" " + self._age_text.get(entry.doc_id, "").ljust(FIXED[2][1])[: FIXED[2][1]] + " ", row),
+            Segment(app, row),
         ]
-        return self._strip(cells, base + row_style, scroll_x, width, cursor=index == self.cursor_row)
+        return self._fit(segments, row, scroll_x, width)
 
-    def _strip(self, cells, style: Style, scroll_x: int, width: int, cursor: bool = False) -> Strip:
-        segments = []
-        for text, cell_width, tone in cells:
-            cell_style = style
-            if tone and not cursor:
-                cell_style = style + self.get_component_rich_style(f"key-table--{tone}")
-            segments.append(Segment(" " + set_cell_size(text, cell_width) + " ", cell_style))
-        strip = Strip(segments)
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
+    def _fit(self, segments: list[Segment], style: Style, scroll_x: int, width: int) -> Strip:
+        """The line at exactly `width` cells: padded when it is narrower, cropped when scrolled or wider."""
+        length = self._frame[5]
+        if scroll_x == 0 and length <= width:
+            if length < width:
+                segments.append(Segment(" " * (width - length), style))
+            return Strip(segments, width)
+        return Strip(segments, length).crop_extend(scroll_x, scroll_x + width, style)
 
     # -- moving -------------------------------------------------------------------------
 

@@ -86,9 +86,21 @@ class StoreList(DataTable):
             return None
         return self._names[self.cursor_row]
 
+    def set_badge(self, store: str, badge: Badge | None) -> None:
+        """Redraw one store's doctor badge in place (the cursor and the open store stay as they are)."""
+        if store in self._names:
+            self.update_cell(store, "doctor", badge.render() if badge else Text("—", style="dim"), update_width=True)
+
     def show(self, stores: Sequence[Store], badges: Mapping[str, Badge]) -> None:
-        """Redraw every row, keeping the cursor on the same store."""
+        """Redraw every row, keeping the cursor on the same store.
+
+        The cursor passes over other rows while the table is rebuilt; those moves are not the
+        user's, so no StoreHighlighted is posted for them (it would reopen another store)."""
         keep = self.current_store
+        with self.prevent(DataTable.RowHighlighted):
+            self._rebuild(stores, badges, keep)
+
+    def _rebuild(self, stores: Sequence[Store], badges: Mapping[str, Badge], keep: str | None) -> None:
         self.clear()
         self._names = [s.name for s in stores]
         for store in stores:
