@@ -40,7 +40,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from explorer.commands import add_parsers
+    from explorer.command_line import add_parsers
 
     common = _common_options()
     parser = argparse.ArgumentParser(prog="dapr-explorer", parents=[common],
@@ -125,7 +125,7 @@ def _run_stack(args: argparse.Namespace) -> int:
 def _run_explorer(args: argparse.Namespace) -> int:
     from explorer.app import ExplorerApp
     from explorer.components import default_resources_paths, load_components
-    from explorer.sidecar import address_from_env
+    from explorer.command_line import address_from_env
 
     paths = default_resources_paths(args.resources_path)
     components = load_components(paths)  # a bad component file is reported before the screen opens
@@ -145,7 +145,7 @@ def _run_command(args: argparse.Namespace) -> int:
 
     from explorer.commands import COMMANDS
     from explorer.components import default_resources_paths
-    from explorer.sidecar import address_from_env
+    from explorer.command_line import address_from_env
     from explorer.workspace import open_workspace
 
     async def run() -> int:

@@ -13,7 +13,6 @@ conflicting etag surfaces as `EtagConflict`, never as a silent overwrite.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ import grpc
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 
+from explorer.command_line import address_from_env as _address_from_env
 from explorer.errors import ExplorerError
 
 
@@ -80,18 +80,8 @@ class SidecarMetadata:
     stores: tuple[RegisteredStore, ...]
 
 
-def address_from_env(environ: Mapping[str, str] | None = None, port: int | None = None) -> str:
-    """--dapr-grpc-port, else DAPR_GRPC_ENDPOINT, else DAPR_GRPC_PORT, else 127.0.0.1:50001."""
-    env = os.environ if environ is None else environ
-    if port:
-        return f"127.0.0.1:{port}"
-    endpoint = env.get("DAPR_GRPC_ENDPOINT")
-    if endpoint:
-        for scheme in ("http://", "https://"):
-            if endpoint.startswith(scheme):
-                endpoint = endpoint[len(scheme):]
-        return endpoint.rstrip("/")
-    return f"127.0.0.1:{env.get('DAPR_GRPC_PORT', '50001')}"
+# Importable from here too; it lives in explorer.command_line, which the CLI loads without gRPC.
+address_from_env = _address_from_env
 
 
 def _translate(exc: grpc.aio.AioRpcError, store: str, key: str) -> ExplorerError:
