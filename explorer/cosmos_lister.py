@@ -16,9 +16,14 @@ answer: partitions are found by streaming `c.partitionKey` and de-duplicating
 
 from __future__ import annotations
 
+import functools
+import inspect
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.cosmos_connect import async_client
 from explorer.errors import ExplorerError
@@ -35,6 +40,51 @@ class CosmosError(ExplorerError):
 
 class NotFound(CosmosError):
     exit_code = 3
+
+
+class CosmosUnreachable(CosmosError):
+    """The Cosmos DB account did not answer (refused, reset, timed out): nothing was read."""
+
+    title = "Cosmos DB not reachable"
+
+
+def _unreachable(what: str, exc: Exception) -> CosmosUnreachable:
+    """One plain line for a connection failure of the Cosmos SDK: what failed, where, and why
+    (the SDK's own text carries aiohttp's connection key, an SSLContext repr)."""
+    inner = getattr(exc, "inner_exception", None) or exc.__cause__ or exc
+    host, port = getattr(inner, "host", None), getattr(inner, "port", None)
+    where = f" at {host}:{port}" if host else ""
+    os_error = getattr(inner, "os_error", None)
+    errno = getattr(os_error, "errno", None)
+    why = os.strerror(errno) if errno else (str(os_error or inner).strip().split("\n")[0][:200] or type(inner).__name__)
+    return CosmosUnreachable(f"{what} failed: no answer from the account{where} ({why})")
+
+
+def _plain_cosmos_errors(what: str):
+    """Decorate a lister coroutine (or async generator) so that the Cosmos SDK's connection
+    errors reach the pane as `CosmosUnreachable` naming `what`; other errors pass unchanged."""
+    unreachable = (ServiceRequestError, ServiceResponseError)
+
+    def wrap(method):
+        if inspect.isasyncgenfunction(method):
+            @functools.wraps(method)
+            async def stream(*args, **kwargs):
+                try:
+                    async for item in method(*args, **kwargs):
+                        yield item
+                except unreachable as exc:
+                    raise _unreachable(what, exc) from exc
+            return stream
+
+        @functools.wraps(method)
+        async def call(*args, **kwargs):
+            try:
+                return await method(*args, **kwargs)
+            except unreachable as exc:
+                raise _unreachable(what, exc) from exc
+        return call
+
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -124,9 +174,11 @@ class CosmosLister:
     def _container(self, database: str, container: str):
         return self._client.get_database_client(database).get_container_client(container)
 
+    @_plain_cosmos_errors("listing databases")
     async def databases(self) -> list[str]:
         return [db["id"] async for db in self._client.list_databases()]
 
+    @_plain_cosmos_errors("opening the store's container")
     async def container_info(self, database: str, container: str) -> ContainerInfo:
         from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
@@ -141,6 +193,7 @@ class CosmosLister:
         paths = tuple((props.get("partitionKey") or {}).get("paths") or ())
         return ContainerInfo(database, container, paths, props.get("defaultTtl"))
 
+    @_plain_cosmos_errors("listing containers")
     async def containers(self, database: str) -> list[ContainerInfo]:
         db = self._client.get_database_client(database)
         found = []
@@ -149,6 +202,7 @@ class CosmosLister:
             found.append(ContainerInfo(database, props["id"], paths, props.get("defaultTtl")))
         return found
 
+    @_plain_cosmos_errors("listing partitions")
     async def partitions(self, database: str, container: str, page_size: int = PARTITION_SCAN_PAGE) -> AsyncIterator[PartitionBatch]:
         """Distinct partitionKey values, streamed page by page (cancel by leaving the loop).
 
@@ -179,6 +233,7 @@ class CosmosLister:
             self._report("scan partitions", charge)
             yield PartitionBatch(tuple(fresh), len(seen), scanned, charge)
 
+    @_plain_cosmos_errors("listing keys")
     async def keys_page(
         self, database: str, container: str, partition: str, continuation: str | None = None, page_size: int = 100
     ) -> KeyPage:
@@ -211,6 +266,7 @@ class CosmosLister:
                 return
             token = page.continuation
 
+    @_plain_cosmos_errors("reading the key")
     async def read_item(self, database: str, container: str, item_id: str, partition: str) -> dict[str, Any]:
         """The whole document (with system fields) by point read."""
         from azure.cosmos.exceptions import CosmosResourceNotFoundError
@@ -223,6 +279,7 @@ class CosmosLister:
         except CosmosResourceNotFoundError as exc:
             raise NotFound(f"no item {item_id!r} in partition {partition!r} of {database}/{container}") from exc
 
+    @_plain_cosmos_errors("finding the id")
     async def items_with_id(self, database: str, container: str, item_id: str) -> list[dict[str, Any]]:
         """Every item with this id, in any partition (cross-partition query)."""
         charges: list[float] = []
@@ -237,6 +294,7 @@ class CosmosLister:
         self._report("find id", sum(charges))
         return items
 
+    @_plain_cosmos_errors("sampling items with ttl")
     async def sample_ttl_items(self, database: str, container: str, limit: int = 100) -> int:
         """How many of the first `limit` items carry a ttl (for the doctor)."""
         count = 0
@@ -250,6 +308,7 @@ class CosmosLister:
             break
         return count
 
+    @_plain_cosmos_errors("reading the account")
     async def account_consistency(self) -> str | None:
         account = await self._client._get_database_account()  # noqa: SLF001 - the SDK's only way to read it
         policy = getattr(account, "ConsistencyPolicy", None) or {}

@@ -15,20 +15,16 @@ an etag conflict, or let a secret reach a message it returns.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
-import os
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import orjson
-from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, document_id, parse_document_id
-from explorer.cosmos_lister import CosmosError, KeyPage, NotFound, PartitionBatch
+from explorer.cosmos_lister import KeyPage, NotFound, PartitionBatch
 from explorer.errors import ExplorerError, describe
 from explorer.gateway import KeyValue, ReadOnlyRefusal, StoreLocation, TtlChoice, WritableGateway
 from explorer.sidecar import SidecarClient, SidecarError, SidecarUnavailable
@@ -55,51 +51,6 @@ class OpenedKey:
 class FoundId:
     doc_id: str
     partition: str
-
-
-class CosmosUnreachable(CosmosError):
-    """The Cosmos DB account did not answer (refused, reset, timed out): nothing was read."""
-
-    title = "Cosmos DB not reachable"
-
-
-def _unreachable(what: str, exc: Exception) -> CosmosUnreachable:
-    """One plain line for a connection failure of the Cosmos SDK: what failed, where, and why
-    (the SDK's own text carries aiohttp's connection key, an SSLContext repr)."""
-    inner = getattr(exc, "inner_exception", None) or exc.__cause__ or exc
-    host, port = getattr(inner, "host", None), getattr(inner, "port", None)
-    where = f" at {host}:{port}" if host else ""
-    os_error = getattr(inner, "os_error", None)
-    errno = getattr(os_error, "errno", None)
-    why = os.strerror(errno) if errno else (str(os_error or inner).strip().split("\n")[0][:200] or type(inner).__name__)
-    return CosmosUnreachable(f"{what} failed: no answer from the account{where} ({why})")
-
-
-def _plain_cosmos_errors(what: str):
-    """Decorate a session coroutine (or async generator) so that the Cosmos SDK's connection
-    errors reach the pane as `CosmosUnreachable` naming `what`; other errors pass unchanged."""
-    unreachable = (ServiceRequestError, ServiceResponseError)
-
-    def wrap(method):
-        if inspect.isasyncgenfunction(method):
-            @functools.wraps(method)
-            async def stream(*args, **kwargs):
-                try:
-                    async for item in method(*args, **kwargs):
-                        yield item
-                except unreachable as exc:
-                    raise _unreachable(what, exc) from exc
-            return stream
-
-        @functools.wraps(method)
-        async def call(*args, **kwargs):
-            try:
-                return await method(*args, **kwargs)
-            except unreachable as exc:
-                raise _unreachable(what, exc) from exc
-        return call
-
-    return wrap
 
 
 def _same_value(dapr: bytes, document: bytes, is_binary: bool) -> bool:
@@ -242,29 +193,23 @@ class ExplorerSession:
         component = self.workspace.component(store)
         try:
             facts = await self.workspace.cosmos_facts(component)
-        except ExplorerError:
-            facts = None
         except Exception:  # noqa: BLE001 - the account may be unreachable; file checks still count
             facts = None
         return diagnose(component, facts)
 
-    @_plain_cosmos_errors("opening the store's container")
     async def location(self, store: str) -> StoreLocation:
         return await self.workspace.location(store)
 
-    @_plain_cosmos_errors("listing partitions")
     async def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]:
         lister = self.workspace.lister(location.store)
         async for batch in lister.partitions(location.database, location.container):
             yield batch
 
-    @_plain_cosmos_errors("listing keys")
     async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
                         page_size: int = 100) -> KeyPage:
         lister = self.workspace.lister(location.store)
         return await lister.keys_page(location.database, location.container, partition, continuation, page_size)
 
-    @_plain_cosmos_errors("finding the id")
     async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]:
         """Items whose id is `text`, or whose Dapr key is `text` under any connected app-id."""
         lister = self.workspace.lister(location.store)
@@ -282,7 +227,6 @@ class ExplorerSession:
                 found.append(FoundId(doc_id, str(item.get("partitionKey", ""))))
         return found
 
-    @_plain_cosmos_errors("reading the key")
     async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey:
         """The document by point read and, at the same time, the value through the owning sidecar."""
         gateway = self.workspace.gateway(location.store)
@@ -332,7 +276,6 @@ class ExplorerSession:
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
         await self._writable(location.store).delete(location, key, overwrite=overwrite)
 
-    @_plain_cosmos_errors("reading the current version")
     async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None:
         """The item as it is now (None: deleted meanwhile) — shown beside yours after a conflict."""
         try:
