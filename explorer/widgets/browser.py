@@ -112,7 +112,7 @@ class Browser(Screen):
 
     # -- status -------------------------------------------------------------------------
 
-    def set_status(self, text: str | None = None) -> None:
+    def set_status(self) -> None:
         if self.session is None:
             return
         stores = self.session.stores()
@@ -123,8 +123,6 @@ class Browser(Screen):
                 parts.insert(0, f"last call {self.session.last_charge(self.store):,.2f} RU")
             except ExplorerError:
                 pass
-        if text:
-            parts.append(text)
         status = Text(" · ".join(parts))
         for problem in self.session.sidecar_problems:
             status.append(f" · sidecar not reachable: {problem}", style="yellow")
@@ -397,12 +395,9 @@ class Browser(Screen):
 
     def refresh_panes(self) -> None:
         """After a reconnect: rescan the store's partitions and reload the partition's keys."""
+        self._pending_partition = self.partition
+        self.store = None  # so session_ready opens the selected store again: one scan
         self.session_ready()
-        if self.store is not None:
-            partition = self.partition
-            self.store = None
-            self._pending_partition = partition
-            self.open_store(self.query_one(StoreList).current_store or "")
 
     def action_help(self) -> None:
         self.app.action_help_for(self)
