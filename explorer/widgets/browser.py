@@ -303,9 +303,7 @@ class Browser(Screen):
     def open_editor(self, doc_id: str, partition: str, then: str | None = None) -> None:
         from explorer.widgets.key_editor import KeyEditor
 
-        editor = KeyEditor(self.session, self.location, doc_id, partition)
-        if then:
-            editor.then = then
+        editor = KeyEditor(self.session, self.location, doc_id, partition, then)
         self.app.push_screen(editor, lambda result: self._editor_closed(doc_id, partition))
 
     def _editor_closed(self, doc_id: str, partition: str) -> None:

@@ -48,7 +48,7 @@ class KeyEditor(Screen):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, session, location, doc_id: str, partition: str) -> None:
+    def __init__(self, session, location, doc_id: str, partition: str, then: str | None = None) -> None:
         super().__init__()
         self.session = session
         self.location = location
@@ -57,7 +57,7 @@ class KeyEditor(Screen):
         self.opened = None  # OpenedKey, once read
         self.editing = False
         self.saved_etags: list[str] = []  # etags this editor wrote, newest last (tests read them)
-        self.then: str | None = None  # "edit" or "delete": run once the key is read
+        self.then = then  # "edit" or "delete": run once the key is read
 
     # -- layout -------------------------------------------------------------------------
 
