@@ -18,6 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.filter import ANSIToTruecolor, DimFilter, Monochrome, NoColor
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -27,10 +28,13 @@ from textual.strip import Strip
 from explorer.core.display import age_text, short_etag
 from explorer.core.envelope import KeyKind, StateKey
 from explorer.core.expiry import Expiry, ExpiryKind, countdown_text
+from explorer.widgets.line_strip import LineStrip
 
 PREFETCH_ROWS = 20  # ask for the next page when the cursor is this close to the last row held
 KEY_WIDTH = (8, 48)  # the key column fits the longest key held, within these bounds
 FIXED = (("TTL", 23), ("Etag", 14), ("Modified", 8))
+TTL_WIDTH, AGE_WIDTH = FIXED[0][1], FIXED[2][1]
+STYLE_FILTERS = (ANSIToTruecolor, Monochrome, NoColor, DimFilter)  # Textual's own: each maps one segment's style
 
 
 @dataclass(frozen=True)
@@ -113,9 +117,15 @@ class KeyTable(ScrollView, can_focus=True):
         self._ttl_text: dict[str, str] = {}
         self._ttl_tone: dict[str, str] = {}
         self._age_text: dict[str, str] = {}
-        self._fixed: dict[str, tuple[str, str, str, str]] = {}  # doc_id -> padded key, tone, etag, app
-        self._fixed_widths = (0, 0)
+        self._fixed: dict[str, tuple[str, str, str]] = {}  # doc_id -> padded key, its tone, padded etag
+        self._fixed_widths = 0
+        self._drawn: dict[str, dict[tuple[str, bool], tuple[str, Segment, Segment]]] = {}  # doc_id -> row style -> age, cells
+        self._app_cells: dict[str, str] = {}  # app-id -> its cell padded to the end of the line
+        self._app_cells_for = (0, 0, 0)
         self._styles: dict[tuple[str, str, bool], Style] = {}
+        self._filters_seen: tuple = ((), None)
+        self._style_filters: tuple = ()  # the app's line filters, when they can be folded into the styles
+        self._filter_background = None
         self._frame = (0, 0, 0, 0, False, 0)
         self._row_length = 0
         self._key_width = KEY_WIDTH[0]
@@ -141,7 +151,7 @@ class KeyTable(ScrollView, can_focus=True):
 
     def reset(self) -> None:
         self._entries, self._ttl_text, self._age_text = [], {}, {}
-        self._ttl_tone, self._fixed = {}, {}
+        self._ttl_tone, self._fixed, self._drawn = {}, {}, {}
         self._key_width, self._app_width = KEY_WIDTH[0], 3
         self.more_after = self.more_before = False
         self.cursor_row = 0
@@ -159,7 +169,7 @@ class KeyTable(ScrollView, can_focus=True):
         if count <= 0:
             return
         for entry in self._entries[:count]:
-            for cache in (self._ttl_text, self._ttl_tone, self._age_text, self._fixed):
+            for cache in (self._ttl_text, self._ttl_tone, self._age_text, self._fixed, self._drawn):
                 cache.pop(entry.doc_id, None)
         del self._entries[:count]
         self._resize()
@@ -171,7 +181,7 @@ class KeyTable(ScrollView, can_focus=True):
         """Redraw with `entries` (scrolling back up re-fetched an earlier page)."""
         more_after, more_before = self.more_after, self.more_before
         self._entries, self._ttl_text, self._age_text = [], {}, {}
-        self._ttl_tone, self._fixed = {}, {}
+        self._ttl_tone, self._fixed, self._drawn = {}, {}, {}
         self.append(entries, now)
         self.more_after, self.more_before = more_after, more_before
         if entries:
@@ -224,31 +234,49 @@ class KeyTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()  # theme or CSS changed: look the component styles up again
+        self._drawn.clear()
 
     def _style(self, name: str, tone: str = "") -> Style:
-        """A row's style (with a cell's tone on top), looked up once per theme, not once per line."""
+        """A row's style (with a cell's tone on top) after the app's line filters, looked up once per theme.
+
+        The filters Textual ships (ANSI to truecolor, no-colour, monochrome, dim) each map a segment's
+        style on its own, so applying them to the style once gives the line the filters would give
+        it, without a filtered copy of every line on every repaint.
+        """
         key = (name, tone, self._frame[4])
         style = self._styles.get(key)
         if style is None:
             style = self.rich_style + (self.get_component_rich_style(name) if name else Style())
             if tone:
                 style += self.get_component_rich_style(f"key-table--{tone}")
+            if self._style_filters:
+                segments = [Segment(" ", style)]
+                for line_filter in self._style_filters:
+                    segments = line_filter.apply(segments, self._filter_background)
+                style = segments[0].style or Style()
             self._styles[key] = style
         return style
 
-    def _fixed_cells(self, entry: KeyEntry) -> tuple[str, str, str, str]:
-        """The cells that never tick (key, its tone, etag, app), padded once per column width."""
-        widths = (self._key_width, self._app_width)
-        if widths != self._fixed_widths:
-            self._fixed, self._fixed_widths = {}, widths
+    def _fixed_cells(self, entry: KeyEntry) -> tuple[str, str, str]:
+        """The cells that never tick (key, its tone, etag), padded once per column width."""
+        if self._key_width != self._fixed_widths:
+            self._fixed, self._fixed_widths, self._drawn = {}, self._key_width, {}
         cells = self._fixed.get(entry.doc_id)
         if cells is None:
             key, tone = _key_text(entry)
             cells = (" " + set_cell_size(key, self._key_width) + " ", tone,
-                     " " + set_cell_size(short_etag(entry.etag), FIXED[1][1]) + " ",
-                     " " + set_cell_size(entry.state_key.app_id or "—", self._app_width) + " ")
+                     " " + set_cell_size(short_etag(entry.etag), FIXED[1][1]) + " ")
             self._fixed[entry.doc_id] = cells
         return cells
+
+    def _app_cell(self, entry: KeyEntry) -> str:
+        """The app cell, padded to the end of the line when the line is narrower than the table."""
+        app = entry.state_key.app_id or "—"
+        cell = self._app_cells.get(app)
+        if cell is None:
+            width = self._app_width + max(0, self.size.width - self._row_length)
+            cell = self._app_cells[app] = " " + set_cell_size(app, width) + " "
+        return cell
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Every line in `crop`, drawn straight from the entries.
@@ -256,16 +284,27 @@ class KeyTable(ScrollView, can_focus=True):
         Textual's generic path (the styles cache) costs ~40 µs a line for borders, padding and
         opacity this widget does not have; a thousand ticking rows made that most of the repaint.
         So this draws the lines itself and applies only what that path would still do here: the
-        app's line filters, and the crop.
+        app's line filters (folded into the cached styles when they are Textual's own), and the crop.
         """
         self._frame = (*self.scroll_offset, self.size.width, self.cursor_row, self.has_focus, self._row_length)
-        filters = self.get_line_filters()
+        filters = tuple(self.get_line_filters())
         background = self.background_colors[1]
+        if (filters, background) != self._filters_seen:
+            self._filters_seen = (filters, background)
+            folded = all(isinstance(f, STYLE_FILTERS) for f in filters)
+            self._style_filters = filters if folded else ()
+            self._filter_background = background
+            self._styles.clear()
+            self._drawn.clear()
+        line_filters = () if self._style_filters else filters
+        if (self._frame[2], self._row_length, self._app_width) != self._app_cells_for:
+            self._app_cells, self._app_cells_for = {}, (self._frame[2], self._row_length, self._app_width)
+            self._drawn.clear()
         render_line = self.render_line
         strips = []
         for y in crop.line_range:
             strip = render_line(y)
-            for line_filter in filters:
+            for line_filter in line_filters:
                 strip = strip.apply_filter(line_filter, background)
             strips.append(strip)
         if crop.column_span != (0, self.size.width):
@@ -274,32 +313,39 @@ class KeyTable(ScrollView, can_focus=True):
         return strips
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y, width, cursor_row, focus, _ = self._frame
+        scroll_x, scroll_y, width, cursor_row, focus, length = self._frame
         if y == 0:
             style = self._style("key-table--header")
             segments = [Segment(" " + set_cell_size(label, w) + " ", style) for label, w in self._columns()]
             return self._fit(segments, style, scroll_x, width)
         index = scroll_y + y - 1
         if index >= len(self._entries):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style(""))
         entry = self._entries[index]
+        doc_id = entry.doc_id
         cursor = index == cursor_row
         if cursor:
             name = "key-table--cursor" if focus else "key-table--cursor-blurred"
         else:
             name = "key-table--even" if index % 2 else ""
-        row = self._style(name)
-        key, key_tone, etag, app = self._fixed_cells(entry)
-        ttl_tone = self._ttl_tone.get(entry.doc_id, "")
-        segments = [
-            Segment(key, row if cursor else self._style(name, key_tone)),
-            Segment(" " + self._ttl_text.get(entry.doc_id, "").ljust(FIXED[0][1])[: FIXED[0][1]] + " ",
-                    row if cursor else self._style(name, ttl_tone)),
-            Segment(etag, row),
-            Segment(" " + self._age_text.get(entry.doc_id, "").ljust(FIXED[2][1])[: FIXED[2][1]] + " ", row),
-            Segment(app, row),
-        ]
-        return self._fit(segments, row, scroll_x, width)
+        # The key and the etag/modified/app cells are kept as segments between repaints (modified
+        # changes once a minute): a tick makes one new segment a line, the countdown's.
+        age = self._age_text.get(doc_id, "")
+        drawn = self._drawn.setdefault(doc_id, {})
+        cells = drawn.get((name, focus))
+        if cells is None or cells[0] != age:
+            row = self._style(name)
+            key, key_tone, etag = self._fixed_cells(entry)
+            cells = drawn[name, focus] = (
+                age,
+                Segment(key, row if cursor else self._style(name, key_tone)),
+                Segment(etag + " " + age.ljust(AGE_WIDTH)[:AGE_WIDTH] + " " + self._app_cell(entry), row),
+            )
+        ttl = Segment(" " + self._ttl_text.get(doc_id, "").ljust(TTL_WIDTH)[:TTL_WIDTH] + " ",
+                      self._style(name, "" if cursor else self._ttl_tone.get(doc_id, "")))
+        if scroll_x == 0 and length <= width:
+            return LineStrip([cells[1], ttl, cells[2]], width)
+        return Strip([cells[1], ttl, cells[2]], max(length, width)).crop_extend(scroll_x, scroll_x + width, cells[2].style)
 
     def _fit(self, segments: list[Segment], style: Style, scroll_x: int, width: int) -> Strip:
         """The line at exactly `width` cells: padded when it is narrower, cropped when scrolled or wider."""
