@@ -18,6 +18,8 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from rich.cells import get_character_cell_size
+
 
 class InvalidEdit(ValueError):
     """What the user typed cannot be sent: says where and why. Nothing is sent."""
@@ -123,6 +125,33 @@ def age_text(ts: int, now: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def cut_cells(text: str, start: int, end: int) -> str:
+    """The part of `text` between terminal cell positions `start` and `end`.
+
+    A wide character cut in half becomes spaces, so the result is exactly `end - start` cells when
+    `text` reaches `end`. (Rich's own splitter caches every segment it cuts; a table of unique rows
+    scrolled sideways filled that cache with ~15 MB of rows long gone.)
+    """
+    if text.isascii():
+        return text[start:end]
+    out: list[str] = []
+    position = 0
+    for character in text:
+        width = get_character_cell_size(character)
+        if width == 0:  # combines with the character before it: kept with that character
+            if start < position <= end:
+                out.append(character)
+            continue
+        if position >= end:
+            break
+        if position >= start and position + width <= end:
+            out.append(character)
+        elif position + width > start:
+            out.append(" " * (min(end, position + width) - max(start, position)))
+        position += width
+    return "".join(out)
 
 
 def short_etag(etag: str, width: int = 14) -> str:

@@ -25,7 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from explorer.core.display import age_text, short_etag
+from explorer.core.display import age_text, cut_cells, short_etag
 from explorer.core.envelope import KeyKind, StateKey
 from explorer.core.expiry import Expiry, ExpiryKind, countdown_text
 from explorer.widgets.line_strip import LineStrip
@@ -126,7 +126,7 @@ class KeyTable(ScrollView, can_focus=True):
         self._filters_seen: tuple = ((), None)
         self._style_filters: tuple = ()  # the app's line filters, when they can be folded into the styles
         self._filter_background = None
-        self._frame = (0, 0, 0, 0, False, 0)
+        self._frame = (0, 0, 0, 0, False, 0, 0)
         self._row_length = 0
         self._key_width = KEY_WIDTH[0]
         self._app_width = 3
@@ -274,7 +274,7 @@ class KeyTable(ScrollView, can_focus=True):
         app = entry.state_key.app_id or "—"
         cell = self._app_cells.get(app)
         if cell is None:
-            width = self._app_width + max(0, self.size.width - self._row_length)
+            width = self._app_width + max(0, self._frame[6] - self._row_length)
             cell = self._app_cells[app] = " " + set_cell_size(app, width) + " "
         return cell
 
@@ -286,7 +286,10 @@ class KeyTable(ScrollView, can_focus=True):
         So this draws the lines itself and applies only what that path would still do here: the
         app's line filters (folded into the cached styles when they are Textual's own), and the crop.
         """
-        self._frame = (*self.scroll_offset, self.size.width, self.cursor_row, self.has_focus, self._row_length)
+        # `view`: the columns not under the vertical scrollbar (Textual draws it over the widget's
+        # last columns and cuts every line there; a cut inside a segment is a costly split).
+        view = self.scrollable_content_region.width
+        self._frame = (*self.scroll_offset, self.size.width, self.cursor_row, self.has_focus, self._row_length, view)
         filters = tuple(self.get_line_filters())
         background = self.background_colors[1]
         if (filters, background) != self._filters_seen:
@@ -297,8 +300,8 @@ class KeyTable(ScrollView, can_focus=True):
             self._styles.clear()
             self._drawn.clear()
         line_filters = () if self._style_filters else filters
-        if (self._frame[2], self._row_length, self._app_width) != self._app_cells_for:
-            self._app_cells, self._app_cells_for = {}, (self._frame[2], self._row_length, self._app_width)
+        if (view, self._row_length, self._app_width) != self._app_cells_for:
+            self._app_cells, self._app_cells_for = {}, (view, self._row_length, self._app_width)
             self._drawn.clear()
         render_line = self.render_line
         strips = []
@@ -313,11 +316,11 @@ class KeyTable(ScrollView, can_focus=True):
         return strips
 
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y, width, cursor_row, focus, length = self._frame
+        scroll_x, scroll_y, width, cursor_row, focus, length, view = self._frame
         if y == 0:
             style = self._style("key-table--header")
-            segments = [Segment(" " + set_cell_size(label, w) + " ", style) for label, w in self._columns()]
-            return self._fit(segments, style, scroll_x, width)
+            return self._line([(" " + set_cell_size(label, w) + " ", w + 2, style) for label, w in self._columns()],
+                              style)
         index = scroll_y + y - 1
         if index >= len(self._entries):
             return Strip.blank(width, self._style(""))
@@ -343,18 +346,39 @@ class KeyTable(ScrollView, can_focus=True):
             )
         ttl = Segment(" " + self._ttl_text.get(doc_id, "").ljust(TTL_WIDTH)[:TTL_WIDTH] + " ",
                       self._style(name, "" if cursor else self._ttl_tone.get(doc_id, "")))
-        if scroll_x == 0 and length <= width:
-            return LineStrip([cells[1], ttl, cells[2]], width)
-        return Strip([cells[1], ttl, cells[2]], max(length, width)).crop_extend(scroll_x, scroll_x + width, cells[2].style)
+        if scroll_x == 0 and length <= view:
+            if view == width:
+                return LineStrip([cells[1], ttl, cells[2]], width)
+            return LineStrip([cells[1], ttl, cells[2], Segment(" " * (width - view), cells[2].style)], width)
+        key_cells, ttl_cells = self._key_width + 2, TTL_WIDTH + 2
+        return self._line([(cells[1].text, key_cells, cells[1].style), (ttl.text, ttl_cells, ttl.style),
+                           (cells[2].text, max(length, view) - key_cells - ttl_cells, cells[2].style)],
+                          cells[2].style)
 
-    def _fit(self, segments: list[Segment], style: Style, scroll_x: int, width: int) -> Strip:
-        """The line at exactly `width` cells: padded when it is narrower, cropped when scrolled or wider."""
-        length = self._frame[5]
-        if scroll_x == 0 and length <= width:
-            if length < width:
-                segments.append(Segment(" " * (width - length), style))
-            return Strip(segments, width)
-        return Strip(segments, length).crop_extend(scroll_x, scroll_x + width, style)
+    def _line(self, cells: list[tuple[str, int, Style]], pad: Style) -> Strip:
+        """The part of a row of cells (text, its width, style) the view shows, padded under the scrollbar.
+
+        Cut here rather than by Strip.crop: Rich's splitter caches each segment it cuts, and rows
+        of unique keys scrolled through a narrow table kept ~15 MB of long-gone rows in that cache.
+        """
+        scroll_x, width, view = self._frame[0], self._frame[2], self._frame[6]
+        start, end = scroll_x, scroll_x + view
+        segments = []
+        position = 0
+        for text, cell_count, style in cells:
+            after = position + cell_count
+            if after > start and position < end:
+                if position >= start and after <= end:
+                    segments.append(Segment(text, style))
+                else:
+                    segments.append(Segment(cut_cells(text, max(start, position) - position,
+                                                      min(end, after) - position), style))
+            position = after
+        if position < end:
+            segments.append(Segment(" " * (end - max(position, start)), pad))
+        if width > view:
+            segments.append(Segment(" " * (width - view), pad))
+        return LineStrip(segments, width)
 
     # -- moving -------------------------------------------------------------------------
 

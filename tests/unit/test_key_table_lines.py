@@ -126,3 +126,22 @@ def test_a_thousand_lines_leave_no_caches_behind_for_the_garbage_collector():
         line.divide([10])
     tracked = len(gc.get_objects()) - before
     assert tracked < 2100, tracked  # the strip and its segment list; a Strip brings seven caches more
+
+
+@pytest.mark.parametrize("height", [320, 40])  # all rows on screen; a vertical scrollbar over the last columns
+async def test_drawing_unique_rows_leaves_nothing_in_rich_s_segment_cache(height):
+    """The etag cell's '…' made every row cut by a crop, or by the scrollbar's edge, a non-ASCII
+    split, which Rich caches (16,384 of them): scrolling a 100,000-key partition kept ~15 MB of
+    rows long gone."""
+    app = TableApp([entry(i) for i in range(300)])
+    before = Segment._split_cells.cache_info().currsize
+    async with app.run_test(size=(60, height)) as pilot:
+        table = app.query_one(KeyTable)
+        table.focus()
+        for scroll_x in (0, 17, 31):
+            table.scroll_to(x=scroll_x, animate=False, immediate=True)
+            lines = table.render_lines(table.region.reset_offset)
+            assert {strip.cell_length for strip in lines} == {60}
+            await pilot.press("pagedown")
+            await pilot.pause()
+        assert Segment._split_cells.cache_info().currsize - before < 10
