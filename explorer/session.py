@@ -4,8 +4,10 @@ What it is for: the TUI's screens call only this — store rows, doctor
 findings, partition batches, key pages, opening a key, saving and deleting —
 and never import the Cosmos SDK, the Dapr client or a component resolver.
 Each method is a coroutine the screens run in a Textual worker. Opening a key
-reads the document from Cosmos (envelope, etag) and the value through the
-owning sidecar at the same time.
+is a Cosmos point read (envelope, etag, value), returned as soon as it lands;
+`check_through_dapr` then reads the same key through its owning sidecar and
+says whether Dapr sees that value and etag, so a slow or hung sidecar never
+holds the key back.
 
 What it must never do: write in a read-only session (the read-only gateway has
 no write methods; `save`/`delete` refuse before any I/O), retry a write after
@@ -14,7 +16,6 @@ an etag conflict, or let a secret reach a message it returns.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -43,8 +44,10 @@ class OpenedKey:
     """A key as the editor shows it: the Cosmos document, and how Dapr reads it."""
 
     key: KeyValue
-    read_through: str  # "Dapr (agent-registry)" or "Cosmos (…why not Dapr)"
+    read_through: str  # "Dapr (agent-registry)" or "Cosmos point read (…why not Dapr)"
     warnings: tuple[str, ...] = ()
+    dapr_app: str | None = None  # the app whose sidecar reads this key (None: none can)
+    dapr_checked: bool = False  # `check_through_dapr` has answered; read_through and warnings say what it found
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class StoreSession(Protocol):
                         page_size: int = 100) -> KeyPage: ...
     async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]: ...
     async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey: ...
+    async def check_through_dapr(self, location: StoreLocation, opened: OpenedKey) -> OpenedKey: ...
     async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice,
                    overwrite: bool = False) -> KeyValue: ...
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None: ...
@@ -228,32 +232,36 @@ class ExplorerSession:
         return found
 
     async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey:
-        """The document by point read and, at the same time, the value through the owning sidecar."""
+        """The document by point read, as soon as it lands. When a sidecar can read the key,
+        `dapr_app` names it: `check_through_dapr` then compares Dapr's read with the document."""
         gateway = self.workspace.gateway(location.store)
-        state_key = parse_document_id(doc_id, location.key_prefix, location.store)
-        sidecar = gateway.sidecar_for(state_key.app_id)
-        dapr_read = None
-        if sidecar is not None and state_key.kind is KeyKind.PLAIN and state_key.read_only_reason is None:
-            dapr_read = self._dapr_get(sidecar, location.store, state_key.key, partition)
-        if dapr_read is None:
-            key = await gateway.get(location, doc_id, partition, time.time())
-            why = state_key.read_only_reason or f"no sidecar for app-id {state_key.app_id or '(none)'} is connected"
-            return OpenedKey(key, f"Cosmos point read ({why.split(':')[0]})")
-        results = await asyncio.gather(gateway.get(location, doc_id, partition, time.time()), dapr_read,
-                                       return_exceptions=True)
-        if isinstance(results[0], BaseException):
-            raise results[0]
-        key: KeyValue = results[0]
-        app = state_key.app_id or next(iter(self.workspace.sidecars), "?")
-        if isinstance(results[1], BaseException):
-            return OpenedKey(key, "Cosmos point read", (f"Dapr could not read it: {results[1]}",))
-        read = results[1]
+        key = await gateway.get(location, doc_id, partition, time.time())
+        state_key = key.state_key
+        if state_key.kind is KeyKind.PLAIN and state_key.read_only_reason is None:
+            if gateway.sidecar_for(state_key.app_id) is not None:
+                app = state_key.app_id or next(iter(self.workspace.sidecars), "?")
+                return OpenedKey(key, f"Cosmos point read; asking Dapr ({app})…", dapr_app=app)
+        why = state_key.read_only_reason or f"no sidecar for app-id {state_key.app_id or '(none)'} is connected"
+        return OpenedKey(key, f"Cosmos point read ({why.split(':')[0]})")
+
+    async def check_through_dapr(self, location: StoreLocation, opened: OpenedKey) -> OpenedKey:
+        """`opened` with Dapr's verdict: read through the owning sidecar, same value and etag or not."""
+        if opened.dapr_app is None:
+            return opened
+        key, app = opened.key, opened.dapr_app
+        sidecar = self.workspace.gateway(location.store).sidecar_for(key.state_key.app_id)
+        if sidecar is None:
+            return OpenedKey(key, "Cosmos point read", (f"no sidecar for app-id {app} is connected",), app, True)
+        try:
+            read = await self._dapr_get(sidecar, location.store, key.state_key.key, key.partition_key)
+        except Exception as exc:  # noqa: BLE001 - the document is shown; Dapr's failure is a warning on it
+            return OpenedKey(key, "Cosmos point read", (f"Dapr could not read it: {exc}",), app, True)
         warnings = []
         if read.etag and read.etag != key.etag:
             warnings.append(f"Dapr returned etag {read.etag}; Cosmos has {key.etag} (changed between the two reads? press r)")
         elif not _same_value(read.data, key.value_bytes, key.is_binary):
             warnings.append("Dapr returned a different value than the document holds; showing the document's")
-        return OpenedKey(key, f"Dapr ({app})", tuple(warnings))
+        return OpenedKey(key, f"Dapr ({app})", tuple(warnings), app, True)
 
     def _writable(self, store: str) -> WritableGateway:
         gateway = self.workspace.gateway(store)

@@ -102,6 +102,7 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="key")
     async def load(self) -> None:
+        """The key from Cosmos, shown at once; Dapr's read of it follows (`check_through_dapr`)."""
         try:
             self.opened = await self.session.open_key(self.location, self.doc_id, self.partition)
         except Exception as exc:  # noqa: BLE001 - Cosmos/network failures are shown, never crash the app
@@ -110,11 +111,25 @@ class KeyEditor(Screen):
             return
         self._show()
         self.refresh_bindings()
+        self.check_through_dapr(self.opened)
         then, self.then = self.then, None
         if then == "edit":
             self.action_edit()
         elif then == "delete":
             self.action_delete()
+
+    @work(exclusive=True, group="dapr-check")
+    async def check_through_dapr(self, opened) -> None:
+        """Fill in "read via" and any mismatch once the owning sidecar has read the key shown."""
+        if opened.dapr_app is None or opened.dapr_checked:
+            return
+        checked = await self.session.check_through_dapr(self.location, opened)
+        if self.opened is not opened:  # reloaded or saved meanwhile; that version has its own check
+            return
+        self.opened = checked
+        self.query_one("#envelope", Static).update(self._envelope())
+        if checked.warnings:  # news: Dapr sees something else, or could not read it
+            self._message(*self._notes())
 
     def _show(self) -> None:
         opened = self.opened
@@ -132,11 +147,15 @@ class KeyEditor(Screen):
             pretty = pretty_json_bytes(data)
             body = syntax(pretty, "json") if pretty is not None else Text(data.decode("utf-8", "replace"))
         self.query_one("#value", Static).update(body)
-        notes = list(decoded.warnings) + list(opened.warnings)
+        self._message(*self._notes())
+
+    def _notes(self) -> tuple[str, str]:
+        """The message line for the key shown: decoding warnings, Dapr's verdict, why read-only."""
+        notes = list(decode_value(self.opened.key.document).warnings) + list(self.opened.warnings)
         reason = self.reason_read_only
         if reason and not self.session.read_only:
             notes.insert(0, f"read-only: {reason}")
-        self._message(" · ".join(notes), "warning" if notes else "")
+        return " · ".join(notes), "warning" if notes else ""
 
     def _envelope(self) -> Group:
         key = self.opened.key
@@ -237,7 +256,7 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
-        from explorer.session import SavedUnverified
+        from explorer.session import OpenedKey, SavedUnverified
         from explorer.sidecar import EtagConflict as Conflict
 
         key = self.opened.key
@@ -254,11 +273,14 @@ class KeyEditor(Screen):
             self._message(f"{describe(exc)} — nothing was saved", "error")
             return
         self.saved_etags.append(after.etag)
-        self.opened = type(self.opened)(after, self.opened.read_through)
+        app = self.opened.dapr_app
+        self.opened = OpenedKey(after, f"Cosmos point read; asking Dapr ({app})…" if app else self.opened.read_through,
+                                dapr_app=app)
         self._stop_editing()
         self._show()
         self._message(f"saved · new etag {after.etag} · {countdown_text(after.expiry, self.app.now())}", "success")
         self.notify(f"saved {key.state_key.key}")
+        self.check_through_dapr(self.opened)  # does Dapr read back what was saved?
 
     async def _show_conflict(self, value: bytes, shown: str, ttl) -> None:
         key = self.opened.key

@@ -93,7 +93,8 @@ async def browse_to(pilot, store: str, partition: str) -> Browser:
     return browser
 
 
-async def open_key(pilot, key: str) -> KeyEditor:
+async def open_key(pilot, key: str, verdict: bool = True) -> KeyEditor:
+    """Enter on `key`; the editor once it shows the key and (`verdict`) Dapr's read of it is in."""
     browser = pilot.app.browser
     table = browser.keys
     table.focus()
@@ -105,7 +106,10 @@ async def open_key(pilot, key: str) -> KeyEditor:
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, KeyEditor) and pilot.app.screen.opened is not None,
                 f"the editor on {key}")
-    return pilot.app.screen
+    editor = pilot.app.screen
+    if verdict:
+        await until(pilot, lambda: editor.opened.dapr_app is None or editor.opened.dapr_checked, f"Dapr's read of {key}")
+    return editor
 
 
 def shown(widget) -> str:

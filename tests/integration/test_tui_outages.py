@@ -14,6 +14,9 @@ gets a stack of its own (its tests stop processes and re-seed).
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 
 import pytest
 
@@ -68,6 +71,37 @@ async def browse_again(pilot, store: str, partition: str) -> Browser:
     pilot.app.browser.query_one(StoreList).focus()
     await pilot.press(*["up"] * 5)
     return await browse_to(pilot, store, partition)
+
+
+# -- a sidecar hangs -------------------------------------------------------------------------------
+
+
+async def test_a_hung_sidecar_does_not_hold_the_key_back(stack, cosmos):
+    """daprd stopped with SIGSTOP (its port still accepts, nothing answers): the key shows from
+    Cosmos at once and "read via" says Dapr is being asked; when daprd resumes, Dapr's verdict
+    fills in. Before, the editor waited for the sidecar's 20 s deadline."""
+    doc_id = f"{AGENTS_APP}||agent:planner"
+    before = item(cosmos, AGENTS, doc_id, "gpt4")
+    daprd = stack.sidecars[AGENTS_APP].process.process.pid
+    app = make_app(stack)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await browse_to(pilot, AGENTS_STORE, "gpt4")
+        os.kill(daprd, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            editor = await open_key(pilot, "agent:planner", verdict=False)
+            assert time.monotonic() - started < 10
+            assert editor.opened.key.etag == before["_etag"]
+            assert '"planner"' in shown(editor.query_one("#value"))
+            assert "asking Dapr (agent-registry)" in shown(editor.query_one("#envelope"))
+            await pilot.pause(0.5)
+            assert not editor.opened.dapr_checked  # still asking: daprd cannot answer
+        finally:
+            os.kill(daprd, signal.SIGCONT)
+        await until(pilot, lambda: editor.opened.dapr_checked, "Dapr's verdict after daprd resumed", timeout=30)
+        assert editor.opened.read_through == "Dapr (agent-registry)", editor.opened
+        assert not editor.opened.warnings
+        assert "Dapr (agent-registry)" in shown(editor.query_one("#envelope"))
 
 
 # -- a sidecar goes away --------------------------------------------------------------------------

@@ -123,8 +123,13 @@ class RecordedSession:
     async def open_key(self, location, doc_id, partition) -> OpenedKey:
         doc = next(d for d in DOCUMENTS[location.store] if d["id"] == doc_id)
         key = self._key(location, doc)
-        via = "Cosmos point read (actor state)" if key.state_key.read_only_reason else f"Dapr ({key.state_key.app_id})"
-        return OpenedKey(key, via)
+        if key.state_key.read_only_reason:
+            return OpenedKey(key, "Cosmos point read (actor state)")
+        app = key.state_key.app_id
+        return OpenedKey(key, f"Cosmos point read; asking Dapr ({app})…", dapr_app=app)
+
+    async def check_through_dapr(self, location, opened) -> OpenedKey:
+        return OpenedKey(opened.key, f"Dapr ({opened.dapr_app})", (), opened.dapr_app, True)
 
     async def save(self, location, key, value, ttl, overwrite=False) -> KeyValue:
         if self.conflict_on_save and not overwrite:

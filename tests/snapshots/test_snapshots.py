@@ -69,6 +69,8 @@ async def in_editor(pilot, key: str, store: str = "statestore-agents-cosmos", pa
         await pilot.press("down")
     await pilot.press("enter")
     await until(pilot, lambda: isinstance(pilot.app.screen, KeyEditor) and pilot.app.screen.opened, "the editor")
+    opened = pilot.app.screen.opened
+    await until(pilot, lambda: opened.dapr_app is None or pilot.app.screen.opened.dapr_checked, "Dapr's verdict")
 
 
 def test_browser(snap_compare):
