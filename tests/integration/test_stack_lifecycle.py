@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -125,40 +126,102 @@ def test_cli_stack_leaves_nothing_behind_when_stopped(how):
             cli.kill()
 
 
-def test_quitting_the_demo_leaves_no_process_behind():
-    """`dapr-explorer demo` in a real terminal (a pty): the store list appears, `q` quits, nothing is left."""
-    import fcntl
-    import pty
-    import struct
-    import termios
+class Terminal:
+    """A pseudo-terminal around a real process: keys in, the screen's text out (escape codes removed)."""
 
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="30")
-    demo = subprocess.Popen([sys.executable, "-m", "explorer", "demo"], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, start_new_session=True)
-    os.close(slave)
-    screen = b""
-    try:
-        deadline = time.monotonic() + 120
-        while b"3 sidecars" not in screen and time.monotonic() < deadline:
-            try:
-                screen += os.read(master, 65536)
-            except OSError:
+    ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+    def __init__(self, argv: list[str], columns: int = 120, lines: int = 30) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                        start_new_session=True)
+        os.close(slave)
+        self.raw = b""
+        self.mark = 0  # where the output that followed the last keys sent starts
+
+    def text(self) -> str:
+        return self.ESCAPES.sub(b"", self.raw).decode("utf-8", "replace")
+
+    def read(self, seconds: float) -> None:
+        import select
+
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([self.master], [], [], left)[0]:
+                try:
+                    self.raw += os.read(self.master, 65536)
+                except OSError:  # the process has gone
+                    return
+
+    def wait_for(self, pattern: str, timeout: float = 60.0) -> re.Match:
+        """The first match of `pattern` in what was drawn since the last keys were sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = re.search(pattern, self.ESCAPES.sub(b"", self.raw[self.mark:]).decode("utf-8", "replace"))
+            if found:
+                return found
+            if time.monotonic() > deadline:
                 break
-        assert b"statestore-agents-cosmos" in screen and b"3 sidecars" in screen, screen[-2000:]
-        kids = children_of(demo.pid)
+            self.read(0.2)
+        raise AssertionError(f"{pattern!r} never appeared; the screen ended with:\n{self.text()[-3000:]}")
+
+    def press(self, *keys: bytes) -> None:
+        self.mark = len(self.raw)
+        for key in keys:
+            os.write(self.master, key)
+            self.read(0.15)
+
+
+DOWN, ENTER, RIGHT, CTRL_S = b"\x1b[B", b"\r", b"\x1b[C", b"\x13"
+
+
+def test_the_readme_walkthrough_in_the_demo_then_quit_leaves_no_process_behind():
+    """What the README tells a newcomer, typed into `dapr-explorer demo` in a real terminal (a pty):
+    the store list appears; a seeded cache key is found with the filter, opened, edited and saved
+    through the confirmation (keep the expiry instant); the editor shows the new etag and the
+    countdown still running. Then `q` quits and no process is left behind."""
+    term = Terminal([sys.executable, "-m", "explorer", "demo"])
+    try:
+        term.wait_for("3 sidecars", timeout=120)
+        assert "statestore-agents-cosmos" in term.text()
+        kids = children_of(term.process.pid)
         assert len(kids) == 4, "one server and three daprd"
-        os.write(master, b"q")
+
+        term.press(DOWN)  # the store list has the focus: the cache store
+        term.wait_for(r"temp")  # its partitions stream in
+        term.press(b"/", *[bytes([c]) for c in b"temp"], ENTER)  # filter, Enter opens the first match
+        term.wait_for(r"session:temp:1008")
+        term.read(0.5)
+        since = term.ESCAPES.sub(b"", term.raw[term.mark:]).decode("utf-8", "replace")
+        rows = list(dict.fromkeys(re.findall(r"session:temp:\d+", since)))  # in the order the table drew them
+        term.press(*[DOWN] * rows.index("session:temp:1008"), ENTER)  # the key with an hour's TTL, in the editor
+        term.wait_for(r"key +session:temp:1008")
+        term.wait_for(r"Dapr \(chat-api\)")  # read via: Dapr's verdict is in
+        before = set(re.findall(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", term.text()))
+        assert before, "the editor shows the key's etag"
+
+        term.press(b"e", RIGHT, *[bytes([c]) for c in b'"walkthrough": 1,'], CTRL_S)
+        term.wait_for("keep the current expiry instant")  # the confirmation: diff and TTL choice
+        term.press(CTRL_S)
+        saved = term.wait_for(r"saved · new etag \"?([0-9a-f-]{36})\"? · (expires in \d+m \d+s)")
+        assert saved.group(1) not in before, "a new etag"
+
+        term.press(b"\x1b")
+        term.read(0.5)
+        term.press(b"q")
         deadline = time.monotonic() + 30
-        while demo.poll() is None and time.monotonic() < deadline:
-            try:
-                os.read(master, 65536)
-            except OSError:
-                time.sleep(0.1)
-        assert demo.wait(timeout=5) == 0
+        while term.process.poll() is None and time.monotonic() < deadline:
+            term.read(0.2)
+        assert term.process.wait(timeout=5) == 0
         assert wait_dead(kids) == []
     finally:
-        if demo.poll() is None:
-            demo.kill()
-        os.close(master)
+        if term.process.poll() is None:
+            term.process.kill()
+        os.close(term.master)
