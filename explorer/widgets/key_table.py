@@ -281,10 +281,10 @@ class KeyTable(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         """Every line in `crop`, drawn straight from the entries.
 
-        Textual's generic path (the styles cache) costs ~40 µs a line for borders, padding and
-        opacity this widget does not have; a thousand ticking rows made that most of the repaint.
-        So this draws the lines itself and applies only what that path would still do here: the
-        app's line filters (folded into the cached styles when they are Textual's own), and the crop.
+        Textual's generic path (the styles cache) handles borders, padding and opacity this widget
+        does not have, and copies every line for the line filters. This draws the lines itself and
+        applies only what that path would still do here: the app's line filters (folded into the
+        cached styles when they are Textual's own), and the crop. See docs/tui.md for the figures.
         """
         # `view`: the columns not under the vertical scrollbar (Textual draws it over the widget's
         # last columns and cuts every line there; a cut inside a segment is a costly split).
