@@ -640,6 +640,8 @@ async def child_countdown(args) -> dict:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 0)
         drain.kill()
+        for fd in (*saved, master, slave):
+            os.close(fd)
     if "error" in result:
         raise RuntimeError(result["error"])
     return result
