@@ -55,6 +55,7 @@ async def shoot(stack: LocalStack) -> None:
         app.save_screenshot(str(OUT / "browser.svg"))
         await pilot.press("down", "down", "enter")
         await until(pilot, lambda: isinstance(app.screen, KeyEditor) and app.screen.opened is not None)
+        await until(pilot, lambda: app.screen.opened.dapr_checked)  # "read via" has Dapr's verdict
         app.save_screenshot(str(OUT / "editor.svg"))
         await pilot.press("e")
         app.screen.query_one("#value-edit").text = '{"sessionType": "user", "turns": 3, "pinned": true}'
