@@ -118,14 +118,13 @@ class KeyTable(ScrollView, can_focus=True):
         self._ttl_tone: dict[str, str] = {}
         self._age_text: dict[str, str] = {}
         self._fixed: dict[str, tuple[str, str, str]] = {}  # doc_id -> padded key, its tone, padded etag
-        self._fixed_widths = 0
         self._drawn: dict[str, dict[tuple[str, bool], tuple[str, Segment, Segment]]] = {}  # doc_id -> row style -> age, cells
         self._app_cells: dict[str, str] = {}  # app-id -> its cell padded to the end of the line
-        self._app_cells_for = (0, 0, 0)
         self._styles: dict[tuple[str, str, bool], Style] = {}
-        self._filters_seen: tuple = ((), None)
+        # What the cached cells and styles were made for: column widths, view width, line filters and
+        # background. Any change empties the caches it touches (render_lines).
+        self._made_for: tuple = ()
         self._style_filters: tuple = ()  # the app's line filters, when they can be folded into the styles
-        self._filter_background = None
         self._frame = (0, 0, 0, 0, False, 0, 0)
         self._row_length = 0
         self._key_width = KEY_WIDTH[0]
@@ -252,15 +251,13 @@ class KeyTable(ScrollView, can_focus=True):
             if self._style_filters:
                 segments = [Segment(" ", style)]
                 for line_filter in self._style_filters:
-                    segments = line_filter.apply(segments, self._filter_background)
+                    segments = line_filter.apply(segments, self._made_for[-1])
                 style = segments[0].style or Style()
             self._styles[key] = style
         return style
 
     def _fixed_cells(self, entry: KeyEntry) -> tuple[str, str, str]:
         """The cells that never tick (key, its tone, etag), padded once per column width."""
-        if self._key_width != self._fixed_widths:
-            self._fixed, self._fixed_widths, self._drawn = {}, self._key_width, {}
         cells = self._fixed.get(entry.doc_id)
         if cells is None:
             key, tone = _key_text(entry)
@@ -292,17 +289,15 @@ class KeyTable(ScrollView, can_focus=True):
         self._frame = (*self.scroll_offset, self.size.width, self.cursor_row, self.has_focus, self._row_length, view)
         filters = tuple(self.get_line_filters())
         background = self.background_colors[1]
-        if (filters, background) != self._filters_seen:
-            self._filters_seen = (filters, background)
-            folded = all(isinstance(f, STYLE_FILTERS) for f in filters)
-            self._style_filters = filters if folded else ()
-            self._filter_background = background
-            self._styles.clear()
-            self._drawn.clear()
+        made_for = (self._key_width, self._app_width, view, filters, background)
+        if made_for != self._made_for:
+            if made_for[-2:] != self._made_for[-2:]:
+                folded = all(isinstance(f, STYLE_FILTERS) for f in filters)
+                self._style_filters = filters if folded else ()
+                self._styles.clear()
+            self._made_for = made_for
+            self._fixed, self._app_cells, self._drawn = {}, {}, {}
         line_filters = () if self._style_filters else filters
-        if (view, self._row_length, self._app_width) != self._app_cells_for:
-            self._app_cells, self._app_cells_for = {}, (view, self._row_length, self._app_width)
-            self._drawn.clear()
         render_line = self.render_line
         strips = []
         for y in crop.line_range:
