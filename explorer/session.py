@@ -49,6 +49,11 @@ class OpenedKey:
     dapr_app: str | None = None  # the app whose sidecar reads this key (None: none can)
     dapr_checked: bool = False  # `check_through_dapr` has answered; read_through and warnings say what it found
 
+    @classmethod
+    def asking_dapr(cls, key: KeyValue, app: str) -> OpenedKey:
+        """`key` as read from Cosmos, with `app`'s sidecar still to be asked (`check_through_dapr`)."""
+        return cls(key, f"Cosmos point read; asking Dapr ({app})…", dapr_app=app)
+
 
 @dataclass(frozen=True)
 class FoundId:
@@ -240,7 +245,7 @@ class ExplorerSession:
         if state_key.kind is KeyKind.PLAIN and state_key.read_only_reason is None:
             if gateway.sidecar_for(state_key.app_id) is not None:
                 app = state_key.app_id or next(iter(self.workspace.sidecars), "?")
-                return OpenedKey(key, f"Cosmos point read; asking Dapr ({app})…", dapr_app=app)
+                return OpenedKey.asking_dapr(key, app)
         why = state_key.read_only_reason or f"no sidecar for app-id {state_key.app_id or '(none)'} is connected"
         return OpenedKey(key, f"Cosmos point read ({why.split(':')[0]})")
 

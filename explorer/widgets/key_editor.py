@@ -129,7 +129,7 @@ class KeyEditor(Screen):
         self.opened = checked
         self.query_one("#envelope", Static).update(self._envelope())
         if checked.warnings:  # news: Dapr sees something else, or could not read it
-            self._message(*self._notes())
+            self._message(*self._notes(decode_value(checked.key.document).warnings))
 
     def _show(self) -> None:
         opened = self.opened
@@ -147,11 +147,11 @@ class KeyEditor(Screen):
             pretty = pretty_json_bytes(data)
             body = syntax(pretty, "json") if pretty is not None else Text(data.decode("utf-8", "replace"))
         self.query_one("#value", Static).update(body)
-        self._message(*self._notes())
+        self._message(*self._notes(decoded.warnings))
 
-    def _notes(self) -> tuple[str, str]:
-        """The message line for the key shown: decoding warnings, Dapr's verdict, why read-only."""
-        notes = list(decode_value(self.opened.key.document).warnings) + list(self.opened.warnings)
+    def _notes(self, value_warnings) -> tuple[str, str]:
+        """The message line for the key shown: its value's decoding warnings, Dapr's verdict, why read-only."""
+        notes = list(value_warnings) + list(self.opened.warnings)
         reason = self.reason_read_only
         if reason and not self.session.read_only:
             notes.insert(0, f"read-only: {reason}")
@@ -274,8 +274,7 @@ class KeyEditor(Screen):
             return
         self.saved_etags.append(after.etag)
         app = self.opened.dapr_app
-        self.opened = OpenedKey(after, f"Cosmos point read; asking Dapr ({app})…" if app else self.opened.read_through,
-                                dapr_app=app)
+        self.opened = OpenedKey.asking_dapr(after, app) if app else OpenedKey(after, self.opened.read_through)
         self._stop_editing()
         self._show()
         self._message(f"saved · new etag {after.etag} · {countdown_text(after.expiry, self.app.now())}", "success")

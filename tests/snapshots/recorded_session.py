@@ -126,7 +126,7 @@ class RecordedSession:
         if key.state_key.read_only_reason:
             return OpenedKey(key, "Cosmos point read (actor state)")
         app = key.state_key.app_id
-        return OpenedKey(key, f"Cosmos point read; asking Dapr ({app})…", dapr_app=app)
+        return OpenedKey.asking_dapr(key, app)
 
     async def check_through_dapr(self, location, opened) -> OpenedKey:
         return OpenedKey(opened.key, f"Dapr ({opened.dapr_app})", (), opened.dapr_app, True)
