@@ -397,6 +397,17 @@ def _send_key(app, key: str, char: str | None = None) -> None:
     app._driver.send_message(event)  # noqa: SLF001
 
 
+async def _next_page(pilot, browser) -> int:
+    """ctrl+end (the cursor to the last row held, which asks for the next page) until that page is in;
+    returns its number, counting from 1."""
+    last = browser.window.last_page
+    _send_key(pilot.app, "ctrl+end")
+    await _until(pilot, lambda: browser.window.at_end or (browser.window.last_page > last
+                                                           and not browser.window.pending),
+                 f"page {last + 2}", timeout=60, step=0.002)
+    return last + 2
+
+
 async def _open_partition(pilot, store: str, partition: str):
     """Put the store list's cursor on `store`, then open `partition` as the go-to dialog (g) does."""
     from explorer.widgets.store_list import StoreList
@@ -493,14 +504,10 @@ async def child_scroll(args) -> dict:
         first_page = proc_status_mb("VmRSS")
         started = time.perf_counter()
         while not browser.window.at_end:
-            last = browser.window.last_page
-            _send_key(pilot.app, "ctrl+end")
-            await _until(pilot, lambda: browser.window.at_end or (browser.window.last_page > last
-                                                                   and not browser.window.pending),
-                         f"page {last + 2}", timeout=60, step=0.002)
+            page = await _next_page(pilot, browser)
             samples.append(proc_status_mb("VmRSS"))
-            if (last + 2) % 100 == 0:
-                print(f"page {last + 2}: RSS {samples[-1]:.1f} MB, {time.perf_counter() - started:.0f} s",
+            if page % 100 == 0:
+                print(f"page {page}: RSS {samples[-1]:.1f} MB, {time.perf_counter() - started:.0f} s",
                       file=sys.stderr, flush=True)
         seconds = time.perf_counter() - started
         end = proc_status_mb("VmRSS")
@@ -535,11 +542,7 @@ async def _measure_countdown(pilot, args) -> dict:
     table = browser.keys
     table.focus()
     while not browser.window.at_end:
-        last = browser.window.last_page
-        _send_key(app, "ctrl+end")
-        await _until(pilot, lambda: browser.window.at_end or (browser.window.last_page > last
-                                                               and not browser.window.pending),
-                     f"page {last + 2}", step=0.002)
+        await _next_page(pilot, browser)
     _send_key(app, "ctrl+home")
     await pilot.pause(0.5)
     ticks: list[tuple[float, int]] = []
