@@ -24,14 +24,10 @@ from rich.table import Table
 
 from explorer.core.envelope import document_id, parse_document_id
 from explorer.core.expiry import countdown_text
-from explorer.errors import ExplorerError
-from explorer.gateway import KeyValue, ReadOnlyRefusal, TtlChoice, WritableGateway
+from explorer.errors import ExplorerError, ReadOnlyRefusal, UsageError
+from explorer.core.model import KeyValue, TtlChoice
+from explorer.gateway import WritableGateway
 from explorer.workspace import Workspace
-
-
-class UsageError(ExplorerError):
-    exit_code = 2
-    title = "Usage"
 
 
 def _emit_json(obj: Any) -> None:

@@ -26,26 +26,12 @@ from typing import Any, NamedTuple
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.cosmos_connect import async_client
-from explorer.errors import ExplorerError
+from explorer.errors import CosmosUnreachable, NotFound
 
 ChargeListener = Callable[[str, float], None]
 
 KEY_COLUMNS = "c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary"
 PARTITION_SCAN_PAGE = 1000
-
-
-class CosmosError(ExplorerError):
-    title = "Cosmos DB"
-
-
-class NotFound(CosmosError):
-    exit_code = 3
-
-
-class CosmosUnreachable(CosmosError):
-    """The Cosmos DB account did not answer (refused, reset, timed out): nothing was read."""
-
-    title = "Cosmos DB not reachable"
 
 
 def _unreachable(what: str, exc: Exception) -> CosmosUnreachable:

@@ -1,5 +1,10 @@
 """Typed errors the UI and CLI show as they are: each says what was wrong and what to do.
 
+Every error the explorer expects and explains lives here, so the screens and the
+CLI import errors from one place, never from the module that raises them.
+`exit_code` is the CLI's exit status; `retryable` says whether pressing `r`
+(reconnect and read again) can help, so the TUI offers it only then.
+
 Messages must never contain a secret value (account keys, tokens).
 """
 
@@ -9,6 +14,14 @@ class ExplorerError(Exception):
 
     exit_code = 1
     title = "Error"
+    retryable = False  # True: the same call may succeed later (something was down)
+
+
+class UsageError(ExplorerError):
+    """The command line or an input value is wrong; nothing was sent."""
+
+    exit_code = 2
+    title = "Usage"
 
 
 class ComponentError(ExplorerError):
@@ -17,10 +30,94 @@ class ComponentError(ExplorerError):
     title = "Component"
 
 
+class UnknownStore(ExplorerError):
+    exit_code = 3
+    title = "Unknown store"
+
+
 class StackError(ExplorerError):
     """The local stack (Cosmos-compatible server, daprd) cannot be built, started or reached."""
 
     title = "Local stack"
+
+
+# -- Cosmos DB (explorer.cosmos_lister) -------------------------------------------------------
+
+class CosmosError(ExplorerError):
+    title = "Cosmos DB"
+
+
+class NotFound(CosmosError):
+    exit_code = 3
+
+
+class CosmosUnreachable(CosmosError):
+    """The Cosmos DB account did not answer (refused, reset, timed out): nothing was read."""
+
+    title = "Cosmos DB not reachable"
+    retryable = True
+
+
+# -- Dapr sidecars (explorer.sidecar, explorer.own_sidecar) ------------------------------------
+
+class SidecarError(ExplorerError):
+    title = "Sidecar"
+
+
+class SidecarUnavailable(SidecarError):
+    """No sidecar answers at the address."""
+
+    retryable = True
+
+
+class EtagConflict(SidecarError):
+    """The item changed since it was read: the write was refused, nothing was written."""
+
+    exit_code = 4
+    title = "Etag conflict"
+
+
+class InvalidKey(SidecarError):
+    exit_code = 2
+
+
+class OwnSidecarError(ExplorerError):
+    """The explorer could not start (or may not start) a daprd of its own for an app-id."""
+
+    title = "Own sidecar"
+
+
+class ScopedAway(OwnSidecarError):
+    """The component's scopes leave out the app-id that owns the key: no daprd of it loads the store."""
+
+
+# -- writes (explorer.gateway, explorer.session) ------------------------------------------------
+
+class ReadOnlyRefusal(ExplorerError):
+    exit_code = 5
+    title = "Read-only"
+
+
+class NotWritable(ExplorerError):
+    """Actor/workflow state, or a key whose owning sidecar is not reachable."""
+
+    title = "Not writable"
+
+
+class NoSidecar(ExplorerError):
+    title = "No sidecar"
+
+
+class SavedUnverified(ExplorerError):
+    """The save went through Dapr; only reading the new version back failed."""
+
+    title = "Saved"
+    retryable = True
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether reconnecting and asking again (`r`) can fix what `exc` reports."""
+    return isinstance(exc, ExplorerError) and exc.retryable
 
 
 def describe(exc: BaseException) -> str:

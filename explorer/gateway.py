@@ -18,108 +18,17 @@ after an etag conflict, or write actor/workflow state.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
 
-from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, decode_value, parse_document_id
-from explorer.core.expiry import Expiry, ExpiryKind, effective_expiry, ttl_to_keep_instant
+from explorer.core.envelope import KeyKind, StateKey, parse_document_id
+from explorer.core.expiry import effective_expiry
+from explorer.core.model import KeyValue, StoreLocation, TtlChoice, value_bytes_of
 from explorer.cosmos_lister import CosmosLister
-from explorer.errors import ExplorerError
+from explorer.errors import NoSidecar, NotWritable
 from explorer.sidecar import SidecarClient, StateWrite
-
-
-class ReadOnlyRefusal(ExplorerError):
-    exit_code = 5
-    title = "Read-only"
-
-
-class NotWritable(ExplorerError):
-    """Actor/workflow state, or a key whose owning sidecar is not reachable."""
-
-    title = "Not writable"
-
-
-class NoSidecar(ExplorerError):
-    title = "No sidecar"
 
 
 #: Gives a sidecar that writes a key when no reachable sidecar owns it (may start one).
 SidecarProvider = Callable[[StateKey], Awaitable[SidecarClient]]
-
-
-class TtlMode(Enum):
-    KEEP = "keep"  # keep the current expiry instant (default)
-    RESTART = "restart"  # start the item's original ttl again from now
-    NONE = "none"  # never expire (ttl -1)
-    SET = "set"  # a new ttl in seconds
-
-
-@dataclass(frozen=True)
-class TtlChoice:
-    mode: TtlMode = TtlMode.KEEP
-    seconds: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> TtlChoice:
-        """keep | restart | none | SECONDS (a positive whole number)."""
-        text = text.strip().lower()
-        if text in {m.value for m in TtlMode if m is not TtlMode.SET}:
-            return cls(TtlMode(text))
-        if text.isdigit() and int(text) > 0:
-            return cls(TtlMode.SET, int(text))
-        raise ExplorerError(f"--ttl {text!r}: use keep, restart, none or a whole number of seconds > 0")
-
-    def ttl_in_seconds(self, item: Mapping[str, object], expiry: Expiry, now: float) -> str | None:
-        """The ttlInSeconds metadata to send, or None to send none."""
-        if self.mode is TtlMode.SET:
-            return str(self.seconds)
-        if self.mode is TtlMode.NONE:
-            return "-1"
-        if self.mode is TtlMode.RESTART:
-            ttl = item.get("ttl")
-            return str(ttl) if isinstance(ttl, int) else None
-        keep = ttl_to_keep_instant(expiry, now)
-        if keep is not None:
-            return str(keep)
-        return "-1" if item.get("ttl") == -1 else None
-
-
-@dataclass(frozen=True)
-class StoreLocation:
-    """Where a Dapr store lives: its name for Dapr, its container for Cosmos, its key prefix."""
-
-    store: str
-    database: str
-    container: str
-    key_prefix: KeyPrefix
-    default_ttl: int | None = None
-
-
-@dataclass(frozen=True)
-class KeyValue:
-    """One key as the editor shows it: decoded key, the whole document, and its expiry."""
-
-    state_key: StateKey
-    document: Mapping[str, object]
-    value_bytes: bytes  # what the app reads through Dapr
-    etag: str
-    expiry: Expiry
-
-    @property
-    def partition_key(self) -> str:
-        return str(self.document.get("partitionKey", ""))
-
-    @property
-    def is_binary(self) -> bool:
-        return bool(self.document.get("isBinary"))
-
-
-def value_bytes_of(document: Mapping[str, object]) -> bytes:
-    """The bytes Dapr returns for a document: JSON for objects, base64-decoded for isBinary."""
-    import orjson
-
-    decoded = decode_value(document)
-    return decoded.data if decoded.data is not None else orjson.dumps(decoded.json)
 
 
 class ReadOnlyGateway:
@@ -215,17 +124,3 @@ class WritableGateway(ReadOnlyGateway):
 def _int_or_none(value: object) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
-
-__all__ = [
-    "ExpiryKind",
-    "KeyValue",
-    "NoSidecar",
-    "NotWritable",
-    "ReadOnlyGateway",
-    "ReadOnlyRefusal",
-    "SidecarProvider",
-    "StoreLocation",
-    "TtlChoice",
-    "TtlMode",
-    "WritableGateway",
-]

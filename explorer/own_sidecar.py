@@ -43,7 +43,7 @@ from pathlib import Path
 
 from explorer.components import Component
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode, StateKey
-from explorer.errors import ExplorerError
+from explorer.errors import OwnSidecarError, ScopedAway
 from explorer.localstack.processes import ManagedProcess, free_port, wait_until
 from explorer.sidecar import SidecarClient, SidecarMetadata
 
@@ -63,16 +63,6 @@ spec:
 """
 
 _STACK_DAPRD_SOURCES = Path(__file__).resolve().parents[1] / "stack" / "daprd"
-
-
-class OwnSidecarError(ExplorerError):
-    """The explorer could not start (or may not start) a daprd of its own for an app-id."""
-
-    title = "Own sidecar"
-
-
-class ScopedAway(OwnSidecarError):
-    """The component's scopes leave out the app-id that owns the key: no daprd of it loads the store."""
 
 
 @dataclass(frozen=True)

@@ -24,19 +24,14 @@ from typing import Protocol
 import orjson
 
 from explorer.core.doctor import Finding, diagnose
-from explorer.core.envelope import KeyKind, document_id, parse_document_id
-from explorer.cosmos_lister import KeyPage, NotFound, PartitionBatch
-from explorer.errors import ExplorerError, describe
-from explorer.gateway import KeyValue, ReadOnlyRefusal, StoreLocation, TtlChoice, WritableGateway
-from explorer.sidecar import SidecarClient, SidecarError, SidecarUnavailable
+from explorer.core.envelope import KeyKind, document_id
+from explorer.core.model import KeyValue, StoreLocation, TtlChoice
+from explorer.cosmos_lister import KeyPage, PartitionBatch
+from explorer.errors import NotFound, ReadOnlyRefusal, SavedUnverified, SidecarError, SidecarUnavailable, describe
+from explorer.gateway import WritableGateway
+from explorer.sidecar import SidecarClient
 from explorer.stores import Store
 from explorer.workspace import Workspace, open_workspace
-
-
-class SavedUnverified(ExplorerError):
-    """The save went through Dapr; only reading the new version back failed."""
-
-    title = "Saved"
 
 
 @dataclass(frozen=True)

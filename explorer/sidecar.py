@@ -21,26 +21,7 @@ from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 
 from explorer.command_line import address_from_env as _address_from_env
-from explorer.errors import ExplorerError
-
-
-class SidecarError(ExplorerError):
-    title = "Sidecar"
-
-
-class SidecarUnavailable(SidecarError):
-    """No sidecar answers at the address."""
-
-
-class EtagConflict(SidecarError):
-    """The item changed since it was read: the write was refused, nothing was written."""
-
-    exit_code = 4
-    title = "Etag conflict"
-
-
-class InvalidKey(SidecarError):
-    exit_code = 2
+from explorer.errors import EtagConflict, ExplorerError, InvalidKey, SidecarError, SidecarUnavailable
 
 
 @dataclass(frozen=True)

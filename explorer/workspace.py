@@ -22,16 +22,13 @@ from pathlib import Path
 from explorer.components import Component, Resolver, load_components
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
-from explorer.cosmos_lister import CosmosLister, NotFound
-from explorer.errors import ComponentError, ExplorerError
-from explorer.gateway import ReadOnlyGateway, StoreLocation, WritableGateway
+from explorer.cosmos_lister import CosmosLister
+from explorer.errors import ComponentError, ExplorerError, NotFound, SidecarError, UnknownStore
+from explorer.core.model import StoreLocation
+from explorer.gateway import ReadOnlyGateway, WritableGateway
 from explorer.own_sidecar import OwnSidecar, SidecarLauncher
-from explorer.sidecar import SidecarClient, SidecarError, SidecarMetadata
+from explorer.sidecar import SidecarClient, SidecarMetadata
 from explorer.stores import Store, match_stores
-
-
-class UnknownStore(ExplorerError):
-    exit_code = 3
 
 
 @dataclass

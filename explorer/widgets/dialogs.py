@@ -20,7 +20,7 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from explorer.core.doctor import Finding
 
 if TYPE_CHECKING:
-    from explorer.gateway import TtlChoice
+    from explorer.core.model import TtlChoice
 
 def syntax(text: str, lexer: str):
     """Highlighted JSON (theme-aware colours, so light and dark themes both read well) or a diff."""
@@ -86,7 +86,7 @@ class ConfirmSave(ModalScreen["TtlChoice | None"]):
             self.query_one("#ttl-set", RadioButton).value = True
 
     def choice(self) -> TtlChoice:
-        from explorer.gateway import TtlChoice, TtlMode
+        from explorer.core.model import TtlChoice, TtlMode
 
         pressed = self.query_one("#ttl-choice", RadioSet).pressed_button
         mode = {"ttl-restart": TtlMode.RESTART, "ttl-none": TtlMode.NONE, "ttl-set": TtlMode.SET}.get(

@@ -256,8 +256,9 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
-        from explorer.session import OpenedKey, SavedUnverified
-        from explorer.sidecar import EtagConflict as Conflict
+        from explorer.errors import SavedUnverified
+        from explorer.session import OpenedKey
+        from explorer.errors import EtagConflict as Conflict
 
         key = self.opened.key
         try:
@@ -315,7 +316,7 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="write")
     async def delete(self) -> None:
-        from explorer.sidecar import EtagConflict as Conflict
+        from explorer.errors import EtagConflict as Conflict
 
         key = self.opened.key
         try:

@@ -11,7 +11,8 @@ import pytest
 from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE
-from explorer.sidecar import EtagConflict, InvalidKey, SidecarClient, StateWrite
+from explorer.errors import EtagConflict, InvalidKey
+from explorer.sidecar import SidecarClient, StateWrite
 
 from .conftest import container
 

@@ -157,7 +157,8 @@ def test_a_store_scoped_away_from_the_keys_app_is_a_clear_error(stack, cosmos, d
 
 async def test_workspace_gateway_starts_it_transparently_and_close_stops_it(stack, cosmos, daprd, monkeypatch):
     """The TUI's path: workspace.gateway(store).save() with no sidecar; Workspace.close() stops the daprd."""
-    from explorer.gateway import TtlChoice, WritableGateway
+    from explorer.core.model import TtlChoice
+    from explorer.gateway import WritableGateway
     from explorer.workspace import open_workspace
 
     for name, value in stack.client_env({}).items():

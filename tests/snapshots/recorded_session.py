@@ -17,9 +17,10 @@ from explorer.core.doctor import CosmosFacts, diagnose
 from explorer.core.envelope import KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
-from explorer.gateway import KeyValue, StoreLocation, value_bytes_of
+from explorer.core.model import KeyValue, StoreLocation, value_bytes_of
 from explorer.session import FoundId, OpenedKey
-from explorer.sidecar import EtagConflict, RegisteredStore, SidecarMetadata
+from explorer.errors import EtagConflict
+from explorer.sidecar import RegisteredStore, SidecarMetadata
 from explorer.stores import match_stores
 
 NOW = 1_795_000_000.0  # the frozen clock every snapshot reads

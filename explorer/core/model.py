@@ -1,0 +1,92 @@
+"""The value types the screens, the CLI and the store edge share: where a store lives, one key
+as read, and how a save treats the key's time to live.
+
+Pure: no I/O, no clock (callers pass `now`), no SDK imports. The store edge
+(explorer.gateway) fills these in; screens and the CLI only read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+import orjson
+
+from explorer.core.envelope import KeyPrefix, StateKey, decode_value
+from explorer.core.expiry import MAX_TTL, Expiry, ttl_to_keep_instant
+from explorer.errors import UsageError
+
+
+class TtlMode(Enum):
+    KEEP = "keep"  # keep the current expiry instant (default)
+    RESTART = "restart"  # start the item's original ttl again from now
+    NONE = "none"  # never expire (ttl -1)
+    SET = "set"  # a new ttl in seconds
+
+
+@dataclass(frozen=True)
+class TtlChoice:
+    mode: TtlMode = TtlMode.KEEP
+    seconds: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> TtlChoice:
+        """keep | restart | none | SECONDS (a whole number of ASCII digits, 1 to 2147483647)."""
+        text = text.strip().lower()
+        if text in {m.value for m in TtlMode if m is not TtlMode.SET}:
+            return cls(TtlMode(text))
+        # str.isdigit() also accepts '²' and other digits int() refuses: ASCII digits only.
+        if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_TTL:
+            return cls(TtlMode.SET, int(text))
+        raise UsageError(f"--ttl {text!r}: use keep, restart, none or a whole number of seconds from 1 to {MAX_TTL}")
+
+    def ttl_in_seconds(self, item: Mapping[str, object], expiry: Expiry, now: float) -> str | None:
+        """The ttlInSeconds metadata to send, or None to send none."""
+        if self.mode is TtlMode.SET:
+            return str(self.seconds)
+        if self.mode is TtlMode.NONE:
+            return "-1"
+        if self.mode is TtlMode.RESTART:
+            ttl = item.get("ttl")
+            return str(ttl) if isinstance(ttl, int) and not isinstance(ttl, bool) else None
+        keep = ttl_to_keep_instant(expiry, now)
+        if keep is not None:
+            return str(keep)
+        return "-1" if item.get("ttl") == -1 else None
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a Dapr store lives: its name for Dapr, its container for Cosmos, its key prefix."""
+
+    store: str
+    database: str
+    container: str
+    key_prefix: KeyPrefix
+    default_ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    """One key as the editor shows it: decoded key, the whole document, and its expiry."""
+
+    state_key: StateKey
+    document: Mapping[str, object]
+    value_bytes: bytes  # what the app reads through Dapr
+    etag: str
+    expiry: Expiry
+
+    @property
+    def partition_key(self) -> str:
+        return str(self.document.get("partitionKey", ""))
+
+    @property
+    def is_binary(self) -> bool:
+        return self.document.get("isBinary") is True
+
+
+def value_bytes_of(document: Mapping[str, object]) -> bytes:
+    """The bytes Dapr returns for a document: JSON for JSON values, base64-decoded for isBinary."""
+    decoded = decode_value(document)
+    return decoded.data if decoded.data is not None else orjson.dumps(decoded.json)
