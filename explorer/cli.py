@@ -22,40 +22,6 @@ if TYPE_CHECKING:
     from explorer.own_sidecar import OwnSidecar
 
 
-def _common_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--resources-path", action="append", default=[], metavar="DIR",
-                        help="folder of Dapr component YAML (repeatable); default ./components, else ~/.dapr/components")
-    common.add_argument("--dapr-grpc-port", type=int, action="append", default=[], metavar="PORT",
-                        help="gRPC port of a running sidecar (repeatable); default DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT")
-    common.add_argument("--read-only", action="store_true", help="browse without any way to write")
-    common.add_argument("--daprd", metavar="PATH", default=os.environ.get("DAPR_EXPLORER_DAPRD"),
-                        help="daprd binary for the explorer's own sidecar (default: ~/.dapr/bin/daprd, else the local "
-                             "stack's cached build)")
-    common.add_argument("--no-start-sidecar", action="store_true",
-                        help="never start a daprd of our own for an app-id with no reachable sidecar (writes then fail)")
-    common.add_argument("--json", action="store_true", help="JSON output (JSON lines for listings)")
-    common.add_argument("--cosmos-ca-file", help="CA bundle for Cosmos TLS (default SSL_CERT_FILE, else certifi)")
-    return common
-
-
-def _parser() -> argparse.ArgumentParser:
-    from explorer.command_line import add_parsers
-
-    common = _common_options()
-    parser = argparse.ArgumentParser(prog="dapr-explorer", parents=[common],
-                                     description="Look inside Dapr state stores in Azure Cosmos DB.")
-    sub = parser.add_subparsers(dest="command")
-    add_parsers(sub, common)
-    for name, text in (("demo", "start and seed the local stack, open the explorer on it, stop it on quit"),
-                       ("stack", "start and seed the local stack, print how to reach it, stop on Ctrl-C")):
-        cmd = sub.add_parser(name, help=text, description=text)
-        cmd.add_argument("--scale", type=int, default=0, metavar="KEYS", help="also seed KEYS bench keys (e.g. 100000)")
-        cmd.add_argument("--partitions", type=int, default=10_000, help="partitions for --scale keys (default 10000)")
-        cmd.add_argument("--daprd", help="daprd binary to use (default: build/cached from stack/build-daprd.sh)")
-    return parser
-
-
 def _raise_on_termination() -> None:
     """SIGTERM/SIGHUP unwind like Ctrl-C, so `finally` blocks stop child processes."""
 
@@ -96,10 +62,16 @@ def _run_demo(args: argparse.Namespace) -> int:
         os.environ.update(stack.client_env())
         addresses = [s.grpc_address for s in stack.sidecars.values()]
         paths = [stack.resources_path]
-        ExplorerApp(load_components(paths), paths, addresses, read_only=args.read_only, daprd=args.daprd).run()
+        app = ExplorerApp(load_components(paths), paths, addresses, read_only=args.read_only, daprd=args.daprd)
+        app.run()
     finally:
         stack.stop()
-    return 0
+    return _app_exit_code(app)
+
+
+def _app_exit_code(app) -> int:
+    """The TUI's exit status: Textual sets a non-zero return code when the app ended by an error."""
+    return app.return_code or 0
 
 
 def _run_stack(args: argparse.Namespace) -> int:
@@ -130,10 +102,11 @@ def _run_explorer(args: argparse.Namespace) -> int:
     paths = default_resources_paths(args.resources_path)
     components = load_components(paths)  # a bad component file is reported before the screen opens
     addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
-    ExplorerApp(components, paths, addresses, read_only=args.read_only, ca_file=args.cosmos_ca_file,
-                api_token=os.environ.get("DAPR_API_TOKEN"), daprd=args.daprd,
-                start_sidecars=not args.no_start_sidecar).run()
-    return 0
+    app = ExplorerApp(components, paths, addresses, read_only=args.read_only, ca_file=args.cosmos_ca_file,
+                      api_token=os.environ.get("DAPR_API_TOKEN"), daprd=args.daprd,
+                      start_sidecars=not args.no_start_sidecar)
+    app.run()
+    return _app_exit_code(app)
 
 
 def _say_started(sidecar: OwnSidecar) -> None:
@@ -143,21 +116,26 @@ def _say_started(sidecar: OwnSidecar) -> None:
 def _run_command(args: argparse.Namespace) -> int:
     import asyncio
 
-    from explorer.commands import COMMANDS
-    from explorer.components import default_resources_paths
     from explorer.command_line import address_from_env
-    from explorer.workspace import open_workspace
+    from explorer.commands import COMMANDS, WRITE_COMMANDS
+    from explorer.components import default_resources_paths
+    from explorer.errors import ReadOnlyRefusal
+    from explorer.session import ExplorerSession
+
+    if args.read_only and args.command in WRITE_COMMANDS:
+        raise ReadOnlyRefusal(f"read-only: '{args.command}' writes, and this session was started with --read-only. "
+                              "Nothing was sent.")
 
     async def run() -> int:
         addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
-        workspace = await open_workspace(default_resources_paths(args.resources_path), addresses,
-                                         api_token=os.environ.get("DAPR_API_TOKEN"), read_only=args.read_only,
-                                         ca_file=args.cosmos_ca_file, start_sidecars=not args.no_start_sidecar,
-                                         daprd=args.daprd, on_sidecar_started=_say_started)
+        session = await ExplorerSession.open(
+            default_resources_paths(args.resources_path), addresses, os.environ.get("DAPR_API_TOKEN"),
+            read_only=args.read_only, ca_file=args.cosmos_ca_file, start_sidecars=not args.no_start_sidecar,
+            daprd=args.daprd, on_sidecar_started=_say_started)
         try:
-            return await COMMANDS[args.command](workspace, args)
+            return await COMMANDS[args.command](session, args)
         finally:
-            await workspace.close()
+            await session.close()
 
     return asyncio.run(run())
 
@@ -167,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The Azure SDK logs retries and endpoint changes to stderr; errors reach the user as ours.
     logging.getLogger("azure").setLevel(logging.ERROR)
-    args = _parser().parse_args(argv)
+    from explorer.command_line import parse_args
+
+    args = parse_args(argv)
     _raise_on_termination()
     try:
         if args.command == "demo":
@@ -182,3 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `dapr-explorer export S | head`: the reader left; not our error
+        sys.stderr.close()
+        return 141
+    except Exception as exc:  # noqa: BLE001 - the last net: one line and a non-zero exit, never a traceback
+        if os.environ.get("DAPR_EXPLORER_DEBUG"):
+            raise
+        from explorer.errors import describe
+
+        print(f"dapr-explorer: unexpected error: {describe(exc)}. Nothing more was done. "
+              "Set DAPR_EXPLORER_DEBUG=1 for the traceback, and please report it.", file=sys.stderr)
+        return 1

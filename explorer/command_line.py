@@ -1,7 +1,12 @@
-"""The command line's shape: subcommands, their options, and where a sidecar is by default.
+"""The command line's shape: subcommands, their options, global options in any position, and
+where a sidecar is by default.
 
 What it is for: argparse definitions and environment defaults the entry point needs before it
-knows whether it will open the TUI or run a command.
+knows whether it will open the TUI or run a command. Every global option (`--read-only`,
+`--json`, `--resources-path`, …) means the same before or after the subcommand:
+`dapr-explorer --read-only delete S K` and `dapr-explorer delete S K --read-only` are one
+command. (argparse alone gets this wrong: a subparser's defaults overwrite what was given before
+the subcommand, which once let `--read-only` placed first be dropped.)
 
 What it must never do: import an SDK (azure-cosmos, gRPC, Dapr) — the TUI's first paint waits
 on this module, and the SDKs load only after the store list is drawn.
@@ -11,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+
+#: Prefix of the destinations the global options get inside a subcommand's parser.
+_SUB = "sub__"
 
 
 def address_from_env(environ: Mapping[str, str] | None = None, port: int | None = None) -> str:
@@ -28,29 +36,114 @@ def address_from_env(environ: Mapping[str, str] | None = None, port: int | None 
     return f"127.0.0.1:{env.get('DAPR_GRPC_PORT', '50001')}"
 
 
-def add_parsers(sub, common: argparse.ArgumentParser) -> None:
-    sub.add_parser("stores", parents=[common], help="list state stores from component files and sidecars")
-    sub.add_parser("doctor", parents=[common], help="declared versus effective settings of each Cosmos store")
-    p = sub.add_parser("partitions", parents=[common], help="stream a store's partition keys")
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} must be at least 1")
+    return number
+
+
+def _add_global_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> None:
+    """The options every command takes. Inside a subcommand (`dest_prefix` set) they default to
+    nothing and are merged with the ones given before the subcommand by `_merge_globals`."""
+    sub = bool(dest_prefix)
+
+    def add(*flags: str, dest: str, default, **kw) -> None:
+        parser.add_argument(*flags, dest=dest_prefix + dest, default=argparse.SUPPRESS if sub else default, **kw)
+
+    add("--resources-path", dest="resources_path", default=[], action="append", metavar="DIR",
+        help="folder of Dapr component YAML (repeatable); default ./components, else ~/.dapr/components")
+    add("--dapr-grpc-port", dest="dapr_grpc_port", default=[], type=_port, action="append", metavar="PORT",
+        help="gRPC port of a running sidecar (repeatable); default DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT")
+    add("--read-only", dest="read_only", default=False, action="store_true", help="browse without any way to write")
+    add("--daprd", dest="daprd", default=os.environ.get("DAPR_EXPLORER_DAPRD"), metavar="PATH",
+        help="daprd binary for the explorer's own sidecar and the local stack (default: ~/.dapr/bin/daprd, else the "
+             "local stack's cached build)")
+    add("--no-start-sidecar", dest="no_start_sidecar", default=False, action="store_true",
+        help="never start a daprd of our own for an app-id with no reachable sidecar (writes then fail)")
+    add("--json", dest="json", default=False, action="store_true", help="JSON output (JSON lines for listings)")
+    add("--cosmos-ca-file", dest="cosmos_ca_file", default=None, metavar="FILE",
+        help="CA bundle for Cosmos TLS (default SSL_CERT_FILE, else certifi)")
+
+
+def _merge_globals(args: argparse.Namespace) -> argparse.Namespace:
+    """Fold the global options given after the subcommand into those given before it:
+    flags are on if given anywhere, lists are joined, a single value given after wins."""
+    for name in list(vars(args)):
+        if not name.startswith(_SUB):
+            continue
+        value = getattr(args, name)
+        delattr(args, name)
+        dest = name[len(_SUB):]
+        before = getattr(args, dest)
+        if isinstance(before, list):
+            setattr(args, dest, before + list(value))
+        elif isinstance(value, bool):
+            setattr(args, dest, before or value)
+        else:
+            setattr(args, dest, value)
+    return args
+
+
+def _subcommand(sub, name: str, text: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=text, description=text)
+    _add_global_options(parser, _SUB)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dapr-explorer", description="Look inside Dapr state stores in Azure Cosmos DB.")
+    _add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _subcommand(sub, "stores", "list state stores from component files and sidecars")
+    p = _subcommand(sub, "doctor", "declared versus effective settings of each Cosmos store (or the ones named)")
+    p.add_argument("stores", nargs="*", metavar="STORE", help="only these stores (default: every Cosmos store)")
+    p = _subcommand(sub, "partitions", "stream a store's partition keys")
     p.add_argument("store")
-    p = sub.add_parser("keys", parents=[common], help="one page of a partition's keys")
+    p = _subcommand(sub, "keys", "one page of a partition's keys")
     p.add_argument("store")
     p.add_argument("--partition", required=True)
-    p.add_argument("--page-size", type=int, default=100)
+    p.add_argument("--page-size", type=_positive, default=100)
     p.add_argument("--continuation")
     for name, text in (("get", "read one key"), ("set", "save one key through Dapr (etag-checked)"),
                        ("delete", "delete one key through Dapr (etag-checked)")):
-        p = sub.add_parser(name, parents=[common], help=text)
+        p = _subcommand(sub, name, text)
         p.add_argument("store")
         p.add_argument("key")
         if name == "set":
-            p.add_argument("value", help="JSON (or base64 with --base64)")
+            p.add_argument("value", help="JSON (any JSON value; stored as Dapr stores JSON), or base64 with --base64")
             p.add_argument("--base64", action="store_true", help="VALUE is base64 bytes (stored isBinary)")
             p.add_argument("--ttl", default="keep", help="keep (default) | restart | none | SECONDS")
+            p.add_argument("--change-shape", action="store_true",
+                           help="allow turning a JSON value into bytes or bytes into JSON (refused otherwise)")
         if name != "get":
             p.add_argument("--etag", help="expected etag (default: the etag read just before writing)")
-        p.add_argument("--partition", help="the item's partitionKey (default: the document id, as Dapr does)")
+        p.add_argument("--partition", help="the item's partitionKey (default: found by id; the document id for a new key)")
         p.add_argument("--app-id", help="the app that owns the key (its id prefix)")
-    p = sub.add_parser("export", parents=[common], help="JSON lines of every item (or one partition)")
+    p = _subcommand(sub, "export", "JSON lines of every item (or one partition)")
     p.add_argument("store")
     p.add_argument("--partition")
+    for name, text in (("demo", "start and seed the local stack, open the explorer on it, stop it on quit"),
+                       ("stack", "start and seed the local stack, print how to reach it, stop on Ctrl-C")):
+        p = _subcommand(sub, name, text)
+        p.add_argument("--scale", type=int, default=0, metavar="KEYS", help="also seed KEYS bench keys (e.g. 100000)")
+        p.add_argument("--partitions", type=_positive, default=10_000, help="partitions for --scale keys (default 10000)")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, with global options merged from both sides of the subcommand."""
+    return _merge_globals(build_parser().parse_args(argv))

@@ -1,50 +1,68 @@
-"""The scriptable CLI's subcommands over the same core the TUI uses.
+"""The scriptable CLI's subcommands, over the same session (explorer.session) the TUI uses.
 
 Human output is rich tables; `--json` prints JSON (JSON lines for listings and
 export). Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 etag conflict,
 5 refused by read-only.
 
-What it must never do: print a secret (component values are shown masked), or
-write in --read-only (the read-only gateway has no write methods; write
-commands are refused before any I/O).
+What it must never do: print a secret (component values are shown masked),
+write in --read-only (write commands are refused before the session opens, and
+the read-only gateway has no write methods), or write except through the
+session's one write path (`ExplorerSession.write`).
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
+import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from explorer.core.envelope import document_id, parse_document_id
-from explorer.core.expiry import countdown_text
-from explorer.errors import ExplorerError, ReadOnlyRefusal, UsageError
-from explorer.core.model import KeyValue, TtlChoice
-from explorer.gateway import WritableGateway
-from explorer.workspace import Workspace
+from explorer.core.envelope import ValueKind, decode_value, document_id, parse_document_id
+from explorer.core.expiry import countdown_text, effective_expiry
+from explorer.core.model import KeyValue, StoreLocation, TtlChoice
+from explorer.core.writes import NewValue, encode_text
+from explorer.errors import EtagConflict, ExplorerError, NotFound, UsageError, describe
+from explorer.session import ExplorerSession
+
+#: Subcommands that write; refused in --read-only before anything is opened.
+WRITE_COMMANDS = frozenset({"set", "delete"})
+
+
+def dumps(obj: Any) -> str:
+    """One JSON line. orjson first; values nested deeper than it allows go through json."""
+    try:
+        return orjson.dumps(obj).decode()
+    except orjson.JSONEncodeError:
+        try:
+            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        except (RecursionError, ValueError, TypeError) as exc:
+            raise ExplorerError(f"a value is nested too deeply to print as JSON ({exc.__class__.__name__})") from None
 
 
 def _emit_json(obj: Any) -> None:
-    sys.stdout.write(orjson.dumps(obj).decode() + "\n")
+    sys.stdout.write(dumps(obj) + "\n")
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     Console().print(table)
 
 
-async def cmd_stores(ws: Workspace, args: argparse.Namespace) -> int:
-    stores = ws.stores()
+async def cmd_stores(session: ExplorerSession, args: argparse.Namespace) -> int:
+    stores = session.stores()
     if args.json:
         for s in stores:
             _emit_json({"name": s.name, "type": s.type, "database": s.database, "container": s.container,
@@ -52,28 +70,22 @@ async def cmd_stores(ws: Workspace, args: argparse.Namespace) -> int:
     else:
         _table("State stores", ["Store", "Type", "Database/container", "Sidecar", "Capabilities"],
                [[s.name, s.type, s.location, s.owner, " ".join(s.capabilities)] for s in stores])
-        for problem in ws.sidecar_problems:
-            print(f"sidecar not reachable: {problem}", file=sys.stderr)
+    for problem in session.sidecar_problems:
+        print(f"sidecar not reachable: {problem}", file=sys.stderr)
     return 0
 
 
-async def cmd_doctor(ws: Workspace, args: argparse.Namespace) -> int:
-    from explorer.core.doctor import Severity, diagnose
+async def cmd_doctor(session: ExplorerSession, args: argparse.Namespace) -> int:
+    from explorer.core.doctor import Severity
 
+    names = list(dict.fromkeys(args.stores)) or [c.name for c in session.workspace.components if c.is_cosmos]
     findings = []
-    for comp in ws.components:
-        if not comp.is_cosmos:
-            continue
-        facts, note = None, None
-        try:
-            facts = await ws.cosmos_facts(comp)
-        except ExplorerError as exc:
-            note = f"{comp.name}: Cosmos not checked ({exc})"
-        except Exception as exc:  # noqa: BLE001 - the account may be unreachable; file checks still count
-            note = f"{comp.name}: Cosmos not checked ({exc.__class__.__name__})"
-        findings.extend(diagnose(comp, facts))
+    for name in names:
+        session.workspace.cosmos_component(name)  # an unknown or non-Cosmos store is an error, not silence
+        found, note = await session.doctor(name)
+        findings.extend(found)
         if note:
-            print(note, file=sys.stderr)
+            print(f"{name}: {note}", file=sys.stderr)
     if args.json:
         for f in findings:
             _emit_json({"store": f.store, "code": f.code, "severity": f.severity.name.lower(), "field": f.field,
@@ -84,12 +96,11 @@ async def cmd_doctor(ws: Workspace, args: argparse.Namespace) -> int:
     return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
 
 
-async def cmd_partitions(ws: Workspace, args: argparse.Namespace) -> int:
-    location = await ws.location(args.store)
-    lister = ws.lister(args.store)
+async def cmd_partitions(session: ExplorerSession, args: argparse.Namespace) -> int:
+    location = await session.location(args.store)
     total = 0
     charge = 0.0
-    async for batch in lister.partitions(location.database, location.container):
+    async for batch in session.partitions(location):
         charge += batch.request_charge
         for pk in batch.partitions:
             total += 1
@@ -101,25 +112,18 @@ async def cmd_partitions(ws: Workspace, args: argparse.Namespace) -> int:
     return 0
 
 
-def _key_json(state_key, row_expiry, row) -> dict[str, Any]:
-    return {"id": row.id, "key": state_key.key, "appId": state_key.app_id, "kind": state_key.kind.name.lower(),
-            "partitionKey": row.partition_key, "etag": row.etag, "ts": row.ts, "ttl": row.ttl,
-            "expiresAt": row_expiry.at}
-
-
-async def cmd_keys(ws: Workspace, args: argparse.Namespace) -> int:
-    from explorer.core.expiry import effective_expiry
-
-    location = await ws.location(args.store)
-    lister = ws.lister(args.store)
-    page = await lister.keys_page(location.database, location.container, args.partition, args.continuation, args.page_size)
+async def cmd_keys(session: ExplorerSession, args: argparse.Namespace) -> int:
+    location = await session.location(args.store)
+    page = await session.keys_page(location, args.partition, args.continuation, args.page_size)
     now = time.time()
     rows = []
     for row in page.rows:
         state_key = parse_document_id(row.id, location.key_prefix, location.store)
         expiry = effective_expiry(row.ttl, location.default_ttl, row.ts)
         if args.json:
-            _emit_json(_key_json(state_key, expiry, row))
+            _emit_json({"id": row.id, "key": state_key.key, "appId": state_key.app_id,
+                        "kind": state_key.kind.name.lower(), "partitionKey": row.partition_key, "etag": row.etag,
+                        "ts": row.ts, "ttl": row.ttl, "expiresAt": expiry.at})
         rows.append([state_key.key, state_key.app_id or "", row.etag, str(row.ts), countdown_text(expiry, now)])
     if not args.json:
         _table(f"{args.store} · partition {args.partition}", ["Key", "App", "Etag", "_ts", "TTL"], rows)
@@ -129,141 +133,198 @@ async def cmd_keys(ws: Workspace, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _load_key(ws: Workspace, args: argparse.Namespace, must_exist: bool = True):
-    location = await ws.location(args.store)
-    app_id = args.app_id or ws.default_app_id()
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    location: StoreLocation
+    doc_id: str
+    partition: str
+    key: KeyValue | None  # None: no such item (yet)
+
+
+def _app_id(session: ExplorerSession, args: argparse.Namespace, location: StoreLocation) -> str | None:
+    app_id = args.app_id or session.default_app_id()
     if app_id is None and location.key_prefix.mode.name in {"APPID", "NAMESPACE"}:
-        raise UsageError("which app owns the key? Pass --app-id (the id prefix is <app-id>||<key>).")
+        down = session.sidecar_problems
+        if down:
+            raise UsageError(f"no sidecar answered to tell which app owns the key ({down[0]}). Check that the sidecar "
+                             "is running and not frozen, or pass --app-id (the id prefix is <app-id>||<key>).")
+        if session.sidecar_app_ids:
+            raise UsageError(f"several sidecars are reachable ({', '.join(session.sidecar_app_ids)}): which app owns "
+                             "the key? Pass --app-id (the id prefix is <app-id>||<key>).")
+        raise UsageError("no sidecar is reachable to tell which app owns the key: pass --app-id (the id prefix is "
+                         "<app-id>||<key>), and --dapr-grpc-port for the app's sidecar.")
+    return app_id
+
+
+async def _target(session: ExplorerSession, args: argparse.Namespace, must_exist: bool = True) -> _Target:
+    """The item a get/set/delete names: its document id, its own partition, and the item if it exists."""
+    encode_text(args.key, "KEY")
+    location = await session.location(args.store)
+    app_id = _app_id(session, args, location)
     if "||" in args.key:
         # Actor/workflow state (type||id||key) sits under the same id prefix as plain keys.
-        doc_id = document_id("_", location.key_prefix, app_id or "", location.store)[:-1] + args.key
+        doc_id = f"{app_id}||{args.key}" if app_id else args.key
     else:
-        doc_id = document_id(args.key, location.key_prefix, app_id or "", location.store)
+        try:
+            doc_id = document_id(args.key, location.key_prefix, app_id or "", location.store)
+        except ValueError as exc:
+            raise UsageError(f"{exc}; nothing was sent.") from None
     partition = args.partition
     if partition is None:
         # Find the item's own partition: writing under the default (the id) when the
         # item lives elsewhere would create a second item with the same id.
-        found = await ws.lister(args.store).items_with_id(location.database, location.container, doc_id)
-        partitions = sorted({str(item.get("partitionKey", "")) for item in found})
+        partitions = await session.partitions_of(location, doc_id)
         if len(partitions) > 1:
             raise UsageError(f"{doc_id!r} exists in {len(partitions)} partitions ({', '.join(partitions)}); pass --partition.")
         partition = partitions[0] if partitions else doc_id
-    gateway = ws.gateway(args.store)
     try:
-        key = await gateway.get(location, doc_id, partition, time.time())
-    except ExplorerError as exc:
-        if must_exist or exc.exit_code != 3:
+        key = await session.read(location, doc_id, partition)
+    except NotFound:
+        if must_exist:
             raise
         key = None
-    return location, gateway, doc_id, partition, key
+    return _Target(location, doc_id, partition, key)
 
 
-def _value_json(key: KeyValue) -> Any:
-    if key.is_binary:
-        return {"base64": base64.b64encode(key.value_bytes).decode(), "size": len(key.value_bytes)}
-    return orjson.loads(key.value_bytes)
+def _value_fields(document: Mapping[str, object]) -> dict[str, Any]:
+    """`value` as the app reads it (JSON, or base64 bytes), and a warning for what is not Dapr's."""
+    decoded = decode_value(document)
+    out: dict[str, Any] = {}
+    if decoded.kind is ValueKind.JSON:
+        out["value"] = decoded.json
+    elif decoded.kind is ValueKind.NOT_DAPR:
+        out["value"] = None
+        out["document"] = decoded.json  # the item as stored (system fields left out)
+    else:
+        data = decoded.data or b""
+        out["value"] = {"base64": base64.b64encode(data).decode(), "size": len(data)}
+    if decoded.warnings:
+        out["warnings"] = list(decoded.warnings)
+    return out
 
 
-async def cmd_get(ws: Workspace, args: argparse.Namespace) -> int:
-    location, gateway, doc_id, partition, key = await _load_key(ws, args)
-    now = time.time()
-    out = {"id": doc_id, "key": key.state_key.key, "appId": key.state_key.app_id, "kind": key.state_key.kind.name.lower(),
-           "partitionKey": key.partition_key, "etag": key.etag, "ts": key.document.get("_ts"), "ttl": key.document.get("ttl"),
-           "expiresAt": key.expiry.at, "expires": countdown_text(key.expiry, now), "isBinary": key.is_binary,
-           "value": _value_json(key)}
+def _key_record(key: KeyValue, now: float) -> dict[str, Any]:
+    doc = key.document
+    out = {"id": key.state_key.doc_id, "key": key.state_key.key, "appId": key.state_key.app_id,
+           "kind": key.state_key.kind.name.lower(), "partitionKey": doc.get("partitionKey"), "etag": key.etag,
+           "ts": doc.get("_ts"), "ttl": doc.get("ttl"), "expiresAt": key.expiry.at,
+           "expires": countdown_text(key.expiry, now), "isBinary": doc.get("isBinary")}
+    out.update(_value_fields(doc))
     if key.state_key.read_only_reason:
         out["readOnly"] = key.state_key.read_only_reason
+    return out
+
+
+async def cmd_get(session: ExplorerSession, args: argparse.Namespace) -> int:
+    target = await _target(session, args)
+    assert target.key is not None
+    out = _key_record(target.key, time.time())
     if args.json:
         _emit_json(out)
     else:
-        Console().print_json(orjson.dumps(out).decode())
+        Console().print_json(dumps(out))
+        for warning in out.get("warnings", ()):
+            print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
-def _parse_value(args: argparse.Namespace) -> bytes:
+def _new_value(args: argparse.Namespace) -> NewValue:
     if args.base64:
         try:
-            return base64.b64decode(args.value, validate=True)
+            return NewValue.raw(base64.b64decode(encode_text(args.value, "VALUE"), validate=True))
         except ValueError as exc:
-            raise UsageError(f"VALUE is not valid base64 ({exc}); nothing was sent.") from exc
+            raise UsageError(f"VALUE is not valid base64 ({exc}); nothing was sent.") from None
     try:
-        orjson.loads(args.value)
-    except orjson.JSONDecodeError as exc:
-        raise UsageError(f"VALUE is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; nothing was sent.") from exc
-    return args.value.encode()
+        return NewValue.json_text(args.value)
+    except UsageError as exc:
+        raise UsageError(f"VALUE: {exc} (bytes: pass --base64)") from None
 
 
-def _refuse_if_read_only(ws: Workspace) -> None:
-    if ws.read_only:
-        raise ReadOnlyRefusal("read-only: this session cannot write (started with --read-only). Nothing was sent.")
-
-
-async def cmd_set(ws: Workspace, args: argparse.Namespace) -> int:
-    _refuse_if_read_only(ws)
-    value = _parse_value(args)
+async def cmd_set(session: ExplorerSession, args: argparse.Namespace) -> int:
+    value = _new_value(args)
     ttl = TtlChoice.parse(args.ttl)
-    location, gateway, doc_id, partition, key = await _load_key(ws, args, must_exist=False)
-    assert isinstance(gateway, WritableGateway)
-    if key is None:
-        # A new key: it has no etag yet; it is written in the partition asked for.
-        from explorer.sidecar import StateWrite
-
-        sidecar = await gateway.writer_for(parse_document_id(doc_id, location.key_prefix, location.store))
-        metadata = {"partitionKey": partition}
-        if ttl.mode.value == "set":
-            metadata["ttlInSeconds"] = str(ttl.seconds)
-        await sidecar.save(location.store, [StateWrite(args.key, value, metadata=metadata)])
+    target = await _target(session, args, must_exist=False)
+    if target.key is None:
+        state_key = parse_document_id(target.doc_id, target.location.key_prefix, target.location.store)
+        after = await session.create(target.location, state_key, target.partition, value, ttl, expected_etag=args.etag)
     else:
-        if args.etag:
-            key = KeyValue(key.state_key, key.document, key.value_bytes, args.etag, key.expiry)
-        await gateway.save(location, key, value, ttl, time.time())
-    after = await gateway.get(location, doc_id, partition, time.time())
+        key = dataclasses.replace(target.key, etag=args.etag) if args.etag else target.key
+        after = await session.save(target.location, key, value, ttl, change_shape=args.change_shape)
     if args.json:
-        _emit_json({"id": doc_id, "etag": after.etag, "ttl": after.document.get("ttl"), "expiresAt": after.expiry.at})
+        _emit_json({"id": target.doc_id, "partitionKey": after.partition_key, "etag": after.etag,
+                    "ttl": after.document.get("ttl"), "expiresAt": after.expiry.at, "isBinary": after.is_binary})
     else:
         print(f"saved {args.key} · etag {after.etag} · {countdown_text(after.expiry, time.time())}")
     return 0
 
 
-async def cmd_delete(ws: Workspace, args: argparse.Namespace) -> int:
-    _refuse_if_read_only(ws)
-    location, gateway, doc_id, partition, key = await _load_key(ws, args)
-    assert isinstance(gateway, WritableGateway)
-    if args.etag:
-        key = KeyValue(key.state_key, key.document, key.value_bytes, args.etag, key.expiry)
-    await gateway.delete(location, key)
+async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
+    try:
+        target = await _target(session, args)
+    except NotFound:
+        if args.etag:
+            raise EtagConflict(f"{args.key!r} no longer exists (deleted since etag {args.etag} was read); "
+                               "nothing was deleted.") from None
+        raise
+    assert target.key is not None
+    key = dataclasses.replace(target.key, etag=args.etag) if args.etag else target.key
+    await session.delete(target.location, key)
     if args.json:
-        _emit_json({"id": doc_id, "deleted": True})
+        _emit_json({"id": target.doc_id, "deleted": True})
     else:
         print(f"deleted {args.key}")
     return 0
 
 
-async def cmd_export(ws: Workspace, args: argparse.Namespace) -> int:
-    """JSON lines, one per item: decoded key, envelope fields and value. Streams; never holds a partition."""
-    location = await ws.location(args.store)
-    lister = ws.lister(args.store)
+class ExportIncomplete(ExplorerError):
+    title = "Export incomplete"
+
+
+def export_record(document: Mapping[str, Any], location: StoreLocation) -> dict[str, Any]:
+    """One export line for a document: never raises; what cannot be read is said in `warnings`."""
+    doc_id = str(document.get("id", ""))
+    state_key = parse_document_id(doc_id, location.key_prefix, location.store)
+    record = {"id": doc_id, "key": state_key.key, "appId": state_key.app_id, "kind": state_key.kind.name.lower(),
+              "partitionKey": document.get("partitionKey"), "etag": document.get("_etag"), "ts": document.get("_ts"),
+              "ttl": document.get("ttl"),
+              "isBinary": document.get("isBinary")}
+    record.update(_value_fields(document))
+    return record
+
+
+async def cmd_export(session: ExplorerSession, args: argparse.Namespace) -> int:
+    """JSON lines, one per item: decoded key, envelope fields and value. Streams; never holds a partition.
+    Items Dapr did not write are exported as they are, with a warning; a failure part-way exits 1 and says
+    how far it got."""
+    location = await session.location(args.store)
+    count = warned = 0
 
     async def partitions():
         if args.partition is not None:
             yield args.partition
             return
-        async for batch in lister.partitions(location.database, location.container):
+        async for batch in session.partitions(location):
             for pk in batch.partitions:
                 yield pk
 
-    count = 0
-    gateway = ws.gateway(args.store)
-    now = time.time()
-    async for pk in partitions():
-        async for row in lister.iter_keys(location.database, location.container, pk):
-            key = await gateway.get(location, row.id, pk, now)
-            _emit_json({"id": row.id, "key": key.state_key.key, "appId": key.state_key.app_id,
-                        "kind": key.state_key.kind.name.lower(), "partitionKey": pk, "etag": key.etag,
-                        "ts": key.document.get("_ts"), "ttl": key.document.get("ttl"), "isBinary": key.is_binary,
-                        "value": _value_json(key)})
-            count += 1
-    print(f"exported {count} items", file=sys.stderr)
+    try:
+        async for pk in partitions():
+            async for document in session.documents(location, pk):
+                record = export_record(document, location)
+                try:
+                    line = dumps(record)
+                except ExplorerError as exc:
+                    record = {k: v for k, v in record.items() if k not in {"value", "document"}}
+                    record["warnings"] = [str(exc)]
+                    line = dumps(record)
+                warned += "warnings" in record
+                sys.stdout.write(line + "\n")
+                count += 1
+    except ExplorerError as exc:
+        sys.stdout.flush()
+        raise ExportIncomplete(f"wrote {count} items, then: {describe(exc)}. The output is INCOMPLETE.") from exc
+    print(f"exported {count} items" + (f" ({warned} with warnings: see their 'warnings')" if warned else ""),
+          file=sys.stderr)
     return 0
 
 

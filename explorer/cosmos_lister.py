@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.cosmos_connect import async_client
-from explorer.errors import CosmosUnreachable, NotFound
+from explorer.errors import CosmosError, CosmosUnreachable, NotFound
 
 ChargeListener = Callable[[str, float], None]
 
@@ -34,22 +34,102 @@ KEY_COLUMNS = "c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary"
 PARTITION_SCAN_PAGE = 1000
 
 
-def _unreachable(what: str, exc: Exception) -> CosmosUnreachable:
+#: Characters Cosmos DB does not route in a point operation's URL (the id may still hold them:
+#: such items are read by query).
+UNROUTABLE_ID_CHARACTERS = frozenset("/\\?#")
+#: Cosmos DB's documented limit on an item id.
+MAX_ID_BYTES = 1023
+
+
+def _causes(exc: BaseException):
+    """`exc` and everything it wraps (SDK inner exceptions, aiohttp's os_error, causes)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for attr in ("inner_exception", "os_error", "certificate_error", "__cause__", "__context__"):
+            inner = getattr(current, attr, None)
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+
+
+def _unreachable(what: str, exc: Exception) -> CosmosError:
     """One plain line for a connection failure of the Cosmos SDK: what failed, where, and why
-    (the SDK's own text carries aiohttp's connection key, an SSLContext repr)."""
-    inner = getattr(exc, "inner_exception", None) or exc.__cause__ or exc
-    host, port = getattr(inner, "host", None), getattr(inner, "port", None)
+    (the SDK's own text carries aiohttp's connection key, an SSLContext repr). A certificate the
+    client does not trust is said as such: retrying cannot fix it."""
+    import ssl
+
+    host = port = None
+    for inner in _causes(exc):
+        host, port = host or getattr(inner, "host", None), port or getattr(inner, "port", None)
     where = f" at {host}:{port}" if host else ""
-    os_error = getattr(inner, "os_error", None)
-    errno = getattr(os_error, "errno", None)
-    why = os.strerror(errno) if errno else (str(os_error or inner).strip().split("\n")[0][:200] or type(inner).__name__)
+    for inner in _causes(exc):
+        if isinstance(inner, ssl.SSLCertVerificationError):
+            reason = inner.verify_message or inner.reason or "certificate verify failed"
+            return CosmosError(
+                f"{what} failed: the account{where} presented a TLS certificate this machine does not trust "
+                f"({reason}). Pass --cosmos-ca-file (or set SSL_CERT_FILE) to the CA that signed it.")
+        if isinstance(inner, ssl.SSLError):
+            return CosmosError(f"{what} failed: TLS with the account{where} failed ({inner.reason or inner}).")
+    why = ""
+    for inner in _causes(exc):
+        errno = getattr(inner, "errno", None)
+        if isinstance(inner, OSError) and errno:
+            why = os.strerror(errno)
+            break
+    if not why:
+        inner = getattr(exc, "inner_exception", None) or exc.__cause__ or exc
+        why = str(inner).strip().split("\n")[0][:200] or type(inner).__name__
     return CosmosUnreachable(f"{what} failed: no answer from the account{where} ({why})")
 
 
+def _answered(what: str, exc: Exception) -> CosmosError:
+    """One plain line for an answer of Cosmos DB that is an error (other than 404, which callers
+    turn into NotFound): the status, Cosmos' own first line, and what to do."""
+    status = getattr(exc, "status_code", None)
+    message = (getattr(exc, "message", None) or str(exc)).strip()
+    first = next((line.strip() for line in message.splitlines() if line.strip() and not line.startswith("Code:")), "")
+    if first.lower().startswith("message:"):
+        first = first[len("message:"):].strip()
+    if first.startswith("(") and ") " in first:  # the SDK's "(ErrorCode) text"; "(None)" when no code
+        code, _, rest = first[1:].partition(") ")
+        first = rest if code == "None" else f"{code}: {rest}"
+    first = first[:200]
+    hints = {
+        400: "the request was refused as malformed",
+        401: "the account refused the key: check the component's masterKey (it is not shown)",
+        403: "the identity has no access to this data",
+        408: "Cosmos DB timed out; try again",
+        413: "the item is larger than Cosmos DB allows (2 MB)",
+        414: "the id is too long for a request (Cosmos DB ids are at most 1,023 bytes)",
+        429: "the account is throttling requests (too many request units); try again shortly",
+        431: "the request's headers are too large (an id or partition key over Cosmos DB's limits)",
+    }
+    hint = hints.get(status or 0, "a server error at Cosmos DB; try again" if (status or 0) >= 500 else "")
+    text = f"{what} failed: Cosmos DB answered {status}" + (f" ({first})" if first and first != str(status) else "")
+    error = CosmosError(text + (f": {hint}." if hint else "."))
+    error.retryable = status in {408, 429} or (status or 0) >= 500
+    return error
+
+
 def _plain_cosmos_errors(what: str):
-    """Decorate a lister coroutine (or async generator) so that the Cosmos SDK's connection
-    errors reach the pane as `CosmosUnreachable` naming `what`; other errors pass unchanged."""
+    """Decorate a lister coroutine (or async generator) so that the Cosmos SDK's errors reach the
+    pane as one line naming `what`: `CosmosUnreachable` for connection failures, `CosmosError`
+    for an untrusted certificate or an error answer; our own errors pass unchanged."""
+    from azure.cosmos.exceptions import CosmosHttpResponseError
+
     unreachable = (ServiceRequestError, ServiceResponseError)
+
+    def translated(exc: Exception) -> Exception:
+        if isinstance(exc, unreachable):
+            return _unreachable(what, exc)
+        if isinstance(exc, CosmosHttpResponseError):
+            return _answered(what, exc)
+        return exc
 
     def wrap(method):
         if inspect.isasyncgenfunction(method):
@@ -58,16 +138,16 @@ def _plain_cosmos_errors(what: str):
                 try:
                     async for item in method(*args, **kwargs):
                         yield item
-                except unreachable as exc:
-                    raise _unreachable(what, exc) from exc
+                except (*unreachable, CosmosHttpResponseError) as exc:
+                    raise translated(exc) from exc
             return stream
 
         @functools.wraps(method)
         async def call(*args, **kwargs):
             try:
                 return await method(*args, **kwargs)
-            except unreachable as exc:
-                raise _unreachable(what, exc) from exc
+            except (*unreachable, CosmosHttpResponseError) as exc:
+                raise translated(exc) from exc
         return call
 
     return wrap
@@ -252,18 +332,54 @@ class CosmosLister:
                 return
             token = page.continuation
 
+    @_plain_cosmos_errors("reading documents")
+    async def iter_documents(self, database: str, container: str, partition: str,
+                             page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
+        """Every whole document of a partition (values included), one page in memory at a time."""
+        charges: list[float] = []
+        pages = self._container(database, container).query_items(
+            "SELECT * FROM c WHERE c.partitionKey = @pk",
+            parameters=[{"name": "@pk", "value": partition}],
+            partition_key=partition,
+            max_item_count=page_size,
+            response_hook=lambda headers, _: charges.append(_charge(headers)),
+        ).by_page()
+        async for page in pages:
+            async for item in page:
+                yield item
+            self._report("read documents", sum(charges))
+            charges.clear()
+
     @_plain_cosmos_errors("reading the key")
     async def read_item(self, database: str, container: str, item_id: str, partition: str) -> dict[str, Any]:
-        """The whole document (with system fields) by point read."""
+        """The whole document (with system fields): by point read, or by a query in its partition
+        when the id holds a character Cosmos DB does not route in a URL ('/', '\\', '?', '#')."""
         from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
+        missing = NotFound(f"no item {item_id!r} in partition {partition!r} of {database}/{container}")
+        size = len(item_id.encode("utf-8", "surrogatepass"))
+        if size > MAX_ID_BYTES:
+            raise NotFound(f"no item can have that id: it is {size:,} bytes, and Cosmos DB ids are at most "
+                           f"{MAX_ID_BYTES:,} bytes (so Dapr cannot have saved it either)")
+        if UNROUTABLE_ID_CHARACTERS.intersection(item_id):
+            charges: list[float] = []
+            found = [item async for item in self._container(database, container).query_items(
+                "SELECT * FROM c WHERE c.id = @id",
+                parameters=[{"name": "@id", "value": item_id}],
+                partition_key=partition,
+                response_hook=lambda headers, _: charges.append(_charge(headers)),
+            )]
+            self._report("read item (by query)", sum(charges))
+            if not found:
+                raise missing
+            return found[0]
         try:
             return await self._container(database, container).read_item(
                 item_id, partition_key=partition,
                 response_hook=lambda headers, _: self._report("read item", _charge(headers)),
             )
         except CosmosResourceNotFoundError as exc:
-            raise NotFound(f"no item {item_id!r} in partition {partition!r} of {database}/{container}") from exc
+            raise missing from exc
 
     @_plain_cosmos_errors("finding the id")
     async def items_with_id(self, database: str, container: str, item_id: str) -> list[dict[str, Any]]:

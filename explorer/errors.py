@@ -108,6 +108,19 @@ class NoSidecar(ExplorerError):
     title = "No sidecar"
 
 
+class ShapeChange(ExplorerError):
+    """The new value would turn a JSON item into bytes or bytes into JSON without being asked."""
+
+    exit_code = 2
+    title = "Value shape"
+
+
+class NotADaprDocument(ExplorerError):
+    """The item has no Dapr envelope (value/isBinary): the explorer shows it, never writes it."""
+
+    title = "Not a Dapr document"
+
+
 class SavedUnverified(ExplorerError):
     """The save went through Dapr; only reading the new version back failed."""
 

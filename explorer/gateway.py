@@ -1,12 +1,13 @@
-"""The key editor's data path: reads and writes one key through the Dapr sidecar that owns it.
+"""The store edge's data path for keys: reads one key, and carries out every write.
 
-What it is for: keeping Dapr's document envelope intact. Every write goes
-through daprd with the item's own partitionKey metadata (so an edit lands on
-the same item and never creates a twin in another partition), an etag check
-unless the caller explicitly overwrites, and an explicit TTL choice.
+What it is for: keeping Dapr's document envelope intact. Every write of the
+explorer — TUI save and delete, CLI set and delete, and any later bulk or import
+— is one `KeyChange` (explorer.core.writes: partitionKey, etag, ttl and value
+shape already decided) passed to `WritableGateway.write`, the one function that
+writes. It goes through daprd, so the envelope is Dapr's own.
 
 Two types: `ReadOnlyGateway` has no write methods at all, so in --read-only no
-code path can write; `WritableGateway` adds save and delete. Actor and workflow
+code path can write; `WritableGateway` adds `write`. Actor and workflow
 state is read through Cosmos (the state API refuses their '||' keys) and is
 never written. When no reachable sidecar owns a key, a writable gateway asks its
 optional `launch` provider (the workspace's own daprd, explorer.own_sidecar).
@@ -21,7 +22,8 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from explorer.core.envelope import KeyKind, StateKey, parse_document_id
 from explorer.core.expiry import effective_expiry
-from explorer.core.model import KeyValue, StoreLocation, TtlChoice, value_bytes_of
+from explorer.core.model import KeyValue, StoreLocation, value_bytes_of
+from explorer.core.writes import KeyChange, WriteKind
 from explorer.cosmos_lister import CosmosLister
 from explorer.errors import NoSidecar, NotWritable
 from explorer.sidecar import SidecarClient, StateWrite
@@ -100,25 +102,18 @@ class WritableGateway(ReadOnlyGateway):
             )
         return await self._launch(state_key)
 
-    async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice, now: float,
-                   overwrite: bool = False) -> None:
-        """Save `value` for `key`. Etag-checked unless `overwrite` (an explicit user choice)."""
-        sidecar = await self.writer_for(key.state_key)
-        metadata = {"partitionKey": key.partition_key}
-        ttl_text = ttl.ttl_in_seconds(key.document, key.expiry, now)
-        if ttl_text is not None:
-            metadata["ttlInSeconds"] = ttl_text
-        await sidecar.save(
-            location.store,
-            [StateWrite(key.state_key.key, value, etag=None if overwrite else key.etag, metadata=metadata)],
-        )
-
-    async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
-        sidecar = await self.writer_for(key.state_key)
-        await sidecar.delete(
-            location.store, key.state_key.key, etag=None if overwrite else key.etag,
-            metadata={"partitionKey": key.partition_key},
-        )
+    async def write(self, location: StoreLocation, change: KeyChange) -> None:
+        """Carry out one decided write through the sidecar that owns the key — the only place
+        the explorer writes. Raises EtagConflict (nothing written) when the item changed, was
+        deleted, or (create-only) appeared meanwhile."""
+        sidecar = await self.writer_for(change.state_key)
+        if change.kind is WriteKind.DELETE:
+            await sidecar.delete(location.store, change.state_key.key, etag=change.etag, metadata=change.metadata)
+            return
+        assert change.value is not None
+        await sidecar.save(location.store, [StateWrite(
+            change.state_key.key, change.value.data, etag=change.etag, metadata=change.metadata,
+            first_write=change.etag is not None or change.create_only)])
 
 
 def _int_or_none(value: object) -> int | None:

@@ -24,8 +24,9 @@ from typing import Protocol
 import orjson
 
 from explorer.core.doctor import Finding, diagnose
-from explorer.core.envelope import KeyKind, document_id
+from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, StoreLocation, TtlChoice
+from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.cosmos_lister import KeyPage, PartitionBatch
 from explorer.errors import NotFound, ReadOnlyRefusal, SavedUnverified, SidecarError, SidecarUnavailable, describe
 from explorer.gateway import WritableGateway
@@ -88,6 +89,8 @@ class StoreSession(Protocol):
     async def check_through_dapr(self, location: StoreLocation, opened: OpenedKey) -> OpenedKey: ...
     async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice,
                    overwrite: bool = False) -> KeyValue: ...
+    async def create(self, location: StoreLocation, state_key: StateKey, partition: str, value: NewValue,
+                     ttl: TtlChoice, expected_etag: str | None = None) -> KeyValue: ...
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None: ...
     async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None: ...
     async def close(self) -> None: ...
@@ -194,12 +197,35 @@ class ExplorerSession:
 
     async def findings(self, store: str) -> list[Finding]:
         """The doctor's findings for one store; file-only checks when Cosmos cannot be asked."""
+        return (await self.doctor(store))[0]
+
+    async def doctor(self, store: str) -> tuple[list[Finding], str | None]:
+        """The doctor's findings for one store, and why Cosmos was not checked (None: it was)."""
         component = self.workspace.component(store)
         try:
-            facts = await self.workspace.cosmos_facts(component)
-        except Exception:  # noqa: BLE001 - the account may be unreachable; file checks still count
-            facts = None
-        return diagnose(component, facts)
+            facts, note = await self.workspace.cosmos_facts(component), None
+        except Exception as exc:  # noqa: BLE001 - the account may be unreachable; file checks still count
+            facts, note = None, f"Cosmos not checked ({describe(exc)})"
+        return diagnose(component, facts), note
+
+    def default_app_id(self) -> str | None:
+        """The app-id of the one reachable sidecar (None: none, or several)."""
+        return self.workspace.default_app_id()
+
+    async def read(self, location: StoreLocation, doc_id: str, partition: str) -> KeyValue:
+        """One key by its document id and partition (NotFound if it is not there)."""
+        return await self.workspace.gateway(location.store).get(location, doc_id, partition, time.time())
+
+    async def partitions_of(self, location: StoreLocation, doc_id: str) -> list[str]:
+        """The partitionKey of every item with this id (normally one; Dapr can leave twins)."""
+        lister = self.workspace.lister(location.store)
+        items = await lister.items_with_id(location.database, location.container, doc_id)
+        return sorted({str(item.get("partitionKey", "")) for item in items})
+
+    def documents(self, location: StoreLocation, partition: str) -> AsyncIterator[dict]:
+        """Every whole document of a partition, a page at a time (for export)."""
+        lister = self.workspace.lister(location.store)
+        return lister.iter_documents(location.database, location.container, partition)
 
     async def location(self, store: str) -> StoreLocation:
         return await self.workspace.location(store)
@@ -265,30 +291,49 @@ class ExplorerSession:
 
     def _writable(self, store: str) -> WritableGateway:
         gateway = self.workspace.gateway(store)
-        if not isinstance(gateway, WritableGateway):
-            raise ReadOnlyRefusal("read-only session: nothing can be written (started with --read-only).")
+        if self.read_only or not isinstance(gateway, WritableGateway):
+            raise ReadOnlyRefusal("read-only session: nothing can be written (started with --read-only). Nothing was sent.")
         return gateway
 
-    async def save(self, location: StoreLocation, key: KeyValue, value: bytes, ttl: TtlChoice,
-                   overwrite: bool = False) -> KeyValue:
-        """Save through Dapr (etag-checked unless `overwrite`), then read the item back."""
+    async def write(self, location: StoreLocation, change: KeyChange) -> KeyValue | None:
+        """Carry out one write (the gateway's one write path) and read the item back (None after
+        a delete). A failed read-back after a save says the save happened."""
         gateway = self._writable(location.store)
-        await gateway.save(location, key, value, ttl, time.time(), overwrite=overwrite)
+        await gateway.write(location, change)
+        if change.kind is WriteKind.DELETE:
+            return None
         try:
-            return await gateway.get(location, key.state_key.doc_id, key.partition_key, time.time())
+            return await gateway.get(location, change.state_key.doc_id, change.partition, time.time())
         except Exception as exc:  # noqa: BLE001 - the write happened; say so, whatever the read-back did
             raise SavedUnverified(
                 f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); press r to reload"
             ) from exc
 
+    async def save(self, location: StoreLocation, key: KeyValue, value: bytes | NewValue, ttl: TtlChoice,
+                   overwrite: bool = False, change_shape: bool = False) -> KeyValue:
+        """Save over an existing key (etag-checked unless `overwrite`), keeping its value shape:
+        plain bytes from the editor are JSON text for a JSON item, bytes for a binary one."""
+        if not isinstance(value, NewValue):
+            value = NewValue.raw(value) if key.is_binary else NewValue.json_text(value)
+        saved = await self.write(location, KeyChange.save(key, value, ttl, time.time(), overwrite, change_shape))
+        assert saved is not None
+        return saved
+
+    async def create(self, location: StoreLocation, state_key: StateKey, partition: str, value: NewValue,
+                     ttl: TtlChoice, expected_etag: str | None = None) -> KeyValue:
+        """Create a key that does not exist, only if it still does not (an etag expected for it
+        means it was deleted meanwhile: a conflict)."""
+        saved = await self.write(location, KeyChange.create(state_key, partition, value, ttl, expected_etag))
+        assert saved is not None
+        return saved
+
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
-        await self._writable(location.store).delete(location, key, overwrite=overwrite)
+        await self.write(location, KeyChange.delete(key, overwrite))
 
     async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None:
         """The item as it is now (None: deleted meanwhile) — shown beside yours after a conflict."""
         try:
-            return await self.workspace.gateway(location.store).get(
-                location, key.state_key.doc_id, key.partition_key, time.time())
+            return await self.read(location, key.state_key.doc_id, key.partition_key)
         except NotFound:
             return None
 

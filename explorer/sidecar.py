@@ -32,6 +32,11 @@ class StateWrite:
     value: bytes
     etag: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    first_write: bool | None = None  # Dapr's first-write concurrency; None: on exactly when an etag is given
+
+    @property
+    def concurrency_first_write(self) -> bool:
+        return bool(self.etag) if self.first_write is None else self.first_write
 
 
 @dataclass(frozen=True)
@@ -65,15 +70,34 @@ class SidecarMetadata:
 address_from_env = _address_from_env
 
 
-def _translate(exc: grpc.aio.AioRpcError, store: str, key: str) -> ExplorerError:
-    code, details = exc.code(), exc.details() or ""
+def _translate(exc: Exception, address: str, store: str, key: str, writing: bool, timeout: float) -> ExplorerError:
+    """One plain line for a failed call: what failed, and what to do."""
+    what = f"{store}/{key}" if key else store
+    if not isinstance(exc, grpc.aio.AioRpcError):
+        # e.g. protobuf's DecodeError: something answered on that port, but not Dapr's API.
+        return SidecarError(f"the service at {address} did not answer like a Dapr sidecar ({exc.__class__.__name__}); "
+                            "check the port (daprd's gRPC port, not its HTTP port).")
+    code, details = exc.code(), (exc.details() or "").strip()
+    first = details.splitlines()[0][:300] if details else ""
     if code == grpc.StatusCode.UNAVAILABLE:
-        return SidecarUnavailable(f"no Dapr sidecar answers ({details}). Start one, or pass --dapr-grpc-port.")
+        return SidecarUnavailable(f"no Dapr sidecar answers at {address} ({first}). Start one, or pass --dapr-grpc-port.")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        if writing:
+            error = SidecarError(f"the sidecar at {address} did not answer {what} within {timeout:g}s (frozen or "
+                                 "overloaded?). The write may or may not have happened: read the key again before "
+                                 "retrying.")
+            return error
+        return SidecarUnavailable(f"the sidecar at {address} did not answer within {timeout:g}s (frozen or overloaded?).")
     if code == grpc.StatusCode.ABORTED and "etag" in details.lower():
-        return EtagConflict(f"{store}/{key} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
+        return EtagConflict(f"{what} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidKey(f"{store}/{key}: {details}")
-    return SidecarError(f"{store}/{key}: {code.name}: {details.splitlines()[0] if details else ''}")
+        return InvalidKey(f"{what}: {first}")
+    if code == grpc.StatusCode.UNAUTHENTICATED or "api token" in details.lower():
+        return SidecarError(f"the sidecar at {address} refused the request: {first}. Set DAPR_API_TOKEN to its token.")
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return SidecarError(f"the service at {address} does not implement Dapr's API ({first}); is it a Dapr sidecar's "
+                            "gRPC port?")
+    return SidecarError(f"{what}: {code.name}: {first}")
 
 
 class SidecarClient:
@@ -103,8 +127,8 @@ class SidecarClient:
             reply = await self._stub.GetMetadata(
                 metadata_pb2.GetMetadataRequest(), metadata=self._metadata, timeout=self._timeout
             )
-        except grpc.aio.AioRpcError as exc:
-            raise _translate(exc, "metadata", "") from exc
+        except Exception as exc:  # noqa: BLE001 - translated to one line
+            raise _translate(exc, self.address, "metadata", "", False, self._timeout) from exc
         stores = tuple(
             RegisteredStore(c.name, c.type, c.version, tuple(c.capabilities))
             for c in reply.registered_components
@@ -119,8 +143,8 @@ class SidecarClient:
                 metadata=self._metadata,
                 timeout=self._timeout,
             )
-        except grpc.aio.AioRpcError as exc:
-            raise _translate(exc, store, key) from exc
+        except Exception as exc:  # noqa: BLE001 - translated to one line
+            raise _translate(exc, self.address, store, key, False, self._timeout) from exc
         return StateRead(key, reply.data, reply.etag, dict(reply.metadata))
 
     async def save(self, store: str, writes: Sequence[StateWrite]) -> None:
@@ -132,7 +156,7 @@ class SidecarClient:
                 etag=common_pb2.Etag(value=w.etag) if w.etag else None,
                 metadata=dict(w.metadata),
                 options=common_pb2.StateOptions(concurrency=common_pb2.StateOptions.CONCURRENCY_FIRST_WRITE)
-                if w.etag
+                if w.concurrency_first_write
                 else None,
             )
             for w in writes
@@ -141,8 +165,9 @@ class SidecarClient:
             await self._stub.SaveState(
                 state_pb2.SaveStateRequest(store_name=store, states=items), metadata=self._metadata, timeout=self._timeout
             )
-        except grpc.aio.AioRpcError as exc:
-            raise _translate(exc, store, writes[0].key if len(writes) == 1 else f"{len(writes)} keys") from exc
+        except Exception as exc:  # noqa: BLE001 - translated to one line
+            what = writes[0].key if len(writes) == 1 else f"{len(writes)} keys"
+            raise _translate(exc, self.address, store, what, True, self._timeout) from exc
 
     async def delete(self, store: str, key: str, etag: str | None = None, metadata: Mapping[str, str] | None = None) -> None:
         request = state_pb2.DeleteStateRequest(
@@ -154,5 +179,5 @@ class SidecarClient:
         )
         try:
             await self._stub.DeleteState(request, metadata=self._metadata, timeout=self._timeout)
-        except grpc.aio.AioRpcError as exc:
-            raise _translate(exc, store, key) from exc
+        except Exception as exc:  # noqa: BLE001 - translated to one line
+            raise _translate(exc, self.address, store, key, True, self._timeout) from exc

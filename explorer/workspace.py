@@ -14,6 +14,7 @@ the component, field and variable, never the value.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -74,6 +75,11 @@ class Workspace:
             raise ComponentError(
                 f"component {comp.name}: no masterKey; Azure AD sign-in is not supported yet. Give masterKey via secretKeyRef or envRef."
             )
+        try:
+            base64.b64decode(key)  # what the SDK does with it when it signs the first request
+        except ValueError:
+            raise ComponentError(f"component {comp.name}: masterKey is not a Cosmos DB account key (not base64). "
+                                 f"Check the value it reads in {comp.source} (not shown).") from None
         if url not in self._listers:
             self._listers[url] = CosmosLister(url, key, self.ca_file)
         return self._listers[url]

@@ -225,7 +225,7 @@ class ValueKind(enum.Enum):
     NOT_DAPR = "not_dapr"
 
 
-def _compact_json(value: object) -> bytes:
+def compact_json(value: object) -> bytes:
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
     return text.encode("utf-8", "surrogatepass")
 
@@ -244,7 +244,7 @@ class DecodedValue:
         """Bytes of data, or of the compact UTF-8 JSON encoding."""
         if self.data is not None:
             return len(self.data)
-        return len(_compact_json(self.json))
+        return len(compact_json(self.json))
 
 
 NOT_BASE64 = "value is marked isBinary but is not valid base64; shown as raw bytes"
@@ -271,4 +271,4 @@ def decode_value(document: Mapping[str, object]) -> DecodedValue:
             return DecodedValue(ValueKind.BINARY, None, base64.b64decode(value, validate=True), ())
         except ValueError:  # binascii.Error, or non-ASCII text
             return DecodedValue(ValueKind.RAW_BYTES, None, value.encode("utf-8", "surrogatepass"), (NOT_BASE64,))
-    return DecodedValue(ValueKind.RAW_BYTES, None, _compact_json(value), (NOT_BASE64,))
+    return DecodedValue(ValueKind.RAW_BYTES, None, compact_json(value), (NOT_BASE64,))

@@ -13,7 +13,7 @@ from enum import Enum
 
 import orjson
 
-from explorer.core.envelope import KeyPrefix, StateKey, decode_value
+from explorer.core.envelope import KeyPrefix, StateKey, compact_json, decode_value
 from explorer.core.expiry import MAX_TTL, Expiry, ttl_to_keep_instant
 from explorer.errors import UsageError
 
@@ -87,6 +87,17 @@ class KeyValue:
 
 
 def value_bytes_of(document: Mapping[str, object]) -> bytes:
-    """The bytes Dapr returns for a document: JSON for JSON values, base64-decoded for isBinary."""
+    """The bytes Dapr returns for a document: JSON for JSON values, base64-decoded for isBinary.
+
+    orjson first (fast); integers beyond 64 bits, which Cosmos and Dapr keep, and values nested
+    deeper than orjson writes go through the standard library's encoder."""
     decoded = decode_value(document)
-    return decoded.data if decoded.data is not None else orjson.dumps(decoded.json)
+    if decoded.data is not None:
+        return decoded.data
+    try:
+        return orjson.dumps(decoded.json)
+    except orjson.JSONEncodeError:
+        try:
+            return compact_json(decoded.json)
+        except (RecursionError, ValueError) as exc:
+            raise UsageError(f"the value is nested too deeply to show ({exc.__class__.__name__})") from None

@@ -156,8 +156,9 @@ def test_a_store_scoped_away_from_the_keys_app_is_a_clear_error(stack, cosmos, d
 
 
 async def test_workspace_gateway_starts_it_transparently_and_close_stops_it(stack, cosmos, daprd, monkeypatch):
-    """The TUI's path: workspace.gateway(store).save() with no sidecar; Workspace.close() stops the daprd."""
+    """The TUI's path: the gateway's one write path with no sidecar; Workspace.close() stops the daprd."""
     from explorer.core.model import TtlChoice
+    from explorer.core.writes import KeyChange, NewValue
     from explorer.gateway import WritableGateway
     from explorer.workspace import open_workspace
 
@@ -169,12 +170,13 @@ async def test_workspace_gateway_starts_it_transparently_and_close_stops_it(stac
         gateway = ws.gateway(AGENTS_STORE)
         assert isinstance(gateway, WritableGateway)
         key = await gateway.get(location, f"{AGENTS_APP}||agent:researcher", "claude", time.time())
-        await gateway.save(location, key, b'{"v":"tui"}', TtlChoice(), time.time())
+        await gateway.write(location, KeyChange.save(key, NewValue.json_text('{"v":"tui"}'), TtlChoice(), time.time()))
         [pid] = started_pids(daprd)
         assert pid_alive(pid) and AGENTS_APP in ws.sidecars
         assert ws.default_app_id() is None, "our own daprd is not a sidecar the user connected"
         again = await ws.gateway(AGENTS_STORE).get(location, key.state_key.doc_id, "claude", time.time())
-        await ws.gateway(AGENTS_STORE).save(location, again, b'{"v":"tui2"}', TtlChoice(), time.time())
+        change = KeyChange.save(again, NewValue.json_text('{"v":"tui2"}'), TtlChoice(), time.time())
+        await ws.gateway(AGENTS_STORE).write(location, change)
         assert started_pids(daprd) == [pid], "one daprd per app-id, reused"
     finally:
         await ws.close()

@@ -10,7 +10,8 @@ import sys
 PROBE = """
 import sys
 import explorer.cli as cli
-cli._parser().parse_args([])
+from explorer.command_line import parse_args
+parse_args([])
 import explorer.app, explorer.widgets.browser
 print(",".join(m for m in ("azure.cosmos", "grpc", "dapr.proto", "aiohttp") if m in sys.modules))
 """

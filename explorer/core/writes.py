@@ -1,0 +1,147 @@
+"""What one write to a Dapr key is, decided before any I/O: save or delete, which item, which
+etag, which ttl, and which value shape.
+
+What it is for: the rules every write follows, in one pure place that the store edge
+(`WritableGateway.write`) carries out and the TUI, the CLI and later bulk actions all use:
+
+- an existing key is written with its own partitionKey and checked against its etag, unless the
+  user chose to overwrite;
+- a key that does not exist yet is created only if it still does not exist (create-only), in the
+  partition asked for; an etag given for it means the key was deleted meanwhile: a conflict;
+- the value keeps the item's shape: a JSON value (object, array, string, number, boolean, null)
+  is sent as JSON, so Dapr stores it as the JSON value with `isBinary: false` exactly as Dapr's
+  HTTP state API does; bytes stay bytes (`isBinary: true`). Turning one into the other must be
+  asked for (`change_shape`);
+- a document Dapr did not write (no `value`/`isBinary`) and actor/workflow state are not written.
+
+What it must never do: I/O, read the clock (callers pass `now`), or let a write go out without
+its partitionKey.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import orjson
+
+from explorer.core.envelope import StateKey, ValueKind, decode_value
+from explorer.core.model import KeyValue, TtlChoice
+from explorer.errors import EtagConflict, NotADaprDocument, NotWritable, ShapeChange, UsageError
+
+#: Request metadata that makes daprd parse a gRPC value as JSON, as its HTTP API does with a body.
+JSON_CONTENT_TYPE = "application/json"
+
+
+class ValueShape(enum.Enum):
+    JSON = "json"  # UTF-8 JSON text of any JSON value; stored as that value, isBinary false
+    BYTES = "bytes"  # raw bytes; stored base64 with isBinary true (unless they are a JSON object: Dapr's rule)
+
+
+@dataclass(frozen=True)
+class NewValue:
+    data: bytes
+    shape: ValueShape
+
+    @classmethod
+    def json_text(cls, text: str | bytes) -> NewValue:
+        """A JSON value typed by a user: checked here, so nothing invalid is ever sent."""
+        data = text if isinstance(text, bytes) else encode_text(text, "the value")
+        try:
+            orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise UsageError(f"the value is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; "
+                             "nothing was sent.") from None
+        return cls(data, ValueShape.JSON)
+
+    @classmethod
+    def raw(cls, data: bytes) -> NewValue:
+        return cls(bytes(data), ValueShape.BYTES)
+
+
+def encode_text(text: str, what: str) -> bytes:
+    """`text` as UTF-8, or a UsageError naming `what` (lone surrogates cannot be sent)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(f"{what} is not valid Unicode text (a lone surrogate at character {exc.start + 1}); "
+                         "nothing was sent.") from None
+
+
+class WriteKind(enum.Enum):
+    SAVE = "save"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One write, fully decided. Build it with `save`, `create` or `delete`."""
+
+    kind: WriteKind
+    state_key: StateKey
+    partition: str
+    etag: str | None  # checked by Cosmos through Dapr; None with create_only or overwrite
+    value: NewValue | None = None
+    ttl_seconds: str | None = None  # ttlInSeconds metadata, None: send none
+    create_only: bool = False  # the key must not exist (Dapr's first-write concurrency, no etag)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The request metadata daprd gets: always the partitionKey."""
+        meta = {"partitionKey": self.partition}
+        if self.ttl_seconds is not None:
+            meta["ttlInSeconds"] = self.ttl_seconds
+        if self.value is not None and self.value.shape is ValueShape.JSON:
+            meta["contentType"] = JSON_CONTENT_TYPE
+        return meta
+
+    @classmethod
+    def save(cls, key: KeyValue, value: NewValue, ttl: TtlChoice, now: float, overwrite: bool = False,
+             change_shape: bool = False) -> KeyChange:
+        """Save `value` over an existing key, etag-checked unless `overwrite`."""
+        _writable(key)
+        if not change_shape:
+            was = "bytes (isBinary true)" if key.is_binary else "a JSON value (isBinary false)"
+            if key.is_binary and value.shape is ValueShape.JSON:
+                raise ShapeChange(f"{key.state_key.key!r} holds {was}; the new value is JSON. Give it as base64 "
+                                  "bytes, or ask for the change on purpose (--change-shape). Nothing was sent.")
+            if not key.is_binary and value.shape is ValueShape.BYTES:
+                raise ShapeChange(f"{key.state_key.key!r} holds {was}; the new value is bytes. Give it as JSON, "
+                                  "or ask for the change on purpose (--change-shape). Nothing was sent.")
+        return cls(WriteKind.SAVE, key.state_key, key.partition_key, None if overwrite else key.etag, value,
+                   ttl.ttl_in_seconds(key.document, key.expiry, now))
+
+    @classmethod
+    def create(cls, state_key: StateKey, partition: str, value: NewValue, ttl: TtlChoice,
+               expected_etag: str | None = None) -> KeyChange:
+        """A key that does not exist (yet): created only if it still does not exist.
+
+        `expected_etag` is what the caller believed the key had: a key that had an etag and is now
+        gone was deleted meanwhile, which is a conflict, never a reason to create it again."""
+        if expected_etag:
+            raise EtagConflict(f"{state_key.key!r} no longer exists (deleted since etag {expected_etag} was read); "
+                               "nothing was written. Check who deleted it; to create it again, leave out --etag.")
+        reason = state_key.read_only_reason
+        if reason:
+            raise NotWritable(reason)
+        if ttl.mode.value in {"keep", "restart"}:
+            ttl_seconds = None  # a new key has no expiry to keep or restart: none unless asked for
+        else:
+            ttl_seconds = "-1" if ttl.mode.value == "none" else str(ttl.seconds)
+        return cls(WriteKind.SAVE, state_key, partition, None, value, ttl_seconds, create_only=True)
+
+    @classmethod
+    def delete(cls, key: KeyValue, overwrite: bool = False) -> KeyChange:
+        """Delete an existing key, etag-checked unless `overwrite`."""
+        _writable(key)
+        return cls(WriteKind.DELETE, key.state_key, key.partition_key, None if overwrite else key.etag)
+
+
+def _writable(key: KeyValue) -> None:
+    reason = key.state_key.read_only_reason
+    if reason:
+        raise NotWritable(reason)
+    decoded = decode_value(key.document)
+    if decoded.kind is ValueKind.NOT_DAPR:
+        raise NotADaprDocument(f"{key.state_key.doc_id!r} is not a Dapr state document ({decoded.warnings[0]}); "
+                               "the explorer writes only documents Dapr wrote. Nothing was sent.")
