@@ -33,7 +33,9 @@ SEPARATOR = "||"
 SYSTEM_FIELDS = frozenset({"_rid", "_self", "_etag", "_ts", "_attachments", "_lsn"})
 
 _WORKFLOW_TYPE = re.compile(r"^dapr\.internal\.([^.]+)\.(.+)\.workflow$")
-_SEQUENCED_PART = re.compile(r"^(history|inbox)-([0-9]+)$")
+# Dapr numbers history/inbox entries with a uint64 (at most 20 digits); a longer run of digits
+# is not one of its sequence numbers (and int() refuses more than 4300 digits).
+_SEQUENCED_PART = re.compile(r"^(history|inbox)-([0-9]{1,20})$")
 
 
 class KeyPrefixMode(enum.Enum):

@@ -12,7 +12,10 @@ Cosmos semantics followed here:
 - Cosmos rejects item ttl 0 (or below -1) and container defaultTtl 0 (or below
   -1). Should one turn up anyway (e.g. from an emulator), an item's invalid
   ttl is shown as never expiring ("invalid ttl 0"), and an invalid container
-  default is treated as TTL off.
+  default is treated as TTL off. So is a ttl that is not a whole number
+  (true/false, 1.5, NaN, infinity).
+- Integers past the float range (ttl 10**400) never raise OverflowError: the
+  time left is then ±infinity ("expiry unknown" / "expired").
 """
 
 from __future__ import annotations
@@ -39,32 +42,56 @@ class Expiry:
     reason: str
 
 
+def _whole(ttl: object) -> bool:
+    """A ttl Cosmos could hold: an int (not a bool) or a float with a whole value."""
+    if isinstance(ttl, bool):
+        return False
+    if isinstance(ttl, float):
+        return math.isfinite(ttl) and ttl.is_integer()
+    return isinstance(ttl, int)
+
+
+def _plus(a: float, b: float) -> float:
+    """a + b, where an int too large for a float plus a float is ±infinity, not OverflowError."""
+    try:
+        return a + b
+    except OverflowError:  # exactly one is an int past the float range; the other a float
+        big = a if abs(a) > abs(b) else b  # an infinite float wins over any int, as in the sum
+        return math.inf if big > 0 else -math.inf
+
+
 def effective_expiry(item_ttl: int | None, container_default_ttl: int | None, ts: int) -> Expiry:
-    """The instant Cosmos expires an item with `ttl` = item_ttl and `_ts` = ts."""
-    if container_default_ttl is None or container_default_ttl == 0 or container_default_ttl < -1:
-        if container_default_ttl is None:
+    """The instant Cosmos expires an item with `ttl` = item_ttl and `_ts` = ts. Never raises."""
+    default = container_default_ttl
+    if default is None or not _whole(default) or default == 0 or default < -1:
+        if default is None:
             off = "container TTL is off"
         else:
-            off = f"container default ttl {container_default_ttl} is not valid; treated as off"
+            off = f"container default ttl {default} is not valid; treated as off"
         if item_ttl is not None:
             return Expiry(ExpiryKind.NEVER, None, f"{off}; the item's ttl is ignored")
         return Expiry(ExpiryKind.NEVER, None, off)
     if item_ttl is None:
-        if container_default_ttl == -1:
+        if default == -1:
             return Expiry(ExpiryKind.NEVER, None, "no ttl")
-        return Expiry(ExpiryKind.AT, ts + container_default_ttl, "container default ttl")
-    if item_ttl == -1:
+        return Expiry(ExpiryKind.AT, _plus(ts, default), "container default ttl")
+    if item_ttl == -1 and _whole(item_ttl):
         return Expiry(ExpiryKind.NEVER, None, "ttl -1")
-    if item_ttl <= 0:
+    if not _whole(item_ttl) or item_ttl <= 0:
         return Expiry(ExpiryKind.NEVER, None, f"invalid ttl {item_ttl}")
-    return Expiry(ExpiryKind.AT, ts + item_ttl, "item ttl")
+    return Expiry(ExpiryKind.AT, _plus(ts, item_ttl), "item ttl")
 
 
 def remaining(expiry: Expiry, now: float) -> float | None:
-    """Seconds until expiry (negative once past), None when it never expires."""
+    """Seconds until expiry (negative once past; ±infinity past the float range), None when it never expires."""
     if expiry.kind is ExpiryKind.NEVER or expiry.at is None:
         return None
-    return expiry.at - now
+    try:
+        return float(expiry.at - now)
+    except OverflowError:  # an int too large for a float on either side
+        if isinstance(now, float) and math.isnan(now):
+            return math.nan
+        return math.inf if expiry.at > now else -math.inf
 
 
 def _duration(seconds: int) -> str:
@@ -101,8 +128,8 @@ def ttl_to_keep_instant(expiry: Expiry, now: float) -> int | None:
     left = remaining(expiry, now)
     if left is None:
         return None
-    if math.isnan(left):
-        raise ValueError("now must be a finite number of seconds")
+    if math.isnan(left):  # a NaN now (or _ts): a caller's bug, not something a document can cause
+        raise ValueError("now and the item's _ts must be numbers, not NaN")
     if left <= 0:
         return 1
     if math.isinf(left):

@@ -37,9 +37,14 @@ class TtlChoice:
         if text in {m.value for m in TtlMode if m is not TtlMode.SET}:
             return cls(TtlMode(text))
         # str.isdigit() also accepts '²' and other digits int() refuses: ASCII digits only.
-        if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_TTL:
-            return cls(TtlMode.SET, int(text))
-        raise UsageError(f"--ttl {text!r}: use keep, restart, none or a whole number of seconds from 1 to {MAX_TTL}")
+        # More than 10 significant digits is past MAX_TTL; checking first also keeps int() from
+        # refusing (ValueError) a string of over 4300 digits.
+        if text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 10:
+            seconds = int(text.lstrip("0") or "0")
+            if 0 < seconds <= MAX_TTL:
+                return cls(TtlMode.SET, seconds)
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise UsageError(f"--ttl {shown!r}: use keep, restart, none or a whole number of seconds from 1 to {MAX_TTL}")
 
     def ttl_in_seconds(self, item: Mapping[str, object], expiry: Expiry, now: float) -> str | None:
         """The ttlInSeconds metadata to send, or None to send none."""

@@ -385,3 +385,12 @@ def test_decode_never_raises(value, is_binary):
     d = decode_value({"id": "x", "value": value, "isBinary": is_binary, "_etag": "e"})
     assert d.size >= 0
     assert (d.kind is ValueKind.NOT_DAPR) == (not isinstance(is_binary, bool))
+
+
+def test_workflow_part_with_a_sequence_longer_than_dapr_writes_is_shown_whole():
+    """Found by bench/fuzz_inputs.py: 'history-' + 5000 digits made int() raise inside a never-raises parser."""
+    long_part = "history-" + "9" * 5000
+    k = parse_document_id(WF_PREFIX + long_part, APPID)
+    assert (k.kind, k.workflow_part, k.sequence) == (KeyKind.WORKFLOW, long_part, None)
+    uint64_max = parse_document_id(WF_PREFIX + "history-18446744073709551615", APPID)
+    assert (uint64_max.workflow_part, uint64_max.sequence) == ("history", 18446744073709551615)

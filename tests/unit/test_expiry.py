@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from explorer.core.expiry import (
+    MAX_TTL,
     Expiry,
     ExpiryKind,
     countdown_text,
@@ -14,6 +15,8 @@ from explorer.core.expiry import (
     remaining,
     ttl_to_keep_instant,
 )
+from explorer.core.model import TtlChoice, TtlMode
+from explorer.errors import UsageError
 
 TS = 1_700_000_000
 NEVER = ExpiryKind.NEVER
@@ -155,3 +158,40 @@ def test_countdown_units_add_up(seconds):
     assert 1 <= len(fields) <= 2
     assert shown <= seconds < shown + smallest
     assert not math.isnan(shown)
+
+
+# --- inputs past what Cosmos allows (found by bench/fuzz_inputs.py) --------------------------------
+
+
+def test_ttl_past_the_float_range_never_overflows():
+    """An item ttl of 10**400 (JSON can carry it) made countdown_text raise OverflowError."""
+    expiry = effective_expiry(10**400, -1, TS)
+    assert (expiry.kind, expiry.reason) == (AT, "item ttl")
+    assert countdown_text(expiry, TS + 0.5) == "expiry unknown"
+    assert ttl_to_keep_instant(expiry, TS + 0.5) == MAX_TTL
+    assert countdown_text(effective_expiry(None, 60, -(10**400)), TS) == "expired — pending purge"
+    assert countdown_text(effective_expiry(None, 1e16, 10**400), TS) == "expiry unknown"  # huge int + float
+
+
+@pytest.mark.parametrize("ttl", [math.nan, math.inf, -math.inf, 1.5, True, False])
+def test_a_ttl_that_is_not_a_whole_number_is_invalid(ttl):
+    assert effective_expiry(ttl, 60, TS) == Expiry(NEVER, None, f"invalid ttl {ttl}")
+    assert effective_expiry(None, ttl, TS) == Expiry(NEVER, None, f"container default ttl {ttl} is not valid; treated as off")
+    assert countdown_text(effective_expiry(ttl, -1, TS), TS) == "never"
+
+
+def test_whole_float_ttl_counts_like_the_int():
+    assert effective_expiry(60.0, -1, TS).at == TS + 60
+
+
+def test_keep_instant_refuses_a_nan_clock_with_a_message_that_says_so():
+    with pytest.raises(ValueError, match="not NaN"):
+        ttl_to_keep_instant(effective_expiry(60, -1, TS), math.nan)
+
+
+def test_ttl_option_with_thousands_of_digits_is_a_usage_error_not_a_crash():
+    """Found by bench/fuzz_inputs.py: int() refuses over 4300 digits with a ValueError."""
+    assert TtlChoice.parse("0" * 4400 + "60") == TtlChoice(TtlMode.SET, 60)
+    with pytest.raises(UsageError) as info:
+        TtlChoice.parse("9" * 5000)
+    assert len(str(info.value)) < 150 and "whole number of seconds" in str(info.value)
