@@ -45,6 +45,7 @@ class ExplorerApp(App):
         start_sidecars: bool = True,
         clock: Callable[[], float] = time.time,
         session_factory: Callable[[ExplorerApp], Awaitable[object]] | None = None,
+        component_problems: Sequence[str] = (),
     ):
         super().__init__()
         self.now = clock  # every countdown reads this one clock
@@ -58,6 +59,7 @@ class ExplorerApp(App):
         self.daprd = daprd
         self.start_sidecars = start_sidecars
         self.session = None  # explorer.session.ExplorerSession, once open
+        self.component_problems = list(component_problems)  # one line each: files that could not be used
         if read_only:
             self.sub_title = "read-only"
 
@@ -71,6 +73,8 @@ class ExplorerApp(App):
         from explorer.widgets.browser import Browser
 
         self.push_screen(Browser())
+        for problem in self.component_problems:
+            self.notify(problem, title="Component file not used", severity="warning", timeout=30)
         self.call_after_refresh(self.connect)
 
     @property

@@ -96,15 +96,18 @@ def _run_stack(args: argparse.Namespace) -> int:
 
 def _run_explorer(args: argparse.Namespace) -> int:
     from explorer.app import ExplorerApp
-    from explorer.components import default_resources_paths, load_components
+    from explorer.components import default_resources_paths, load_resources
     from explorer.command_line import address_from_env
 
     paths = default_resources_paths(args.resources_path)
-    components = load_components(paths)  # a bad component file is reported before the screen opens
+    loaded = load_resources(paths)  # a bad file is a warning on screen; the other stores still open
+    for problem in loaded.problems:
+        print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
     addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
-    app = ExplorerApp(components, paths, addresses, read_only=args.read_only, ca_file=args.cosmos_ca_file,
+    app = ExplorerApp(list(loaded.components), paths, addresses, read_only=args.read_only, ca_file=args.cosmos_ca_file,
                       api_token=os.environ.get("DAPR_API_TOKEN"), daprd=args.daprd,
-                      start_sidecars=not args.no_start_sidecar)
+                      start_sidecars=not args.no_start_sidecar,
+                      component_problems=[str(p) for p in loaded.problems])
     app.run()
     return _app_exit_code(app)
 
@@ -132,6 +135,8 @@ def _run_command(args: argparse.Namespace) -> int:
             default_resources_paths(args.resources_path), addresses, os.environ.get("DAPR_API_TOKEN"),
             read_only=args.read_only, ca_file=args.cosmos_ca_file, start_sidecars=not args.no_start_sidecar,
             daprd=args.daprd, on_sidecar_started=_say_started)
+        for problem in session.component_problems:
+            print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
         try:
             return await COMMANDS[args.command](session, args)
         finally:

@@ -72,7 +72,7 @@ async def cmd_stores(session: ExplorerSession, args: argparse.Namespace) -> int:
                [[s.name, s.type, s.location, s.owner, " ".join(s.capabilities)] for s in stores])
     for problem in session.sidecar_problems:
         print(f"sidecar not reachable: {problem}", file=sys.stderr)
-    return 0
+    return 1 if session.component_problems else 0
 
 
 async def cmd_doctor(session: ExplorerSession, args: argparse.Namespace) -> int:
@@ -93,7 +93,8 @@ async def cmd_doctor(session: ExplorerSession, args: argparse.Namespace) -> int:
     else:
         _table("Doctor: declared versus effective", ["Store", "Severity", "Field", "Finding", "Fix"],
                [[f.store, f.severity.name.lower(), f.field or "", f.message, f.fix] for f in findings])
-    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
+    failed = any(f.severity is Severity.ERROR for f in findings) or bool(session.component_problems)
+    return 1 if failed else 0
 
 
 async def cmd_partitions(session: ExplorerSession, args: argparse.Namespace) -> int:

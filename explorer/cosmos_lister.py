@@ -67,14 +67,17 @@ def _unreachable(what: str, exc: Exception) -> CosmosError:
     for inner in _causes(exc):
         host, port = host or getattr(inner, "host", None), port or getattr(inner, "port", None)
     where = f" at {host}:{port}" if host else ""
+    untrusted = [inner for inner in _causes(exc) if isinstance(inner, ssl.SSLCertVerificationError)]
+    if untrusted:
+        # aiohttp's ClientConnectorCertificateError passes for one without its attributes; ssl's own has them
+        reason = next((getattr(e, "verify_message", None) for e in untrusted if getattr(e, "verify_message", None)),
+                      "certificate verify failed")
+        return CosmosError(
+            f"{what} failed: the account{where} presented a TLS certificate this machine does not trust "
+            f"({reason}). Pass --cosmos-ca-file (or set SSL_CERT_FILE) to the CA that signed it.")
     for inner in _causes(exc):
-        if isinstance(inner, ssl.SSLCertVerificationError):
-            reason = inner.verify_message or inner.reason or "certificate verify failed"
-            return CosmosError(
-                f"{what} failed: the account{where} presented a TLS certificate this machine does not trust "
-                f"({reason}). Pass --cosmos-ca-file (or set SSL_CERT_FILE) to the CA that signed it.")
         if isinstance(inner, ssl.SSLError):
-            return CosmosError(f"{what} failed: TLS with the account{where} failed ({inner.reason or inner}).")
+            return CosmosError(f"{what} failed: TLS with the account{where} failed ({getattr(inner, 'reason', None) or inner}).")
     why = ""
     for inner in _causes(exc):
         errno = getattr(inner, "errno", None)

@@ -134,6 +134,11 @@ class ExplorerSession:
         return list(self.workspace.sidecar_problems)
 
     @property
+    def component_problems(self) -> list[str]:
+        """One line per component file (or component) that could not be used."""
+        return [str(p) for p in self.workspace.component_problems]
+
+    @property
     def sidecar_app_ids(self) -> list[str]:
         """App-ids of the sidecars this session can read and write through."""
         return sorted(self.workspace.sidecars)

@@ -83,10 +83,9 @@ def _translate(exc: Exception, address: str, store: str, key: str, writing: bool
         return SidecarUnavailable(f"no Dapr sidecar answers at {address} ({first}). Start one, or pass --dapr-grpc-port.")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         if writing:
-            error = SidecarError(f"the sidecar at {address} did not answer {what} within {timeout:g}s (frozen or "
-                                 "overloaded?). The write may or may not have happened: read the key again before "
-                                 "retrying.")
-            return error
+            return SidecarError(f"the sidecar at {address} did not answer {what} within {timeout:g}s (frozen or "
+                                "overloaded?). The write may or may not have happened: read the key again before "
+                                "retrying.")
         return SidecarUnavailable(f"the sidecar at {address} did not answer within {timeout:g}s (frozen or overloaded?).")
     if code == grpc.StatusCode.ABORTED and "etag" in details.lower():
         return EtagConflict(f"{what} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from explorer.components import Component, Resolver, load_components
+from explorer.components import Component, ComponentProblem, Resolver, load_resources
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
 from explorer.cosmos_lister import CosmosLister
@@ -44,6 +44,7 @@ class Workspace:
     start_sidecars: bool = True  # start our own daprd for app-ids with no reachable sidecar
     daprd: str | None = None  # its binary (default: ~/.dapr/bin/daprd, else the local stack's cached build)
     on_sidecar_started: Callable[[OwnSidecar], None] | None = None  # read when the first one starts
+    component_problems: Sequence[ComponentProblem] = ()  # files or components that could not be used
     _listers: dict[str, CosmosLister] = field(default_factory=dict)
     _launcher: SidecarLauncher | None = None
 
@@ -58,8 +59,12 @@ class Workspace:
         for comp in self.components:
             if comp.name == store and comp.is_state_store:
                 return comp
+        for problem in self.component_problems:
+            if problem.component == store:
+                raise ComponentError(f"store {store!r} cannot be used: {problem}")
         names = ", ".join(c.name for c in self.components if c.is_state_store) or "none"
-        raise UnknownStore(f"no state store named {store!r} in the component files (found: {names}).")
+        unread = f"; {len(self.component_problems)} component file problem(s) reported above" if self.component_problems else ""
+        raise UnknownStore(f"no state store named {store!r} in the component files (found: {names}{unread}).")
 
     def cosmos_component(self, store: str) -> Component:
         comp = self.component(store)
@@ -158,12 +163,14 @@ async def open_workspace(
     on_sidecar_started: Callable[[OwnSidecar], None] | None = None,
 ) -> Workspace:
     """Load component files and connect to every sidecar that answers (others are noted, not fatal).
+    A bad component file is noted in `component_problems`; the other components still load.
 
     `start_sidecars`, `daprd`, `on_sidecar_started`: see `Workspace` (writable workspaces only).
     """
-    workspace = Workspace(load_components(resources_paths), read_only=read_only, ca_file=ca_file,
+    loaded = load_resources(resources_paths)
+    workspace = Workspace(list(loaded.components), read_only=read_only, ca_file=ca_file,
                           resources_paths=tuple(resources_paths), start_sidecars=start_sidecars, daprd=daprd,
-                          on_sidecar_started=on_sidecar_started)
+                          on_sidecar_started=on_sidecar_started, component_problems=loaded.problems)
     for address in sidecar_addresses:
         client = SidecarClient(address, api_token=api_token, timeout=5)
         try:

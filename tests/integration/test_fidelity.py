@@ -17,16 +17,15 @@ import asyncio
 import os
 import textwrap
 import time
-import urllib.request
 from dataclasses import dataclass
 
-import orjson
 import pytest
 
 from explorer.core.envelope import KeyPrefix, document_id
 from explorer.core.model import TtlChoice, TtlMode
 from explorer.session import ExplorerSession
 from explorer.sidecar import SidecarClient, StateWrite
+from tests.support import http_save
 
 pytestmark = pytest.mark.integration
 
@@ -136,21 +135,12 @@ async def session(fidelity_stack):
                 os.environ[k] = v
 
 
-def _http_save(port: int, store: str, key: str, value_json: bytes, metadata: dict[str, str]) -> None:
-    """Dapr's HTTP state API, as an app saves JSON: the value is the JSON text itself."""
-    body = b'[{"key":' + orjson.dumps(key) + b',"value":' + value_json + b',"metadata":' + orjson.dumps(metadata) + b"}]"
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1.0/state/{store}", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=20) as response:
-        assert response.status == 204, response.read()
-
-
 async def _app_save(stack, store: str, key: str, shape: Shape, value: bytes, metadata: dict[str, str]) -> None:
     if shape.binary:
         async with SidecarClient(stack.sidecars[APP].grpc_address) as client:
             await client.save(store, [StateWrite(key, value, metadata=metadata)])
     else:
-        await asyncio.to_thread(_http_save, stack.sidecars[APP].http_port, store, key, value, metadata)
+        await asyncio.to_thread(http_save, stack.sidecars[APP].http_port, store, key, value, metadata)
 
 
 def _doc_id(mode: str, key: str) -> str:

@@ -1,0 +1,40 @@
+"""Helpers the integration tests, benches and scripts share: how an app writes state through
+daprd's HTTP API, and a CLI runner. Real components only: these talk to a real daprd and the
+real Cosmos-compatible server started by explorer.localstack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def http_save(port: int, store: str, key: str, value_json: bytes, metadata: dict[str, str] | None = None,
+              etag: str | None = None) -> None:
+    """Dapr's HTTP state API, as an app saves JSON: the request body carries the JSON text itself."""
+    item = b'{"key":' + orjson.dumps(key) + b',"value":' + value_json + b',"metadata":' + orjson.dumps(metadata or {})
+    if etag:
+        item += b',"etag":' + orjson.dumps(etag)
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1.0/state/{store}", data=b"[" + item + b"}]",
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        assert response.status == 204, response.read()
+
+
+def run_cli(args: list[str | bytes], env: dict[str, str], timeout: float = 120, cwd: Path | None = None,
+            executable: list[str] | None = None) -> subprocess.CompletedProcess:
+    """`dapr-explorer ARGS` as a user runs it (a new process), its output as text."""
+    argv = (executable or [sys.executable, "-m", "explorer"]) + list(args)
+    result = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, cwd=cwd)
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode("utf-8", "replace"),
+                                       result.stderr.decode("utf-8", "replace"))
+
+
+def no_traceback(result: subprocess.CompletedProcess) -> None:
+    """A user-facing failure is one line on stderr, never a Python traceback."""
+    assert "Traceback (most recent call last)" not in result.stderr + result.stdout, result.stderr
