@@ -273,6 +273,205 @@ Documents.prototype.query = function query(params, options) {
   }
 };
 
+// Fidelity fixes at the request's entry (docs/local-stack.md, "Partition-key
+// header", "Item ids" and "Id length"). The routes module is called per request
+// through its exports object, so wrapping routes.default sees every request
+// before a handler does; a rejection is answered by a handler of our own.
+const routes = require("@vercel/cosmosdb-server/lib/routes");
+const documentOperations = require("@vercel/cosmosdb-server/lib/handler/_document-operations");
+const PK_HEADER = "x-ms-documentdb-partitionkey";
+
+const reject = (statusCode, code, message) => [
+  {},
+  (account, req, res) => {
+    res.statusCode = statusCode;
+    return { code, message };
+  },
+];
+
+// 1. The partition-key header. Cosmos DB documents it as a JSON array of the
+// key's values (REST API "Get a Document": x-ms-documentdb-partitionkey, type
+// Array; https://learn.microsoft.com/rest/api/cosmos-db/get-a-document), and the
+// SDKs send JSON with every non-ASCII character escaped (a header must be
+// ASCII): azure-cosmos (Python) json.dumps -> "\ud83e\udd16". But azcosmos (Go,
+// daprd's SDK; sdk/data/azcosmos/partition_key.go toJsonString, v1.0.3 and
+// main) writes each string with strconv.QuoteToASCII, which is Go syntax, not
+// JSON: "\U0001f916" for a character outside the BMP, "\x01" / "\a" / "\v" /
+// "\x7f" for control characters without a JSON short form. The package's
+// parser (JSON.parse) refused those with a 500. Read the header as JSON, and
+// where that fails, as the same JSON with Go's string escapes also allowed;
+// only a header that is neither is refused, with 400 BadRequest. The value is
+// then handed on as plain JSON, so every handler (read, replace, delete,
+// patch, create, upsert, query, batch) sees the same parsed key.
+// Whether the service itself accepts the Go-only escapes is not documented
+// (docs/local-stack.md says what is and is not known).
+function parseGoQuotedJson(text) {
+  let i = 0;
+  const fail = () => {
+    throw new SyntaxError(`bad partition key at ${i}`);
+  };
+  const ws = () => {
+    while (i < text.length && " \t\r\n".includes(text[i])) i += 1;
+  };
+  const hex = (n) => {
+    const digits = text.slice(i, i + n);
+    if (digits.length !== n || !/^[0-9a-fA-F]+$/.test(digits)) fail();
+    i += n;
+    return parseInt(digits, 16);
+  };
+  const SHORT = { '"': '"', "\\": "\\", "/": "/", "'": "'", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t", a: "\x07", v: "\x0b" };
+  function string() {
+    i += 1; // opening quote
+    let out = "";
+    for (;;) {
+      if (i >= text.length) fail();
+      const c = text[i];
+      if (c === '"') {
+        i += 1;
+        return out;
+      }
+      if (c !== "\\") {
+        out += c;
+        i += 1;
+        continue;
+      }
+      const e = text[i + 1];
+      i += 2;
+      if (e in SHORT) out += SHORT[e];
+      else if (e === "u") out += String.fromCharCode(hex(4)); // surrogate pairs join as in JSON
+      else if (e === "U") {
+        const cp = hex(8);
+        if (cp > 0x10ffff) fail();
+        out += String.fromCodePoint(cp);
+      } else if (e === "x") {
+        const b = hex(2);
+        // Go writes \xHH for a byte below 0x20, for 0x7f, and for a byte that is not UTF-8
+        // (which its json.Marshal of the document body writes as U+FFFD).
+        out += b < 0x80 ? String.fromCharCode(b) : "\ufffd";
+      } else fail();
+    }
+  }
+  function value() {
+    ws();
+    const c = text[i];
+    if (c === '"') return string();
+    if (c === "[") {
+      i += 1;
+      const items = [];
+      ws();
+      if (text[i] === "]") {
+        i += 1;
+        return items;
+      }
+      for (;;) {
+        items.push(value());
+        ws();
+        if (text[i] === ",") i += 1;
+        else if (text[i] === "]") {
+          i += 1;
+          return items;
+        } else fail();
+      }
+    }
+    // numbers, true, false, null, {}: JSON's own grammar
+    const m = /^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null|\{\s*\})/.exec(text.slice(i));
+    if (!m) fail();
+    i += m[0].length;
+    return JSON.parse(m[0]);
+  }
+  const result = value();
+  ws();
+  if (i !== text.length) fail();
+  return result;
+}
+
+function readPartitionKeyHeader(text) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    return parseGoQuotedJson(text);
+  }
+}
+exports.readPartitionKeyHeader = readPartitionKeyHeader;
+
+// 2. Item ids in a point operation's URL (GET/PUT/PATCH/DELETE .../docs/{id}).
+// Cosmos DB documents that '/', '\', '?' and '#' may not be used in an id
+// (Resource.Id: https://learn.microsoft.com/dotnet/api/microsoft.azure.documents.resource.id),
+// but the service does not refuse them on create or upsert (Azure/azure-cosmos-dotnet-v3
+// #2573, #2606, #4129). What a point operation on such an id answers was measured by
+// the SDK teams on the emulator's (routing) gateway, e.g. azcosmos v1.0.3
+// emulator_cosmos_item_test.go TestItemIdEncodingRoutingGW (the Go SDK escapes the id
+// with url.PathEscape, as daprd sends it): '/' (%2F), '\' (%5C), '#' (%23), a trailing
+// blank and a literal %HH in the id (sent %25HH): 401 Unauthorized; CR, LF, TAB:
+// 400 BadRequest; '?' (%3F), other blanks and non-ASCII: served. A '/' sent raw
+// (azure-cosmos for Python quotes the link with '/' safe) makes more path segments:
+// 404 NotFound (azure-cosmos-dotnet-v3 CosmosItemIdEncodingTests, Gateway; #2606).
+// The package decoded %2F and friends and served them all, and a raw '/' was "no route".
+const POINT = /^\/*dbs\/[^/]+\/colls\/[^/]+\/docs\/(.+)$/;
+const UNAUTHORIZED =
+  "The input authorization token can't serve the request. The wrong key is being used or the expected " +
+  "payload is not built as per the protocol. (dapr-explorer local server: Cosmos DB's gateway refuses a " +
+  "point operation on an id containing '/', '\\', '#', a literal %XX or a trailing blank this way.)";
+function checkPointId(req) {
+  if (!["GET", "PUT", "PATCH", "DELETE"].includes(req.method)) return undefined;
+  let pathname = (req.url || "").split("?")[0];
+  while (pathname.length > 1 && pathname.endsWith("/")) pathname = pathname.slice(0, -1);
+  const m = POINT.exec(pathname);
+  if (!m) return undefined;
+  const segment = m[1];
+  if (segment.includes("/")) {
+    return reject(404, "NotFound", `The value '${pathname.replace(/^\/+/, "")}' specified for the resource is invalid: an id may not contain '/'.`);
+  }
+  let id;
+  try {
+    id = decodeURIComponent(segment);
+  } catch (err) {
+    return reject(400, "BadRequest", `The request URL ${pathname} is not valid.`);
+  }
+  if (/[\r\n\t]/.test(id)) return reject(400, "BadRequest", "The request id contains a carriage return, line feed or tab.");
+  if (/[/\\#]/.test(id) || / $/.test(id) || /%[0-9a-fA-F]{2}/.test(id)) return reject(401, "Unauthorized", UNAUTHORIZED);
+  return undefined;
+}
+
+const route = routes.default;
+routes.default = (req) => {
+  const header = req.headers[PK_HEADER];
+  if (header !== undefined) {
+    const text = Array.isArray(header) ? header[0] : header;
+    let value;
+    try {
+      value = readPartitionKeyHeader(text);
+    } catch (err) {
+      return reject(400, "BadRequest", `The partition key supplied in ${PK_HEADER} is not a valid JSON array: ${text}`);
+    }
+    req.headers[PK_HEADER] = JSON.stringify(value);
+  }
+  return checkPointId(req) || route(req);
+};
+
+// 3. Id length. "Maximum length of id: 1,023 bytes" (Azure Cosmos DB service quotas,
+// per-item limits: https://learn.microsoft.com/azure/cosmos-db/concepts-limits).
+// Over it the service answers 400 BadRequest "... Ensure to provide a unique non-empty
+// string less than '1024' characters." (asserted against the service by azure-cosmos'
+// tests/test_resource_id.py, test_create_illegal_characters). The package stored any
+// length. Checked on the body of create, upsert and replace, batches included.
+const MAX_ID_BYTES = 1023;
+function idTooLong(input) {
+  const id = input && input.resourceBody && input.resourceBody.id;
+  if (typeof id !== "string" || Buffer.byteLength(id, "utf8") <= MAX_ID_BYTES) return undefined;
+  return {
+    statusCode: 400,
+    body: {
+      code: "BadRequest",
+      message: `The input name '${id}' is invalid. Ensure to provide a unique non-empty string less than '${MAX_ID_BYTES + 1}' characters.`,
+    },
+  };
+}
+for (const name of ["createOperation", "upsertOperation", "replaceOperation"]) {
+  const operation = documentOperations[name];
+  documentOperations[name] = (collection, input) => idTooLong(input) || operation(collection, input);
+}
+
 /** Run fn as if inside a query request carrying this partition-key header (for in-process benches). */
 exports.asQueryRequest = (partitionHeader, fn) => queryRequest.run({ partitionHeader }, fn);
 
