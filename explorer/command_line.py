@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("store")
     p = _subcommand(sub, "keys", "one page of a partition's keys")
     p.add_argument("store")
-    p.add_argument("--partition", required=True)
+    p.add_argument("--partition", required=True, help="a partitionKey value; '(no partitionKey)' for items without one")
     p.add_argument("--page-size", type=_positive, default=100)
     p.add_argument("--continuation")
     for name, text in (("get", "read one key"), ("set", "save one key through Dapr (etag-checked)"),

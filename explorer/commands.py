@@ -28,7 +28,7 @@ from rich.table import Table
 
 from explorer.core.envelope import ValueKind, decode_value, document_id, parse_document_id
 from explorer.core.expiry import countdown_text, effective_expiry
-from explorer.core.model import KeyValue, StoreLocation, TtlChoice
+from explorer.core.model import NO_PARTITION_KEY, KeyValue, MissingPartitionKey, StoreLocation, TtlChoice
 from explorer.core.writes import NewValue, encode_text
 from explorer.errors import EtagConflict, ExplorerError, NotFound, UsageError, describe
 from explorer.session import ExplorerSession
@@ -106,7 +106,7 @@ async def cmd_partitions(session: ExplorerSession, args: argparse.Namespace) -> 
         for pk in batch.partitions:
             total += 1
             if args.json:
-                _emit_json({"partitionKey": pk})
+                _emit_json(_partition_json(pk))
             else:
                 print(pk)
     print(f"{total} partitions · {charge:g} RU", file=sys.stderr)
@@ -115,7 +115,7 @@ async def cmd_partitions(session: ExplorerSession, args: argparse.Namespace) -> 
 
 async def cmd_keys(session: ExplorerSession, args: argparse.Namespace) -> int:
     location = await session.location(args.store)
-    page = await session.keys_page(location, args.partition, args.continuation, args.page_size)
+    page = await session.keys_page(location, partition_arg(args.partition), args.continuation, args.page_size)
     now = time.time()
     rows = []
     for row in page.rows:
@@ -123,7 +123,7 @@ async def cmd_keys(session: ExplorerSession, args: argparse.Namespace) -> int:
         expiry = effective_expiry(row.ttl, location.default_ttl, row.ts)
         if args.json:
             _emit_json({"id": row.id, "key": state_key.key, "appId": state_key.app_id,
-                        "kind": state_key.kind.name.lower(), "partitionKey": row.partition_key, "etag": row.etag,
+                        "kind": state_key.kind.name.lower(), **_partition_json(row.partition_key), "etag": row.etag,
                         "ts": row.ts, "ttl": row.ttl, "expiresAt": expiry.at})
         rows.append([state_key.key, state_key.app_id or "", row.etag, str(row.ts), countdown_text(expiry, now)])
     if not args.json:
@@ -132,6 +132,15 @@ async def cmd_keys(session: ExplorerSession, args: argparse.Namespace) -> int:
         print(f"more: --continuation '{page.continuation}'", file=sys.stderr)
     print(f"{len(page.rows)} keys · {page.request_charge:g} RU", file=sys.stderr)
     return 0
+
+
+def partition_arg(text: str | None) -> str | None:
+    """--partition as typed: the shown name of the 'undefined' partition selects it."""
+    return NO_PARTITION_KEY if text == NO_PARTITION_KEY else text
+
+
+def _partition_json(pk: str) -> dict[str, Any]:
+    return {"partitionKey": None, "defined": False} if isinstance(pk, MissingPartitionKey) else {"partitionKey": pk}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,7 +179,7 @@ async def _target(session: ExplorerSession, args: argparse.Namespace, must_exist
             doc_id = document_id(args.key, location.key_prefix, app_id or "", location.store)
         except ValueError as exc:
             raise UsageError(f"{exc}; nothing was sent.") from None
-    partition = args.partition
+    partition = partition_arg(args.partition)
     if partition is None:
         # Find the item's own partition: writing under the default (the id) when the
         # item lives elsewhere would create a second item with the same id.
@@ -302,7 +311,7 @@ async def cmd_export(session: ExplorerSession, args: argparse.Namespace) -> int:
 
     async def partitions():
         if args.partition is not None:
-            yield args.partition
+            yield partition_arg(args.partition)
             return
         async for batch in session.partitions(location):
             for pk in batch.partitions:

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
+from explorer.core.model import MissingPartitionKey, partition_of
 from explorer.cosmos_connect import async_client
 from explorer.errors import CosmosError, CosmosUnreachable, NotFound
 
@@ -206,11 +207,21 @@ def _charge(headers: Mapping[str, str]) -> float:
         return 0.0
 
 
+def _in_partition(partition: str) -> tuple[str, list[dict[str, Any]], Any]:
+    """(SQL condition, parameters, partition_key argument) that select one partition; the items
+    with no partitionKey (NO_PARTITION_KEY) are Cosmos' 'undefined' partition."""
+    if isinstance(partition, MissingPartitionKey):
+        from azure.cosmos.partition_key import NonePartitionKeyValue
+
+        return "NOT IS_DEFINED(c.partitionKey)", [], NonePartitionKeyValue
+    return "c.partitionKey = @pk", [{"name": "@pk", "value": partition}], partition
+
+
 def _row(item: Mapping[str, Any]) -> KeyRow:
     ttl = item.get("ttl")
     return KeyRow(
         id=str(item["id"]),
-        partition_key=str(item.get("partitionKey", "")),
+        partition_key=partition_of(item),
         etag=str(item.get("_etag", "")),
         ts=int(item.get("_ts", 0)),
         ttl=int(ttl) if isinstance(ttl, int | float) else None,
@@ -290,10 +301,7 @@ class CosmosLister:
             fresh = []
             async for item in page:
                 scanned += 1
-                pk = item.get("partitionKey")
-                if pk is None:
-                    continue
-                pk = str(pk)
+                pk = partition_of(item)
                 if pk not in seen:
                     seen.add(pk)
                     fresh.append(pk)
@@ -308,10 +316,11 @@ class CosmosLister:
     ) -> KeyPage:
         """One page of a partition's keys (no values), with the token for the next page."""
         charges: list[float] = []
+        condition, parameters, partition_key = _in_partition(partition)
         pages = self._container(database, container).query_items(
-            f"SELECT {KEY_COLUMNS} FROM c WHERE c.partitionKey = @pk",
-            parameters=[{"name": "@pk", "value": partition}],
-            partition_key=partition,
+            f"SELECT {KEY_COLUMNS} FROM c WHERE {condition}",
+            parameters=parameters,
+            partition_key=partition_key,
             max_item_count=page_size,
             response_hook=lambda headers, _: charges.append(_charge(headers)),
         ).by_page(continuation)
@@ -340,10 +349,11 @@ class CosmosLister:
                              page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
         """Every whole document of a partition (values included), one page in memory at a time."""
         charges: list[float] = []
+        condition, parameters, partition_key = _in_partition(partition)
         pages = self._container(database, container).query_items(
-            "SELECT * FROM c WHERE c.partitionKey = @pk",
-            parameters=[{"name": "@pk", "value": partition}],
-            partition_key=partition,
+            f"SELECT * FROM c WHERE {condition}",
+            parameters=parameters,
+            partition_key=partition_key,
             max_item_count=page_size,
             response_hook=lambda headers, _: charges.append(_charge(headers)),
         ).by_page()
@@ -364,12 +374,13 @@ class CosmosLister:
         if size > MAX_ID_BYTES:
             raise NotFound(f"no item can have that id: it is {size:,} bytes, and Cosmos DB ids are at most "
                            f"{MAX_ID_BYTES:,} bytes (so Dapr cannot have saved it either)")
+        _, _, partition_key = _in_partition(partition)
         if UNROUTABLE_ID_CHARACTERS.intersection(item_id):
             charges: list[float] = []
             found = [item async for item in self._container(database, container).query_items(
                 "SELECT * FROM c WHERE c.id = @id",
                 parameters=[{"name": "@id", "value": item_id}],
-                partition_key=partition,
+                partition_key=partition_key,
                 response_hook=lambda headers, _: charges.append(_charge(headers)),
             )]
             self._report("read item (by query)", sum(charges))
@@ -378,7 +389,7 @@ class CosmosLister:
             return found[0]
         try:
             return await self._container(database, container).read_item(
-                item_id, partition_key=partition,
+                item_id, partition_key=partition_key,
                 response_hook=lambda headers, _: self._report("read item", _charge(headers)),
             )
         except CosmosResourceNotFoundError as exc:

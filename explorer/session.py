@@ -25,7 +25,7 @@ import orjson
 
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
-from explorer.core.model import KeyValue, StoreLocation, TtlChoice
+from explorer.core.model import KeyValue, StoreLocation, TtlChoice, partition_of
 from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.cosmos_lister import KeyPage, PartitionBatch
 from explorer.errors import NotFound, ReadOnlyRefusal, SavedUnverified, SidecarError, SidecarUnavailable, describe
@@ -225,7 +225,7 @@ class ExplorerSession:
         """The partitionKey of every item with this id (normally one; Dapr can leave twins)."""
         lister = self.workspace.lister(location.store)
         items = await lister.items_with_id(location.database, location.container, doc_id)
-        return sorted({str(item.get("partitionKey", "")) for item in items})
+        return sorted({partition_of(item) for item in items})
 
     def documents(self, location: StoreLocation, partition: str) -> AsyncIterator[dict]:
         """Every whole document of a partition, a page at a time (for export)."""
@@ -259,7 +259,7 @@ class ExplorerSession:
         found: list[FoundId] = []
         for doc_id in candidates:
             for item in await lister.items_with_id(location.database, location.container, doc_id):
-                found.append(FoundId(doc_id, str(item.get("partitionKey", ""))))
+                found.append(FoundId(doc_id, partition_of(item)))
         return found
 
     async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey:

@@ -61,6 +61,25 @@ class TtlChoice:
         return "-1" if item.get("ttl") == -1 else None
 
 
+class MissingPartitionKey(str):
+    """The partition of items that have no `partitionKey` field at all: Cosmos DB keeps them in its
+    'undefined' partition. Dapr never writes such items (it always sets partitionKey), but other
+    tools can; they are listed and shown under this one value, and never written through Dapr."""
+
+    __slots__ = ()
+
+
+#: The one value that names the 'undefined' partition (a str, so screens show it like any other).
+NO_PARTITION_KEY = MissingPartitionKey("(no partitionKey)")
+
+
+def partition_of(document: Mapping[str, object]) -> str:
+    """A document's partition as the explorer names it: its partitionKey as text, or NO_PARTITION_KEY."""
+    if "partitionKey" not in document:
+        return NO_PARTITION_KEY
+    return str(document["partitionKey"])
+
+
 @dataclass(frozen=True)
 class StoreLocation:
     """Where a Dapr store lives: its name for Dapr, its container for Cosmos, its key prefix."""
@@ -84,7 +103,7 @@ class KeyValue:
 
     @property
     def partition_key(self) -> str:
-        return str(self.document.get("partitionKey", ""))
+        return partition_of(self.document)
 
     @property
     def is_binary(self) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import orjson
 
 from explorer.core.envelope import StateKey, ValueKind, decode_value
-from explorer.core.model import KeyValue, TtlChoice
+from explorer.core.model import KeyValue, MissingPartitionKey, TtlChoice
 from explorer.errors import EtagConflict, NotADaprDocument, NotWritable, ShapeChange, UsageError
 
 #: Request metadata that makes daprd parse a gRPC value as JSON, as its HTTP API does with a body.
@@ -141,6 +141,10 @@ def _writable(key: KeyValue) -> None:
     reason = key.state_key.read_only_reason
     if reason:
         raise NotWritable(reason)
+    if isinstance(key.partition_key, MissingPartitionKey):
+        raise NotADaprDocument(f"{key.state_key.doc_id!r} has no partitionKey field, so Dapr did not write it (Dapr "
+                               "always sets one); a write through Dapr would create a second item beside it. "
+                               "Nothing was sent.")
     decoded = decode_value(key.document)
     if decoded.kind is ValueKind.NOT_DAPR:
         raise NotADaprDocument(f"{key.state_key.doc_id!r} is not a Dapr state document ({decoded.warnings[0]}); "
