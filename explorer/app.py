@@ -20,8 +20,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from explorer.components import Component
+from explorer.resources import styles_dir
 
-STYLES = Path(__file__).resolve().parent.parent / "styles"
+STYLES = styles_dir()
 
 
 class ExplorerApp(App):
@@ -104,11 +105,9 @@ class ExplorerApp(App):
                     start_sidecars=self.start_sidecars, daprd=self.daprd, on_sidecar_started=self._sidecar_started)
             else:
                 await self.session.reconnect_sidecars()
-        except Exception as exc:  # noqa: BLE001 - shown on screen; r retries
-            from explorer.errors import describe
-
+        except Exception as exc:  # noqa: BLE001 - shown on screen (r offered when retrying can help)
             if self.browser:
-                self.browser.session_failed(describe(exc))
+                self.browser.session_failed(exc)
             return
         if self.browser:
             self.browser.refresh_panes()

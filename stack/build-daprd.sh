@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds a real daprd from Dapr's Go modules (stack/daprd) into a cache outside
 # the repo and prints the binary's path on stdout. A cached build is reused when
-# the version and our build inputs (main.go, go.mod, go.sum, stub) are unchanged.
+# the version and our build inputs (main.go, go.mod, go.sum, stub) are unchanged:
+# the cache key is their content, never where this script is, so the copy in an
+# installed package (explorer/_data/stack) finds the build a checkout made.
+# Writes only into the cache; the folder it runs from may be read-only.
 #
 #   DAPR_EXPLORER_CACHE  cache root (default: ${XDG_CACHE_HOME:-~/.cache}/dapr-explorer)
 set -euo pipefail
@@ -9,7 +12,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 src="$here/daprd"
 cache="${DAPR_EXPLORER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dapr-explorer}"
 
-command -v go >/dev/null || { echo "build-daprd: Go is not installed; install Go >= 1.26.5 (https://go.dev/doc/install)" >&2; exit 1; }
+for file in main.go go.mod go.sum stub/components.go; do
+  [[ -f "$src/$file" ]] || { echo "build-daprd: $src/$file is missing; reinstall dapr-explorer" >&2; exit 1; }
+done
 
 dapr_version="$(awk '$1=="github.com/dapr/dapr" {print $2; exit}' "$src/go.mod")"
 dapr_version="${dapr_version#v}"
@@ -21,6 +26,8 @@ if [[ -x "$bin" ]] && [[ "$("$bin" --version 2>/dev/null)" == "$dapr_version" ]]
   echo "$bin"
   exit 0
 fi
+
+command -v go >/dev/null || { echo "build-daprd: Go is not installed; install Go >= 1.26.5 (https://go.dev/doc/install)" >&2; exit 1; }
 
 echo "build-daprd: building daprd $dapr_version (first run takes a few minutes; cached in $out_dir)" >&2
 work="$(mktemp -d "$cache/daprd-build.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/daprd-build.XXXXXX"; })"
