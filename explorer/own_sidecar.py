@@ -5,11 +5,12 @@ Dapr's own (the `<app-id>||` prefix, partitionKey, isBinary, ttl). When no
 sidecar of the app that owns a key is reachable, `SidecarLauncher` starts a
 daprd of our own for that app-id on the same component files — free loopback
 ports, no app port, no placement or scheduler — waits until it is healthy and
-hands back a connected `SidecarClient`. Every daprd it started is stopped by
-`close()`; `PR_SET_PDEATHSIG` (explorer.localstack.processes) makes them die
-with us even after kill -9. `choose_app_id` picks the app-id: the key's own,
-or for keys that carry none (keyPrefix name/none/custom) a fixed one that the
-component's `scopes:` allow.
+hands back a connected `SidecarClient` (the command line, the start and the
+health wait are explorer.localstack.daprd's, shared with the local stack).
+Every daprd it started is stopped by `close()`; `PR_SET_PDEATHSIG`
+(explorer.localstack.processes) makes them die with us even after kill -9.
+`choose_app_id` picks the app-id: the key's own, or for keys that carry none
+(keyPrefix name/none/custom) a fixed one that the component's `scopes:` allow.
 
 The daprd binary: `--daprd` (or DAPR_EXPLORER_DAPRD), else ~/.dapr/bin/daprd
 (the Dapr CLI's), else the local stack's cached build. It is never built here:
@@ -35,8 +36,6 @@ import re
 import secrets
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +43,9 @@ from pathlib import Path
 from explorer.components import Component
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode, StateKey
 from explorer.errors import OwnSidecarError, ScopedAway
-from explorer.localstack.processes import ManagedProcess, free_port, wait_until
+from explorer.localstack.daprd import Daprd, start_daprd
+from explorer.localstack.processes import ManagedProcess
+from explorer.resources import cache_dir, daprd_sources
 from explorer.sidecar import SidecarClient, SidecarMetadata
 
 #: The app-id of the explorer's own daprd for keys that carry no app-id (keyPrefix name/none/custom).
@@ -61,8 +62,6 @@ spec:
   nameResolution:
     component: kubernetes
 """
-
-_STACK_DAPRD_SOURCES = Path(__file__).resolve().parents[1] / "stack" / "daprd"
 
 
 @dataclass(frozen=True)
@@ -126,19 +125,17 @@ def cached_stack_daprd(environ: Mapping[str, str] | None = None) -> Path | None:
     hash over main.go, go.mod, go.sum and the stub, as the script computes it), else the
     newest cached build.
     """
-    env = os.environ if environ is None else environ
-    cache = Path(env.get("DAPR_EXPLORER_CACHE") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dapr-explorer")
-    builds = cache / "daprd"
-    src = _STACK_DAPRD_SOURCES
+    builds = cache_dir(environ) / "daprd"
     try:
+        src = daprd_sources()
         version = re.search(r"^\s*github\.com/dapr/dapr\s+v(\S+)", (src / "go.mod").read_text(), re.MULTILINE)
         inputs = b"".join((src / name).read_bytes() for name in ("main.go", "go.mod", "go.sum", "stub/components.go"))
         if version:
             exact = builds / f"{version.group(1)}-{hashlib.sha256(inputs).hexdigest()[:12]}" / "daprd"
             if _executable(exact):
                 return exact
-    except OSError:
-        pass  # the stack's sources are not here (an installed package): any cached build will do
+    except (OSError, RuntimeError):
+        pass  # the stack's sources are not here: any cached build will do
     cached = [p for p in builds.glob("*/daprd") if _executable(p)]
     return max(cached, key=lambda p: p.stat().st_mtime) if cached else None
 
@@ -160,15 +157,6 @@ def daprd_binary(explicit: str | os.PathLike[str] | None = None, environ: Mappin
         "no daprd binary to start a sidecar with: pass --daprd PATH, install Dapr (`dapr init` puts it in "
         "~/.dapr/bin/daprd), or build the local stack's with `make daprd` (a few minutes; needs Go)."
     )
-
-
-def _healthy(http_port: int) -> bool:
-    """daprd's outbound health: its components are loaded and its APIs answer (no app needed)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v1.0/healthz/outbound", timeout=1) as reply:
-            return reply.status == 204
-    except (OSError, urllib.error.URLError):
-        return False
 
 
 class SidecarLauncher:
@@ -229,21 +217,10 @@ class SidecarLauncher:
         return any(own.client is client for own in self._started.values())
 
     async def _start(self, app_id: str, namespace: str | None) -> OwnSidecar:
-        daprd = daprd_binary(self._daprd)
+        binary = daprd_binary(self._daprd)
         if self._log_dir is None:
             self._log_dir = Path(tempfile.mkdtemp(prefix="dapr-explorer-sidecar-"))
             (self._log_dir / "config.yaml").write_text(_CONFIGURATION)
-        grpc_port, http_port, internal_port, metrics_port = (free_port() for _ in range(4))
-        argv = [str(daprd), "--app-id", app_id, "--mode", "standalone", "--log-level", "info",
-                "--config", str(self._log_dir / "config.yaml")]
-        for path in self.resources_paths:
-            argv += ["--resources-path", str(path)]
-        argv += [
-            "--dapr-listen-addresses", "127.0.0.1", "--dapr-internal-grpc-listen-address", "127.0.0.1",
-            "--dapr-grpc-port", str(grpc_port), "--dapr-http-port", str(http_port),
-            "--dapr-internal-grpc-port", str(internal_port), "--metrics-port", str(metrics_port),
-            "--enable-metrics=false", "--placement-host-address", "", "--scheduler-host-address", "",
-        ]
         token = secrets.token_urlsafe(32)
         env = dict(os.environ, DAPR_API_TOKEN=token)
         if namespace is not None:
@@ -252,39 +229,30 @@ class SidecarLauncher:
                 env["NAMESPACE"] = namespace
         if self._ca_file:
             env["SSL_CERT_FILE"] = self._ca_file  # the CA the explorer trusts for Cosmos, for daprd's Go TLS too
-        # Popen here, on the event loop's thread: PDEATHSIG follows the thread that forks.
+        # Started here, on the event loop's thread: PDEATHSIG follows the thread that forks.
         name = f"daprd-{app_id}" + (f"-{namespace}" if namespace else "")
-        process = ManagedProcess(name, argv, self._log_dir / f"{name}.log", env=env, cwd=self._log_dir)
-        self._processes.append(process)
+        daprd = start_daprd(
+            binary, app_id, self.resources_paths, self._log_dir / f"{name}.log", env,
+            who=f"the explorer's own daprd for app-id {app_id!r}", config=self._log_dir / "config.yaml",
+        )
+        self._processes.append(daprd.process)
         try:
-            return await self._connect(app_id, namespace, process, grpc_port, http_port, token)
+            await asyncio.to_thread(daprd.wait_healthy, self.startup_timeout, OwnSidecarError)
+            return await self._connect(namespace, daprd, token)
         except BaseException:  # failed or cancelled (the TUI's worker): this daprd is of no use
             self._keep_logs = True
-            process.stop()
+            daprd.process.stop()
             raise
 
-    async def _connect(self, app_id: str, namespace: str | None, process: ManagedProcess, grpc_port: int,
-                       http_port: int, token: str) -> OwnSidecar:
-        """Wait until `process` is healthy, then connect to it and read its metadata."""
-        await asyncio.to_thread(
-            wait_until, lambda: not process.alive() or _healthy(http_port), self.startup_timeout, 0.1
-        )
-        if not process.alive() or not _healthy(http_port):
-            state = (f"exited during start-up (code {process.process.returncode})" if not process.alive()
-                     else f"was not healthy within {self.startup_timeout:.0f}s")
-            log = process.log_tail(200).splitlines()
-            why = [line for line in log if "level=fatal" in line] or [line for line in log if "level=error" in line]
-            raise OwnSidecarError(
-                f"the explorer's own daprd for app-id {app_id!r} {state}. Its log ({process.log_path}):\n"
-                + ("\n".join(why[-5:]) or process.log_tail())
-            )
-        client = SidecarClient(f"127.0.0.1:{grpc_port}", api_token=token)
+    async def _connect(self, namespace: str | None, daprd: Daprd, token: str) -> OwnSidecar:
+        """Connect to the healthy `daprd` and read its metadata."""
+        client = SidecarClient(f"127.0.0.1:{daprd.ports.grpc}", api_token=token)
         try:
             metadata = await client.metadata()
         except BaseException:
             await client.close()
             raise
-        return OwnSidecar(app_id, namespace, grpc_port, http_port, process, client, metadata)
+        return OwnSidecar(daprd.app_id, namespace, daprd.ports.grpc, daprd.ports.http, daprd.process, client, metadata)
 
     async def close(self) -> None:
         """Close every client and stop every daprd this launcher started (TERM, then KILL)."""

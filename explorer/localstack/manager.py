@@ -2,10 +2,18 @@
 
 Every process listens on loopback on a port chosen at start (parallel stacks do
 not collide), keeps its log in the run folder, and is stopped on exit, Ctrl-C
-or a failing test. The containers are created from the component files in the
-resources path: partitioned on /partitionKey, as Dapr requires. For outage
+or a failing test. A run folder the stack made itself is removed by `stop()`,
+unless a start failed or a process died on its own: then it is kept if it holds
+a log (`kept_logs`), and never left empty. The containers are created from the
+component files in the resources path: partitioned on /partitionKey, as Dapr
+requires. Every daprd is started by explorer.localstack.daprd (with
+`--enable-api-logging` when `api_logging=True`). For outage
 tests, one daprd or the server can be stopped and started again on its old
 ports, so clients that know the address reconnect without being told.
+
+Works from an installed package too (explorer.resources finds the stack's files):
+the server's node packages, which a package cannot carry, are installed once with
+`npm ci` into the user cache; daprd is built into the same cache by build-daprd.sh.
 
 Never prints the account key; `LocalStack.client_env()` hands it to children
 through the environment only.
@@ -15,27 +23,25 @@ from __future__ import annotations
 
 import atexit
 import base64
-import http.client
+import hashlib
 import os
 import secrets
 import shutil
 import subprocess
 import tempfile
 import threading
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from explorer.components import Component, load_components
 from explorer.errors import StackError
-from explorer.localstack.processes import ManagedProcess, free_port, wait_until
+from explorer.localstack.daprd import Daprd, DaprdPorts, start_daprd
+from explorer.localstack.processes import ManagedProcess, wait_until
 from explorer.localstack.tls import LocalCertificates, make_certificates
+from explorer.resources import build_daprd_script, cache_dir, cosmos_server_sources, default_components_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STACK_DIR = REPO_ROOT / "stack"
-DEFAULT_RESOURCES = REPO_ROOT / "components"
 LOCAL_TTL_ANNOTATION = "dapr-explorer.dev/local-container-default-ttl"
 PARTITION_KEY_PATH = "/partitionKey"
 
@@ -56,9 +62,19 @@ class CosmosEndpoint:
 @dataclass
 class Sidecar:
     app_id: str
-    grpc_port: int
-    http_port: int
-    process: ManagedProcess
+    daprd: Daprd
+
+    @property
+    def grpc_port(self) -> int:
+        return self.daprd.ports.grpc
+
+    @property
+    def http_port(self) -> int:
+        return self.daprd.ports.http
+
+    @property
+    def process(self) -> ManagedProcess:
+        return self.daprd.process
 
     @property
     def grpc_address(self) -> str:
@@ -95,11 +111,65 @@ def find_daprd(explicit: str | os.PathLike[str] | None = None) -> Path:
         if not path.is_file():
             raise StackError(f"daprd not found at {path}. Pass a daprd binary, or unset DAPR_EXPLORER_DAPRD to build one.")
         return path
-    script = STACK_DIR / "build-daprd.sh"
-    result = subprocess.run(["bash", str(script)], capture_output=True, text=True)
+    script = build_daprd_script()
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
+        said = result.stderr.strip().splitlines()
+        if len(said) == 1 and said[0].startswith("build-daprd: "):  # the script's own diagnosis (no Go, …)
+            raise StackError(said[0])
         raise StackError(f"building daprd failed (bash {script}):\n{result.stderr.strip()[-2000:]}")
     return Path(result.stdout.strip().splitlines()[-1])
+
+
+#: The npm package of the Cosmos-compatible server (stack/cosmos/package.json).
+COSMOS_SERVER_PACKAGE = "@vercel/cosmosdb-server"
+
+
+def cosmos_server(environ: Mapping[str, str] | None = None) -> tuple[Path, dict[str, str]]:
+    """server.js, and the environment node needs to find its packages.
+
+    A checkout after `make install` has them in stack/cosmos/node_modules. Otherwise (an
+    installed package) they are installed once into `<cache>/cosmos-server-<hash of
+    package-lock.json>` and found through NODE_PATH; server.js runs from the package.
+    """
+    sources = cosmos_server_sources()
+    if (sources / "node_modules" / COSMOS_SERVER_PACKAGE).is_dir():
+        return sources / "server.js", {}
+    return sources / "server.js", {"NODE_PATH": str(install_cosmos_server(sources, cache_dir(environ)))}
+
+
+def install_cosmos_server(sources: Path, cache: Path) -> Path:
+    """`npm ci` of the server's package-lock.json into the cache (once per lock file); its node_modules."""
+    lock = (sources / "package-lock.json").read_bytes()
+    target = cache / f"cosmos-server-{hashlib.sha256(lock).hexdigest()[:12]}"
+    if (target / ".installed").is_file():
+        return target / "node_modules"
+    npm = shutil.which("npm")
+    if npm is None:
+        raise StackError("npm is not installed; the local Cosmos-compatible server needs it once, to install its packages "
+                         "(Debian: apt-get install nodejs npm).")
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=cache))
+    try:
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(sources / name, work / name)
+        result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
+                                capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if result.returncode != 0 or not (work / "node_modules" / COSMOS_SERVER_PACKAGE).is_dir():
+            said = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            raise StackError(f"installing the Cosmos-compatible server's packages failed (npm ci into {target}): "
+                             + (said[-1] if said else f"exit code {result.returncode}"))
+        (work / ".installed").touch()
+        if target.exists() and not (target / ".installed").is_file():
+            shutil.rmtree(target, ignore_errors=True)  # a half-made folder from an older version of this code
+        try:
+            work.rename(target)
+        except OSError:
+            if not (target / ".installed").is_file():  # not a parallel start that got there first
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target / "node_modules"
 
 
 class LocalStack:
@@ -107,18 +177,25 @@ class LocalStack:
 
     def __init__(
         self,
-        resources_path: Path = DEFAULT_RESOURCES,
+        resources_path: Path | None = None,
         app_ids: Sequence[str] = DEFAULT_APPS,
         run_dir: Path | None = None,
         daprd: str | os.PathLike[str] | None = None,
         startup_timeout: float = 60.0,
+        api_logging: bool = False,
     ):
-        self.resources_path = Path(resources_path)
+        """`resources_path`: the component files (default: the package's, explorer.resources);
+        `run_dir`: where logs and TLS files go (default: a temp folder made by start() and removed
+        by stop()); `api_logging`: start every daprd with --enable-api-logging (a log line per call)."""
+        self.resources_path = Path(resources_path) if resources_path is not None else default_components_dir()
         self.app_ids = tuple(app_ids)
         self._own_run_dir = run_dir is None
-        self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="dapr-explorer-stack-"))
+        self._run_dir = Path(run_dir) if run_dir else None
+        self.kept_logs: Path | None = None  # set by stop() when it kept a run folder of ours for its logs
+        self._failed = False
         self._daprd_arg = daprd
         self.startup_timeout = startup_timeout
+        self.api_logging = api_logging
         self.components = load_components([self.resources_path])
         self.cosmos: CosmosEndpoint | None = None
         self.sidecars: dict[str, Sidecar] = {}
@@ -137,8 +214,17 @@ class LocalStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def run_dir(self) -> Path:
+        """The folder of this stack's logs and TLS files (made by start() unless one was given)."""
+        if self._run_dir is None:
+            raise StackError("the local stack has no run folder before start()")
+        return self._run_dir
+
     def start(self) -> LocalStack:
         atexit.register(self.stop)
+        if self._run_dir is None:
+            self._run_dir = Path(tempfile.mkdtemp(prefix="dapr-explorer-stack-"))
         try:
             self._daprd = find_daprd(self._daprd_arg)
             self._certs = make_certificates(self.run_dir / "tls")
@@ -147,8 +233,14 @@ class LocalStack:
             for app_id in self.app_ids:
                 self._start_sidecar(self._daprd, app_id)
             for app_id in self.app_ids:
-                self._wait_sidecar(self.sidecars[app_id])
-        except BaseException:
+                self.sidecars[app_id].daprd.wait_healthy(self.startup_timeout, StackError)
+        except Exception as exc:
+            self._failed = True
+            self.stop()
+            if self.kept_logs is not None and str(self.kept_logs) not in str(exc):
+                exc.add_note(f"The logs of this start are kept in {self.kept_logs}")
+            raise
+        except BaseException:  # Ctrl-C: nothing failed, nothing to keep
             self.stop()
             raise
         return self
@@ -158,19 +250,31 @@ class LocalStack:
             if self._stopped:
                 return
             self._stopped = True
+        died = any(p.exited_by_itself() for p in self.processes())
         for sidecar in self.sidecars.values():
             sidecar.process.stop()
         if self._server is not None:
             self._server.stop()
         atexit.unregister(self.stop)
+        self._tidy_run_dir(keep_logs=self._failed or died)
+
+    def _tidy_run_dir(self, keep_logs: bool) -> None:
+        """Remove the run folder if we made it; after a failure keep it if it holds a log."""
+        if not self._own_run_dir or self._run_dir is None:
+            return
+        if keep_logs and any(log.stat().st_size for log in self._run_dir.glob("*.log")):
+            self.kept_logs = self._run_dir
+        else:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
 
     def processes(self) -> list[ManagedProcess]:
         procs = [s.process for s in self.sidecars.values()]
         return procs + ([self._server] if self._server else [])
 
     def remove_run_dir(self) -> None:
-        if self._own_run_dir:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+        """Remove the run folder if we made it, logs and all (stop() keeps one only after a failure)."""
+        if self._own_run_dir and self._run_dir is not None:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
 
     # -- environment handed to clients ---------------------------------------------------
 
@@ -231,7 +335,7 @@ class LocalStack:
         old = self.sidecars[app_id]
         old.process.stop()
         self._start_sidecar(self._daprd, app_id, old.grpc_port, old.http_port)
-        self._wait_sidecar(self.sidecars[app_id])
+        self.sidecars[app_id].daprd.wait_healthy(self.startup_timeout, StackError)
         return self.sidecars[app_id]
 
     # -- the Cosmos-compatible server ------------------------------------------------------
@@ -240,9 +344,7 @@ class LocalStack:
         node = shutil.which("node")
         if node is None:
             raise StackError("Node.js is not installed; the local Cosmos-compatible server needs it (Debian: apt-get install nodejs npm).")
-        script = STACK_DIR / "cosmos" / "server.js"
-        if not (STACK_DIR / "cosmos" / "node_modules" / "@vercel" / "cosmosdb-server").is_dir():
-            raise StackError(f"the Cosmos-compatible server is not installed; run: npm ci --prefix {STACK_DIR / 'cosmos'}")
+        script, node_env = cosmos_server()
         assert self._certs is not None
         self._server_starts += 1  # a log per start: READY is read from the new one only
         suffix = "" if self._server_starts == 1 else f".{self._server_starts}"
@@ -251,7 +353,7 @@ class LocalStack:
             [node, str(script), "--port", str(port), "--host", "127.0.0.1",
              "--cert", str(self._certs.cert_file), "--key", str(self._certs.key_file)],
             self.run_dir / f"cosmosdb-server{suffix}.log",
-            env=os.environ,
+            env={**os.environ, **node_env},
         )
         url: list[str] = []
 
@@ -287,56 +389,9 @@ class LocalStack:
     # -- daprd ------------------------------------------------------------------------------
 
     def _start_sidecar(self, daprd: Path, app_id: str, grpc_port: int = 0, http_port: int = 0) -> None:
-        """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones)."""
-        grpc_port, http_port = grpc_port or free_port(), http_port or free_port()
-        internal_port, metrics_port = free_port(), free_port()
-        argv = [
-            str(daprd),
-            "--app-id", app_id,
-            "--mode", "standalone",
-            "--resources-path", str(self.resources_path),
-            "--dapr-listen-addresses", "127.0.0.1",
-            "--dapr-grpc-port", str(grpc_port),
-            "--dapr-http-port", str(http_port),
-            "--dapr-internal-grpc-port", str(internal_port),
-            "--metrics-port", str(metrics_port),
-            "--enable-metrics=false",
-            "--placement-host-address", "",
-            "--scheduler-host-address", "",
-            "--log-level", "info",
-        ]
-        process = ManagedProcess(
-            f"daprd-{app_id}", argv, self.run_dir / f"daprd-{app_id}.log", env=self.client_env(), cwd=self.run_dir
+        """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones); wait_healthy() waits."""
+        started = start_daprd(
+            daprd, app_id, [self.resources_path], self.run_dir / f"daprd-{app_id}.log", self.client_env(),
+            ports=DaprdPorts.pick(grpc_port, http_port), api_logging=self.api_logging,
         )
-        self.sidecars[app_id] = Sidecar(app_id, grpc_port, http_port, process)
-
-    def _wait_sidecar(self, sidecar: Sidecar) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-
-        def healthy() -> bool:
-            if not sidecar.process.alive():
-                return True
-            return _http_status("127.0.0.1", sidecar.http_port, "/v1.0/healthz") == 204
-
-        wait_until(healthy, max(0.0, deadline - time.monotonic()), interval=0.1)
-        if not sidecar.process.alive():
-            raise StackError(
-                f"daprd for {sidecar.app_id} exited during start-up (code {sidecar.process.process.returncode}). "
-                f"Its log ({sidecar.process.log_path}):\n{sidecar.process.log_tail()}"
-            )
-        if _http_status("127.0.0.1", sidecar.http_port, "/v1.0/healthz") != 204:
-            raise StackError(
-                f"daprd for {sidecar.app_id} was not healthy within {self.startup_timeout:.0f}s. "
-                f"Its log ({sidecar.process.log_path}):\n{sidecar.process.log_tail()}"
-            )
-
-
-def _http_status(host: str, port: int, path: str) -> int | None:
-    conn = http.client.HTTPConnection(host, port, timeout=1)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status
-    except OSError:
-        return None
-    finally:
-        conn.close()
+        self.sidecars[app_id] = Sidecar(app_id, started)

@@ -34,6 +34,7 @@ class ManagedProcess:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
+        self._stop_asked = False
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
@@ -54,6 +55,10 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def exited_by_itself(self) -> bool:
+        """It has exited, and not because stop() asked it to (it crashed or was killed by someone else)."""
+        return not self._stop_asked and not self.alive()
+
     def log_tail(self, lines: int = 20) -> str:
         try:
             text = self.log_path.read_text(encoding="utf-8", errors="replace")
@@ -63,6 +68,7 @@ class ManagedProcess:
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM the whole process group, SIGKILL what is left after `grace` seconds."""
+        self._stop_asked = True
         if self.process.poll() is None:
             self._signal_group(signal.SIGTERM)
             try:
