@@ -103,12 +103,58 @@ def test_daprd_that_dies_at_start_gives_a_clear_error_and_stops_the_server(tmp_p
     assert stack._server is not None and wait_dead([stack._server.pid]) == []
 
 
+def test_a_failed_start_leaves_no_empty_run_folder_and_keeps_one_with_logs(tmp_path, monkeypatch):
+    """A stack that made its own run folder removes it when a start fails before anything logged,
+    and keeps it (`kept_logs`, named in the error) when there are logs to read."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(StackError, match="daprd not found"):
+        LocalStack(app_ids=("nothing",), daprd=tmp_path / "no-such-daprd").start()
+    assert list(tmp_path.iterdir()) == []
+
+    fake = tmp_path / "broken-daprd"
+    fake.write_text("#!/bin/sh\necho 'fatal: broken on purpose' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    stack = LocalStack(app_ids=("broken",), daprd=fake)
+    with pytest.raises(StackError) as info:
+        stack.start()
+    assert stack.kept_logs is not None and stack.kept_logs.name.startswith("dapr-explorer-stack-")
+    assert str(stack.kept_logs) in str(info.value)
+    assert "broken on purpose" in (stack.kept_logs / "daprd-broken.log").read_text()
+
+
+def test_a_stack_that_made_its_run_folder_removes_it_on_stop(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    stack = LocalStack(app_ids=("tidy",)).start()
+    assert stack.run_dir.parent == tmp_path and (stack.run_dir / "daprd-tidy.log").is_file()
+    stack.stop()
+    assert list(tmp_path.iterdir()) == [] and stack.kept_logs is None
+
+
+def test_api_logging_makes_daprd_log_every_state_call(tmp_path):
+    import http.client
+
+    with LocalStack(app_ids=("api-log",), run_dir=tmp_path, api_logging=True) as stack:
+        assert "--enable-api-logging" in stack.sidecars["api-log"].process.argv
+        conn = http.client.HTTPConnection("127.0.0.1", stack.sidecars["api-log"].http_port, timeout=10)
+        conn.request("GET", "/v1.0/state/statestore-agents-cosmos/no-such-key")
+        assert conn.getresponse().status in (200, 204)
+        conn.close()
+    log = (tmp_path / "daprd-api-log.log").read_text()
+    assert 'HTTP API Called' in log and 'method="GET /v1.0/state/statestore-agents-cosmos/no-such-key"' in log, log[-3000:]
+
+
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_cli_stack_leaves_nothing_behind_when_stopped(how):
-    """`dapr-explorer stack` stopped by Ctrl-C, SIGTERM, or even kill -9 orphans no daprd/server."""
+def test_cli_stack_leaves_nothing_behind_when_stopped(how, tmp_path):
+    """`dapr-explorer stack` stopped by Ctrl-C, SIGTERM, or even kill -9 orphans no daprd/server;
+    stopped by a signal it can catch, it also removes its run folder."""
     cli = subprocess.Popen(
         [sys.executable, "-m", "explorer", "stack"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=dict(os.environ, TMPDIR=str(tmp_path)),  # kill -9 leaves its run folder: here, not in /tmp
     )
     try:
         line = ""
@@ -121,6 +167,8 @@ def test_cli_stack_leaves_nothing_behind_when_stopped(how):
         os.kill(cli.pid, how)
         cli.wait(timeout=30)
         assert wait_dead(kids) == []
+        if how != signal.SIGKILL:
+            assert list(tmp_path.glob("dapr-explorer-stack-*")) == []
     finally:
         if cli.poll() is None:
             cli.kill()
@@ -131,7 +179,8 @@ class Terminal:
 
     ESCAPES = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
 
-    def __init__(self, argv: list[str], columns: int = 120, lines: int = 30) -> None:
+    def __init__(self, argv: list[str], columns: int = 120, lines: int = 30, cwd: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
         import fcntl
         import pty
         import struct
@@ -139,8 +188,8 @@ class Terminal:
 
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-        env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
-        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+        env = dict(os.environ if env is None else env, TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
+        self.process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
                                         start_new_session=True)
         os.close(slave)
         self.raw = b""
