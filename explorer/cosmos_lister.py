@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
-from explorer.core.model import MissingPartitionKey, partition_of
+from explorer.core.model import MissingPartitionKey, partition_of, whole_number
 from explorer.cosmos_connect import async_client
 from explorer.errors import CosmosError, CosmosUnreachable, NotFound
 
@@ -35,9 +35,15 @@ KEY_COLUMNS = "c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary"
 PARTITION_SCAN_PAGE = 1000
 
 
-#: Characters Cosmos DB does not route in a point operation's URL (the id may still hold them:
-#: such items are read by query).
-UNROUTABLE_ID_CHARACTERS = frozenset("/\\?#")
+#: Characters Cosmos DB does not serve in a point operation's URL although an id may hold them
+#: (its gateway answers 404, 401 or 400: see docs/local-stack.md, "Item ids"): such items are read
+#: by a query in their partition. '%' covers a literal %HH; '?' is served but not worth the risk.
+UNROUTABLE_ID_CHARACTERS = frozenset("/\\?#%\r\n\t")
+
+
+def read_by_query(item_id: str) -> bool:
+    """Whether a point read cannot reach this id on Cosmos DB, so it must be read by query."""
+    return bool(UNROUTABLE_ID_CHARACTERS.intersection(item_id)) or item_id != item_id.rstrip()
 #: Cosmos DB's documented limit on an item id.
 MAX_ID_BYTES = 1023
 
@@ -223,8 +229,8 @@ def _row(item: Mapping[str, Any]) -> KeyRow:
         id=str(item["id"]),
         partition_key=partition_of(item),
         etag=str(item.get("_etag", "")),
-        ts=int(item.get("_ts", 0)),
-        ttl=int(ttl) if isinstance(ttl, int | float) else None,
+        ts=whole_number(item.get("_ts")) or 0,
+        ttl=whole_number(ttl),
         is_binary=item.get("isBinary") if isinstance(item.get("isBinary"), bool) else None,
     )
 
@@ -366,7 +372,7 @@ class CosmosLister:
     @_plain_cosmos_errors("reading the key")
     async def read_item(self, database: str, container: str, item_id: str, partition: str) -> dict[str, Any]:
         """The whole document (with system fields): by point read, or by a query in its partition
-        when the id holds a character Cosmos DB does not route in a URL ('/', '\\', '?', '#')."""
+        when Cosmos DB would not serve the id in a URL (`read_by_query`)."""
         from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
         missing = NotFound(f"no item {item_id!r} in partition {partition!r} of {database}/{container}")
@@ -375,7 +381,7 @@ class CosmosLister:
             raise NotFound(f"no item can have that id: it is {size:,} bytes, and Cosmos DB ids are at most "
                            f"{MAX_ID_BYTES:,} bytes (so Dapr cannot have saved it either)")
         _, _, partition_key = _in_partition(partition)
-        if UNROUTABLE_ID_CHARACTERS.intersection(item_id):
+        if read_by_query(item_id):
             charges: list[float] = []
             found = [item async for item in self._container(database, container).query_items(
                 "SELECT * FROM c WHERE c.id = @id",

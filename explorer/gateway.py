@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from explorer.core.envelope import KeyKind, StateKey, parse_document_id
 from explorer.core.expiry import effective_expiry
-from explorer.core.model import KeyValue, StoreLocation, value_bytes_of
+from explorer.core.model import KeyValue, StoreLocation, value_bytes_of, whole_number
 from explorer.core.writes import KeyChange, WriteKind
 from explorer.cosmos_lister import CosmosLister
 from explorer.errors import NoSidecar, NotWritable
@@ -59,7 +59,8 @@ class ReadOnlyGateway:
         """
         document = await self._lister.read_item(location.database, location.container, doc_id, partition)
         state_key = parse_document_id(doc_id, location.key_prefix, location.store)
-        expiry = effective_expiry(_int_or_none(document.get("ttl")), location.default_ttl, int(document.get("_ts", 0)))
+        expiry = effective_expiry(whole_number(document.get("ttl")), location.default_ttl,
+                                  whole_number(document.get("_ts")) or 0)
         return KeyValue(state_key, document, value_bytes_of(document), str(document.get("_etag", "")), expiry)
 
     async def get_through_dapr(self, location: StoreLocation, key: KeyValue) -> bytes | None:
@@ -114,8 +115,3 @@ class WritableGateway(ReadOnlyGateway):
         await sidecar.save(location.store, [StateWrite(
             change.state_key.key, change.value.data, etag=change.etag, metadata=change.metadata,
             first_write=change.etag is not None or change.create_only)])
-
-
-def _int_or_none(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-

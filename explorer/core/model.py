@@ -61,6 +61,18 @@ class TtlChoice:
         return "-1" if item.get("ttl") == -1 else None
 
 
+def whole_number(value: object) -> int | None:
+    """A document's number field (`ttl`, `_ts`) as an int, or None when it is not a whole number
+    (missing, text, a bool, NaN, infinity, 1.5): such a field is shown, never a reason to crash."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 class MissingPartitionKey(str):
     """The partition of items that have no `partitionKey` field at all: Cosmos DB keeps them in its
     'undefined' partition. Dapr never writes such items (it always sets partitionKey), but other

@@ -21,9 +21,43 @@ const engine = (name) => require(require.resolve(`@zeit/cosmosdb-query/lib/${nam
 const readDocument = require("@vercel/cosmosdb-server/lib/handler/read-document");
 const { parsePartitionKey } = require("@vercel/cosmosdb-server/lib/utils/get-partition-from-header");
 const serverReadDocument = readDocument.default;
+
+/** Whether a partition-key header names the 'undefined' partition: [{}]. */
+function isUndefinedPartition(text) {
+  try {
+    const value = JSON.parse(text);
+    return Array.isArray(value) && value.length === 1 && value[0] !== null && typeof value[0] === "object" &&
+      !Array.isArray(value[0]) && Object.keys(value[0]).length === 0;
+  } catch (err) {
+    return false;
+  }
+}
+
+/** A stored item's partition-key value (undefined: the item has none). */
+function partitionValue(collection, data) {
+  const paths = ((collection.read() || {}).partitionKey || {}).paths || [];
+  if (!paths.length) return data.id;
+  let value = data;
+  for (const part of paths[0].slice(1).split("/")) value = value === undefined || value === null ? undefined : value[part];
+  return value;
+}
 readDocument.default = (account, req, res, params) => {
   const collection = account.database(params.dbId).collection(params.collId);
   const header = req.headers["x-ms-documentdb-partitionkey"];
+  if (collection.read() && header !== undefined && isUndefinedPartition(Array.isArray(header) ? header[0] : header)) {
+    // Gap fix: Cosmos DB keeps items that lack the partition-key path in the 'undefined'
+    // partition, addressed by the header [{}] (REST: an empty object for an undefined
+    // component; azure-cosmos' NonePartitionKeyValue sends it). The package answered 400
+    // "fewer components". It indexes such items under their id: read that, and only if the
+    // item really has no partition key.
+    const data = collection.document(params.docId, params.docId).read();
+    if (!data || partitionValue(collection, data) !== undefined) {
+      res.statusCode = 404;
+      return { code: "NotFound", message: "Entity with the specified id does not exist in the system." };
+    }
+    res.statusCode = 200;
+    return data;
+  }
   if (collection.read() && header !== undefined) {
     let partition;
     try {
@@ -158,8 +192,17 @@ const queryRequest = new AsyncLocalStorage();
 const serverQueryDocuments = queryDocuments.default;
 queryDocuments.default = (account, req, res, params) => {
   const header = req.headers["x-ms-documentdb-partitionkey"];
-  return queryRequest.run({ partitionHeader: Array.isArray(header) ? header[0] : header }, () =>
-    serverQueryDocuments(account, req, res, params));
+  const partitionHeader = Array.isArray(header) ? header[0] : header;
+  if (headerPartition(partitionHeader) !== undefined) {
+    // Gap fix: Cosmos DB runs a query that carries a partition-key header in that partition,
+    // whatever its SQL says (REST "Query Documents": x-ms-documentdb-partitionkey scopes the
+    // query to one partition; only a query WITHOUT it must be allowed to fan out with
+    // x-ms-documentdb-query-enablecrosspartition). The package refused a scoped query whose
+    // WHERE clause did not name the partition key ("missing partition keys"). Its check is
+    // skipped here; Documents.query below evaluates the query over that partition only.
+    req.headers["x-ms-documentdb-query-enablecrosspartition"] = "true";
+  }
+  return queryRequest.run({ partitionHeader }, () => serverQueryDocuments(account, req, res, params));
 };
 
 const CACHED_ROWS_PER_COLLECTION = 300000;
@@ -173,8 +216,11 @@ helpers.paginate = (collection, maxItemCount, continuation, getRid, ...orders) =
   return paginate(collection, maxItemCount, continuation, getRid, ...orders);
 };
 
+const UNDEFINED_PARTITION = Symbol("the 'undefined' partition");
+
 function headerPartition(header) {
   if (header === undefined) return undefined;
+  if (isUndefinedPartition(header)) return UNDEFINED_PARTITION;
   try {
     const value = parsePartitionKey(header, undefined);
     return typeof value === "string" || typeof value === "number" ? value : undefined;
@@ -240,11 +286,14 @@ Documents.prototype.query = function query(params, options) {
   if (!request || !this._parent.read()) return itemsQuery.call(this, params, options);
   const { maxItemCount, continuation } = options;
   const partition = headerPartition(request.partitionHeader);
-  const key = JSON.stringify([params.query, params.parameters || null, partition === undefined ? null : [partition]]);
+  const scope = partition === undefined ? null : partition === UNDEFINED_PARTITION ? { undefined: true } : [partition];
+  const key = JSON.stringify([params.query, params.parameters || null, scope]);
   try {
     let entry = cachedPage(this, key);
     if (!entry) {
-      const source = partition === undefined ? this._data : (this._byPartition && this._byPartition.get(partition)) || new Map();
+      // the 'undefined' partition's items are indexed under the value undefined
+      const indexed = partition === UNDEFINED_PARTITION ? undefined : partition;
+      const source = partition === undefined ? this._data : (this._byPartition && this._byPartition.get(indexed)) || new Map();
       const parent = this._parent.read();
       const udf = this._userDefinedFunctions();
       let result;
