@@ -254,3 +254,36 @@ async def test_first_write_without_etag_through_daprd_creates_only_if_absent(loc
     # ... and nothing to refuse on a missing one (Dapr treats Cosmos' 404 on delete as done)
     gone = state_pb2.DeleteStateRequest(store_name=WORKFLOWS_STORE, key=f"never-{tag()}", options=FIRST_WRITE)
     assert not isinstance(await raw_call(address, "DeleteState", gone), grpc.aio.AioRpcError)
+
+
+# -- Queries scoped by the partition-key header; the 'undefined' partition ------------------------------
+
+def test_a_query_with_a_partition_key_header_runs_in_that_partition_whatever_its_sql(agents):
+    """REST "Query Documents": the x-ms-documentdb-partitionkey header scopes a query to one
+    partition; only a query without it needs x-ms-documentdb-query-enablecrosspartition. The
+    package refused a scoped query whose WHERE did not name the partition key."""
+    t = tag()
+    for pk in (f"a-{t}", f"b-{t}"):
+        agents.upsert_item({"id": f"same-{t}", "partitionKey": pk, "value": pk, "isBinary": False})
+    found = list(agents.query_items("SELECT c.id, c.partitionKey FROM c WHERE c.id = @id",
+                                    parameters=[{"name": "@id", "value": f"same-{t}"}], partition_key=f"a-{t}"))
+    assert found == [{"id": f"same-{t}", "partitionKey": f"a-{t}"}]
+    everything = list(agents.query_items("SELECT VALUE c.partitionKey FROM c", partition_key=f"b-{t}"))
+    assert everything == [f"b-{t}"]
+
+
+def test_items_without_the_partition_key_path_live_in_the_undefined_partition(agents):
+    """Cosmos DB keeps an item that lacks the partition-key path in the 'undefined' partition, which
+    the header [{}] addresses (azure-cosmos: NonePartitionKeyValue): readable by point read and
+    query there, and not in any defined partition. The package answered 400 "fewer components"."""
+    from azure.cosmos.partition_key import NonePartitionKeyValue
+
+    t = tag()
+    agents.upsert_item({"id": f"loose-{t}", "value": {"n": 1}, "isBinary": False})
+    agents.upsert_item({"id": f"kept-{t}", "partitionKey": f"loose-{t}", "value": {"n": 2}, "isBinary": False})
+    assert agents.read_item(f"loose-{t}", partition_key=NonePartitionKeyValue)["value"] == {"n": 1}
+    with pytest.raises(CosmosResourceNotFoundError):
+        agents.read_item(f"kept-{t}", partition_key=NonePartitionKeyValue)
+    loose = {i["id"] for i in agents.query_items("SELECT c.id FROM c", partition_key=NonePartitionKeyValue)}
+    assert f"loose-{t}" in loose and f"kept-{t}" not in loose
+    assert ids_in(agents, f"loose-{t}") == [f"kept-{t}"]
