@@ -6,7 +6,9 @@ exact bytes Dapr will receive (with the line and column of a mistake), and
 renders the old → new diff shown before a save.
 
 What it must never do: touch the network, the clock (callers pass `now`) or
-a widget; or accept an edit that is not valid JSON (or base64 for binary).
+a widget; accept an edit that is not valid JSON (or base64 for binary), or
+JSON that Dapr and Cosmos DB would store as something else than was typed;
+or raise anything but InvalidEdit on what the user typed.
 """
 
 from __future__ import annotations
@@ -15,29 +17,37 @@ import base64
 import binascii
 import difflib
 import json
+import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from rich.cells import get_character_cell_size
+
+from explorer.errors import describe, is_retryable
 
 
 class InvalidEdit(ValueError):
     """What the user typed cannot be sent: says where and why. Nothing is sent."""
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None):
+    def __init__(self, message: str, line: int | None = None, column: int | None = None, hint: str = ""):
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.hint = hint  # what to type instead, when the message alone does not say
 
     def __str__(self) -> str:
         where = f" at line {self.line}, column {self.column}" if self.line is not None else ""
-        return f"{self.message}{where}; nothing was sent"
+        return f"{self.message}{where}; nothing was sent" + (f" — {self.hint}" if self.hint else "")
 
 
 def pretty_json(value: object) -> str:
-    """JSON as people read it: 2-space indent, non-ASCII kept (keys not reordered)."""
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """JSON as people read it: 2-space indent, non-ASCII kept (keys not reordered). Half a surrogate
+    pair (stored by a writer that allowed one) stays an escape: it is no character to draw or send."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return _RAW_SURROGATE.sub(lambda half: f"\\u{ord(half.group()):04x}", text)
 
 
 def pretty_json_bytes(data: bytes) -> str | None:
@@ -46,6 +56,14 @@ def pretty_json_bytes(data: bytes) -> str | None:
         return pretty_json(json.loads(data.decode("utf-8")))
     except (UnicodeDecodeError, ValueError):
         return None
+
+
+def failure_line(exc: BaseException, retry: str = "r retries") -> str:
+    """An error as one line for a pane. `retry` (what pressing r does) is added only when asking
+    again can help (`is_retryable`: something was down); otherwise the error's own words say
+    what to do instead."""
+    line = describe(exc)
+    return f"{line} — {retry}" if is_retryable(exc) else line
 
 
 def hex_dump(data: bytes, limit: int = 4096, width: int = 16) -> str:
@@ -69,16 +87,142 @@ def size_text(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MiB"
 
 
+# Cosmos DB keeps at most 128 levels of objects and arrays in an item; Dapr's document around the
+# value is the first of them. (orjson, which the explorer compares values with, reads 1024.)
+MAX_VALUE_DEPTH = 127
+
+_TOKEN = re.compile(r"""
+    [ \t\n\r]+
+  | (?P<string>"[^"\\]*(?:\\.[^"\\]*)*")
+  | (?P<word>NaN|-?Infinity|true|false|null)
+  | (?P<number>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)
+  | (?P<open>[\[{])
+  | (?P<close>[\]}])
+  | (?P<comma>,)
+  | :
+""", re.VERBOSE | re.DOTALL)
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+_RAW_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def parse_json_edit(text: str) -> bytes:
-    """The bytes to save for an edited JSON value, or InvalidEdit naming line and column."""
+    """The bytes to save for an edited JSON value, or InvalidEdit naming line and column.
+
+    Refused as well as what is not JSON: what Dapr (daprd reads a JSON value with Go's
+    encoding/json, numbers as float64) and Cosmos DB would not keep as typed — half a UTF-16
+    surrogate pair (Go stores U+FFFD instead; it is no UTF-8 either), NaN/Infinity and numbers
+    beyond float64 (Go refuses them), integers float64 cannot hold exactly (Go keeps the nearest
+    float), a key twice in one object (Go keeps the last), nesting deeper than Cosmos DB keeps.
+    Never raises anything else, whatever the text.
+    """
     if not text.strip():
         raise InvalidEdit("the value is empty; type a JSON value (e.g. {} or \"text\")")
-    try:
-        value = json.loads(text)
+    try:  # syntax only: no number is converted, nothing is built
+        json.loads(text, parse_int=str, parse_float=str, parse_constant=str, object_pairs_hook=lambda pairs: None)
     except json.JSONDecodeError as exc:
         raise InvalidEdit(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        pass  # nested deeper than Python's parser goes: _check_json_edit says where
+    _check_json_edit(text)
     # Compact, as an app's JSON serialiser would send it; Dapr stores it as a JSON value.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _check_json_edit(text: str) -> None:
+    """InvalidEdit at the first place (in text order) Dapr or Cosmos DB would not keep as typed."""
+    frames: list[dict[str, int] | None] = []  # per open object its keys so far (None: an array)
+    expect_key = False
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise InvalidEdit("not valid JSON", *_line_column(text, pos))
+        kind, token = match.lastgroup, match.group()
+        if kind == "open":
+            if len(frames) >= MAX_VALUE_DEPTH:
+                raise InvalidEdit(
+                    f"nested more than {MAX_VALUE_DEPTH} levels deep (Cosmos DB keeps 128 levels of objects and "
+                    "arrays in an item, and Dapr's document around the value is one)",
+                    *_line_column(text, pos), hint="store fewer levels")
+            frames.append({} if token == "{" else None)
+            expect_key = token == "{"
+        elif kind == "close":
+            if frames:
+                frames.pop()
+            expect_key = False
+        elif kind == "comma":
+            expect_key = bool(frames) and frames[-1] is not None
+        elif kind == "string":
+            _check_string(text, pos, token)
+            if expect_key and frames and frames[-1] is not None:
+                _check_key(text, pos, token, frames[-1])
+            expect_key = False
+        elif kind == "word" and token.lstrip("-") in {"NaN", "Infinity"}:
+            raise InvalidEdit(f"{token} is not JSON (JSON has no NaN or Infinity; Dapr would refuse the value)",
+                              *_line_column(text, pos), hint="use null or a string")
+        elif kind == "number":
+            _check_number(text, pos, token)
+        pos = match.end()
+
+
+def _check_string(text: str, pos: int, token: str) -> None:
+    """A string with half a surrogate pair: no character, and no UTF-8 (Go would store U+FFFD)."""
+    raw = _RAW_SURROGATE.search(token)
+    lone = _lone_surrogate_escape(token) if "\\u" in token else None
+    if raw is not None and (lone is None or raw.start() < lone[0]):
+        raise InvalidEdit(f"U+{ord(raw.group()):04X} is half of a surrogate pair, with no other half (pasted?): "
+                          "not a character, and not UTF-8", *_line_column(text, pos + raw.start()),
+                          hint="type the character itself")
+    if lone is not None:
+        raise InvalidEdit(f"\\u{lone[1]:04x} is half of a surrogate pair, with no other half: not a character "
+                          "(Dapr would store U+FFFD, the replacement character, in its place)",
+                          *_line_column(text, pos + lone[0]), hint="type the character itself")
+
+
+def _lone_surrogate_escape(token: str) -> tuple[int, int] | None:
+    """(offset, code) of the first \\uXXXX in `token` that is half a surrogate pair on its own."""
+    high = None  # a high half waiting for its low half, next to it
+    for escape in _ESCAPE.finditer(token):
+        code = int(escape.group(1), 16) if escape.group(1) else -1
+        if high is not None:
+            if 0xDC00 <= code <= 0xDFFF and escape.start() == high[0] + 6:
+                high = None
+                continue
+            return high
+        if 0xD800 <= code <= 0xDBFF:
+            high = (escape.start(), code)
+        elif 0xDC00 <= code <= 0xDFFF:
+            return escape.start(), code
+    return high
+
+
+def _check_key(text: str, pos: int, token: str, keys: dict[str, int]) -> None:
+    key = json.loads(token) if "\\" in token else token[1:-1]
+    first = keys.setdefault(key, pos)
+    if first != pos:
+        line, column = _line_column(text, first)
+        shown = key if len(key) <= 40 else key[:39] + "…"
+        raise InvalidEdit(f'key "{shown}" appears twice in one object (first at line {line}, column {column}; '
+                          "Dapr would keep only the last)", *_line_column(text, pos), hint="remove one")
+
+
+def _check_number(text: str, pos: int, token: str) -> None:
+    """Dapr (Go) reads JSON numbers as float64, and Cosmos DB stores float64."""
+    number = float(token)  # never raises for a JSON number; too large is inf
+    shown = token if len(token) <= 24 else token[:23] + "…"
+    if math.isinf(number):
+        raise InvalidEdit(f"{shown} is too large for a number as Dapr and Cosmos DB read them (64-bit floats, up "
+                          "to about 1.8e308; Dapr would refuse the value)", *_line_column(text, pos),
+                          hint="put it in quotes")
+    if not any(c in token for c in ".eE") and int(token) != int(number):
+        kept = str(int(Decimal(repr(number)))) if abs(number) < 1e21 else repr(number)  # as Go writes float64
+        raise InvalidEdit(f"{shown} does not fit a 64-bit float: Dapr and Cosmos DB would keep {kept}",
+                          *_line_column(text, pos), hint="put it in quotes to keep every digit")
+
+
+def _line_column(text: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of `pos`, counted as Python's JSON parser counts them."""
+    return text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
 
 
 def parse_base64_edit(text: str) -> bytes:

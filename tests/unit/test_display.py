@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer.core.display import (
     cut_cells,
-    CountSummary, InvalidEdit, age_text, edit_text_for, hex_dump, parse_base64_edit, parse_json_edit,
+    CountSummary, InvalidEdit, age_text, edit_text_for, failure_line, hex_dump, parse_base64_edit, parse_json_edit,
     pretty_json_bytes, short_etag, size_text, value_diff,
 )
+from explorer.errors import CosmosUnreachable, NotFound
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=20),
@@ -101,3 +103,91 @@ def test_cutting_ascii_is_slicing_and_a_halved_wide_character_becomes_a_space():
     assert cut_cells("expires in 2m 13s", 3, 10) == "ires in"
     assert cut_cells("漢字", 1, 4) == " 字"
     assert cut_cells("ab漢", 0, 3) == "ab "
+
+
+# -- what the editor refuses to send: JSON Dapr (Go) and Cosmos DB would not keep as typed --------
+
+
+def _refusal(text: str) -> InvalidEdit:
+    with pytest.raises(InvalidEdit) as caught:
+        parse_json_edit(text)
+    return caught.value
+
+
+@pytest.mark.parametrize(("text", "words", "where"), [
+    # Go's encoding/json turns a lone surrogate into U+FFFD: the stored value would not be the typed one.
+    ('{"s": "\\ud800"}', "surrogate", (1, 8)),
+    ('{\n  "s": "ok \\udc00"\n}', "surrogate", (2, 12)),
+    ('["\\ud83d\\u0041"]', "surrogate", (1, 3)),  # a high half followed by something else
+    ('{"s": "\ud800"}', "surrogate", (1, 8)),  # pasted: the character itself, not an escape
+    # Not JSON at all for Dapr (Go): the whole value would be stored as base64 bytes.
+    ('{"a": NaN}', "NaN", (1, 7)),
+    ('[1, -Infinity]', "Infinity", (1, 5)),
+    ('{"big": 1e400}', "too large", (1, 9)),
+    # Go reads numbers as 64-bit floats: this integer would be stored as 12345678901234567000.
+    ('{"id": 12345678901234567891}', "12345678901234567000", (1, 8)),
+    # Dapr keeps one of two equal keys (the last): the other would be dropped without a word.
+    ('{"a": 1,\n "b": {"a": 2},\n "a": 3}', 'key "a" appears twice', (3, 2)),
+    ('{"\\u0061": 1, "a": 2}', 'key "a" appears twice', (1, 15)),
+    # Deeper than Cosmos DB keeps (and than orjson, which the explorer compares values with, reads).
+    ("[" * 200 + "]" * 200, "nested", (1, 128)),
+    ('{"v": ' + "[" * 5000 + "]" * 5000 + "}", "nested", (1, 133)),
+], ids=["surrogate-escape", "low-surrogate-escape", "high-surrogate-unpaired", "surrogate-pasted", "nan",
+        "infinity", "overflow", "integer-past-float64", "duplicate-key", "duplicate-key-escaped", "deep",
+        "deeper-than-python"])
+def test_json_the_store_would_not_keep_as_typed_is_refused_at_its_place(text, words, where):
+    refusal = _refusal(text)
+    assert words in refusal.message, refusal.message
+    assert (refusal.line, refusal.column) == where
+    assert f"at line {where[0]}, column {where[1]}; nothing was sent" in str(refusal)
+
+
+@pytest.mark.parametrize("text", [
+    '{"s": "\\ud83d\\ude00 \\\\ud800"}',  # a whole pair, and an escaped backslash before "ud800"
+    '{"n": 9007199254740993.5, "m": 1e308, "k": 1152921504606846976, "t": 1e-400}',
+    '{"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]}',  # equal keys in different objects
+    "[" * 127 + "]" * 127,
+])
+def test_json_dapr_keeps_as_typed_is_accepted(text):
+    assert orjson.loads(parse_json_edit(text)) == json.loads(text)
+
+
+def test_a_huge_integer_is_refused_without_reaching_pythons_digit_limit():
+    refusal = _refusal('{"n": ' + "7" * 5000 + "}")
+    assert "too large" in refusal.message and (refusal.line, refusal.column) == (1, 7)
+
+
+JSONISH = st.text(alphabet=st.sampled_from(list('{}[]",:\\ \n0123456789.eE+-uabcdfDNIntrulsy') + ["\ud800", "é"]),
+                  max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet=st.characters(codec=None, exclude_categories=())), JSONISH,
+                 json_values.map(lambda v: json.dumps(v, indent=1)).flatmap(
+                     lambda s: st.tuples(st.just(s), st.integers(0, len(s)), JSONISH).map(
+                         lambda t: t[0][: t[1]] + t[2] + t[0][t[1]:]))))
+def test_arbitrary_text_is_sent_as_strict_json_or_refused_with_invalid_edit_only(text):
+    try:
+        data = parse_json_edit(text)
+    except InvalidEdit as refusal:
+        assert refusal.line is None or (refusal.line >= 1 and refusal.column >= 1)
+        return
+    assert orjson.loads(data) == json.loads(text)  # strict UTF-8 JSON, the value the user typed
+
+
+def test_a_stored_half_surrogate_is_shown_as_its_escape_and_an_unchanged_edit_is_refused():
+    shown = pretty_json_bytes(b'{"s": "a\\ud800b"}')
+    assert shown == '{\n  "s": "a\\ud800b"\n}'  # drawable, and no raw surrogate in the edit box
+    with pytest.raises(InvalidEdit, match="surrogate"):
+        parse_json_edit(shown)
+
+
+@pytest.mark.parametrize(("error", "line"), [
+    (CosmosUnreachable("reading the key failed: no answer"), "Cosmos DB not reachable: reading the key failed: "
+                                                             "no answer — r retries"),
+    (NotFound("container a/b not found. Check the component's database and collection fields."),
+     "Cosmos DB: container a/b not found. Check the component's database and collection fields."),
+    (RuntimeError("boom\n  traceback"), "RuntimeError: boom"),
+])
+def test_a_failure_line_offers_r_only_when_asking_again_can_help(error, line):
+    assert failure_line(error) == line
