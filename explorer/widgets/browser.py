@@ -3,7 +3,9 @@
 Panes 1 and 2 of the explorer. Runs every read in a worker (partition scan,
 key pages, doctor checks), each group cancelled when the selection moves on;
 one 1-second timer drives the TTL countdown of every visible row. A pane
-whose source fails says so plainly; the others keep working, and `r` retries.
+whose source fails says so plainly in one line (any exception, not only ours);
+the others keep working. `r` is offered only when asking again can help, and
+while the keys pane shows an error nothing offers to edit or delete.
 
 What it must never do: await I/O in a handler, write (writes happen only in
 the key editor, through the session), or hold a whole partition: the key
@@ -20,11 +22,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.core.display import CountSummary
+from explorer.core.display import CountSummary, failure_line
 from explorer.core.envelope import parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.core.key_window import KeyWindow, PageRequest
-from explorer.errors import ExplorerError, describe
+from explorer.errors import describe
 from explorer.widgets.dialogs import CopyChoice, DoctorFindings, GoTo
 from explorer.widgets.key_table import KeyEntry, KeyTable
 from explorer.widgets.partition_list import PartitionList
@@ -57,6 +59,7 @@ class Browser(Screen):
         self.findings: dict[str, list] = {}
         self._highlight_timer = None
         self._pending_partition: str | None = None  # open once the store's location is known
+        self.keys_failed: str | None = None  # what the keys pane's error is about: "partitions", "keys"
 
     # -- layout -------------------------------------------------------------------------
 
@@ -103,8 +106,8 @@ class Browser(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in {"edit", "delete"}:
-            if self.app.read_only:
-                return False
+            if self.app.read_only or self.keys_failed:
+                return False  # not offered at all: no bindings, nothing in the palette
             return True if self.keys.current is not None else None
         if action == "copy":
             return True if self.keys.current is not None else None
@@ -121,7 +124,7 @@ class Browser(Screen):
         if self.store and self.location is not None:
             try:
                 parts.insert(0, f"last call {self.session.last_charge(self.store):,.2f} RU")
-            except ExplorerError:
+            except Exception:  # noqa: BLE001 - the charge is a nicety; the status line still shows
                 pass
         status = Text(" · ".join(parts))
         for problem in self.session.sidecar_problems:
@@ -139,8 +142,8 @@ class Browser(Screen):
         if store and store != self.store:
             self.open_store(store)
 
-    def session_failed(self, message: str) -> None:
-        self.query_one("#status", Static).update(Text(f"✖ {message} — r retries", style="bold red"))
+    def session_failed(self, exc: BaseException) -> None:
+        self.query_one("#status", Static).update(Text(f"✖ {failure_line(exc)}", style="bold red"))
 
     @work(exclusive=True, group="doctor")
     async def check_stores(self) -> None:
@@ -201,7 +204,7 @@ class Browser(Screen):
                 self.set_status()
         except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
             plist.set_progress("✖ failed — see →")  # 18 columns: the reason goes where it fits
-            self._keys_message(f"✖ partitions of {store}: {describe(exc)} — r retries")
+            self._keys_message(f"✖ partitions of {store}: {failure_line(exc)}", failed="partitions")
             return
         plist.finish(str(CountSummary(count, "partition", scanned, charge)))
         if self.partition is None and plist.shown:
@@ -243,15 +246,18 @@ class Browser(Screen):
     async def load_page(self, partition: str, request: PageRequest, cursor_doc: str | None = None) -> None:
         try:
             page = await self.session.keys_page(self.location, partition, request.token, KEY_PAGE)
-        except Exception as exc:  # noqa: BLE001
+            entries = [self._entry(row) for row in page.rows]
+        except Exception as exc:  # noqa: BLE001 - shown in the pane; an exception in a worker would end the app
             self.window.cancel()
-            self._keys_message(f"✖ {describe(exc)} — r retries")
+            if partition == self.partition:
+                self._keys_message(f"✖ {failure_line(exc)}", failed="keys")
             return
         finally:
             self.set_status()
         if partition != self.partition:
             return
-        entries = [self._entry(row) for row in page.rows]
+        if self.keys_failed == "keys":  # this page came: the one that failed before is no news
+            self._keys_message("")
         change = self.window.add_page(request, entries, page.continuation)
         table, now = self.keys, self.app.now()
         if change.appended:
@@ -287,10 +293,15 @@ class Browser(Screen):
         if request is not None and self.partition is not None:
             self.load_page(self.partition, request)
 
-    def _keys_message(self, text: str) -> None:
+    def _keys_message(self, text: str, failed: str | None = None) -> None:
+        """`text` under the key table; `failed` ("partitions", "keys") when it is an error, which
+        takes edit and delete away until the pane shows something else."""
         box = self.query_one("#keys-message", Static)
         box.update(Text(text))
         box.display = bool(text)
+        if failed != self.keys_failed:
+            self.keys_failed = failed
+            self.refresh_bindings()
 
     def tick(self) -> None:
         self.keys.tick(self.app.now())

@@ -7,14 +7,21 @@ live countdown, isBinary). `e` edits in a text area; ctrl+s checks the JSON
 choice, and saves through Dapr with the etag. A conflict shows the store's
 version beside yours: reload, or overwrite on purpose — never silently.
 
+When the key cannot be read (or a save could not be read back), the editor
+shows the failure in one line instead of the key, offers `r` only when asking
+again can help, and offers no edit, delete or save until a key is shown again.
+
 What it must never do: I/O outside a worker, a write in a read-only session or
 for actor/workflow state (those open read-only with the reason), or a write
-without the etag unless the user chose "overwrite" in the conflict dialog.
+without the etag unless the user chose "overwrite" in the conflict dialog; or
+let an exception out of a worker (Textual would end the app).
 """
 
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -31,7 +38,7 @@ from explorer.core.display import (
 )
 from explorer.core.envelope import decode_value
 from explorer.core.expiry import countdown_text
-from explorer.errors import describe
+from explorer.errors import describe, is_retryable
 from explorer.widgets.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
 
 
@@ -54,7 +61,8 @@ class KeyEditor(Screen):
         self.location = location
         self.doc_id = doc_id
         self.partition = partition
-        self.opened = None  # OpenedKey, once read
+        self.opened = None  # OpenedKey, once read (None again while a failure is shown instead)
+        self.failed = False  # a failure is shown instead of the key: nothing offers to write
         self.editing = False
         self.saved_etags: list[str] = []  # etags this editor wrote, newest last (tests read them)
         self.then = then  # "edit" or "delete": run once the key is read
@@ -88,14 +96,12 @@ class KeyEditor(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.editing and action in {"edit", "delete", "reload", "copy", "help"}:
             return False  # while the text area has the keys, letters are text
-        if action in {"edit", "delete"}:
-            if self.session.read_only:
-                return False  # no edit or delete bindings at all in a read-only session
+        if action in {"edit", "delete", "save"}:
+            if self.session.read_only or self.failed:
+                return False  # not offered at all: no bindings, nothing in the palette
+            if action == "save":
+                return True if self.editing else None
             return None if self.opened is None or self.reason_read_only else True
-        if action == "save":
-            if self.session.read_only:
-                return False
-            return True if self.editing else None
         return True
 
     # -- reading ------------------------------------------------------------------------
@@ -105,11 +111,12 @@ class KeyEditor(Screen):
         """The key from Cosmos, shown at once; Dapr's read of it follows (`check_through_dapr`)."""
         try:
             self.opened = await self.session.open_key(self.location, self.doc_id, self.partition)
+            self._show()
         except Exception as exc:  # noqa: BLE001 - Cosmos/network failures are shown, never crash the app
-            self._message(f"could not read the key: {describe(exc)} (r to retry)", "error")
-            self.query_one("#envelope", Static).update(Text("could not read the key (r to retry)", style="red"))
+            retry = " (r to retry)" if is_retryable(exc) else ""  # else the error's own words say what to do
+            self._no_key(f"could not read the key: {describe(exc)}{retry}", "error", f"could not read the key{retry}")
             return
-        self._show()
+        self.failed = False
         self.refresh_bindings()
         self.check_through_dapr(self.opened)
         then, self.then = self.then, None
@@ -123,7 +130,11 @@ class KeyEditor(Screen):
         """Fill in "read via" and any mismatch once the owning sidecar has read the key shown."""
         if opened.dapr_app is None or opened.dapr_checked:
             return
-        checked = await self.session.check_through_dapr(self.location, opened)
+        try:
+            checked = await self.session.check_through_dapr(self.location, opened)
+        except Exception as exc:  # noqa: BLE001 - the key stays shown; what went wrong is its warning
+            checked = replace(opened, read_through="Cosmos point read", dapr_checked=True,
+                              warnings=(f"Dapr's read could not be checked: {describe(exc)}",))
         if self.opened is not opened:  # reloaded or saved meanwhile; that version has its own check
             return
         self.opened = checked
@@ -186,6 +197,15 @@ class KeyEditor(Screen):
         """The countdown as drawn now (tests read it)."""
         return countdown_text(self.opened.key.expiry, self.app.now()) if self.opened else None
 
+    def _no_key(self, message: str, level: str, envelope: str) -> None:
+        """Show a failure instead of the key: no value, no envelope, nothing that offers to write."""
+        self.opened = None
+        self.failed = True
+        self.query_one("#value", Static).update("")
+        self.query_one("#envelope", Static).update(Text(envelope, style="red"))
+        self._message(message, level)
+        self.refresh_bindings()
+
     def _message(self, text: str, level: str) -> None:
         box = self.query_one("#editor-message", Static)
         box.update(Text(text))
@@ -195,7 +215,7 @@ class KeyEditor(Screen):
     # -- editing ------------------------------------------------------------------------
 
     def action_edit(self) -> None:
-        if self.reason_read_only or self.opened is None:
+        if self.reason_read_only or self.opened is None or self.failed:
             self.notify(self.reason_read_only or "still reading the key", severity="warning")
             return
         key = self.opened.key
@@ -231,7 +251,7 @@ class KeyEditor(Screen):
         return data, pretty_json_bytes(data) or text
 
     def action_save(self) -> None:
-        if not self.editing or self.opened is None:
+        if not self.editing or self.opened is None or self.reason_read_only:
             return
         try:
             value, shown = self._typed_value()
@@ -266,9 +286,9 @@ class KeyEditor(Screen):
         except Conflict:
             await self._show_conflict(value, shown, ttl)
             return
-        except SavedUnverified as exc:
+        except SavedUnverified as exc:  # written; the version shown is not the store's any more
             self._stop_editing()
-            self._message(str(exc), "warning")
+            self._no_key(str(exc), "warning", "saved; the new version is not read yet (r reloads)")
             return
         except Exception as exc:  # noqa: BLE001 - shown in the editor; the app keeps running
             self._message(f"{describe(exc)} — nothing was saved", "error")
@@ -307,7 +327,7 @@ class KeyEditor(Screen):
     # -- delete, reload, copy, help -----------------------------------------------------
 
     def action_delete(self) -> None:
-        if self.reason_read_only or self.opened is None:
+        if self.reason_read_only or self.opened is None or self.failed:
             self.notify(self.reason_read_only or "still reading the key", severity="warning")
             return
         key = self.opened.key

@@ -119,6 +119,44 @@ def shown(widget) -> str:
     return "\n".join(line.text for line in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height)))
 
 
+def text(screen, selector: str) -> str:
+    """What a widget shows, on one line (wrapped lines joined)."""
+    return " ".join(shown(screen.query_one(selector)).split())
+
+
+WRITES = {"Edit", "Delete", "Save"}
+
+
+def footer(screen) -> set[str]:
+    """The actions the screen's footer draws (dimmed ones too: they are offered, only not now)."""
+    from textual.widgets._footer import FooterKey
+
+    return {key.description for key in screen.query(FooterKey)}
+
+
+def palette(app) -> set[str]:
+    """The actions the command palette (ctrl+p) lists for the screen shown."""
+    return {command.title for command in app.get_system_commands(app.screen)}
+
+
+def still_running(app) -> bool:
+    """No worker (or handler) raised: Textual exits the app on the first unhandled exception."""
+    return app.is_running and app.return_code is None
+
+
+async def open_key_failing(pilot, key: str) -> KeyEditor:
+    """Enter on `key` in the key table, when the editor is expected to fail to read it."""
+    table = pilot.app.browser.keys
+    table.focus()
+    keys = [e.state_key.key for e in table.entries]
+    await pilot.press(*["up"] * len(keys), *["down"] * keys.index(key))
+    assert table.current.state_key.key == key
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, KeyEditor)
+                and "could not read the key" in text(pilot.app.screen, "#editor-message"), f"the editor on {key}")
+    return pilot.app.screen
+
+
 def item(cosmos, where, doc_id: str, partition: str) -> dict:
     return container(cosmos, *where).read_item(doc_id, partition_key=partition)
 
@@ -221,6 +259,9 @@ async def test_save_with_restarted_ttl(stack, cosmos):
 
 
 async def test_invalid_json_says_where_and_sends_nothing(stack, cosmos):
+    """Not JSON, and JSON Dapr would not keep as typed: refused at its line and column, the app
+    running. (A lone surrogate ended the app with UnicodeEncodeError; NaN, a number past float64,
+    a key twice and deep nesting were sent, and Dapr stored something else than was typed.)"""
     doc_id = f"{AGENTS_APP}||agent:summarizer"
     before = item(cosmos, AGENTS, doc_id, "gpt4")
     app = make_app(stack)
@@ -235,7 +276,155 @@ async def test_invalid_json_says_where_and_sends_nothing(stack, cosmos):
         message = " ".join(shown(editor.query_one("#editor-message")).split())
         assert "not valid JSON" in message and "line 2, column 24" in message and "nothing was sent" in message
         assert editor.query_one("#value-edit").cursor_location == (1, 23)  # on the second comma
+        for typed, says in [
+            ('{"s": "\\ud800"}', "\\ud800 is half of a surrogate pair, with no other half: not a character (Dapr "
+                                 "would store U+FFFD, the replacement character, in its place) at line 1, column 8"),
+            ('{"s": "\ud800"}', "U+D800 is half of a surrogate pair"),  # pasted, not typed as an escape
+            ('{\n  "n": NaN\n}', "NaN is not JSON (JSON has no NaN or Infinity; Dapr would refuse the value) "
+                                 "at line 2, column 8"),
+            ('{"n": 1e400}', "1e400 is too large for a number"),
+            ('{"id": 12345678901234567891}', "Dapr and Cosmos DB would keep 12345678901234567000"),
+            ('{"a": 1, "a": 2}', 'key "a" appears twice in one object'),
+            ("[" * 300 + "]" * 300, "nested more than 127 levels deep"),
+        ]:
+            editor.query_one("#value-edit").text = typed
+            await pilot.press("ctrl+s")
+            await pilot.pause(0.1)
+            assert still_running(app), typed
+            assert isinstance(app.screen, KeyEditor) and editor.editing, typed
+            message = text(editor, "#editor-message")
+            assert says in message and "nothing was sent" in message, message
     assert item(cosmos, AGENTS, doc_id, "gpt4")["_etag"] == before["_etag"]
+
+
+async def test_an_unexpected_failure_in_a_worker_is_one_line_in_the_editor_and_the_app_keeps_running(stack):
+    """Asking Dapr about the key raised something nobody expected: the editor said nothing and the
+    app ended. Now the key stays shown with the failure as one line where Dapr's verdict goes."""
+
+    class Failing:
+        """The real session, but its check through Dapr raises an exception of no known kind."""
+
+        def __init__(self, real):
+            self._real = real
+
+        def __getattr__(self, name):
+            return getattr(self._real, name)
+
+        async def check_through_dapr(self, location, opened):
+            raise RuntimeError("the unexpected happened\n  a traceback line the pane must not show")
+
+    async def factory(app):
+        from explorer.session import ExplorerSession
+
+        return Failing(await ExplorerSession.open(app.resources_paths, app.sidecar_addresses, None, False, None))
+
+    paths = [stack.resources_path]
+    addresses = [s.grpc_address for s in stack.sidecars.values()]
+    app = ExplorerApp(load_components(paths), paths, addresses, session_factory=factory)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await browse_to(pilot, AGENTS_STORE, "gpt4")
+        editor = await open_key(pilot, "agent:planner", verdict=False)
+        await until(pilot, lambda: "RuntimeError" in text(editor, "#editor-message"), "the failure in the editor")
+        message = text(editor, "#editor-message")
+        assert "RuntimeError: the unexpected happened" in message and "traceback" not in message, message
+        assert '"planner"' in shown(editor.query_one("#value"))
+        assert still_running(app)
+
+
+async def _make_gone(stack, key: str, value: bytes | None) -> None:
+    """Save `key` in the cache store's partition "gone" (None: delete it), as the app would."""
+    async with SidecarClient(stack.sidecars["chat-api"].grpc_address) as client:
+        if value is None:
+            await client.delete(CACHE_STORE, key, metadata={"partitionKey": "gone"})
+        else:
+            await client.save(CACHE_STORE, [StateWrite(key, value, metadata={"partitionKey": "gone"})])
+
+
+@pytest.mark.parametrize("read_only", [False, True], ids=["writable", "read-only"])
+async def test_a_key_deleted_since_the_list_was_read_offers_no_r_and_no_write(stack, cosmos, read_only):
+    """Retrying cannot bring back a deleted key: the editor says what happened without "r to
+    retry", and offers no edit, delete or save while it shows no key. When the key exists again,
+    r shows it, and edit and delete come back — never in a read-only session."""
+    key = f"gone:{'ro' if read_only else 'rw'}"
+    await _make_gone(stack, key, b'{"here": 1}')
+    app = make_app(stack, read_only=read_only)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await browse_to(pilot, CACHE_STORE, "gone")
+        await _make_gone(stack, key, None)
+        editor = await open_key_failing(pilot, key)
+        message = text(editor, "#editor-message")
+        assert "no item" in message and "retry" not in message and "r to" not in message, message
+        assert "retry" not in text(editor, "#envelope")
+        await until(pilot, lambda: not WRITES & footer(editor), "the footer without edit, delete, save")
+        assert not WRITES & palette(app)
+        await pilot.press("e", "d", "ctrl+s")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, KeyEditor) and not editor.editing
+
+        await _make_gone(stack, key, b'{"here": 2}')
+        await pilot.press("r")
+        await until(pilot, lambda: editor.opened is not None, "the key, back")
+        assert '"here": 2' in shown(editor.query_one("#value"))
+        if read_only:
+            await pilot.pause(0.1)
+            assert not WRITES & footer(editor) and not WRITES & palette(app)
+        else:
+            await until(pilot, lambda: {"Edit", "Delete"} <= footer(editor), "edit and delete, back")
+            assert {"Edit", "Delete"} <= palette(app)
+    await _make_gone(stack, key, None)
+
+
+async def test_a_store_whose_container_is_missing_says_what_to_fix_not_r(stack, tmp_path):
+    """The component names a container that does not exist: the pane says to check the component
+    (no "r retries": asking again finds the same nothing) and offers no edit or delete."""
+    for path in stack.resources_path.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    agents = next(p for p in tmp_path.glob("*.yaml") if f"name: {AGENTS_STORE}" in p.read_text())
+    (tmp_path / "statestore-missing.yaml").write_text(
+        agents.read_text().replace(f"name: {AGENTS_STORE}", "name: statestore-missing")
+        .replace("value: agent-registry", "value: no-such-container"))
+    addresses = [s.grpc_address for s in stack.sidecars.values()]
+    app = ExplorerApp(load_components([tmp_path]), [tmp_path], addresses)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.session is not None, "the session to open")
+        browser = app.browser
+        stores = browser.query_one(StoreList)
+        stores.focus()
+        for _ in range(10):
+            if stores.current_store == "statestore-missing":
+                break
+            await pilot.press("down")
+        await until(pilot, lambda: "partitions of statestore-missing" in text(browser, "#keys-message"),
+                    "the pane to say why")
+        message = text(browser, "#keys-message")
+        assert "dapr-agents/no-such-container not found" in message, message
+        assert "Check the component's database and collection fields" in message and "r retries" not in message
+        await until(pilot, lambda: not WRITES & footer(browser), "the footer without edit and delete")
+        assert not WRITES & palette(app)
+
+
+@pytest.mark.parametrize(("error", "offers_r"), [
+    ("ComponentError", False), ("CosmosUnreachable", True), ("OSError", False),
+])
+async def test_the_status_line_offers_r_only_when_asking_again_can_help(error, offers_r):
+    """The session could not open: "r retries" only for what was down, not for what must be fixed."""
+    from pathlib import Path
+
+    from explorer import errors
+
+    cause = getattr(errors, error, OSError)("the reason, and what to do about it")
+
+    async def factory(app):
+        raise cause
+
+    components = [Path(__file__).resolve().parents[2] / "components"]
+    app = ExplorerApp(load_components(components), components, session_factory=factory)
+    async with app.run_test(size=(100, 30)) as pilot:
+        browser = app.browser
+        await until(pilot, lambda: "the reason" in text(browser, "#status"), "the status line to say why")
+        status = text(browser, "#status")
+        assert "the reason, and what to do about it" in status
+        assert ("r retries" in status) is offers_r, status
 
 
 async def _edit_then_conflict(pilot, stack, theirs: bytes) -> KeyEditor:

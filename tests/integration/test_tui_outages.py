@@ -22,23 +22,13 @@ import pytest
 
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_STORE, WORKFLOWS_STORE, seed
 from explorer.widgets.browser import Browser
-from explorer.widgets.key_editor import KeyEditor
 from explorer.widgets.store_list import StoreList
 from tests.integration.test_tui import (  # noqa: F401 - stack and cosmos are fixtures
-    AGENTS, browse_to, cosmos, item, make_app, open_key, save_through_dialog, shown, stack, until,
+    AGENTS, WRITES, browse_to, cosmos, footer, item, make_app, open_key, open_key_failing, palette,
+    save_through_dialog, shown, stack, still_running, text, until,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def text(screen, selector: str) -> str:
-    """What a widget shows, on one line (wrapped lines joined)."""
-    return " ".join(shown(screen.query_one(selector)).split())
-
-
-def still_running(app) -> bool:
-    """No worker (or handler) raised: Textual exits the app on the first unhandled exception."""
-    return app.is_running and app.return_code is None
 
 
 async def clear_filter(pilot) -> None:
@@ -50,19 +40,6 @@ async def clear_filter(pilot) -> None:
 async def choose_partition(pilot, partition: str) -> None:
     await clear_filter(pilot)
     await pilot.press("slash", *partition, "enter")
-
-
-async def open_key_failing(pilot, key: str) -> KeyEditor:
-    """Enter on `key` in the key table, when the editor is expected to fail to read it."""
-    table = pilot.app.browser.keys
-    table.focus()
-    keys = [e.state_key.key for e in table.entries]
-    await pilot.press(*["up"] * len(keys), *["down"] * keys.index(key))
-    assert table.current.state_key.key == key
-    await pilot.press("enter")
-    await until(pilot, lambda: isinstance(pilot.app.screen, KeyEditor)
-                and "could not read the key" in text(pilot.app.screen, "#editor-message"), f"the editor on {key}")
-    return pilot.app.screen
 
 
 async def browse_again(pilot, store: str, partition: str) -> Browser:
@@ -198,7 +175,10 @@ async def test_cosmos_outage_panes_say_so_the_app_keeps_moving_and_r_brings_part
             editor = await open_key_failing(pilot, "agent:planner")
             message = text(editor, "#editor-message")
             assert "could not read the key" in message and "Cosmos DB not reachable" in message, message
-            assert "r to retry" in message
+            assert "r to retry" in message  # Cosmos not answering: asking again can help
+            # No key is shown, so nothing offers to write one: not the footer, not the palette.
+            await until(pilot, lambda: not WRITES & footer(editor), "the footer without edit, delete, save")
+            assert not WRITES & palette(app)
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, Browser), "the browser")
 
@@ -209,6 +189,8 @@ async def test_cosmos_outage_panes_say_so_the_app_keeps_moving_and_r_brings_part
             assert "Cosmos DB not reachable" in message and "listing keys failed" in message, message
             assert cosmos_address in message and "object at 0x" not in message, message
             assert browser.keys.entries == []
+            await until(pilot, lambda: not WRITES & footer(browser), "the footer without edit and delete")
+            assert not WRITES & palette(app)
 
             # Choosing another store: its partitions cannot be listed, and the browser says so.
             stores = browser.query_one(StoreList)
@@ -242,6 +224,9 @@ async def test_cosmos_outage_panes_say_so_the_app_keeps_moving_and_r_brings_part
             assert not browser.query_one("#keys-message").display
             await choose_partition(pilot, "llm")
             await until(pilot, lambda: browser.partition == "llm" and browser.keys.entries, "the keys of llm")
+            # A key is shown again: edit and delete are back.
+            await until(pilot, lambda: {"Edit", "Delete"} <= footer(browser), "edit and delete in the footer")
+            assert {"Edit", "Delete"} <= palette(app)
             assert still_running(app)
     finally:
         if not restarted:
