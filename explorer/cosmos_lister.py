@@ -170,10 +170,6 @@ class ContainerInfo:
     partition_key_paths: tuple[str, ...]
     default_ttl: int | None  # None = TTL off on the container
 
-    @property
-    def ttl_enabled(self) -> bool:
-        return self.default_ttl is not None
-
 
 @dataclass(frozen=True)
 class PartitionBatch:
@@ -260,10 +256,6 @@ class CosmosLister:
     def _container(self, database: str, container: str):
         return self._client.get_database_client(database).get_container_client(container)
 
-    @_plain_cosmos_errors("listing databases")
-    async def databases(self) -> list[str]:
-        return [db["id"] async for db in self._client.list_databases()]
-
     @_plain_cosmos_errors("opening the store's container")
     async def container_info(self, database: str, container: str) -> ContainerInfo:
         from azure.cosmos.exceptions import CosmosResourceNotFoundError
@@ -278,15 +270,6 @@ class CosmosLister:
             ) from exc
         paths = tuple((props.get("partitionKey") or {}).get("paths") or ())
         return ContainerInfo(database, container, paths, props.get("defaultTtl"))
-
-    @_plain_cosmos_errors("listing containers")
-    async def containers(self, database: str) -> list[ContainerInfo]:
-        db = self._client.get_database_client(database)
-        found = []
-        async for props in db.list_containers():
-            paths = tuple((props.get("partitionKey") or {}).get("paths") or ())
-            found.append(ContainerInfo(database, props["id"], paths, props.get("defaultTtl")))
-        return found
 
     @_plain_cosmos_errors("listing partitions")
     async def partitions(self, database: str, container: str, page_size: int = PARTITION_SCAN_PAGE) -> AsyncIterator[PartitionBatch]:

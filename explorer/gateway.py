@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from explorer.core.envelope import KeyKind, StateKey, parse_document_id
+from explorer.core.envelope import StateKey, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of, whole_number
 from explorer.core.writes import KeyChange, WriteKind
@@ -54,22 +54,14 @@ class ReadOnlyGateway:
     async def get(self, location: StoreLocation, doc_id: str, partition: str, now: float) -> KeyValue:
         """The document by point read (Cosmos), with its decoded key and effective expiry.
 
-        The value is the document's own value; plain keys are also read through
-        Dapr by `get_through_dapr` where a sidecar is reachable.
+        The value is the document's own value; the session also reads plain keys
+        through Dapr where a sidecar is reachable (`ExplorerSession.check_through_dapr`).
         """
         document = await self._lister.read_item(location.database, location.container, doc_id, partition)
         state_key = parse_document_id(doc_id, location.key_prefix, location.store)
         expiry = effective_expiry(whole_number(document.get("ttl")), location.default_ttl,
                                   whole_number(document.get("_ts")) or 0)
         return KeyValue(state_key, document, value_bytes_of(document), str(document.get("_etag", "")), expiry)
-
-    async def get_through_dapr(self, location: StoreLocation, key: KeyValue) -> bytes | None:
-        """The value as the owning app reads it through its sidecar (None: no sidecar for it)."""
-        sidecar = self.sidecar_for(key.state_key.app_id)
-        if sidecar is None or key.state_key.kind is not KeyKind.PLAIN:
-            return None
-        read = await sidecar.get(location.store, key.state_key.key, {"partitionKey": key.partition_key})
-        return read.data
 
 
 class WritableGateway(ReadOnlyGateway):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from explorer.components import Component, ComponentProblem, Resolver, load_resources
+from explorer.components import Component, ComponentProblem, LoadedComponents, Resolver, load_resources
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
 from explorer.cosmos_lister import CosmosLister
@@ -59,9 +59,9 @@ class Workspace:
         for comp in self.components:
             if comp.name == store and comp.is_state_store:
                 return comp
-        for problem in self.component_problems:
-            if problem.component == store:
-                raise ComponentError(f"store {store!r} cannot be used: {problem}")
+        problem = LoadedComponents(tuple(self.components), tuple(self.component_problems)).problem_for(store)
+        if problem is not None:
+            raise ComponentError(f"store {store!r} cannot be used: {problem}")
         names = ", ".join(c.name for c in self.components if c.is_state_store) or "none"
         unread = f"; {len(self.component_problems)} component file problem(s) reported above" if self.component_problems else ""
         raise UnknownStore(f"no state store named {store!r} in the component files (found: {names}{unread}).")
