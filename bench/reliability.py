@@ -1,0 +1,1295 @@
+"""Reliability figures of issue 9, from one rerunnable script (a benchmark, never a timed test).
+
+Every part starts its own local stack (real daprd sidecars + the Cosmos-compatible server, all on
+127.0.0.1; daprd with --enable-api-logging where writes are counted), is bounded in time and in
+requests, stops everything it started, and prints its figures. The summary at the end lists every
+figure with its guarantee; the exit status is 1 if any figure breaks its guarantee.
+
+  R1  read-only is total. (a) A --read-only TUI session (Textual Pilot) visits every screen, presses
+      every key binding the screen has (plus e, d, ctrl+s, enter, y, r, …) and runs every command
+      the command palette offers there; (b) every CLI write subcommand with --read-only before and
+      after it. Counted: changed etags over every item of every container, and state writes in every
+      daprd's API log (the counter is first proven on one real write: it must count 1).
+  R2  no lost update. 200 races read → the app writes through its sidecar → the explorer saves with
+      what it read: every save must be an EtagConflict and the app's value must be in Cosmos. Then
+      20 `dapr-explorer set --etag E` processes at once with the same etag: one wins, 19 exit 4.
+  R4  fault matrix. daprd frozen (SIGSTOP) during a CLI set and a TUI save, daprd killed (SIGKILL)
+      during a CLI set and a TUI save, the Cosmos server stopped during a partition listing and an
+      export: the exit code, the one-line message, no traceback, the TUI still answering keys, and
+      the next command working after the restart.
+  R5  no secret anywhere. The account key (as is, base64-decoded as hex, URL-encoded, JSON-escaped),
+      a DAPR_API_TOKEN of an extra daprd and the token of the explorer's own daprd are counted in the
+      output of every CLI subcommand (human and --json, and error cases), in screenshots of a TUI
+      session after each step, in every log file of the stack, and in `dapr-explorer stack`'s output.
+  R6  bench/fuzz_inputs.py (run as it is; its output passed through).
+
+Usage: .venv/bin/python bench/reliability.py [--only R1,R2,R4,R5,R6] [--races 200] [--parallel 20]
+           [--export-keys 20000] [--fuzz-count 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import inspect
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import orjson  # noqa: E402
+
+AGENTS_STORE = "statestore-agents-cosmos"
+CACHE_STORE = "statestore-cache-cosmos"
+WORKFLOWS_STORE = "statestore-workflows-cosmos"
+AGENTS_APP = "agent-registry"
+CACHE_APP = "chat-api"
+WORKFLOWS_APP = "order-processor"
+ACTOR_PARTITION = "order-processor||CartActor||cart-42"
+ACTOR_KEY = "CartActor||cart-42||items"
+WF_TYPE = "dapr.internal.default.order-processor.workflow"
+WORKFLOW_PARTITION = f"order-processor||{WF_TYPE}||order-wf-1001"
+WORKFLOW_KEY = f"{WF_TYPE}||order-wf-1001||metadata"
+TRACEBACK = "Traceback (most recent call last)"
+
+
+# -- figures and the summary -------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    part: str
+    name: str
+    value: str
+    guarantee: str = ""
+    ok: bool | None = None  # None: informational
+
+
+FIGURES: list[Figure] = []
+
+
+def figure(part: str, name: str, value, guarantee: str = "", ok: bool | None = None) -> None:
+    FIGURES.append(Figure(part, name, str(value), guarantee, ok))
+    mark = {True: "ok  ", False: "FAIL", None: "    "}[ok]
+    tail = f"   (guarantee: {guarantee})" if guarantee else ""
+    print(f"  {mark} {part} {name}: {value}{tail}", flush=True)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+# -- the stack and what it wrote -----------------------------------------------------------------
+
+
+def start_stack(api_logging: bool = True, scale_keys: int = 0, scale_partitions: int = 10_000):
+    from explorer.localstack.manager import LocalStack
+    from explorer.localstack.seed import seed
+
+    stack = LocalStack(api_logging=api_logging).start()
+    try:
+        summary = asyncio.run(seed(stack, scale_keys, scale_partitions))
+    except BaseException:
+        stack.stop()
+        raise
+    say(f"  stack up: {stack.cosmos.url}, sidecars "
+        + ", ".join(f"{a}:{s.grpc_port}" for a, s in stack.sidecars.items())
+        + f"; seeded in {summary.seconds:.1f}s" + (f" ({summary.scale_keys} extra keys)" if scale_keys else ""))
+    return stack
+
+
+class Env:
+    """os.environ with the stack's COSMOS_URL etc. while the in-process app or session runs."""
+
+    def __init__(self, stack):
+        self.stack = stack
+
+    def __enter__(self):
+        self.saved = dict(os.environ)
+        os.environ.update(self.stack.client_env())
+        os.environ.pop("DAPR_GRPC_PORT", None)
+
+    def __exit__(self, *exc):
+        os.environ.clear()
+        os.environ.update(self.saved)
+
+
+def every_etag(cosmos) -> dict[tuple[str, str, str], str]:
+    """Every item's etag in every container of the account."""
+    etags = {}
+    for database in cosmos.list_databases():
+        db = cosmos.get_database_client(database["id"])
+        for props in db.list_containers():
+            container = db.get_container_client(props["id"])
+            for item in container.query_items("SELECT c.id, c.partitionKey, c._etag FROM c",
+                                              enable_cross_partition_query=True):
+                etags[(props["id"], str(item.get("partitionKey")), item["id"])] = item["_etag"]
+    return etags
+
+
+def changed_etags(before: dict, after: dict) -> int:
+    keys = set(before) | set(after)
+    return sum(1 for k in keys if before.get(k) != after.get(k))
+
+
+#: daprd --enable-api-logging lines for state writes: gRPC SaveState/DeleteState/transactions/bulk
+#: delete, and their HTTP forms (POST /v1.0/state/S, POST …/transaction, DELETE /v1.0/state/S/K).
+GRPC_WRITE = re.compile(r'msg="gRPC API Called".*method="?/dapr\.proto\.runtime\.v1\.Dapr/'
+                        r'(SaveState|DeleteState|DeleteBulkState|ExecuteStateTransaction)\b')
+HTTP_WRITE = re.compile(r'msg="HTTP API Called".*method="(POST|PUT|PATCH|DELETE) /v1\.0[^/ ]*/state/'
+                        r'(?![^" ]*/bulk")[^"]*"')
+API_CALL = re.compile(r'msg="(gRPC|HTTP) API Called"')
+
+
+def api_log_lines(stack) -> dict[str, list[str]]:
+    out = {}
+    for app, sidecar in stack.sidecars.items():
+        try:
+            text = Path(sidecar.process.log_path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        out[app] = [line for line in text.splitlines() if API_CALL.search(line)]
+    return out
+
+
+def count_writes(stack) -> tuple[int, int]:
+    """(state writes, all API calls) logged so far by every daprd of the stack."""
+    time.sleep(0.3)  # daprd writes its log line after answering
+    writes = calls = 0
+    for lines in api_log_lines(stack).values():
+        calls += len(lines)
+        writes += sum(1 for line in lines if GRPC_WRITE.search(line) or HTTP_WRITE.search(line))
+    return writes, calls
+
+
+def prove_counter(stack, part: str) -> None:
+    """One real write through daprd must count exactly one: the counter counts."""
+    from explorer.sidecar import SidecarClient, StateWrite
+    from tests.support import http_save
+
+    before, _ = count_writes(stack)
+
+    async def write():
+        async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as client:
+            await client.save(AGENTS_STORE, [StateWrite("reliability:probe", b'{"probe":1}')])
+
+    asyncio.run(write())
+    middle, _ = count_writes(stack)
+    http_save(stack.sidecars[CACHE_APP].http_port, CACHE_STORE, "reliability:probe", b'{"probe":2}')
+    after, _ = count_writes(stack)
+    figure(part, "counter proof: one gRPC SaveState, one HTTP POST /v1.0/state", f"counted {middle - before} and "
+           f"{after - middle}", "1 and 1", middle - before == 1 and after - middle == 1)
+
+
+# -- the CLI -------------------------------------------------------------------------------------
+
+
+def cli_env(stack, **extra) -> dict[str, str]:
+    env = stack.client_env()
+    env.pop("DAPR_GRPC_PORT", None)
+    env.pop("DAPR_GRPC_ENDPOINT", None)
+    env.pop("DAPR_API_TOKEN", None)
+    env.update(extra)
+    return env
+
+
+def cli_args(stack, *args, app: str | None = AGENTS_APP) -> list[str]:
+    common = ["--resources-path", str(stack.resources_path)]
+    if app:
+        common += ["--dapr-grpc-port", str(stack.sidecars[app].grpc_port)]
+    return [*args, *common]
+
+
+@dataclass
+class Run:
+    argv: list[str]
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def last_line(self) -> str:
+        lines = [line for line in self.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    @property
+    def traceback(self) -> bool:
+        return TRACEBACK in self.stdout + self.stderr
+
+
+def run_cli(argv: list[str], env: dict[str, str], timeout: float = 120, prefix: list[str] | None = None) -> Run:
+    command = (prefix or [sys.executable, "-m", "explorer"]) + argv
+    started = time.monotonic()
+    result = subprocess.run(command, capture_output=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+    return Run(argv, result.returncode, result.stdout.decode("utf-8", "replace"),
+               result.stderr.decode("utf-8", "replace"), time.monotonic() - started)
+
+
+def cli(stack, *args, app: str | None = AGENTS_APP, env: dict | None = None, timeout: float = 120) -> Run:
+    return run_cli(cli_args(stack, *args, app=app), env or cli_env(stack), timeout)
+
+
+# -- Pilot helpers -------------------------------------------------------------------------------
+
+
+def make_app(stack, read_only: bool = False, addresses: list[str] | None = None, api_token: str | None = None):
+    from explorer.app import ExplorerApp
+    from explorer.components import load_components
+
+    paths = [stack.resources_path]
+    if addresses is None:
+        addresses = [s.grpc_address for s in stack.sidecars.values()]
+    return ExplorerApp(load_components(paths), paths, addresses, read_only=read_only, api_token=api_token)
+
+
+async def until(pilot, condition: Callable[[], bool], what: str, timeout: float = 20.0) -> float:
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        await pilot.pause(0.05)
+    return time.monotonic() - started
+
+
+def running(app) -> bool:
+    return app.is_running and app.return_code is None
+
+
+def shown(widget) -> str:
+    from textual.geometry import Region
+
+    return "\n".join(line.text for line in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height)))
+
+
+def text_of(screen, selector: str) -> str:
+    return " ".join(shown(screen.query_one(selector)).split())
+
+
+async def to_browser(pilot) -> None:
+    """Back to the main screen, whatever is on top."""
+    app = pilot.app
+    browser = app.browser
+    for _ in range(8):
+        if app.screen is browser:
+            return
+        await pilot.press("escape")
+        await pilot.pause(0.05)
+        if app.screen is not browser and len(app.screen_stack) > 1:
+            app.pop_screen()
+            await pilot.pause(0.05)
+    if app.screen is not browser:
+        raise RuntimeError(f"could not get back to the browser from {type(app.screen).__name__}")
+
+
+async def select_store(pilot, store: str) -> None:
+    from explorer.widgets.store_list import StoreList
+
+    app = pilot.app
+    browser = app.browser
+    await until(pilot, lambda: app.session is not None, "the session to open")
+    stores = browser.query_one(StoreList)
+    stores.focus()
+    await pilot.pause(0.02)
+    if stores.current_store != store:
+        await pilot.press(*["up"] * 5)
+        for _ in range(8):
+            if stores.current_store == store:
+                break
+            await pilot.press("down")
+    if stores.current_store != store:
+        raise RuntimeError(f"store {store} not in the store list")
+    await until(pilot, lambda: browser.store == store and browser.location is not None, f"{store} to open")
+
+
+async def open_partition(pilot, store: str, partition: str) -> None:
+    app = pilot.app
+    browser = app.browser
+    await to_browser(pilot)
+    await select_store(pilot, store)
+    await until(pilot, lambda: partition in browser.partitions.partitions, f"partition {partition}")
+    if browser.partition != partition or not browser.keys.entries:
+        browser.partitions.options.focus()
+        await pilot.press("escape")  # clear any filter
+        await pilot.press("slash", *partition, "enter")
+        await until(pilot, lambda: browser.partition == partition and browser.keys.entries, f"keys of {partition}")
+
+
+async def open_key(pilot, store: str, partition: str, key: str, verdict: bool = True):
+    from explorer.widgets.key_editor import KeyEditor
+
+    app = pilot.app
+    await open_partition(pilot, store, partition)
+    table = app.browser.keys
+    table.focus()
+    keys = [e.state_key.key for e in table.entries]
+    if key not in keys:
+        raise RuntimeError(f"{key} not in {keys}")
+    await pilot.press(*["up"] * len(keys), *["down"] * keys.index(key))
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, KeyEditor) and app.screen.opened is not None, f"the editor on {key}")
+    editor = app.screen
+    if verdict:
+        await until(pilot, lambda: editor.opened.dapr_app is None or editor.opened.dapr_checked, f"Dapr's read of {key}")
+    return editor
+
+
+# == R1: read-only is total ====================================================================
+
+EXTRA_KEYS = ["e", "d", "ctrl+s", "enter", "y", "r", "n", "o", "x", "escape", "tab", "question_mark", "slash", "g",
+              "f", "k", "v", "i", "delete", "backspace", "ctrl+d", "ctrl+p"]
+
+
+@dataclass
+class State:
+    name: str
+    reach: Callable  # async (pilot) -> None
+    signature: Callable  # (app) -> tuple: still in this state?
+    keys_pressed: int = 0
+    bindings: int = 0
+    commands_run: int = 0
+    skipped: list[str] = field(default_factory=list)
+    left_state: int = 0  # presses after which the state had to be reached again
+
+
+def _focus_sig(app) -> tuple:
+    screen = app.screen
+    focused = screen.focused
+    return (type(screen).__name__, id(screen), type(focused).__name__ if focused else None,
+            getattr(focused, "id", None))
+
+
+def _browser_sig(extra: Callable[[object], object] = lambda b: None):
+    def sig(app):
+        browser = app.browser
+        return (_focus_sig(app), browser.store, browser.partition, extra(browser))
+    return sig
+
+
+def r1_states() -> list[State]:
+    from explorer.widgets.store_list import StoreList
+
+    async def store_list(pilot):
+        await to_browser(pilot)
+        await select_store(pilot, AGENTS_STORE)
+        pilot.app.browser.query_one(StoreList).focus()
+        await pilot.pause(0.05)
+
+    async def partitions(pilot):
+        await open_partition(pilot, AGENTS_STORE, "gpt4")
+        pilot.app.browser.partitions.options.focus()
+        await pilot.pause(0.05)
+
+    async def filter_box(pilot):
+        await partitions(pilot)
+        await pilot.press("slash")
+        await pilot.pause(0.05)
+
+    async def keys(pilot):
+        await open_partition(pilot, AGENTS_STORE, "gpt4")
+        pilot.app.browser.keys.focus()
+        await pilot.pause(0.05)
+
+    def editor(store, partition, key):
+        async def reach(pilot):
+            await to_browser(pilot)
+            await open_key(pilot, store, partition, key)
+        return reach
+
+    def modal(key: str, before):
+        async def reach(pilot):
+            await before(pilot)
+            await pilot.press(key)
+            await until(pilot, lambda: pilot.app.screen is not pilot.app.browser, f"the dialog of {key}")
+            await pilot.pause(0.1)
+        return reach
+
+    def editor_sig(app):
+        screen = app.screen
+        return (_focus_sig(app), getattr(screen, "doc_id", None), getattr(screen, "editing", None))
+
+    return [
+        State("store list", store_list, _browser_sig()),
+        State("partitions", partitions, _browser_sig()),
+        State("filter", filter_box, _browser_sig()),
+        State("keys browser", keys, _browser_sig()),
+        State("key editor: plain key", editor(AGENTS_STORE, "gpt4", "agent:planner"), editor_sig),
+        State("key editor: binary key", editor(AGENTS_STORE, "custom", "agent:ocr-worker:avatar"), editor_sig),
+        State("key editor: actor key", editor(WORKFLOWS_STORE, ACTOR_PARTITION, ACTOR_KEY), editor_sig),
+        State("key editor: workflow key", editor(WORKFLOWS_STORE, WORKFLOW_PARTITION, WORKFLOW_KEY), editor_sig),
+        State("doctor findings", modal("f", store_list), lambda app: _focus_sig(app)),
+        State("help", modal("question_mark", keys), lambda app: _focus_sig(app)),
+        State("go-to dialog", modal("g", keys), lambda app: _focus_sig(app)),
+        State("copy dialog (keys)", modal("y", keys), lambda app: _focus_sig(app)),
+    ]
+
+
+def _all_keys(screen) -> dict[str, tuple[str, bool]]:
+    """Every key bound on the screen's binding chain (focused widget, screen, app): key → (action,
+    offered). Bindings that check_action hides (False) are included, as not offered."""
+    active = screen.active_bindings
+    keys: dict[str, tuple[str, bool]] = {}
+    for _node, bindings in screen._modal_binding_chain:
+        for key, binding in bindings:
+            keys.setdefault(key, (binding.action, key in active and active[key].enabled))
+    for key, item in active.items():
+        keys[key] = (item.binding.action, item.enabled)
+    return keys
+
+
+async def _settle(pilot, state: State) -> None:
+    """Dismiss what the last key or command opened, so the next one starts from the state."""
+    app = pilot.app
+    screen = app.screen
+    if getattr(screen, "maximized", None) is not None:
+        screen.action_minimize()
+    if screen.query("HelpPanel"):
+        app.action_hide_help_panel()
+    await pilot.pause(0.05)
+
+
+async def r1_tui(stack) -> dict:
+    import textual.app as textual_app
+    from explorer.widgets.browser import Browser
+
+    downloads = Path(tempfile.mkdtemp(prefix="reliability-shots-"))
+    textual_app.user_downloads_path = lambda: downloads  # the palette's "Screenshot" saves here, not in ~
+    states = r1_states()
+    app = make_app(stack, read_only=True)
+    problems: list[str] = []
+    with Env(stack):
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: app.session is not None, "the session to open", 30)
+            await until(pilot, lambda: isinstance(app.screen, Browser), "the browser")
+            for state in states:
+                await state.reach(pilot)
+                expected = state.signature(app)
+                keys = _all_keys(app.screen)
+                state.bindings = len(keys)
+                for key in [*keys, *[k for k in EXTRA_KEYS if k not in keys]]:
+                    if state.signature(app) != expected:
+                        state.left_state += 1
+                        await state.reach(pilot)
+                        expected = state.signature(app)
+                    action = _all_keys(app.screen).get(key, ("", False))[0]
+                    if action.split(".")[-1] == "quit":
+                        state.skipped.append(f"{key} ({action}: ends the session; pressed once at the end)")
+                        continue
+                    await pilot.press(key)
+                    await pilot.pause(0.08)
+                    state.keys_pressed += 1
+                    if not running(app):
+                        problems.append(f"{state.name}: the app ended after {key}")
+                        break
+                    await _settle(pilot, state)
+                if not running(app):
+                    break
+                # every command the palette offers on this screen
+                if state.signature(app) != expected:
+                    await state.reach(pilot)
+                    expected = state.signature(app)
+                titles = [c.title for c in app.get_system_commands(app.screen)]
+                for title in titles:
+                    if state.signature(app) != expected:
+                        state.left_state += 1
+                        await state.reach(pilot)
+                        expected = state.signature(app)
+                    command = next((c for c in app.get_system_commands(app.screen) if c.title == title), None)
+                    if command is None:
+                        problems.append(f"{state.name}: palette command {title!r} went away")
+                        continue
+                    if title == "Quit":
+                        state.skipped.append("palette 'Quit' (ends the session; run once at the end)")
+                        continue
+                    result = command.callback()
+                    if inspect.isawaitable(result):
+                        await result
+                    await pilot.pause(0.15)
+                    state.commands_run += 1
+                    if not running(app):
+                        problems.append(f"{state.name}: the app ended after palette command {title!r}")
+                        break
+                    await _settle(pilot, state)
+                say(f"    {state.name:28} {state.bindings:3} bindings on screen, {state.keys_pressed:3} keys pressed, "
+                    f"{state.commands_run:2} palette commands run; left the screen {state.left_state} times")
+            launcher = app.session.workspace._launcher if app.session is not None else None
+            # the end: the palette's Quit
+            await to_browser(pilot)
+            quit_cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Quit")
+            result = quit_cmd.callback()
+            if inspect.isawaitable(result):
+                await result
+            await pilot.pause(0.3)
+    return {"states": states, "problems": problems, "own_daprd_started": launcher is not None,
+            "return_code": app.return_code}
+
+
+R1_CLI_WRITES = [
+    ("set JSON", ["set", AGENTS_STORE, "agent:planner", '{"hijacked": true}']),
+    ("set JSON --etag", ["set", AGENTS_STORE, "agent:planner", '{"hijacked": true}', "--etag", "{etag}"]),
+    ("set --base64", ["set", AGENTS_STORE, "agent:ocr-worker:avatar", "AAEC/w==", "--base64"]),
+    ("set --base64 --etag", ["set", AGENTS_STORE, "agent:ocr-worker:avatar", "AAEC", "--base64", "--change-shape",
+                             "--etag", "{etag}"]),
+    ("set a new key", ["set", AGENTS_STORE, "reliability:brand-new", "[1]"]),
+    ("set a new key --etag", ["set", AGENTS_STORE, "reliability:brand-new-2", "[1]", "--etag", "{etag}"]),
+    ("set --ttl 60", ["set", CACHE_STORE, "session:llm:1001", "{}", "--ttl", "60", "--app-id", CACHE_APP]),
+    ("delete", ["delete", AGENTS_STORE, "agent:reviewer"]),
+    ("delete --etag", ["delete", AGENTS_STORE, "agent:reviewer", "--etag", "{etag}"]),
+]
+
+
+def r1(args) -> None:
+    say("R1  read-only is total")
+    stack = start_stack(api_logging=True)
+    try:
+        cosmos = stack.cosmos_client()
+        prove_counter(stack, "R1")
+        etags0 = every_etag(cosmos)
+        writes0, calls0 = count_writes(stack)
+        started = time.monotonic()
+        result = asyncio.run(r1_tui(stack))
+        tui_seconds = time.monotonic() - started
+        etags1 = every_etag(cosmos)
+        writes1, calls1 = count_writes(stack)
+        states: list[State] = result["states"]
+        keys = sum(s.keys_pressed for s in states)
+        commands = sum(s.commands_run for s in states)
+        figure("R1a", "TUI walk", f"{len(states)} screens, {keys} key presses, {commands} palette commands in "
+               f"{tui_seconds:.0f}s; {calls1 - calls0} daprd API calls logged meanwhile")
+        for s in states:
+            figure("R1a", f"  {s.name}", f"{s.bindings} bindings, {s.keys_pressed} keys pressed, "
+                   f"{s.commands_run} palette commands" + (f"; not pressed: {'; '.join(s.skipped)}" if s.skipped else ""))
+        figure("R1a", "problems during the walk", "; ".join(result["problems"]) or "none", "none",
+               not result["problems"])
+        figure("R1a", "the app quit from the palette at the end, return code", result["return_code"], "0",
+               result["return_code"] in (0, None))
+        figure("R1a", "own daprd started by the read-only session", result["own_daprd_started"], "False",
+               not result["own_daprd_started"])
+        figure("R1a", "changed etags (every item of every container)", changed_etags(etags0, etags1), "0",
+               changed_etags(etags0, etags1) == 0)
+        figure("R1a", "state writes in the daprd API logs", writes1 - writes0, "0", writes1 == writes0)
+
+        # (b) the CLI
+        env = cli_env(stack)
+        etag_of = {}
+        for key in ("agent:planner", "agent:ocr-worker:avatar", "agent:reviewer"):
+            got = cli(stack, "get", AGENTS_STORE, key, "--json")
+            etag_of[key] = orjson.loads(got.stdout)["etag"]
+        etags0 = every_etag(cosmos)
+        writes0, calls0 = count_writes(stack)
+        runs = []
+        for where in ("before", "after"):
+            for name, command in R1_CLI_WRITES:
+                key = command[2]
+                command = [c.replace("{etag}", etag_of.get(key, etag_of["agent:planner"])) for c in command]
+                argv = ["--read-only", *command] if where == "before" else [*command, "--read-only"]
+                run = run_cli(cli_args(stack, *argv, app=AGENTS_APP), env)
+                runs.append((f"{name} ({where})", run))
+        etags1 = every_etag(cosmos)
+        writes1, calls1 = count_writes(stack)
+        bad = [(n, r.code, r.last_line) for n, r in runs
+               if r.code != 5 or r.traceback or "Nothing was sent" not in r.stderr]
+        figure("R1b", "CLI write subcommands with --read-only", f"{len(runs)} runs; exit codes "
+               f"{sorted({r.code for _, r in runs})}; e.g. {runs[0][1].last_line!r}", "every one exits 5",
+               not bad)
+        for n, code, line in bad:
+            figure("R1b", f"  {n}", f"exit {code}: {line}", "5", False)
+        figure("R1b", "changed etags", changed_etags(etags0, etags1), "0", changed_etags(etags0, etags1) == 0)
+        figure("R1b", "state writes in the daprd API logs", writes1 - writes0, "0", writes1 == writes0)
+        figure("R1b", "daprd API calls logged during the CLI runs", calls1 - calls0)
+    finally:
+        stack.stop()
+
+
+# == R2: no lost update ==========================================================================
+
+
+def r2(args) -> None:
+    say("R2  no lost update")
+    stack = start_stack(api_logging=True)
+    try:
+        cosmos = stack.cosmos_client()
+        prove_counter(stack, "R2")
+        with Env(stack):
+            result = asyncio.run(r2_races(stack, args.races))
+        conflicts, lost, other, app_value_kept, seconds, per_race = result
+        figure("R2", "races (read → app writes via its sidecar → explorer saves)", f"{args.races} in {seconds:.1f}s "
+               f"(median {statistics.median(per_race) * 1000:.1f} ms a race)")
+        figure("R2", "EtagConflict", f"{conflicts}/{args.races}", f"{args.races}/{args.races}", conflicts == args.races)
+        figure("R2", "lost updates (explorer's value in Cosmos)", lost, "0", lost == 0)
+        figure("R2", "app's value in Cosmos after the race", f"{app_value_kept}/{args.races}",
+               f"{args.races}/{args.races}", app_value_kept == args.races)
+        if other:
+            figure("R2", "other outcomes", "; ".join(other[:3]), "none", False)
+        r2_parallel(stack, cosmos, args.parallel)
+    finally:
+        stack.stop()
+
+
+async def r2_races(stack, races: int):
+    from explorer.core.model import TtlChoice
+    from explorer.core.writes import NewValue
+    from explorer.errors import EtagConflict
+    from explorer.session import ExplorerSession
+    from explorer.sidecar import SidecarClient, StateWrite
+
+    keys = [f"race:{n}" for n in range(5)]
+    session = await ExplorerSession.open([stack.resources_path], [stack.sidecars[AGENTS_APP].grpc_address], None,
+                                         read_only=False, ca_file=None)
+    app = SidecarClient(stack.sidecars[AGENTS_APP].grpc_address)
+    conflicts = lost = kept = 0
+    other: list[str] = []
+    per_race = []
+    try:
+        location = await session.location(AGENTS_STORE)
+        await app.save(AGENTS_STORE, [StateWrite(k, b'{"v":"start"}', metadata={"partitionKey": "races"})
+                                      for k in keys])
+        started = time.monotonic()
+        for n in range(races):
+            t0 = time.monotonic()
+            key = keys[n % len(keys)]
+            doc_id = f"{AGENTS_APP}||{key}"
+            read = await session.read(location, doc_id, "races")
+            theirs = orjson.dumps({"by": "app", "race": n})
+            await app.save(AGENTS_STORE, [StateWrite(key, theirs, metadata={"partitionKey": "races"})])
+            try:
+                await session.save(location, read, NewValue.json_text(orjson.dumps({"by": "explorer", "race": n}).decode()),
+                                   TtlChoice.parse("keep"))
+            except EtagConflict:
+                conflicts += 1
+            except Exception as exc:  # noqa: BLE001 - counted and shown
+                other.append(f"race {n}: {exc.__class__.__name__}: {exc}")
+            now = await session.read(location, doc_id, "races")
+            value = now.document.get("value")
+            if value == {"by": "explorer", "race": n}:
+                lost += 1
+            elif value == {"by": "app", "race": n}:
+                kept += 1
+            else:
+                other.append(f"race {n}: Cosmos holds {value!r}")
+            per_race.append(time.monotonic() - t0)
+        seconds = time.monotonic() - started
+    finally:
+        await app.close()
+        await session.close()
+    return conflicts, lost, other, kept, seconds, per_race
+
+
+def r2_parallel(stack, cosmos, count: int) -> None:
+    key = "race:parallel"
+    doc_id = f"{AGENTS_APP}||{key}"
+    env = cli_env(stack)
+    first = cli(stack, "set", AGENTS_STORE, key, '{"writer": "start"}', "--partition", "parallel")
+    got = cli(stack, "get", AGENTS_STORE, key, "--json")
+    if first.code != 0 or got.code != 0:
+        figure("R2", "parallel set: setup", f"set exit {first.code} {first.last_line}; get exit {got.code}", "0", False)
+        return
+    etag = orjson.loads(got.stdout)["etag"]
+    writes0, _ = count_writes(stack)
+    started = time.monotonic()
+    procs = []
+    for n in range(count):
+        argv = [sys.executable, "-m", "explorer", *cli_args(stack, "set", AGENTS_STORE, key, json.dumps({"writer": n}),
+                                                              "--etag", etag)]
+        procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      stdin=subprocess.DEVNULL))
+    results = []
+    for n, proc in enumerate(procs):
+        out, err = proc.communicate(timeout=180)
+        results.append((n, proc.returncode, out.decode(), err.decode()))
+    seconds = time.monotonic() - started
+    writes1, _ = count_writes(stack)
+    codes = [code for _, code, _, _ in results]
+    winners = [n for n, code, _, _ in results if code == 0]
+    losers_said = {err.strip().splitlines()[-1][:160] for _, code, _, err in results if code == 4 and err.strip()}
+    item = cosmos.get_database_client("dapr-agents").get_container_client("agent-registry").read_item(
+        doc_id, partition_key="parallel")
+    figure("R2", f"{count} parallel `set --etag E` processes", f"{codes.count(0)} exit 0, {codes.count(4)} exit 4, "
+           f"others {[c for c in codes if c not in (0, 4)]}; {seconds:.1f}s for all", f"1 exit 0, {count - 1} exit 4",
+           codes.count(0) == 1 and codes.count(4) == count - 1)
+    figure("R2", "the losers said", " | ".join(sorted(losers_said)) or "(nothing)")
+    figure("R2", "final value is the winner's", f"{item['value']} (winner: {winners})", "the winner's value",
+           len(winners) == 1 and item["value"] == {"writer": winners[0]})
+    figure("R2", "SaveState calls logged for the 20 processes", writes1 - writes0, f"{count} (each tried once)",
+           writes1 - writes0 == count)
+    tracebacks = sum(TRACEBACK in out + err for _, _, out, err in results)
+    figure("R2", "tracebacks", tracebacks, "0", tracebacks == 0)
+
+
+# == R4: fault matrix ==========================================================================
+
+#: Runs the CLI with SidecarClient.save patched to send a signal to daprd first: the fault lands
+#: exactly while the CLI's write is in flight. The moment is written to R4_MARK.
+FAULT_PROBE = """
+import os, signal, sys, time
+import explorer.sidecar as sidecar
+pid, sig, mark = int(os.environ['R4_PID']), getattr(signal, os.environ['R4_SIGNAL']), os.environ['R4_MARK']
+real_save = sidecar.SidecarClient.save
+async def save(self, *args, **kwargs):
+    os.kill(pid, sig)
+    with open(mark, 'w') as f:
+        f.write(repr(time.time()))
+    return await real_save(self, *args, **kwargs)
+sidecar.SidecarClient.save = save
+from explorer.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+@dataclass
+class Case:
+    name: str
+    code: object
+    seconds: str
+    message: str
+    ok: bool
+    after: str
+
+
+CASES: list[Case] = []
+
+
+def case(name, code, seconds, message, ok, after) -> None:
+    CASES.append(Case(name, code, seconds, message, ok, after))
+    figure("R4", name, f"exit {code}, {seconds}: {message!r}; then: {after}", "one line, no traceback, right exit "
+           "code, next command works", ok)
+
+
+def one_line(run: Run) -> bool:
+    return len([line for line in run.stderr.splitlines() if line.strip()]) == 1 and not run.traceback
+
+
+def cli_fault(stack, app_id: str, sig: str, argv: list[str]) -> tuple[Run, float]:
+    mark = Path(tempfile.mkstemp(prefix="r4-mark-")[1])
+    env = cli_env(stack, R4_PID=str(stack.sidecars[app_id].process.pid), R4_SIGNAL=sig, R4_MARK=str(mark))
+    run = run_cli(cli_args(stack, *argv, app=app_id), env, timeout=120, prefix=[sys.executable, "-c", FAULT_PROBE])
+    ended = time.time()
+    try:
+        at = float(mark.read_text() or "nan")
+    except ValueError:
+        at = float("nan")
+    mark.unlink(missing_ok=True)
+    return run, ended - at
+
+
+def r4(args) -> None:
+    say("R4  fault matrix")
+    stack = start_stack(api_logging=False, scale_keys=args.export_keys, scale_partitions=args.export_keys // 2)
+    try:
+        pid = stack.sidecars[AGENTS_APP].process.pid
+        # 1. daprd frozen during a CLI set
+        run, waited = cli_fault(stack, AGENTS_APP, "SIGSTOP", ["set", AGENTS_STORE, "agent:planner", '{"frozen": 1}'])
+        os.kill(pid, signal.SIGCONT)
+        nxt = cli(stack, "set", AGENTS_STORE, "agent:planner", '{"after": "freeze"}')
+        case("CLI set, daprd frozen (SIGSTOP) during the write", run.code, f"gave up {waited:.1f}s after the freeze",
+             run.last_line, run.code == 1 and one_line(run) and nxt.code == 0,
+             f"SIGCONT; next set exit {nxt.code}")
+
+        # 2. daprd killed during a CLI set
+        run, waited = cli_fault(stack, AGENTS_APP, "SIGKILL", ["set", AGENTS_STORE, "agent:planner", '{"killed": 1}'])
+        down = cli(stack, "set", AGENTS_STORE, "agent:planner", '{"while": "down"}')
+        stack.restart_sidecar(AGENTS_APP)
+        nxt = cli(stack, "set", AGENTS_STORE, "agent:planner", '{"after": "kill"}')
+        case("CLI set, daprd killed (SIGKILL) during the write", run.code, f"{waited:.1f}s after the kill",
+             run.last_line, run.code == 1 and one_line(run) and nxt.code == 0,
+             f"set while down: exit {down.code} {down.last_line!r}; restart_sidecar; next set exit {nxt.code}")
+
+        # 3/4. TUI save: daprd frozen, then killed
+        with Env(stack):
+            for sig in ("SIGSTOP", "SIGKILL"):
+                asyncio.run(r4_tui_save(stack, sig))
+
+        # 5. Cosmos stopped during a partition listing
+        r4_cosmos_stop(stack, "partitions", ["partitions", AGENTS_STORE], 200)
+        # 6. Cosmos stopped during an export
+        r4_cosmos_stop(stack, "export", ["export", AGENTS_STORE], 2000)
+        # 7. TUI partition listing while Cosmos is down
+        with Env(stack):
+            asyncio.run(r4_tui_cosmos(stack))
+    finally:
+        for sidecar in stack.sidecars.values():
+            try:
+                os.kill(sidecar.process.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        stack.stop()
+    say("\n  R4 table (case → exit code → message):")
+    say("  | case | exit | time | message | afterwards |")
+    say("  |---|---|---|---|---|")
+    for c in CASES:
+        say(f"  | {c.name} | {c.code} | {c.seconds} | {c.message} | {c.after} |")
+
+
+async def r4_tui_save(stack, sig: str) -> None:
+    from explorer.widgets.dialogs import ConfirmSave, Help
+    from explorer.widgets.key_editor import KeyEditor
+
+    pid = stack.sidecars[AGENTS_APP].process.pid
+    app = make_app(stack)
+    message, seconds, answered, after = "", float("nan"), False, ""
+    async with app.run_test(size=(120, 40)) as pilot:
+        editor = await open_key(pilot, AGENTS_STORE, "gpt4", "agent:router")
+        await pilot.press("e")
+        editor.query_one("#value-edit").text = json.dumps({"name": "router", "fault": sig})
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSave), "the save confirmation")
+        os.kill(pid, getattr(signal, sig))
+        started = time.monotonic()
+        await pilot.press("ctrl+s")
+        try:
+            await until(pilot, lambda: isinstance(app.screen, KeyEditor) and "nothing was saved" in
+                        text_of(editor, "#editor-message") or "may or may not" in text_of(editor, "#editor-message"),
+                        "the save's failure", timeout=60)
+        except TimeoutError as exc:
+            message = f"{exc}; the editor says {text_of(editor, '#editor-message')!r}"
+        seconds = time.monotonic() - started
+        message = message or text_of(editor, "#editor-message")
+        # still answering keys?
+        await pilot.press("escape")  # leave the edit
+        await pilot.pause(0.1)
+        await pilot.press("question_mark")
+        try:
+            await until(pilot, lambda: isinstance(app.screen, Help), "help", timeout=5)
+            answered = True
+            await pilot.press("escape")
+        except TimeoutError:
+            answered = False
+        if sig == "SIGSTOP":
+            os.kill(pid, signal.SIGCONT)
+        else:
+            await asyncio.to_thread(stack.restart_sidecar, AGENTS_APP)
+        await until(pilot, lambda: isinstance(app.screen, KeyEditor), "the editor")
+        await pilot.press("r")
+        await until(pilot, lambda: editor.opened is not None and editor.opened.dapr_checked, "the reload", 30)
+        await pilot.press("e")
+        editor.query_one("#value-edit").text = json.dumps({"name": "router", "after": sig})
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSave), "the save confirmation")
+        await pilot.press("ctrl+s")
+        try:
+            await until(pilot, lambda: editor.saved_etags, "the save after the comeback", 30)
+            after = f"the next save worked (new etag {editor.saved_etags[-1]})"
+            saved = True
+        except TimeoutError:
+            after = f"the next save did not work: {text_of(editor, '#editor-message')!r}"
+            saved = False
+        still = running(app)
+    what = "frozen (SIGSTOP)" if sig == "SIGSTOP" else "killed (SIGKILL)"
+    ok = (still and answered and saved and "nothing was saved" in message and TRACEBACK not in message
+          and "\n" not in message)
+    case(f"TUI save, daprd {what} during the save", "- (TUI)", f"{seconds:.1f}s to the message", message, ok,
+         f"app running: {still}; answered ? with Help: {answered}; "
+         + ("SIGCONT" if sig == "SIGSTOP" else "restart_sidecar") + f", r, {after}")
+
+
+def r4_cosmos_stop(stack, name: str, argv: list[str], after_lines: int) -> None:
+    from explorer.localstack.seed import seed
+
+    env = cli_env(stack)
+    command = [sys.executable, "-m", "explorer", *cli_args(stack, *argv)]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    lines = 0
+    err_chunks: list[bytes] = []
+    threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()), daemon=True).start()
+    started = time.monotonic()
+    stopped_at = None
+    for _line in proc.stdout:
+        lines += 1
+        if lines == after_lines and stopped_at is None:
+            stopped_at = lines
+            stopper = threading.Thread(target=stack.stop_server)
+            stopper.start()
+    proc.wait(timeout=120)
+    seconds = time.monotonic() - started
+    time.sleep(0.2)
+    stderr = b"".join(err_chunks).decode("utf-8", "replace")
+    if stopped_at is not None:
+        stopper.join()
+    run = Run(argv, proc.returncode, "", stderr, seconds)
+    if stopped_at is None:
+        case(f"CLI {name}, Cosmos server stopped mid-stream", run.code, f"{seconds:.1f}s",
+             f"finished with {lines} lines before the stop ({run.last_line})", False, "not measured")
+        return
+    stack.restart_server()
+    asyncio.run(seed(stack))
+    nxt = cli(stack, *argv)
+    incomplete = name != "export" or "INCOMPLETE" in run.stderr
+    case(f"CLI {name}, Cosmos server stopped after {stopped_at} output lines", run.code,
+         f"{seconds:.1f}s in all, {lines} lines written", run.last_line,
+         run.code not in (0, None) and one_line(run) and incomplete and nxt.code == 0,
+         f"restart_server + seed; next {name} exit {nxt.code} ({len(nxt.stdout.splitlines())} lines)")
+
+
+async def r4_tui_cosmos(stack) -> None:
+    from explorer.localstack.seed import seed
+    from explorer.widgets.dialogs import Help
+
+    app = make_app(stack)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await select_store(pilot, CACHE_STORE)
+        browser = app.browser
+        await asyncio.to_thread(stack.stop_server)
+        started = time.monotonic()
+        await pilot.press("down")  # the next store: its partition listing starts with Cosmos gone
+        try:
+            await until(pilot, lambda: "r retries" in text_of(browser, "#keys-message")
+                        or "✖" in text_of(browser, "#partition-progress"), "the pane to say so", 60)
+        except TimeoutError:
+            pass
+        seconds = time.monotonic() - started
+        message = text_of(browser, "#keys-message")
+        await pilot.press("question_mark")
+        try:
+            await until(pilot, lambda: isinstance(app.screen, Help), "help", timeout=5)
+            answered = True
+            await pilot.press("escape")
+        except TimeoutError:
+            answered = False
+        await asyncio.to_thread(stack.restart_server)
+        await seed(stack)
+        await pilot.press("r")
+        try:
+            await until(pilot, lambda: {"user", "llm", "temp"} <= set(browser.partitions.partitions)
+                        or len(browser.partitions.partitions) > 0 and "✖" not in text_of(browser, "#partition-progress"),
+                        "partitions back", 30)
+            back = f"r: {len(browser.partitions.partitions)} partitions of {browser.store} listed again"
+            ok_back = True
+        except TimeoutError:
+            back, ok_back = "r: partitions did not come back", False
+        still = running(app)
+    case("TUI partition listing with the Cosmos server stopped", "- (TUI)", f"{seconds:.1f}s to the message", message,
+         still and answered and ok_back and "r retries" in message and TRACEBACK not in message,
+         f"app running: {still}; answered ? with Help: {answered}; restart_server + seed, {back}")
+
+
+# == R5: no secret anywhere ====================================================================
+
+
+def secret_forms(secret: str) -> set[str]:
+    forms = {secret, secret.rstrip("="), urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret),
+             json.dumps(secret)[1:-1], secret.replace("/", "\\/")}
+    return {f for f in forms if len(f) >= 16}
+
+
+def key_secrets(master_key: str) -> set[str]:
+    forms = secret_forms(master_key)
+    raw = base64.b64decode(master_key)
+    forms |= {raw.hex(), raw.hex().upper()}
+    return forms
+
+
+class Scanner:
+    def __init__(self) -> None:
+        self.secrets: dict[str, set[str]] = {}
+        self.outputs = 0
+        self.bytes = 0
+        self.hits: list[tuple[str, str]] = []
+
+    def add(self, label: str, forms: set[str]) -> None:
+        self.secrets[label] = forms
+
+    def scan(self, where: str, text: str | bytes) -> None:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        self.outputs += 1
+        self.bytes += len(text.encode("utf-8", "replace"))
+        for label, forms in self.secrets.items():
+            for form in forms:
+                if form in text:
+                    self.hits.append((where, label))
+
+    def scan_run(self, run: Run) -> None:
+        self.scan(f"stdout of {' '.join(run.argv[:3])}", run.stdout)
+        self.scan(f"stderr of {' '.join(run.argv[:3])}", run.stderr)
+
+
+def r5(args) -> None:
+    from explorer.localstack.daprd import start_daprd
+    from explorer.localstack.manager import find_daprd
+
+    say("R5  no secret anywhere")
+    scanner = Scanner()
+    stack = start_stack(api_logging=True)
+    token_daprd = None
+    try:
+        scanner.add("account key", key_secrets(stack.cosmos.master_key))
+        token = base64.urlsafe_b64encode(os.urandom(30)).decode()
+        scanner.add("DAPR_API_TOKEN", secret_forms(token))
+        wrong_key = base64.b64encode(os.urandom(64)).decode()
+        scanner.add("a wrong account key given", key_secrets(wrong_key))
+        token_daprd = start_daprd(find_daprd(), "token-app", [stack.resources_path], stack.run_dir / "daprd-token-app.log",
+                                  dict(stack.client_env(), DAPR_API_TOKEN=token), api_logging=True)
+        token_daprd.wait_healthy(60, RuntimeError)
+        port = str(token_daprd.ports.grpc)
+        env = cli_env(stack, DAPR_API_TOKEN=token)
+
+        def run(*argv, app_port: str | None = port, environment=None) -> Run:
+            extra = ["--resources-path", str(stack.resources_path)] + (["--dapr-grpc-port", app_port] if app_port else [])
+            result = run_cli([*argv, *extra], environment or env)
+            scanner.scan_run(result)
+            return result
+
+        ran: list[tuple[str, int]] = []
+        for json_flag in ([], ["--json"]):
+            for argv in (["stores"], ["doctor"], ["partitions", AGENTS_STORE], ["keys", AGENTS_STORE, "--partition", "gpt4"],
+                         ["get", AGENTS_STORE, "agent:planner", "--app-id", AGENTS_APP],
+                         ["set", AGENTS_STORE, "secret-check", '{"v": 1}'],
+                         ["get", AGENTS_STORE, "secret-check"],
+                         ["delete", AGENTS_STORE, "secret-check"],
+                         ["set", AGENTS_STORE, "agent:summarizer", '{"via": "own daprd"}', "--app-id", AGENTS_APP],
+                         ["export", AGENTS_STORE]):
+                result = run(*argv, *json_flag)
+                ran.append((" ".join(argv[:1] + json_flag), result.code))
+        errors = [
+            ("wrong store", ["get", "no-such-store", "k"], {}),
+            ("bad key", ["get", AGENTS_STORE, "k" * 2000], {}),
+            ("bad --ttl", ["set", AGENTS_STORE, "k", "1", "--ttl", "²"], {}),
+            ("bad JSON", ["set", AGENTS_STORE, "k", "{nope"], {}),
+            ("read-only write", ["--read-only", "delete", AGENTS_STORE, "agent:planner"], {}),
+            ("wrong DAPR_API_TOKEN", ["set", AGENTS_STORE, "k", "1"], {"DAPR_API_TOKEN": "not-the-token"}),
+            ("no DAPR_API_TOKEN", ["stores"], {"DAPR_API_TOKEN": ""}),
+            ("wrong account key", ["keys", AGENTS_STORE, "--partition", "gpt4"], {"COSMOS_MASTER_KEY": wrong_key}),
+            ("key not base64", ["keys", AGENTS_STORE, "--partition", "gpt4"], {"COSMOS_MASTER_KEY": token + "!"}),
+            ("untrusted TLS", ["keys", AGENTS_STORE, "--partition", "gpt4", "--cosmos-ca-file",
+                               __import__("certifi").where()], {}),
+        ]
+        for name, argv, extra in errors:
+            result = run(*argv, environment=dict(env, **extra))
+            ran.append((name, result.code))
+        stack.stop_server()
+        for argv in (["get", AGENTS_STORE, "agent:planner"], ["partitions", AGENTS_STORE], ["doctor"],
+                     ["export", AGENTS_STORE], ["set", AGENTS_STORE, "k", "1"]):
+            result = run(*argv)
+            ran.append((f"server stopped: {argv[0]}", result.code))
+        stack.restart_server()
+        asyncio.run(__import__("explorer.localstack.seed", fromlist=["seed"]).seed(stack))
+        figure("R5", "CLI runs", f"{len(ran)} (exit codes {sorted({c for _, c in ran})})")
+
+        with Env(stack):
+            shots, own_token = asyncio.run(r5_tui(stack, token, token_daprd.ports.grpc, scanner))
+        figure("R5", "TUI screenshots scanned", shots)
+        figure("R5", "token of the explorer's own daprd (found in the session, added to the secrets)",
+               "found" if own_token else "not found")
+
+        stack_out = r5_stack_command(scanner)
+        figure("R5", "`dapr-explorer stack`", stack_out)
+    finally:
+        if token_daprd is not None:
+            token_daprd.process.stop()
+        run_dir = stack.run_dir
+        files = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix in {".log", ""} or p.name.endswith(".log")]
+        for path in sorted(set(files)):
+            scanner.scan(f"log {path.name}", path.read_bytes())
+        figure("R5", "stack log files scanned", ", ".join(sorted({p.name for p in files})))
+        stack.stop()
+    figure("R5", "outputs scanned", f"{scanner.outputs} outputs, {scanner.bytes:,} bytes, "
+           f"{sum(len(f) for f in scanner.secrets.values())} secret forms of {len(scanner.secrets)} secrets")
+    where = sorted({f"{w} ({label})" for w, label in scanner.hits})
+    figure("R5", "occurrences of a secret", f"{len(scanner.hits)}" + (f": {'; '.join(where[:8])}" if where else ""),
+           "0", not scanner.hits)
+
+
+async def r5_tui(stack, token: str, token_port: int, scanner: Scanner) -> tuple[int, bool]:
+    """A session with the token daprd and chat-api/order-processor, no agent-registry sidecar: the save
+    of an agents key starts the explorer's own daprd, whose token then counts as a secret too."""
+    from explorer.widgets.dialogs import ConfirmSave
+
+    addresses = [stack.sidecars[CACHE_APP].grpc_address, stack.sidecars[WORKFLOWS_APP].grpc_address,
+                 f"127.0.0.1:{token_port}"]
+    app = make_app(stack, addresses=addresses, api_token=token)
+    shots: list[tuple[str, str]] = []
+    own_token = None
+
+    def shot(label: str) -> None:
+        shots.append((label, app.export_screenshot()))
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.session is not None, "the session", 30)
+        shot("start")
+        await select_store(pilot, AGENTS_STORE)
+        shot("agents store")
+        await pilot.press("f")
+        await pilot.pause(0.3)
+        shot("doctor findings")
+        await to_browser(pilot)
+        editor = await open_key(pilot, AGENTS_STORE, "gpt4", "agent:planner")
+        shot("editor")
+        await pilot.press("e")
+        editor.query_one("#value-edit").text = '{"name": "planner", "secret-scan": true}'
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmSave), "the confirmation")
+        shot("confirm save")
+        await pilot.press("ctrl+s")
+        try:
+            await until(pilot, lambda: editor.saved_etags, "the save through our own daprd", 60)
+        except TimeoutError:
+            pass
+        await pilot.pause(0.3)
+        shot("saved")
+        launcher = app.session.workspace._launcher
+        if launcher is not None:
+            for own in launcher._started.values():
+                for name, value in own.client._metadata:
+                    if name == "dapr-api-token":
+                        own_token = value
+                        scanner.add("own daprd token", secret_forms(value))
+                for path in own.process.log_path.parent.glob("*"):
+                    if path.is_file():
+                        scanner.scan(f"own daprd {path.name}", path.read_bytes())
+        for keys in (["y"], ["question_mark"], ["escape", "escape"], ["g"], ["escape", "question_mark"], ["escape"]):
+            await pilot.press(*keys)
+            await pilot.pause(0.2)
+            shot("+".join(keys))
+        await to_browser(pilot)
+        await asyncio.to_thread(stack.stop_server)
+        await pilot.press("r")
+        await pilot.pause(2)
+        shot("server stopped, r")
+        await pilot.press("down")
+        await pilot.pause(1)
+        shot("server stopped, next store")
+        await asyncio.to_thread(stack.restart_server)
+        for label, svg in shots:
+            scanner.scan(f"screenshot {label}", svg)
+        # notifications too (shown as toasts, also in the screenshots)
+        for note in list(app._notifications):
+            scanner.scan("notification", f"{note.title} {note.message}")
+    return len(shots), own_token is not None
+
+
+def r5_stack_command(scanner: Scanner) -> str:
+    """`dapr-explorer stack`: its output, its logs while it runs, and its key (read from its daprd's
+    environment) as one more secret."""
+    proc = subprocess.Popen([sys.executable, "-m", "explorer", "stack"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True)
+    out: list[bytes] = []
+    err: list[bytes] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        out.append(line)
+        if b"Ctrl-C stops everything" in line:
+            break
+    key = None
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                if int(stat.split(")")[-1].split()[1]) == proc.pid:
+                    children.append(int(entry.name))
+                    env = (entry / "environ").read_bytes().split(b"\0")
+                    for pair in env:
+                        if pair.startswith(b"COSMOS_MASTER_KEY="):
+                            key = pair.split(b"=", 1)[1].decode()
+            except (OSError, ValueError, IndexError):
+                continue
+    logs_scanned = 0
+    if key:
+        scanner.add("`stack` account key", key_secrets(key))
+    # its run folder (named in nothing it prints before Ctrl-C): the daprd children's cwd
+    run_dirs = set()
+    for pid in children:
+        try:
+            run_dirs.add(Path(os.readlink(f"/proc/{pid}/cwd")))
+        except OSError:
+            pass
+    proc.send_signal(signal.SIGINT)
+    try:
+        rest, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rest, _ = proc.communicate()
+    out.append(rest or b"")
+    reader.join(timeout=5)
+    for d in run_dirs:
+        for path in d.glob("*.log"):
+            scanner.scan(f"`stack` log {path.name}", path.read_bytes())
+            logs_scanned += 1
+    stdout, stderr = b"".join(out), b"".join(err)
+    scanner.scan("`stack` stdout", stdout)
+    scanner.scan("`stack` stderr", stderr)
+    return (f"exit {proc.returncode}, {len(stdout) + len(stderr)} bytes of output, key read from its daprd: "
+            f"{bool(key)}, {logs_scanned} of its log files (read before Ctrl-C removed them: "
+            f"{'yes' if logs_scanned else 'no, already gone'})")
+
+
+# == R6 ==========================================================================================
+
+
+def r6(args) -> None:
+    say("R6  inputs fuzzed (bench/fuzz_inputs.py)")
+    argv = [sys.executable, str(REPO / "bench" / "fuzz_inputs.py"), "--seed", str(args.fuzz_seed), "--count",
+            str(args.fuzz_count)]
+    say("  $ " + " ".join(argv[1:]))
+    started = time.monotonic()
+    result = subprocess.run(argv, stdin=subprocess.DEVNULL)
+    figure("R6", "bench/fuzz_inputs.py", f"exit {result.returncode} in {time.monotonic() - started:.0f}s "
+           f"({args.fuzz_count} inputs, seed {args.fuzz_seed})", "exit 0 (no unexpected exception)",
+           result.returncode == 0)
+
+
+# == main =========================================================================================
+
+PARTS = {"R1": r1, "R2": r2, "R4": r4, "R5": r5, "R6": r6}
+
+
+def main() -> int:
+    import logging
+
+    logging.getLogger("azure").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts (default: all)")
+    parser.add_argument("--races", type=int, default=200)
+    parser.add_argument("--parallel", type=int, default=20)
+    parser.add_argument("--export-keys", type=int, default=20_000, help="extra keys seeded for R4's export")
+    parser.add_argument("--fuzz-count", type=int, default=100_000)
+    parser.add_argument("--fuzz-seed", type=int, default=1)
+    args = parser.parse_args()
+    parts = [p.strip().upper() for p in args.only.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+    load = os.getloadavg()
+    say(f"reliability run {time.strftime('%Y-%m-%d %H:%M:%S')} · {os.cpu_count()} cores · load {load[0]:.1f} "
+        f"{load[1]:.1f} {load[2]:.1f} · parts {', '.join(parts)}")
+    started = time.monotonic()
+    for part in parts:
+        t0 = time.monotonic()
+        try:
+            PARTS[part](args)
+        except Exception as exc:  # noqa: BLE001 - a part that cannot finish is a failed figure, the others still run
+            import traceback
+
+            traceback.print_exc()
+            figure(part, "the part could not finish", f"{exc.__class__.__name__}: {exc}", "finishes", False)
+        say(f"  ({part} took {time.monotonic() - t0:.0f}s)\n")
+    say(f"== summary ({time.monotonic() - started:.0f}s, load {os.getloadavg()[0]:.1f}) ==")
+    for f in FIGURES:
+        if f.ok is not None:
+            say(f"  {'ok  ' if f.ok else 'FAIL'} {f.part} {f.name.strip()}: {f.value}")
+    failed = [f for f in FIGURES if f.ok is False]
+    say(f"{len(FIGURES) - len(failed)} figures ok or informational, {len(failed)} broke their guarantee")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
