@@ -245,7 +245,8 @@ class LocalStack:
             raise
         return self
 
-    def stop(self) -> None:
+    def stop(self, keep_logs: bool = False) -> None:
+        """Stop every process; remove the run folder we made unless something failed (or `keep_logs`)."""
         with self._lock:
             if self._stopped:
                 return
@@ -256,7 +257,7 @@ class LocalStack:
         if self._server is not None:
             self._server.stop()
         atexit.unregister(self.stop)
-        self._tidy_run_dir(keep_logs=self._failed or died)
+        self._tidy_run_dir(keep_logs=keep_logs or self._failed or died)
 
     def _tidy_run_dir(self, keep_logs: bool) -> None:
         """Remove the run folder if we made it; after a failure keep it if it holds a log."""

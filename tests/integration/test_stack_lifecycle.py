@@ -124,7 +124,7 @@ def test_a_failed_start_leaves_no_empty_run_folder_and_keeps_one_with_logs(tmp_p
     assert "broken on purpose" in (stack.kept_logs / "daprd-broken.log").read_text()
 
 
-def test_a_stack_that_made_its_run_folder_removes_it_on_stop(tmp_path, monkeypatch):
+def test_a_stack_that_made_its_run_folder_removes_it_on_stop_unless_asked_to_keep_the_logs(tmp_path, monkeypatch):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -132,6 +132,10 @@ def test_a_stack_that_made_its_run_folder_removes_it_on_stop(tmp_path, monkeypat
     assert stack.run_dir.parent == tmp_path and (stack.run_dir / "daprd-tidy.log").is_file()
     stack.stop()
     assert list(tmp_path.iterdir()) == [] and stack.kept_logs is None
+
+    stack = LocalStack(app_ids=("kept",)).start()
+    stack.stop(keep_logs=True)  # e.g. seeding failed after a good start: the caller wants the logs
+    assert stack.kept_logs == stack.run_dir and (stack.run_dir / "daprd-kept.log").is_file()
 
 
 def test_api_logging_makes_daprd_log_every_state_call(tmp_path):
