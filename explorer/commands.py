@@ -247,7 +247,8 @@ def _new_value(args: argparse.Namespace) -> NewValue:
     try:
         return NewValue.json_text(args.value)
     except UsageError as exc:
-        raise UsageError(f"VALUE: {exc} (bytes: pass --base64)") from None
+        hint = " (for bytes, pass --base64)" if str(exc).startswith("not valid JSON") else ""
+        raise UsageError(f"VALUE: {exc}{hint}") from None
 
 
 async def cmd_set(session: ExplorerSession, args: argparse.Namespace) -> int:

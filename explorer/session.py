@@ -319,7 +319,7 @@ class ExplorerSession:
         """Save over an existing key (etag-checked unless `overwrite`), keeping its value shape:
         plain bytes from the editor are JSON text for a JSON item, bytes for a binary one."""
         if not isinstance(value, NewValue):
-            value = NewValue.raw(value) if key.is_binary else NewValue.json_text(value)
+            value = NewValue.raw(value) if key.is_binary else NewValue.json_bytes(value)
         saved = await self.write(location, KeyChange.save(key, value, ttl, time.time(), overwrite, change_shape))
         assert saved is not None
         return saved

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from explorer.core.display import InvalidEdit, parse_json_edit
 from explorer.core.envelope import StateKey, ValueKind, decode_value
 from explorer.core.model import KeyValue, MissingPartitionKey, TtlChoice
 from explorer.errors import EtagConflict, NotADaprDocument, NotWritable, ShapeChange, UsageError
@@ -44,15 +45,24 @@ class NewValue:
     shape: ValueShape
 
     @classmethod
-    def json_text(cls, text: str | bytes) -> NewValue:
-        """A JSON value typed by a user: checked here, so nothing invalid is ever sent."""
-        data = text if isinstance(text, bytes) else encode_text(text, "the value")
+    def json_text(cls, text: str) -> NewValue:
+        """A JSON value as a user typed it (CLI, editor): checked by the editor's own rules
+        (`core.display.parse_json_edit`: what Dapr and Cosmos DB would not keep as typed is refused
+        with its line and column), so nothing invalid or silently altered is ever sent."""
+        encode_text(text, "the value")
+        try:
+            return cls(parse_json_edit(text), ValueShape.JSON)
+        except InvalidEdit as exc:
+            raise UsageError(str(exc)) from None
+
+    @classmethod
+    def json_bytes(cls, data: bytes) -> NewValue:
+        """JSON text a caller has already checked (the editor's save): only parsed once more."""
         try:
             orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise UsageError(f"the value is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; "
-                             "nothing was sent.") from None
-        return cls(data, ValueShape.JSON)
+            raise UsageError(f"the value is not valid JSON: {exc.msg}; nothing was sent.") from None
+        return cls(bytes(data), ValueShape.JSON)
 
     @classmethod
     def raw(cls, data: bytes) -> NewValue:

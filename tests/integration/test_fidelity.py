@@ -55,7 +55,9 @@ SHAPES = [
     Shape("unicode-string", '"héllo 🤖 𝔘 \\u00e9"'.encode(), '"wörld 中文 😀"'.encode()),
     Shape("empty-string", b'""', b'""'),
     Shape("integer", b"42", b"-43"),
-    Shape("large-integer", b"12345678901234567890", b"98765432109876543210"),
+    # beyond 2**53 but exact in a float64, as Dapr keeps numbers (Go's encoding/json); an integer a
+    # float64 cannot hold is refused by the explorer's input check (core.display.parse_json_edit)
+    Shape("large-integer", b"1152921504606846976", b"4611686018427387904"),
     Shape("float", b"3.14", b"2.5e-8"),
     Shape("boolean", b"true", b"false"),
     Shape("null", b"null", b"null"),

@@ -188,8 +188,10 @@ def test_8_bad_inputs_are_one_line_each(stack, tmp_path):
     cases = {
         ("set", AGENTS_STORE, "k", "1", "--ttl", "²"): (2, "--ttl"),
         ("set", AGENTS_STORE, "k", "1", "--ttl", "0"): (2, "--ttl"),
-        ("set", AGENTS_STORE, "k", '{"s": "\\ud800"}'): (2, "not valid JSON"),
-        ("set", AGENTS_STORE, "k", "[" * 5000 + "]" * 5000): (2, "not valid JSON"),
+        ("set", AGENTS_STORE, "k", '{"s": "\\ud800"}'): (2, "surrogate pair"),
+        ("set", AGENTS_STORE, "k", "[" * 5000 + "]" * 5000): (2, "nothing was sent"),
+        ("set", AGENTS_STORE, "k", "12345678901234567890"): (2, "64-bit float"),
+        ("set", AGENTS_STORE, "k", '{"a": 1, "a": 2}'): (2, "twice"),
         ("set", AGENTS_STORE, "k", "not base64!", "--base64"): (2, "base64"),
         ("keys", AGENTS_STORE, "--partition", "p", "--page-size", "0"): (2, "at least 1"),
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -105,11 +106,19 @@ def test_typed_text_is_valid_json_or_a_usage_error(text):
     except UsageError as exc:
         assert "nothing was sent" in str(exc)
     else:
-        assert value.data == text.encode("utf-8")
+        assert value.shape is ValueShape.JSON and orjson.loads(value.data) is not None or value.data == b"null"
 
 
-def test_lone_surrogates_are_refused_plainly():
-    with pytest.raises(UsageError, match="lone surrogate"):
-        NewValue.json_text('"\ud800"')
+@pytest.mark.parametrize("text, says", [("\"\ud800\"", "lone surrogate"), ('{"s": "\\ud800"}', "surrogate pair"),
+                                         ("12345678901234567890", "64-bit float"), ('{"a":1,"a":2}', "twice"),
+                                         ("NaN", "NaN"), ("[1,", "not valid JSON"), ("", "empty")])
+def test_what_dapr_would_not_keep_as_typed_is_refused_plainly(text, says):
+    """A lone surrogate typed as a character, or as a JSON escape; numbers and keys Go would change."""
+    with pytest.raises(UsageError, match=says):
+        NewValue.json_text(text)
+
+
+def test_checked_json_bytes_are_only_parsed_again():
+    assert NewValue.json_bytes(b"[1]").data == b"[1]"
     with pytest.raises(UsageError, match="not valid JSON"):
-        NewValue.json_text('{"s": "\\ud800"}')
+        NewValue.json_bytes(b"[1")
