@@ -43,14 +43,22 @@ def _start_seeded_stack(args: argparse.Namespace):
     try:
         summary = seed_with_progress(stack, args.scale, args.partitions)
     except BaseException:
-        stack.stop()
+        _stop_stack(stack, keep_logs=True)
         raise
     print(
         f"seeded {summary.plain_keys} keys through daprd, {summary.actor_keys} actor and {summary.workflow_keys} "
-        f"workflow documents, {summary.scale_keys} bench keys in {summary.seconds:.1f}s; logs in {stack.run_dir}",
+        f"workflow documents, {summary.scale_keys} bench keys in {summary.seconds:.1f}s; logs in {stack.run_dir} "
+        "(removed on exit)",
         file=sys.stderr,
     )
     return stack
+
+
+def _stop_stack(stack, keep_logs: bool = False) -> None:
+    """Stop every process of the stack; say where its logs are when they were kept."""
+    stack.stop(keep_logs=keep_logs)
+    if stack.kept_logs is not None:
+        print(f"the local stack's logs are kept in {stack.kept_logs}", file=sys.stderr)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
@@ -65,7 +73,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         app = ExplorerApp(load_components(paths), paths, addresses, read_only=args.read_only, daprd=args.daprd)
         app.run()
     finally:
-        stack.stop()
+        _stop_stack(stack)
     return _app_exit_code(app)
 
 
@@ -88,10 +96,10 @@ def _run_stack(args: argparse.Namespace) -> int:
         print("# Ctrl-C stops everything", flush=True)
         while all(p.alive() for p in stack.processes()):
             time.sleep(0.5)
-        print("a stack process exited; see the logs in", stack.run_dir, file=sys.stderr)
+        print("a stack process exited", file=sys.stderr)
         return 1
     finally:
-        stack.stop()
+        _stop_stack(stack)
 
 
 def _run_explorer(args: argparse.Namespace) -> int:

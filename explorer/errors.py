@@ -35,6 +35,12 @@ class UnknownStore(ExplorerError):
     title = "Unknown store"
 
 
+class InstallError(ExplorerError):
+    """The installed package lacks files it ships with (a broken or partial install)."""
+
+    title = "Install"
+
+
 class StackError(ExplorerError):
     """The local stack (Cosmos-compatible server, daprd) cannot be built, started or reached."""
 

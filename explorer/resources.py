@@ -22,6 +22,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from explorer.errors import InstallError
+
 #: The folder inside the installed package that pyproject.toml maps the top-level folders into.
 PACKAGED_DATA = "_data"
 
@@ -30,14 +32,14 @@ def _folder(name: str) -> Path:
     """The top-level folder `name` of the repository, as packaged or as checked out."""
     package = importlib.resources.files("explorer")
     if not isinstance(package, Path):  # e.g. a zip import: daprd and node need real files
-        raise RuntimeError(f"dapr-explorer must be installed as files on disk, not in {package}")
+        raise InstallError(f"dapr-explorer must be installed as files on disk, not in {package}; reinstall it with pip or pipx")
     packaged = package / PACKAGED_DATA / name
     if packaged.is_dir():
         return packaged
     checkout = package.parent
     if (checkout / "pyproject.toml").is_file() and (checkout / name).is_dir():
         return checkout / name
-    raise RuntimeError(f"dapr-explorer is installed without its {name}/ folder (looked in {packaged}); reinstall it")
+    raise InstallError(f"dapr-explorer is installed without its {name}/ folder (looked in {packaged}); reinstall it")
 
 
 def styles_dir() -> Path:

@@ -88,7 +88,7 @@ def test_stale_etag_exits_4_and_changes_nothing(stack, cosmos):
 
 def test_invalid_json_exits_2_and_sends_nothing(stack):
     result = cli(stack, "set", AGENTS_STORE, "agent:summarizer", '{"a": 1,}')
-    assert result.returncode == 2 and "line 1 column" in result.stderr and "nothing was sent" in result.stderr
+    assert result.returncode == 2 and "line 1, column 9" in result.stderr and "nothing was sent" in result.stderr
 
 
 def test_read_only_refuses_writes_with_exit_5(stack, cosmos):
