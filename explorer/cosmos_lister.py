@@ -299,20 +299,25 @@ class CosmosLister:
             self._report("scan partitions", charge)
             yield PartitionBatch(tuple(fresh), len(seen), scanned, charge)
 
+    def _in_partition_pages(self, database: str, container: str, columns: str, partition: str, page_size: int,
+                            charges: list[float], continuation: str | None = None):
+        """The pages of `SELECT columns` over one partition (its request charges appended to `charges`)."""
+        condition, parameters, partition_key = _in_partition(partition)
+        return self._container(database, container).query_items(
+            f"SELECT {columns} FROM c WHERE {condition}",
+            parameters=parameters,
+            partition_key=partition_key,
+            max_item_count=page_size,
+            response_hook=lambda headers, _: charges.append(_charge(headers)),
+        ).by_page(continuation)
+
     @_plain_cosmos_errors("listing keys")
     async def keys_page(
         self, database: str, container: str, partition: str, continuation: str | None = None, page_size: int = 100
     ) -> KeyPage:
         """One page of a partition's keys (no values), with the token for the next page."""
         charges: list[float] = []
-        condition, parameters, partition_key = _in_partition(partition)
-        pages = self._container(database, container).query_items(
-            f"SELECT {KEY_COLUMNS} FROM c WHERE {condition}",
-            parameters=parameters,
-            partition_key=partition_key,
-            max_item_count=page_size,
-            response_hook=lambda headers, _: charges.append(_charge(headers)),
-        ).by_page(continuation)
+        pages = self._in_partition_pages(database, container, KEY_COLUMNS, partition, page_size, charges, continuation)
         rows: tuple[KeyRow, ...] = ()
         async for page in pages:
             rows = tuple([_row(item) async for item in page])
@@ -338,14 +343,7 @@ class CosmosLister:
                              page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
         """Every whole document of a partition (values included), one page in memory at a time."""
         charges: list[float] = []
-        condition, parameters, partition_key = _in_partition(partition)
-        pages = self._container(database, container).query_items(
-            f"SELECT * FROM c WHERE {condition}",
-            parameters=parameters,
-            partition_key=partition_key,
-            max_item_count=page_size,
-            response_hook=lambda headers, _: charges.append(_charge(headers)),
-        ).by_page()
+        pages = self._in_partition_pages(database, container, "*", partition, page_size, charges)
         async for page in pages:
             async for item in page:
                 yield item

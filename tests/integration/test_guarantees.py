@@ -7,7 +7,6 @@ deleted meanwhile was recreated, Cosmos and sidecar failures ended in tracebacks
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -19,17 +18,15 @@ import pytest
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE
 from tests.support import REPO, http_save, no_traceback, run_cli
 
+from .conftest import own_seeded_stack
+
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """A stack of this module's own: these tests write, delete and freeze sidecars."""
-    from explorer.localstack.manager import LocalStack
-    from explorer.localstack.seed import seed
-
-    with LocalStack(run_dir=tmp_path_factory.mktemp("guarantees-stack")) as local:
-        asyncio.run(seed(local))
+    with own_seeded_stack(tmp_path_factory, "guarantees-stack") as local:
         yield local
 
 
