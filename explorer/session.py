@@ -25,7 +25,7 @@ import orjson
 
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
-from explorer.core.model import KeyValue, StoreLocation, TtlChoice, partition_of
+from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
 from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.cosmos_lister import KeyPage, PartitionBatch
 from explorer.errors import NotFound, ReadOnlyRefusal, SavedUnverified, SidecarError, SidecarUnavailable, describe
@@ -268,6 +268,8 @@ class ExplorerSession:
         gateway = self.workspace.gateway(location.store)
         key = await gateway.get(location, doc_id, partition, time.time())
         state_key = key.state_key
+        if isinstance(key.partition_key, MissingPartitionKey):  # Dapr always reads with a partitionKey
+            return OpenedKey(key, "Cosmos point read (no partitionKey: Dapr cannot address this item)")
         if state_key.kind is KeyKind.PLAIN and state_key.read_only_reason is None:
             if gateway.sidecar_for(state_key.app_id) is not None:
                 app = state_key.app_id or next(iter(self.workspace.sidecars), "?")

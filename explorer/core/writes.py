@@ -147,15 +147,26 @@ class KeyChange:
         return cls(WriteKind.DELETE, key.state_key, key.partition_key, None if overwrite else key.etag)
 
 
+def not_a_dapr_document(key: KeyValue) -> str | None:
+    """Why `key`'s document is not one Dapr wrote (so the explorer never writes it), or None."""
+    if isinstance(key.partition_key, MissingPartitionKey):
+        return ("it has no partitionKey field, so Dapr did not write it (Dapr always sets one); a write through "
+                "Dapr would create a second item beside it")
+    decoded = decode_value(key.document)
+    if decoded.kind is ValueKind.NOT_DAPR:
+        return f"it is not a Dapr state document ({decoded.warnings[0]}); the explorer writes only documents Dapr wrote"
+    return None
+
+
+def why_not_writable(key: KeyValue) -> str | None:
+    """Why no write of the explorer may touch `key` (actor/workflow state, not Dapr's), or None."""
+    return key.state_key.read_only_reason or not_a_dapr_document(key)
+
+
 def _writable(key: KeyValue) -> None:
     reason = key.state_key.read_only_reason
     if reason:
         raise NotWritable(reason)
-    if isinstance(key.partition_key, MissingPartitionKey):
-        raise NotADaprDocument(f"{key.state_key.doc_id!r} has no partitionKey field, so Dapr did not write it (Dapr "
-                               "always sets one); a write through Dapr would create a second item beside it. "
-                               "Nothing was sent.")
-    decoded = decode_value(key.document)
-    if decoded.kind is ValueKind.NOT_DAPR:
-        raise NotADaprDocument(f"{key.state_key.doc_id!r} is not a Dapr state document ({decoded.warnings[0]}); "
-                               "the explorer writes only documents Dapr wrote. Nothing was sent.")
+    foreign = not_a_dapr_document(key)
+    if foreign:
+        raise NotADaprDocument(f"{key.state_key.doc_id!r}: {foreign}. Nothing was sent.")

@@ -38,6 +38,7 @@ from explorer.core.display import (
 )
 from explorer.core.envelope import decode_value
 from explorer.core.expiry import countdown_text
+from explorer.core.writes import why_not_writable
 from explorer.errors import describe, is_retryable
 from explorer.widgets.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
 
@@ -90,7 +91,7 @@ class KeyEditor(Screen):
         if self.session.read_only:
             return "read-only session (--read-only): there is no way to write"
         if self.opened is not None:
-            return self.opened.key.state_key.read_only_reason
+            return why_not_writable(self.opened.key)
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

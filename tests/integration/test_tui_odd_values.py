@@ -5,7 +5,6 @@ HTTP API stays that JSON value after an edit in the editor (it used to become ba
 
 from __future__ import annotations
 
-import asyncio
 import os
 
 import pytest
@@ -80,3 +79,21 @@ async def test_an_edit_keeps_the_json_type_dapr_stored(stack, key, typed, expect
         await until(pilot, lambda: editor.saved_etags, "the save")
     [after] = item(stack, key)
     assert after["isBinary"] is False and after["value"] == expected
+
+
+async def test_items_without_a_partition_key_are_listed_and_opened_but_not_written(stack):
+    container = stack.cosmos_client().get_database_client("dapr-agents").get_container_client("agent-registry")
+    container.upsert_item({"id": f"{AGENTS_APP}||loose", "value": {"from": "another tool"}, "isBinary": False})
+    app = make_app(stack)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await browse_to(pilot, AGENTS_STORE, "(no partitionKey)")
+        editor = await open_key(pilot, "loose")
+        assert editor.opened.key.document["value"] == {"from": "another tool"}
+        assert "Dapr cannot address" in editor.opened.read_through
+        bindings = {b.binding.action for b in editor.active_bindings.values() if b.enabled}
+        assert not {"edit", "delete", "save"} & bindings, bindings
+        assert "no partitionKey field" in (editor.reason_read_only or "")
+        await pilot.press("e", "d", "ctrl+s")
+        await pilot.pause(0.5)
+    [after] = item(stack, "loose")
+    assert after["value"] == {"from": "another tool"} and "partitionKey" not in after
