@@ -32,6 +32,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
+import io
 import inspect
 import json
 import os
@@ -86,11 +88,14 @@ def figure(part: str, name: str, value, guarantee: str = "", ok: bool | None = N
     FIGURES.append(Figure(part, name, str(value), guarantee, ok))
     mark = {True: "ok  ", False: "FAIL", None: "    "}[ok]
     tail = f"   (guarantee: {guarantee})" if guarantee else ""
-    print(f"  {mark} {part} {name}: {value}{tail}", flush=True)
+    print(f"  {mark} {part} {name}: {value}{tail}", file=OUT, flush=True)
+
+
+OUT = sys.stdout  # the figures go here even while an app's own output is captured
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    print(text, file=OUT, flush=True)
 
 
 # -- the stack and what it wrote -----------------------------------------------------------------
@@ -364,6 +369,9 @@ class State:
     commands_run: int = 0
     skipped: list[str] = field(default_factory=list)
     left_state: int = 0  # presses after which the state had to be reached again
+    items: list | None = None  # ("key", k) and ("command", title), listed on the screen itself
+    done: int = 0
+    seconds: float = 0.0
 
 
 def _focus_sig(app) -> tuple:
@@ -438,12 +446,18 @@ def r1_states() -> list[State]:
     ]
 
 
+def _quit_keys(screen) -> set[str]:
+    """Keys that end the session on this screen: any binding of them in the chain, or the app's, quits."""
+    chain = [*screen._modal_binding_chain, (screen.app, screen.app._bindings)]
+    return {key for _node, bindings in chain for key, binding in bindings if binding.action.split(".")[-1] == "quit"}
+
+
 def _all_keys(screen) -> dict[str, tuple[str, bool]]:
     """Every key bound on the screen's binding chain (focused widget, screen, app): key → (action,
     offered). Bindings that check_action hides (False) are included, as not offered."""
     active = screen.active_bindings
     keys: dict[str, tuple[str, bool]] = {}
-    for _node, bindings in screen._modal_binding_chain:
+    for _node, bindings in [*screen._modal_binding_chain, (screen.app, screen.app._bindings)]:
         for key, binding in bindings:
             keys.setdefault(key, (binding.action, key in active and active[key].enabled))
     for key, item in active.items():
@@ -462,80 +476,99 @@ async def _settle(pilot, state: State) -> None:
     await pilot.pause(0.05)
 
 
+async def _walk(pilot, state: State, problems: list[str]) -> None:
+    """Press every key and run every palette command of `state`, from where `state.done` says."""
+    app = pilot.app
+    await state.reach(pilot)
+    expected = state.signature(app)
+    if state.items is None:  # the screen's keys and palette commands, listed once on the screen itself
+        keys = _all_keys(app.screen)
+        state.bindings = len(keys)
+        state.items = [("key", k) for k in [*keys, *[k for k in EXTRA_KEYS if k not in keys]]]
+        state.items += [("command", c.title) for c in app.get_system_commands(app.screen)]
+    while state.done < len(state.items):
+        kind, name = state.items[state.done]
+        state.done += 1  # counted before it runs: a crash on it is not retried
+        if state.signature(app) != expected:
+            state.left_state += 1
+            await state.reach(pilot)
+            expected = state.signature(app)
+        if kind == "key":
+            if name in _quit_keys(app.screen):
+                state.skipped.append(name)
+                continue
+            await pilot.press(name)
+            await pilot.pause(0.03)
+            state.keys_pressed += 1
+        else:
+            command = next((c for c in app.get_system_commands(app.screen) if c.title == name), None)
+            if command is None:
+                problems.append(f"{state.name}: palette command {name!r} not offered any more")
+                continue
+            if name == "Quit":
+                state.skipped.append("palette Quit")
+                continue
+            result = command.callback()
+            if inspect.isawaitable(result):
+                await result
+            await pilot.pause(0.05)
+            state.commands_run += 1
+        if not running(app):
+            problems.append(f"{state.name}: the app ended after {kind} {name!r}")
+            return
+        await _settle(pilot, state)
+
+
 async def r1_tui(stack) -> dict:
+    """Walk every state; when the app ends (a crash), note it and go on in a new read-only session."""
     import textual.app as textual_app
     from explorer.widgets.browser import Browser
 
     downloads = Path(tempfile.mkdtemp(prefix="reliability-shots-"))
     textual_app.user_downloads_path = lambda: downloads  # the palette's "Screenshot" saves here, not in ~
     states = r1_states()
-    app = make_app(stack, read_only=True)
     problems: list[str] = []
-    with Env(stack):
-        async with app.run_test(size=(120, 40)) as pilot:
-            await until(pilot, lambda: app.session is not None, "the session to open", 30)
-            await until(pilot, lambda: isinstance(app.screen, Browser), "the browser")
-            for state in states:
-                await state.reach(pilot)
-                expected = state.signature(app)
-                keys = _all_keys(app.screen)
-                state.bindings = len(keys)
-                for key in [*keys, *[k for k in EXTRA_KEYS if k not in keys]]:
-                    if state.signature(app) != expected:
-                        state.left_state += 1
-                        await state.reach(pilot)
-                        expected = state.signature(app)
-                    action = _all_keys(app.screen).get(key, ("", False))[0]
-                    if action.split(".")[-1] == "quit":
-                        state.skipped.append(f"{key} ({action}: ends the session; pressed once at the end)")
-                        continue
-                    await pilot.press(key)
-                    await pilot.pause(0.08)
-                    state.keys_pressed += 1
-                    if not running(app):
-                        problems.append(f"{state.name}: the app ended after {key}")
-                        break
-                    await _settle(pilot, state)
-                if not running(app):
-                    break
-                # every command the palette offers on this screen
-                if state.signature(app) != expected:
-                    await state.reach(pilot)
-                    expected = state.signature(app)
-                titles = [c.title for c in app.get_system_commands(app.screen)]
-                for title in titles:
-                    if state.signature(app) != expected:
-                        state.left_state += 1
-                        await state.reach(pilot)
-                        expected = state.signature(app)
-                    command = next((c for c in app.get_system_commands(app.screen) if c.title == title), None)
-                    if command is None:
-                        problems.append(f"{state.name}: palette command {title!r} went away")
-                        continue
-                    if title == "Quit":
-                        state.skipped.append("palette 'Quit' (ends the session; run once at the end)")
-                        continue
-                    result = command.callback()
-                    if inspect.isawaitable(result):
-                        await result
-                    await pilot.pause(0.15)
-                    state.commands_run += 1
-                    if not running(app):
-                        problems.append(f"{state.name}: the app ended after palette command {title!r}")
-                        break
-                    await _settle(pilot, state)
-                say(f"    {state.name:28} {state.bindings:3} bindings on screen, {state.keys_pressed:3} keys pressed, "
-                    f"{state.commands_run:2} palette commands run; left the screen {state.left_state} times")
-            launcher = app.session.workspace._launcher if app.session is not None else None
-            # the end: the palette's Quit
-            await to_browser(pilot)
-            quit_cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Quit")
-            result = quit_cmd.callback()
-            if inspect.isawaitable(result):
-                await result
-            await pilot.pause(0.3)
-    return {"states": states, "problems": problems, "own_daprd_started": launcher is not None,
-            "return_code": app.return_code}
+    sessions = 0
+    launched_own = False
+    quit_codes = []
+    captured = io.StringIO()  # what Textual prints when an app ends with an exception (its traceback)
+    with Env(stack), contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        while any(s.items is None or s.done < len(s.items) for s in states) and sessions < 10:
+            sessions += 1
+            app = make_app(stack, read_only=True)
+            try:
+                async with app.run_test(size=(120, 40)) as pilot:
+                    await until(pilot, lambda: app.session is not None, "the session to open", 30)
+                    await until(pilot, lambda: isinstance(app.screen, Browser), "the browser")
+                    for state in states:
+                        if state.items is not None and state.done >= len(state.items):
+                            continue
+                        started = time.monotonic()
+                        await _walk(pilot, state, problems)
+                        state.seconds += time.monotonic() - started
+                        if not running(app):
+                            break
+                        say(f"    {state.name:28} {state.bindings:3} bindings on screen, {state.keys_pressed:3} keys "
+                            f"pressed, {state.commands_run:2} palette commands run; left the screen {state.left_state} "
+                            f"times; {state.seconds:.0f}s")
+                    if app.session is not None and app.session.workspace._launcher is not None:
+                        launched_own = True
+                    if running(app):  # the end of the session: the palette's Quit
+                        await to_browser(pilot)
+                        quit_cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "Quit")
+                        result = quit_cmd.callback()
+                        if inspect.isawaitable(result):
+                            await result
+                        await pilot.pause(0.3)
+                        quit_codes.append(app.return_code)
+            except Exception as exc:  # noqa: BLE001 - the app raised: recorded, the walk goes on in a new session
+                lines = [line for line in "".join(__import__("traceback").format_exception(exc)).splitlines() if line]
+                where = next((line.strip() for line in reversed(lines) if line.strip().startswith('File "')
+                              and "/explorer/" in line), "")
+                problems.append(f"the app ended with {exc.__class__.__name__}: {exc} ({where})")
+                say(f"    the app ended: {exc.__class__.__name__}: {exc} ({where}); going on in a new session")
+    return {"states": states, "problems": problems, "own_daprd_started": launched_own, "return_codes": quit_codes,
+            "sessions": sessions}
 
 
 R1_CLI_WRITES = [
@@ -571,12 +604,16 @@ def r1(args) -> None:
         figure("R1a", "TUI walk", f"{len(states)} screens, {keys} key presses, {commands} palette commands in "
                f"{tui_seconds:.0f}s; {calls1 - calls0} daprd API calls logged meanwhile")
         for s in states:
+            skipped = ", ".join(dict.fromkeys(s.skipped))
             figure("R1a", f"  {s.name}", f"{s.bindings} bindings, {s.keys_pressed} keys pressed, "
-                   f"{s.commands_run} palette commands" + (f"; not pressed: {'; '.join(s.skipped)}" if s.skipped else ""))
+                   f"{s.commands_run} palette commands" + (f"; not pressed: {skipped}" if skipped else ""))
+        figure("R1a", "not pressed on any screen", "keys bound to quit and the palette's Quit: they end the session, "
+               "so the session ends with the palette's Quit once, after the walk")
         figure("R1a", "problems during the walk", "; ".join(result["problems"]) or "none", "none",
                not result["problems"])
-        figure("R1a", "the app quit from the palette at the end, return code", result["return_code"], "0",
-               result["return_code"] in (0, None))
+        figure("R1a", "read-only sessions used (a new one after each crash)", result["sessions"])
+        figure("R1a", "sessions ended by the palette's Quit, return codes", result["return_codes"], "0 each",
+               all(code in (0, None) for code in result["return_codes"]))
         figure("R1a", "own daprd started by the read-only session", result["own_daprd_started"], "False",
                not result["own_daprd_started"])
         figure("R1a", "changed etags (every item of every container)", changed_etags(etags0, etags1), "0",
