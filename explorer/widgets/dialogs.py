@@ -259,6 +259,11 @@ class CopyChoice(ModalScreen[str | None]):
             value = "  v  value\n" if self._has_value else ""
             yield Static(f"  k  Dapr key\n{value}  e  etag\n  i  document id\n  esc  cancel")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick" and parameters == ("value",) and not self._has_value:
+            return False  # the key list holds no values: 'v' is not offered, so it cannot pick one
+        return True
+
     def action_pick(self, what: str) -> None:
         self.dismiss(what or None)
 

@@ -97,3 +97,20 @@ async def test_items_without_a_partition_key_are_listed_and_opened_but_not_writt
         await pilot.pause(0.5)
     [after] = item(stack, "loose")
     assert after["value"] == {"from": "another tool"} and "partitionKey" not in after
+
+
+async def test_copy_in_the_key_list_offers_no_value_and_v_does_not_crash(stack):
+    """Found by bench/reliability.py R1: y then v in the key list ended the app (KeyError 'value')."""
+    from explorer.widgets.dialogs import CopyChoice
+
+    app = make_app(stack)
+    async with app.run_test(size=(120, 40)) as pilot:
+        browser = await browse_to(pilot, AGENTS_STORE, PARTITION)
+        browser.keys.focus()
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, CopyChoice), "the copy dialog")
+        await pilot.press("v")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, CopyChoice) and app.is_running
+        await pilot.press("k")
+        await until(pilot, lambda: app.screen is browser, "the key copied and the dialog closed")
