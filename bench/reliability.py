@@ -831,10 +831,13 @@ def r4(args) -> None:
         # 1. daprd frozen during a CLI set
         run, waited = cli_fault(stack, AGENTS_APP, "SIGSTOP", ["set", AGENTS_STORE, "agent:planner", '{"frozen": 1}'])
         os.kill(pid, signal.SIGCONT)
+        time.sleep(1.0)
+        landed = orjson.loads(cli(stack, "get", AGENTS_STORE, "agent:planner", "--json").stdout)["value"]
         nxt = cli(stack, "set", AGENTS_STORE, "agent:planner", '{"after": "freeze"}')
         case("CLI set, daprd frozen (SIGSTOP) during the write", run.code, f"gave up {waited:.1f}s after the freeze",
              run.last_line, run.code == 1 and one_line(run) and nxt.code == 0,
-             f"SIGCONT; next set exit {nxt.code}")
+             f"SIGCONT; 1 s later the key holds {json.dumps(landed)} (the write landed after the CLI gave up: "
+             f"{landed == {'frozen': 1}}); next set exit {nxt.code}")
 
         # 2. daprd killed during a CLI set
         run, waited = cli_fault(stack, AGENTS_APP, "SIGKILL", ["set", AGENTS_STORE, "agent:planner", '{"killed": 1}'])
@@ -850,10 +853,12 @@ def r4(args) -> None:
             for sig in ("SIGSTOP", "SIGKILL"):
                 asyncio.run(r4_tui_save(stack, sig))
 
-        # 5. Cosmos stopped during a partition listing
-        r4_cosmos_stop(stack, "partitions", ["partitions", AGENTS_STORE], 200)
-        # 6. Cosmos stopped during an export
+        # 5. Cosmos stopped during an export (of the seeded extra keys)
         r4_cosmos_stop(stack, "export", ["export", AGENTS_STORE], 2000)
+        # 6. Cosmos stopped during a partition listing (the restart emptied the server: seed partitions again)
+        from explorer.localstack.seed import seed
+        asyncio.run(seed(stack, args.export_keys // 4, args.export_keys // 4))
+        r4_cosmos_stop(stack, "partitions", ["partitions", AGENTS_STORE], 200)
         # 7. TUI partition listing while Cosmos is down
         with Env(stack):
             asyncio.run(r4_tui_cosmos(stack))
@@ -877,7 +882,7 @@ async def r4_tui_save(stack, sig: str) -> None:
 
     pid = stack.sidecars[AGENTS_APP].process.pid
     app = make_app(stack)
-    message, seconds, answered, after = "", float("nan"), False, ""
+    message, seconds, answered, after, landed_note, wrong_words = "", float("nan"), False, "", "", False
     async with app.run_test(size=(120, 40)) as pilot:
         editor = await open_key(pilot, AGENTS_STORE, "gpt4", "agent:router")
         await pilot.press("e")
@@ -907,8 +912,15 @@ async def r4_tui_save(stack, sig: str) -> None:
             answered = False
         if sig == "SIGSTOP":
             os.kill(pid, signal.SIGCONT)
+            await pilot.pause(1.0)
+            landed = stack.cosmos_client().get_database_client("dapr-agents").get_container_client(
+                "agent-registry").read_item(f"{AGENTS_APP}||agent:router", partition_key="gpt4")["value"]
+            wrong_words = landed == {"name": "router", "fault": sig} and "nothing was saved" in message
+            landed_note = (f"; after SIGCONT Cosmos holds {json.dumps(landed)}"
+                           + (" — the save the editor called 'nothing was saved' DID land"
+                              if landed == {"name": "router", "fault": sig} else ""))
         else:
-            await asyncio.to_thread(stack.restart_sidecar, AGENTS_APP)
+            stack.restart_sidecar(AGENTS_APP)  # on this thread: PDEATHSIG follows the thread that forks
         await until(pilot, lambda: isinstance(app.screen, KeyEditor), "the editor")
         await pilot.press("r")
         await until(pilot, lambda: editor.opened is not None and editor.opened.dapr_checked, "the reload", 30)
@@ -927,10 +939,10 @@ async def r4_tui_save(stack, sig: str) -> None:
         still = running(app)
     what = "frozen (SIGSTOP)" if sig == "SIGSTOP" else "killed (SIGKILL)"
     ok = (still and answered and saved and "nothing was saved" in message and TRACEBACK not in message
-          and "\n" not in message)
+          and "\n" not in message and not wrong_words)
     case(f"TUI save, daprd {what} during the save", "- (TUI)", f"{seconds:.1f}s to the message", message, ok,
          f"app running: {still}; answered ? with Help: {answered}; "
-         + ("SIGCONT" if sig == "SIGSTOP" else "restart_sidecar") + f", r, {after}")
+         + ("SIGCONT" if sig == "SIGSTOP" else "restart_sidecar") + f", r, {after}{landed_note}")
 
 
 def r4_cosmos_stop(stack, name: str, argv: list[str], after_lines: int) -> None:
@@ -996,7 +1008,7 @@ async def r4_tui_cosmos(stack) -> None:
             await pilot.press("escape")
         except TimeoutError:
             answered = False
-        await asyncio.to_thread(stack.restart_server)
+        stack.restart_server()  # on this thread: PDEATHSIG follows the thread that forks
         await seed(stack)
         await pilot.press("r")
         try:
@@ -1199,7 +1211,7 @@ async def r5_tui(stack, token: str, token_port: int, scanner: Scanner) -> tuple[
         await pilot.press("down")
         await pilot.pause(1)
         shot("server stopped, next store")
-        await asyncio.to_thread(stack.restart_server)
+        stack.restart_server()  # on this thread: PDEATHSIG follows the thread that forks
         for label, svg in shots:
             scanner.scan(f"screenshot {label}", svg)
         # notifications too (shown as toasts, also in the screenshots)
