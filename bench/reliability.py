@@ -1126,7 +1126,7 @@ def r5(args) -> None:
             ran.append((f"server stopped: {argv[0]}", result.code))
         stack.restart_server()
         asyncio.run(__import__("explorer.localstack.seed", fromlist=["seed"]).seed(stack))
-        figure("R5", "CLI runs", f"{len(ran)} (exit codes {sorted({c for _, c in ran})})")
+        figure("R5", "CLI runs", f"{len(ran)}: " + ", ".join(f"{name} → {code}" for name, code in ran))
 
         with Env(stack):
             shots, own_token = asyncio.run(r5_tui(stack, token, token_daprd.ports.grpc, scanner))
@@ -1140,7 +1140,7 @@ def r5(args) -> None:
         if token_daprd is not None:
             token_daprd.process.stop()
         run_dir = stack.run_dir
-        files = [p for p in run_dir.rglob("*") if p.is_file() and p.suffix in {".log", ""} or p.name.endswith(".log")]
+        files = [p for p in run_dir.rglob("*") if p.is_file()]  # logs, and the TLS files
         for path in sorted(set(files)):
             scanner.scan(f"log {path.name}", path.read_bytes())
         figure("R5", "stack log files scanned", ", ".join(sorted({p.name for p in files})))
@@ -1261,6 +1261,10 @@ def r5_stack_command(scanner: Scanner) -> str:
             run_dirs.add(Path(os.readlink(f"/proc/{pid}/cwd")))
         except OSError:
             pass
+    for d in run_dirs:  # while it runs: Ctrl-C removes its run folder
+        for path in d.glob("*.log"):
+            scanner.scan(f"`stack` log {path.name}", path.read_bytes())
+            logs_scanned += 1
     proc.send_signal(signal.SIGINT)
     try:
         rest, _ = proc.communicate(timeout=30)
@@ -1269,16 +1273,11 @@ def r5_stack_command(scanner: Scanner) -> str:
         rest, _ = proc.communicate()
     out.append(rest or b"")
     reader.join(timeout=5)
-    for d in run_dirs:
-        for path in d.glob("*.log"):
-            scanner.scan(f"`stack` log {path.name}", path.read_bytes())
-            logs_scanned += 1
     stdout, stderr = b"".join(out), b"".join(err)
     scanner.scan("`stack` stdout", stdout)
     scanner.scan("`stack` stderr", stderr)
     return (f"exit {proc.returncode}, {len(stdout) + len(stderr)} bytes of output, key read from its daprd: "
-            f"{bool(key)}, {logs_scanned} of its log files (read before Ctrl-C removed them: "
-            f"{'yes' if logs_scanned else 'no, already gone'})")
+            f"{bool(key)}, {logs_scanned} of its log files read while it ran")
 
 
 # == R6 ==========================================================================================
