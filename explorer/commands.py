@@ -169,6 +169,8 @@ def _app_id(session: ExplorerSession, args: argparse.Namespace, location: StoreL
 async def _target(session: ExplorerSession, args: argparse.Namespace, must_exist: bool = True) -> _Target:
     """The item a get/set/delete names: its document id, its own partition, and the item if it exists."""
     encode_text(args.key, "KEY")
+    if not args.key:
+        raise UsageError("KEY is empty: Dapr state keys have at least one character.")
     location = await session.location(args.store)
     app_id = _app_id(session, args, location)
     if "||" in args.key:

@@ -191,6 +191,8 @@ def test_8_bad_inputs_are_one_line_each(stack, tmp_path):
         ("set", AGENTS_STORE, "k", '{"a": 1, "a": 2}'): (2, "twice"),
         ("set", AGENTS_STORE, "k", "not base64!", "--base64"): (2, "base64"),
         ("keys", AGENTS_STORE, "--partition", "p", "--page-size", "0"): (2, "at least 1"),
+        ("get", AGENTS_STORE, ""): (2, "KEY is empty"),
+        ("delete", AGENTS_STORE, ""): (2, "KEY is empty"),
     }
     for argv, (code, text) in cases.items():
         result = cli(stack, *argv)
