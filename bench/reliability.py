@@ -38,6 +38,7 @@ import inspect
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -567,8 +568,10 @@ async def r1_tui(stack) -> dict:
                               and "/explorer/" in line), "")
                 problems.append(f"the app ended with {exc.__class__.__name__}: {exc} ({where})")
                 say(f"    the app ended: {exc.__class__.__name__}: {exc} ({where}); going on in a new session")
+    screenshots = len(list(downloads.iterdir()))
+    shutil.rmtree(downloads, ignore_errors=True)
     return {"states": states, "problems": problems, "own_daprd_started": launched_own, "return_codes": quit_codes,
-            "sessions": sessions}
+            "sessions": sessions, "screenshots": screenshots}
 
 
 R1_CLI_WRITES = [
@@ -612,6 +615,8 @@ def r1(args) -> None:
         figure("R1a", "problems during the walk", "; ".join(result["problems"]) or "none", "none",
                not result["problems"])
         figure("R1a", "read-only sessions used (a new one after each crash)", result["sessions"])
+        figure("R1a", "SVG files the palette's Screenshot command saved (into a temp folder, removed)",
+               result["screenshots"])
         figure("R1a", "sessions ended by the palette's Quit, return codes", result["return_codes"], "0 each",
                all(code in (0, None) for code in result["return_codes"]))
         figure("R1a", "own daprd started by the read-only session", result["own_daprd_started"], "False",
@@ -869,6 +874,9 @@ def r4(args) -> None:
             except ProcessLookupError:
                 pass
         stack.stop()
+    if stack.kept_logs is not None:  # kept because this part killed a daprd on purpose
+        say(f"  (the stack kept its logs after the SIGKILL, as it does when a process dies: {stack.kept_logs}; removed)")
+        shutil.rmtree(stack.kept_logs, ignore_errors=True)
     say("\n  R4 table (case → exit code → message):")
     say("  | case | exit | time | message | afterwards |")
     say("  |---|---|---|---|---|")
