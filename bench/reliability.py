@@ -946,7 +946,9 @@ async def r4_tui_save(stack, sig: str) -> None:
             saved = False
         still = running(app)
     what = "frozen (SIGSTOP)" if sig == "SIGSTOP" else "killed (SIGKILL)"
-    ok = (still and answered and saved and "nothing was saved" in message and TRACEBACK not in message
+    # honest either way: "nothing was saved" only when nothing was, else "may or may not have happened"
+    said = "nothing was saved" in message or "may or may not" in message
+    ok = (still and answered and saved and said and TRACEBACK not in message
           and "\n" not in message and not wrong_words)
     case(f"TUI save, daprd {what} during the save", "- (TUI)", f"{seconds:.1f}s to the message", message, ok,
          f"app running: {still}; answered ? with Help: {answered}; "

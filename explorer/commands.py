@@ -101,14 +101,17 @@ async def cmd_partitions(session: ExplorerSession, args: argparse.Namespace) -> 
     location = await session.location(args.store)
     total = 0
     charge = 0.0
-    async for batch in session.partitions(location):
-        charge += batch.request_charge
-        for pk in batch.partitions:
-            total += 1
-            if args.json:
-                _emit_json(_partition_json(pk))
-            else:
-                print(pk)
+    try:
+        async for batch in session.partitions(location):
+            charge += batch.request_charge
+            for pk in batch.partitions:
+                total += 1
+                if args.json:
+                    _emit_json(_partition_json(pk))
+                else:
+                    print(pk)
+    except ExplorerError as exc:
+        raise OutputIncomplete.after(total, "partitions", exc) from exc
     print(f"{total} partitions · {charge:g} RU", file=sys.stderr)
     return 0
 
@@ -289,8 +292,17 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
     return 0
 
 
-class ExportIncomplete(ExplorerError):
-    title = "Export incomplete"
+class OutputIncomplete(ExplorerError):
+    """A listing or export that stopped part-way: what was printed is not all there is."""
+
+    title = "Incomplete"
+
+    @classmethod
+    def after(cls, count: int, what: str, exc: ExplorerError) -> OutputIncomplete:
+        sys.stdout.flush()
+        error = cls(f"wrote {count} {what}, then: {describe(exc)}. The output is INCOMPLETE.")
+        error.retryable = exc.retryable
+        return error
 
 
 def export_record(document: Mapping[str, Any], location: StoreLocation) -> dict[str, Any]:
@@ -334,8 +346,7 @@ async def cmd_export(session: ExplorerSession, args: argparse.Namespace) -> int:
                 sys.stdout.write(line + "\n")
                 count += 1
     except ExplorerError as exc:
-        sys.stdout.flush()
-        raise ExportIncomplete(f"wrote {count} items, then: {describe(exc)}. The output is INCOMPLETE.") from exc
+        raise OutputIncomplete.after(count, "items", exc) from exc
     print(f"exported {count} items" + (f" ({warned} with warnings: see their 'warnings')" if warned else ""),
           file=sys.stderr)
     return 0

@@ -76,6 +76,12 @@ class SidecarUnavailable(SidecarError):
     retryable = True
 
 
+class WriteOutcomeUnknown(SidecarError):
+    """A write whose answer never came (deadline): it may or may not have happened."""
+
+    title = "Write outcome unknown"
+
+
 class EtagConflict(SidecarError):
     """The item changed since it was read: the write was refused, nothing was written."""
 

@@ -21,7 +21,7 @@ from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 
 from explorer.command_line import address_from_env as _address_from_env
-from explorer.errors import EtagConflict, ExplorerError, InvalidKey, SidecarError, SidecarUnavailable
+from explorer.errors import EtagConflict, ExplorerError, InvalidKey, SidecarError, SidecarUnavailable, WriteOutcomeUnknown
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,14 @@ def _translate(exc: Exception, address: str, store: str, key: str, writing: bool
     code, details = exc.code(), (exc.details() or "").strip()
     first = details.splitlines()[0][:300] if details else ""
     if code == grpc.StatusCode.UNAVAILABLE:
+        never_connected = any(s in details.lower() for s in ("failed to connect", "connection refused", "dns resolution"))
+        if writing and not never_connected:  # e.g. "Stream removed": the request may have reached daprd
+            return WriteOutcomeUnknown(f"the sidecar at {address} went away during the write of {what} ({first}). "
+                                       "The write may or may not have happened: read the key again before retrying.")
         return SidecarUnavailable(f"no Dapr sidecar answers at {address} ({first}). Start one, or pass --dapr-grpc-port.")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         if writing:
-            return SidecarError(f"the sidecar at {address} did not answer {what} within {timeout:g}s (frozen or "
+            return WriteOutcomeUnknown(f"the sidecar at {address} did not answer {what} within {timeout:g}s (frozen or "
                                 "overloaded?). The write may or may not have happened: read the key again before "
                                 "retrying.")
         return SidecarUnavailable(f"the sidecar at {address} did not answer within {timeout:g}s (frozen or overloaded?).")

@@ -277,7 +277,7 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
-        from explorer.errors import SavedUnverified
+        from explorer.errors import SavedUnverified, WriteOutcomeUnknown
         from explorer.session import OpenedKey
         from explorer.errors import EtagConflict as Conflict
 
@@ -290,6 +290,9 @@ class KeyEditor(Screen):
         except SavedUnverified as exc:  # written; the version shown is not the store's any more
             self._stop_editing()
             self._no_key(str(exc), "warning", "saved; the new version is not read yet (r reloads)")
+            return
+        except WriteOutcomeUnknown as exc:  # it may have landed: say so, never "nothing was saved"
+            self._message(describe(exc), "error")
             return
         except Exception as exc:  # noqa: BLE001 - shown in the editor; the app keeps running
             self._message(f"{describe(exc)} — nothing was saved", "error")

@@ -8,7 +8,9 @@ import grpc
 import pytest
 from google.protobuf.message import DecodeError
 
-from explorer.errors import EtagConflict, InvalidKey, SidecarError, SidecarUnavailable, is_retryable
+from explorer.errors import (
+    EtagConflict, InvalidKey, SidecarError, SidecarUnavailable, WriteOutcomeUnknown, is_retryable,
+)
 from explorer.sidecar import _translate
 
 
@@ -19,7 +21,7 @@ def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
 def test_a_timed_out_save_says_the_write_may_have_happened():
     error = _translate(rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded"), "127.0.0.1:5001",
                        "store", "k", True, 20)
-    assert type(error) is SidecarError and not is_retryable(error)
+    assert type(error) is WriteOutcomeUnknown and not is_retryable(error)
     assert "may or may not have happened" in str(error) and "DEADLINE_EXCEEDED" not in str(error)
 
 
@@ -46,3 +48,11 @@ def test_something_that_is_not_dapr_answering_is_said_as_such():
 def test_each_answer_reads_as_what_to_do(code, details, kind, says):
     error = _translate(rpc_error(code, details), "127.0.0.1:5001", "store", "k", True, 20)
     assert type(error) is kind and says in str(error)
+
+
+def test_a_sidecar_that_dies_during_a_write_leaves_the_outcome_open():
+    died = _translate(rpc_error(grpc.StatusCode.UNAVAILABLE, "Stream removed"), "127.0.0.1:5001", "s", "k", True, 5)
+    assert type(died) is WriteOutcomeUnknown and "may or may not have happened" in str(died)
+    refused = _translate(rpc_error(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses"), "127.0.0.1:5001",
+                         "s", "k", True, 5)
+    assert type(refused) is SidecarUnavailable
