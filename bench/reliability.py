@@ -56,12 +56,10 @@ sys.path.insert(0, str(REPO))
 
 import orjson  # noqa: E402
 
-AGENTS_STORE = "statestore-agents-cosmos"
-CACHE_STORE = "statestore-cache-cosmos"
-WORKFLOWS_STORE = "statestore-workflows-cosmos"
-AGENTS_APP = "agent-registry"
-CACHE_APP = "chat-api"
-WORKFLOWS_APP = "order-processor"
+from explorer.localstack.seed import (  # noqa: E402
+    AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE, WORKFLOWS_APP, WORKFLOWS_STORE,
+)
+from tests.support import every_etag  # noqa: E402
 ACTOR_PARTITION = "order-processor||CartActor||cart-42"
 ACTOR_KEY = "CartActor||cart-42||items"
 WF_TYPE = "dapr.internal.default.order-processor.workflow"
@@ -134,17 +132,17 @@ class Env:
         os.environ.update(self.saved)
 
 
-def every_etag(cosmos) -> dict[tuple[str, str, str], str]:
-    """Every item's etag in every container of the account."""
-    etags = {}
-    for database in cosmos.list_databases():
-        db = cosmos.get_database_client(database["id"])
-        for props in db.list_containers():
-            container = db.get_container_client(props["id"])
-            for item in container.query_items("SELECT c.id, c.partitionKey, c._etag FROM c",
-                                              enable_cross_partition_query=True):
-                etags[(props["id"], str(item.get("partitionKey")), item["id"])] = item["_etag"]
-    return etags
+async def answers_help(pilot) -> bool:
+    """Whether the app still answers keys: `?` opens Help (closed again)."""
+    from explorer.widgets.dialogs import Help
+
+    await pilot.press("question_mark")
+    try:
+        await until(pilot, lambda: isinstance(pilot.app.screen, Help), "help", timeout=5)
+    except TimeoutError:
+        return False
+    await pilot.press("escape")
+    return True
 
 
 def changed_etags(before: dict, after: dict) -> int:
@@ -885,7 +883,7 @@ def r4(args) -> None:
 
 
 async def r4_tui_save(stack, sig: str) -> None:
-    from explorer.widgets.dialogs import ConfirmSave, Help
+    from explorer.widgets.dialogs import ConfirmSave
     from explorer.widgets.key_editor import KeyEditor
 
     pid = stack.sidecars[AGENTS_APP].process.pid
@@ -911,13 +909,7 @@ async def r4_tui_save(stack, sig: str) -> None:
         # still answering keys?
         await pilot.press("escape")  # leave the edit
         await pilot.pause(0.1)
-        await pilot.press("question_mark")
-        try:
-            await until(pilot, lambda: isinstance(app.screen, Help), "help", timeout=5)
-            answered = True
-            await pilot.press("escape")
-        except TimeoutError:
-            answered = False
+        answered = await answers_help(pilot)
         if sig == "SIGSTOP":
             os.kill(pid, signal.SIGCONT)
             await pilot.pause(1.0)
@@ -995,7 +987,6 @@ def r4_cosmos_stop(stack, name: str, argv: list[str], after_lines: int) -> None:
 
 async def r4_tui_cosmos(stack) -> None:
     from explorer.localstack.seed import seed
-    from explorer.widgets.dialogs import Help
 
     app = make_app(stack)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -1011,13 +1002,7 @@ async def r4_tui_cosmos(stack) -> None:
             pass
         seconds = time.monotonic() - started
         message = text_of(browser, "#keys-message")
-        await pilot.press("question_mark")
-        try:
-            await until(pilot, lambda: isinstance(app.screen, Help), "help", timeout=5)
-            answered = True
-            await pilot.press("escape")
-        except TimeoutError:
-            answered = False
+        answered = await answers_help(pilot)
         stack.restart_server()  # on this thread: PDEATHSIG follows the thread that forks
         await seed(stack)
         await pilot.press("r")

@@ -38,3 +38,16 @@ def run_cli(args: list[str | bytes], env: dict[str, str], timeout: float = 120, 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
     """A user-facing failure is one line on stderr, never a Python traceback."""
     assert "Traceback (most recent call last)" not in result.stderr + result.stdout, result.stderr
+
+
+def every_etag(cosmos) -> dict[tuple[str, str, str], str]:
+    """Every item's etag in every container of the account: what 'nothing changed' is checked against."""
+    etags = {}
+    for database in cosmos.list_databases():
+        db = cosmos.get_database_client(database["id"])
+        for props in db.list_containers():
+            container = db.get_container_client(props["id"])
+            for item in container.query_items("SELECT c.id, c.partitionKey, c._etag FROM c",
+                                              enable_cross_partition_query=True):
+                etags[(props["id"], str(item.get("partitionKey")), item["id"])] = item["_etag"]
+    return etags

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE
-from tests.support import REPO, http_save, no_traceback, run_cli
+from tests.support import REPO, every_etag, http_save, no_traceback, run_cli
 
 from .conftest import own_seeded_stack
 
@@ -37,19 +37,6 @@ def cosmos(stack):
 
 def agents(cosmos):
     return cosmos.get_database_client("dapr-agents").get_container_client("agent-registry")
-
-
-def every_etag(cosmos) -> dict[tuple[str, str, str], str]:
-    """Every item's etag in every container of the account: what 'nothing changed' is checked against."""
-    etags = {}
-    for database in cosmos.list_databases():
-        db = cosmos.get_database_client(database["id"])
-        for props in db.list_containers():
-            container = db.get_container_client(props["id"])
-            for item in container.query_items("SELECT c.id, c.partitionKey, c._etag FROM c",
-                                              enable_cross_partition_query=True):
-                etags[(props["id"], str(item.get("partitionKey")), item["id"])] = item["_etag"]
-    return etags
 
 
 def cli(stack, *args, app=AGENTS_APP, env=None, resources=None):
