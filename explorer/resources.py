@@ -53,13 +53,20 @@ def default_components_dir() -> Path:
 
 
 def stack_dir() -> Path:
-    """The local stack's build files: `build-daprd.sh`, `daprd/` (Go sources), `cosmos/` (server)."""
+    """The local stack's build files: `build-daprd.sh`, `build-dapr-services.sh`, `daprd/` (Go sources),
+    `cosmos/` (server)."""
     return _folder("stack")
 
 
 def build_daprd_script() -> Path:
     """The script that builds daprd into the cache and prints the binary's path."""
     return stack_dir() / "build-daprd.sh"
+
+
+def build_dapr_services_script() -> Path:
+    """The script that builds Dapr's placement and scheduler (same modules as daprd) into the cache
+    and prints their paths, one a line."""
+    return stack_dir() / "build-dapr-services.sh"
 
 
 def daprd_sources() -> Path:
