@@ -2,7 +2,8 @@
 sidecars (explorer.localstack.manager) and the explorer's own sidecar (explorer.own_sidecar).
 
 What it is for: the daprd command line (app-id, component folders, loopback listen
-addresses, free ports, no placement or scheduler, log level, optional configuration file,
+addresses, free ports, the placement and scheduler addresses — empty, i.e. none, unless the
+stack runs them for actors and workflows —, log level, optional configuration file,
 optional `--enable-api-logging`), starting it as a `ManagedProcess` whose output goes to a
 log file, and waiting for its outbound health (components loaded, APIs answering; no app
 needed) with an error that says what happened and names the log file.
@@ -47,8 +48,12 @@ def daprd_argv(
     config: Path | None = None,
     log_level: str = "info",
     api_logging: bool = False,
+    placement_address: str = "",
+    scheduler_address: str = "",
 ) -> list[str]:
-    """The command line of a standalone daprd with no app, placement or scheduler, on loopback only."""
+    """The command line of a standalone daprd with no app, on loopback only. `placement_address` and
+    `scheduler_address` ("127.0.0.1:PORT") connect it to those services; empty (the default): none,
+    so it runs without actors, workflows, reminders or jobs."""
     argv = [str(binary), "--app-id", app_id, "--mode", "standalone", "--log-level", log_level]
     if config is not None:
         argv += ["--config", str(config)]
@@ -58,7 +63,7 @@ def daprd_argv(
         "--dapr-listen-addresses", LOOPBACK, "--dapr-internal-grpc-listen-address", LOOPBACK,
         "--dapr-grpc-port", str(ports.grpc), "--dapr-http-port", str(ports.http),
         "--dapr-internal-grpc-port", str(ports.internal_grpc), "--metrics-port", str(ports.metrics),
-        "--enable-metrics=false", "--placement-host-address", "", "--scheduler-host-address", "",
+        "--enable-metrics=false", "--placement-host-address", placement_address, "--scheduler-host-address", scheduler_address,
     ]
     if api_logging:
         argv.append("--enable-api-logging")  # one log line per API call (the reliability script counts them)
@@ -105,13 +110,16 @@ def start_daprd(
     config: Path | None = None,
     log_level: str = "info",
     api_logging: bool = False,
+    placement_address: str = "",
+    scheduler_address: str = "",
 ) -> Daprd:
     """Start daprd (not waiting for it; see `Daprd.wait_healthy`) in the log file's folder.
 
     Call it from a long-lived thread: Linux sends PDEATHSIG when the thread that forked exits.
     """
     ports = ports or DaprdPorts.pick()
-    argv = daprd_argv(binary, app_id, resources_paths, ports, config=config, log_level=log_level, api_logging=api_logging)
+    argv = daprd_argv(binary, app_id, resources_paths, ports, config=config, log_level=log_level, api_logging=api_logging,
+                      placement_address=placement_address, scheduler_address=scheduler_address)
     process = ManagedProcess(log_path.stem, argv, log_path, env=env, cwd=log_path.parent)
     return Daprd(app_id, ports, process, who or f"daprd for {app_id}")
 
