@@ -7,7 +7,10 @@ unless a start failed or a process died on its own: then it is kept if it holds
 a log (`kept_logs`), and never left empty. The containers are created from the
 component files in the resources path: partitioned on /partitionKey, as Dapr
 requires. Every daprd is started by explorer.localstack.daprd (with
-`--enable-api-logging` when `api_logging=True`). For outage
+`--enable-api-logging` when `api_logging=True`). With `actors=True` the stack also runs
+Dapr's placement and scheduler services (built by build-dapr-services.sh from the same
+modules as daprd), on loopback, and connects every daprd to them: what actors and
+workflows need; without it (the default) daprd runs with neither. For outage
 tests, one daprd or the server can be stopped and started again on its old
 ports, so clients that know the address reconnect without being told.
 
@@ -25,6 +28,7 @@ import atexit
 import base64
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -37,10 +41,16 @@ from urllib.parse import urlsplit
 
 from explorer.components import Component, load_components
 from explorer.errors import StackError
-from explorer.localstack.daprd import Daprd, DaprdPorts, start_daprd
-from explorer.localstack.processes import ManagedProcess, wait_until
+from explorer.localstack.daprd import LOOPBACK, Daprd, DaprdPorts, http_status, start_daprd
+from explorer.localstack.processes import ManagedProcess, free_port, wait_until
 from explorer.localstack.tls import LocalCertificates, make_certificates
-from explorer.resources import build_daprd_script, cache_dir, cosmos_server_sources, default_components_dir
+from explorer.resources import (
+    build_daprd_script,
+    build_dapr_services_script,
+    cache_dir,
+    cosmos_server_sources,
+    default_components_dir,
+)
 
 LOCAL_TTL_ANNOTATION = "dapr-explorer.dev/local-container-default-ttl"
 PARTITION_KEY_PATH = "/partitionKey"
@@ -121,6 +131,71 @@ def find_daprd(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(result.stdout.strip().splitlines()[-1])
 
 
+def find_dapr_services() -> tuple[Path, Path]:
+    """placement and scheduler: the cached build from stack/build-dapr-services.sh (building what is missing)."""
+    script = build_dapr_services_script()
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        said = result.stderr.strip().splitlines()
+        if said and said[-1].startswith("build-dapr-services: "):  # the script's own diagnosis (no Go, …)
+            raise StackError(said[-1])
+        raise StackError(f"building placement and scheduler failed (bash {script}):\n{result.stderr.strip()[-2000:]}")
+    lines = result.stdout.strip().splitlines()
+    if len(lines) != 2:
+        raise StackError(f"bash {script} printed {result.stdout!r}, not the paths of placement and scheduler")
+    return Path(lines[0]), Path(lines[1])
+
+
+class DaprService:
+    """placement or scheduler, started on free loopback ports with its log in the run folder."""
+
+    def __init__(self, name: str, binary: Path, run_dir: Path, startup_timeout: float):
+        self.name = name
+        self.port, self.healthz_port, self.metrics_port = free_port(), free_port(), free_port()
+        self.log_path = run_dir / f"{name}.log"
+        self.startup_timeout = startup_timeout
+        common = ["--port", str(self.port), "--healthz-port", str(self.healthz_port), "--metrics-port", str(self.metrics_port),
+                  "--listen-address", LOOPBACK, "--metrics-listen-address", LOOPBACK,
+                  # Ignored by Dapr 1.18.2 (build-dapr-services.sh patches healthz onto loopback); harmless.
+                  "--healthz-listen-address", LOOPBACK, "--log-level", "info"]
+        if name == "placement":
+            # Its raft peer port defaults to a fixed 8201 on every interface's host: a free loopback one.
+            extra = ["--initial-cluster", f"dapr-placement-0={LOOPBACK}:{free_port()}"]
+        else:
+            etcd = run_dir / "etcd"
+            shutil.rmtree(etcd, ignore_errors=True)  # a reused run folder's etcd names other peer ports
+            self.etcd_client_port = free_port()
+            # Embedded etcd: client and peer listeners on loopback (the peer port defaults to localhost:2380).
+            extra = ["--etcd-data-dir", str(etcd), "--etcd-client-port", str(self.etcd_client_port),
+                     "--etcd-client-listen-address", LOOPBACK,
+                     "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://{LOOPBACK}:{free_port()}"]
+        self.process = ManagedProcess(name, [str(binary), *common, *extra], self.log_path, env=os.environ, cwd=run_dir)
+
+    @property
+    def address(self) -> str:
+        """What daprd's --placement-host-address / --scheduler-host-address takes."""
+        return f"{LOOPBACK}:{self.port}"
+
+    def healthy(self) -> bool:
+        return http_status(LOOPBACK, self.healthz_port, "/healthz") == 200
+
+    def wait_healthy(self) -> None:
+        """Return once /healthz answers 200; a one-line StackError naming the log if it exits or never does."""
+        wait_until(lambda: not self.process.alive() or self.healthy(), self.startup_timeout, interval=0.1)
+        if self.process.alive() and self.healthy():
+            return
+        if self.process.alive():
+            state = f"was not healthy within {self.startup_timeout:.0f}s"
+        else:
+            state = f"exited during start-up (code {self.process.process.returncode})"
+        fatal = [line for line in self.process.log_tail(50).splitlines() if "level=fatal" in line]
+        why = ""
+        if fatal:
+            found = re.search(r'msg="((?:[^"\\]|\\.)*)"', fatal[-1])
+            why = ": " + (found.group(1) if found else fatal[-1]).replace("\\n", "; ")
+        raise StackError(f"Dapr's {self.name} {state}{why} (its log: {self.log_path})")
+
+
 #: The npm package of the Cosmos-compatible server (stack/cosmos/package.json).
 COSMOS_SERVER_PACKAGE = "@vercel/cosmosdb-server"
 
@@ -183,10 +258,12 @@ class LocalStack:
         daprd: str | os.PathLike[str] | None = None,
         startup_timeout: float = 60.0,
         api_logging: bool = False,
+        actors: bool = False,
     ):
         """`resources_path`: the component files (default: the package's, explorer.resources);
         `run_dir`: where logs and TLS files go (default: a temp folder made by start() and removed
-        by stop()); `api_logging`: start every daprd with --enable-api-logging (a log line per call)."""
+        by stop()); `api_logging`: start every daprd with --enable-api-logging (a log line per call);
+        `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows)."""
         self.resources_path = Path(resources_path) if resources_path is not None else default_components_dir()
         self.app_ids = tuple(app_ids)
         self._own_run_dir = run_dir is None
@@ -196,6 +273,9 @@ class LocalStack:
         self._daprd_arg = daprd
         self.startup_timeout = startup_timeout
         self.api_logging = api_logging
+        self.actors = actors
+        self.placement: DaprService | None = None
+        self.scheduler: DaprService | None = None
         self.components = load_components([self.resources_path])
         self.cosmos: CosmosEndpoint | None = None
         self.sidecars: dict[str, Sidecar] = {}
@@ -227,9 +307,15 @@ class LocalStack:
             self._run_dir = Path(tempfile.mkdtemp(prefix="dapr-explorer-stack-"))
         try:
             self._daprd = find_daprd(self._daprd_arg)
+            if self.actors:  # started first: they come up while the server does
+                placement, scheduler = find_dapr_services()
+                self.placement = DaprService("placement", placement, self.run_dir, self.startup_timeout)
+                self.scheduler = DaprService("scheduler", scheduler, self.run_dir, self.startup_timeout)
             self._certs = make_certificates(self.run_dir / "tls")
             self._start_server()
             self.provision()
+            for service in self.services():
+                service.wait_healthy()
             for app_id in self.app_ids:
                 self._start_sidecar(self._daprd, app_id)
             for app_id in self.app_ids:
@@ -254,6 +340,8 @@ class LocalStack:
         died = any(p.exited_by_itself() for p in self.processes())
         for sidecar in self.sidecars.values():
             sidecar.process.stop()
+        for service in self.services():
+            service.process.stop()
         if self._server is not None:
             self._server.stop()
         atexit.unregister(self.stop)
@@ -269,8 +357,12 @@ class LocalStack:
             shutil.rmtree(self._run_dir, ignore_errors=True)
 
     def processes(self) -> list[ManagedProcess]:
-        procs = [s.process for s in self.sidecars.values()]
+        procs = [s.process for s in self.sidecars.values()] + [s.process for s in self.services()]
         return procs + ([self._server] if self._server else [])
+
+    def services(self) -> list[DaprService]:
+        """placement and scheduler once started (actors=True), else none."""
+        return [s for s in (self.placement, self.scheduler) if s is not None]
 
     def remove_run_dir(self) -> None:
         """Remove the run folder if we made it, logs and all (stop() keeps one only after a failure)."""
@@ -394,5 +486,7 @@ class LocalStack:
         started = start_daprd(
             daprd, app_id, [self.resources_path], self.run_dir / f"daprd-{app_id}.log", self.client_env(),
             ports=DaprdPorts.pick(grpc_port, http_port), api_logging=self.api_logging,
+            placement_address=self.placement.address if self.placement else "",
+            scheduler_address=self.scheduler.address if self.scheduler else "",
         )
         self.sidecars[app_id] = Sidecar(app_id, started)
