@@ -165,27 +165,77 @@ helpers.sort = (collection, getRid, compositeIndexes, ...orders) => {
 // 3. partition index, and invalidation of the page cache on every write
 const itemsSet = Items.prototype._set;
 const itemsDelete = Items.prototype.delete;
+function indexPartition(docs, rid) {
+  const item = docs._data.get(rid);
+  if (!docs._byPartition) docs._byPartition = new Map();
+  const pk = docs._getPartition(item.read());
+  let partition = docs._byPartition.get(pk);
+  if (!partition) docs._byPartition.set(pk, (partition = new Map()));
+  partition.set(rid, item);
+}
+function unindexPartition(docs, data) {
+  const pk = docs._getPartition(data);
+  const partition = docs._byPartition && docs._byPartition.get(pk);
+  if (partition) {
+    partition.delete(data._rid);
+    if (!partition.size) docs._byPartition.delete(pk);
+  }
+}
 Documents.prototype._set = function set(data) {
+  journalBefore(this, data);
   const stored = itemsSet.call(this, data);
   this._pageCache = null;
-  if (!this._byPartition) this._byPartition = new Map();
-  const pk = this._getPartition(data);
-  let docs = this._byPartition.get(pk);
-  if (!docs) this._byPartition.set(pk, (docs = new Map()));
-  docs.set(data._rid, this._data.get(data._rid));
+  indexPartition(this, data._rid);
   return stored;
 };
 Documents.prototype.delete = function del(idOrRid, partition) {
   const data = this._item("/id", idOrRid, partition).read();
+  if (data) journalBefore(this, data);
   itemsDelete.call(this, idOrRid, partition);
   this._pageCache = null;
-  const pk = this._getPartition(data);
-  const docs = this._byPartition && this._byPartition.get(pk);
-  if (docs) {
-    docs.delete(data._rid);
-    if (!docs.size) this._byPartition.delete(pk);
-  }
+  unindexPartition(this, data);
 };
+
+// The undo log of a transactional batch (see "Transactional batch" below). While a batch runs,
+// every write to the collection first remembers what it is about to overwrite: the stored item
+// under the _rid it writes or deletes (the very object, so its _etag, _ts and body come back
+// unchanged) and each unique-key index entry it sets or drops. Every write of the package ends in
+// _set or delete above (create, replace, upsert, patch; replace is a delete plus a _set), so
+// nothing escapes it. Rolling back puts all of that back, and the _rid counter too.
+const getValue = require("@vercel/cosmosdb-server/lib/utils/get-value").default;
+const ABSENT = Symbol("absent");
+function journalBefore(docs, data) {
+  const journal = docs._journal;
+  if (!journal) return;
+  if (!journal.items.has(data._rid)) journal.items.set(data._rid, docs._data.has(data._rid) ? docs._data.get(data._rid) : ABSENT);
+  for (const keyPath of docs._uniqueKeyPaths) {
+    const key = docs._getId(keyPath, getValue(keyPath.slice(1).split("/"), data), docs._getPartition(data));
+    if (!journal.index.has(key)) journal.index.set(key, docs._index.has(key) ? docs._index.get(key) : ABSENT);
+  }
+}
+function beginJournal(docs) {
+  docs._journal = { items: new Map(), index: new Map(), ridCount: docs._ridCount };
+}
+function endJournal(docs, rollback) {
+  const journal = docs._journal;
+  docs._journal = null;
+  if (!rollback) return;
+  for (const [key, rid] of journal.index) {
+    if (rid === ABSENT) docs._index.delete(key);
+    else docs._index.set(key, rid);
+  }
+  for (const [rid, item] of journal.items) {
+    const current = docs._data.get(rid);
+    if (current) unindexPartition(docs, current.read());
+    if (item === ABSENT) docs._data.delete(rid);
+    else {
+      docs._data.set(rid, item);
+      indexPartition(docs, rid);
+    }
+  }
+  docs._ridCount = journal.ridCount;
+  docs._pageCache = null;
+}
 
 // 2. the page cache: only for requests through the query-documents handler
 const queryRequest = new AsyncLocalStorage();
@@ -495,7 +545,7 @@ routes.default = (req) => {
     }
     req.headers[PK_HEADER] = JSON.stringify(value);
   }
-  return checkPointId(req) || route(req);
+  return checkPointId(req) || batchRoute(req, route(req));
 };
 
 // 3. Id length. "Maximum length of id: 1,023 bytes" (Azure Cosmos DB service quotas,
@@ -519,6 +569,229 @@ function idTooLong(input) {
 for (const name of ["createOperation", "upsertOperation", "replaceOperation"]) {
   const operation = documentOperations[name];
   documentOperations[name] = (collection, input) => idTooLong(input) || operation(collection, input);
+}
+
+// 4. Transactional batch (docs/local-stack.md, "Transactional batch"). Dapr's state
+// transactions (ExecuteStateTransaction, so every actor and workflow state save) reach Cosmos DB
+// as ONE transactional batch: components-contrib v1.18.3 state/azure/cosmosdb/cosmosdb.go Multi
+// builds azcosmos.TransactionalBatch for the request's partitionKey metadata. How it is sent
+// (azcosmos v1.0.3 cosmos_transactional_batch.go, cosmos_transactional_batch_options.go,
+// cosmos_container.go ExecuteTransactionalBatch; azure-cosmos 4.17.1 _base.py
+// _format_batch_operations, _populate_batch_headers): POST dbs/{db}/colls/{coll}/docs with
+// x-ms-cosmos-is-batch-request: True, x-ms-cosmos-batch-atomic: True and the partition in
+// x-ms-documentdb-partitionkey; the body a JSON array of {operationType: Create|Upsert|Replace|
+// Delete|Read|Patch, id, resourceBody, ifMatch, ifNoneMatch}, with no partition key per operation.
+// What the service answers (learn.microsoft.com/azure/cosmos-db/nosql/transactional-batch; the
+// SDKs' emulator tests azcosmos emulator_cosmos_batch_test.go and azure-cosmos
+// tests/test_transactional_batch.py): the operations run in order and either all commit (200, an
+// array of {statusCode, requestCharge, eTag, resourceBody}) or none does: 207 Multi-Status, the
+// first failing operation with its own status (409 create of an existing id, 404 read/replace/
+// delete of a missing one, 412 If-Match mismatch, 400 a body outside the partition or without
+// the key) and every other one 424 Failed Dependency; operations after the failure do not run.
+// An empty batch is 400 "Batch request has no operations.", more than 100 operations 400 "Batch
+// request has more operations than what is supported.", a payload over 2 MB 413.
+// The package's handler read the bulk format (a partition key per operation), so a batch that
+// named its partition only in the header failed with 500 "Failed to parse ...: undefined"; and it
+// never rolled back. Atomic batches are answered here; non-atomic (bulk) requests still go to the
+// package's handler.
+const batchDocuments = require("@vercel/cosmosdb-server/lib/handler/batch-documents");
+const readJson = require("@vercel/cosmosdb-server/lib/json").default;
+const trueHeader = require("@vercel/cosmosdb-server/lib/true-header").default;
+const { patchOperation } = require("@vercel/cosmosdb-server/lib/handler/_patch-operations");
+const MAX_BATCH_OPERATIONS = 100;
+const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+const WRONG_PARTITION =
+  "Partition key provided either doesn't correspond to definition in the collection or doesn't match partition key field values specified in the document.";
+const PRECONDITION_FAILED = "Operation cannot be performed because one of the specified precondition is not met.";
+const NOT_FOUND = "Entity with the specified id does not exist in the system.";
+
+const failure = (statusCode, code, message) => ({ statusCode, body: { code, message } });
+
+/** The batch's partition from its (already normalized) header: a value, UNDEFINED_PARTITION, or a failure. */
+function batchPartition(header) {
+  if (header === undefined) return failure(400, "BadRequest", "PartitionKey value must be supplied for this operation.");
+  if (isUndefinedPartition(header)) return { value: UNDEFINED_PARTITION };
+  const parsed = JSON.parse(header); // routes.default has read it (JSON or Go-quoted) and re-written it as JSON
+  const components = Array.isArray(parsed) ? parsed : [parsed];
+  if (components.length !== 1 || (components[0] !== null && typeof components[0] === "object")) {
+    return failure(400, "BadRequest", WRONG_PARTITION);
+  }
+  return { value: components[0] };
+}
+
+function inPartition(collection, data, partition) {
+  const value = partitionValue(collection, data);
+  return partition === UNDEFINED_PARTITION ? value === undefined : value === partition;
+}
+
+/** The item with this id in the batch's partition, or undefined. The package indexes items by
+ * (partition || id), so its lookup may find a same-id item of another partition: check it. */
+function findItem(collection, id, partition) {
+  if (typeof id !== "string") return undefined;
+  const data = collection.document(id, partition === UNDEFINED_PARTITION ? undefined : partition).read();
+  return data && data.id === id && inPartition(collection, data, partition) ? data : undefined;
+}
+
+function checkBody(collection, body, partition) {
+  if (!body || typeof body !== "object" || Array.isArray(body) || typeof body.id !== "string" || !body.id) {
+    return failure(400, "BadRequest", "The input content is invalid because the required properties - 'id; ' - are missing");
+  }
+  const tooLong = idTooLong({ resourceBody: body });
+  if (tooLong) return tooLong;
+  if (!inPartition(collection, body, partition)) return failure(400, "BadRequest", WRONG_PARTITION);
+  return undefined;
+}
+
+const ifMatchFails = (op, data) => typeof op.ifMatch === "string" && op.ifMatch !== data._etag;
+
+const writeResult = (statusCode, body) => ({ statusCode, body });
+
+function runBatchOperation(collection, op, partition) {
+  try {
+    return runOperation(collection, op, partition);
+  } catch (err) {
+    // the package's own refusals, as its single operations answer them
+    if (err.conflict) return failure(409, "Conflict", err.message);
+    if (err.badRequest) return failure(400, "BadRequest", err.message);
+    throw err;
+  }
+}
+
+function runOperation(collection, op, partition) {
+  const docs = collection.documents;
+  const type = op && typeof op === "object" ? op.operationType : undefined;
+  switch (type) {
+    case "Create": {
+      const bad = checkBody(collection, op.resourceBody, partition);
+      if (bad) return bad;
+      if (findItem(collection, op.resourceBody.id, partition)) {
+        return failure(409, "Conflict", "Entity with the specified id already exists in the system.");
+      }
+      return writeResult(201, docs.create(op.resourceBody));
+    }
+    case "Upsert": {
+      const bad = checkBody(collection, op.resourceBody, partition);
+      if (bad) return bad;
+      const data = findItem(collection, op.resourceBody.id, partition);
+      // an If-Match on a missing item creates it, as a single upsert does (docs/local-stack.md)
+      if (data && ifMatchFails(op, data)) return failure(412, "PreconditionFailed", PRECONDITION_FAILED);
+      return data ? writeResult(200, docs.replace(op.resourceBody, data)) : writeResult(201, docs.create(op.resourceBody));
+    }
+    case "Replace": {
+      const bad = checkBody(collection, op.resourceBody, partition);
+      if (bad) return bad;
+      const id = typeof op.id === "string" ? op.id : op.resourceBody.id;
+      if (op.resourceBody.id !== id) return failure(400, "BadRequest", "The id in the request does not match the id of the document.");
+      const data = findItem(collection, id, partition);
+      if (!data) return failure(404, "NotFound", NOT_FOUND);
+      if (ifMatchFails(op, data)) return failure(412, "PreconditionFailed", PRECONDITION_FAILED);
+      return writeResult(200, docs.replace(op.resourceBody, data));
+    }
+    case "Delete":
+    case "Read": {
+      const data = findItem(collection, op.id, partition);
+      if (!data) return failure(404, "NotFound", NOT_FOUND);
+      if (type === "Read") return { statusCode: 200, body: data, read: true };
+      if (ifMatchFails(op, data)) return failure(412, "PreconditionFailed", PRECONDITION_FAILED);
+      docs.delete(op.id, partition === UNDEFINED_PARTITION ? undefined : partition);
+      return { statusCode: 204, body: undefined };
+    }
+    case "Patch": {
+      const data = findItem(collection, op.id, partition);
+      if (!data) return failure(404, "NotFound", NOT_FOUND);
+      // azcosmos and azure-cosmos both send resourceBody {operations, condition?}
+      const spec = Array.isArray(op.resourceBody) ? { operations: op.resourceBody } : op.resourceBody || {};
+      if (!Array.isArray(spec.operations)) return failure(400, "BadRequest", "Invalid patch request: check syntax of patch specification.");
+      // the package's single patch, on the item found above (its lookup lands on the same one)
+      return patchOperation(collection, {
+        id: op.id,
+        partitionKey: JSON.stringify([partition === UNDEFINED_PARTITION ? {} : partition]),
+        ifMatch: typeof op.ifMatch === "string" ? op.ifMatch : undefined,
+        operations: spec.operations,
+        condition: spec.condition,
+      });
+    }
+    default:
+      return undefined; // refused as a whole before anything runs
+  }
+}
+
+async function atomicBatch(account, req, res, { dbId, collId }) {
+  let raw;
+  try {
+    raw = await readJson(req);
+  } catch (err) {
+    res.statusCode = 400;
+    return { code: "BadRequest", message: `The batch request body is not valid JSON: ${err.message}` };
+  }
+  const collection = account.database(dbId).collection(collId);
+  if (!collection.read()) {
+    res.statusCode = 404;
+    return { code: "NotFound", message: NOT_FOUND };
+  }
+  const refuse = (statusCode, code, message) => {
+    res.statusCode = statusCode;
+    return { code, message };
+  };
+  if (Buffer.byteLength(JSON.stringify(raw), "utf8") > MAX_BATCH_BYTES) {
+    return refuse(413, "RequestEntityTooLarge", "Request size is too large.");
+  }
+  if (!Array.isArray(raw)) return refuse(400, "BadRequest", "The batch request body must be a JSON array of operations.");
+  if (!raw.length) return refuse(400, "BadRequest", "Batch request has no operations.");
+  if (raw.length > MAX_BATCH_OPERATIONS) return refuse(400, "BadRequest", "Batch request has more operations than what is supported.");
+  const known = ["Create", "Upsert", "Replace", "Delete", "Read", "Patch"];
+  const unknown = raw.find((op) => !op || typeof op !== "object" || !known.includes(op.operationType));
+  if (unknown !== undefined) {
+    return refuse(400, "BadRequest", `Operation type '${unknown && unknown.operationType}' is not supported in Batch.`);
+  }
+  const header = req.headers[PK_HEADER];
+  const partition = batchPartition(Array.isArray(header) ? header[0] : header);
+  if (partition.statusCode) return refuse(partition.statusCode, partition.body.code, partition.body.message);
+
+  // Azure SDK for Go asks for no bodies of writes unless EnableContentResponseOnWrite (Prefer:
+  // return=minimal, cosmos_headers_policy.go); reads always carry theirs.
+  const minimal = /return=minimal/i.test(String(req.headers.prefer || ""));
+  // Everything below is synchronous: no other request runs between the operations.
+  const docs = collection.documents;
+  const results = [];
+  let failedAt = -1;
+  beginJournal(docs);
+  try {
+    for (let i = 0; i < raw.length; i += 1) {
+      const result = runBatchOperation(collection, raw[i], partition.value);
+      results.push(result);
+      if (result.statusCode >= 400) {
+        failedAt = i;
+        break;
+      }
+    }
+  } catch (err) {
+    endJournal(docs, true);
+    throw err;
+  }
+  endJournal(docs, failedAt >= 0);
+
+  if (failedAt >= 0) {
+    res.statusCode = 207;
+    return raw.map((op, i) => {
+      // per operation the service sends statusCode, requestCharge (and a subStatusCode); no message
+      return i === failedAt ? { statusCode: results[i].statusCode, requestCharge: 1 } : { statusCode: 424, requestCharge: 0 };
+    });
+  }
+  res.statusCode = 200;
+  return results.map(({ statusCode, body, read }) => {
+    const out = { statusCode, requestCharge: 1 };
+    if (body && body._etag) out.eTag = body._etag;
+    if (body && (read || !minimal)) out.resourceBody = body;
+    return out;
+  });
+}
+
+/** The batch handler for a request, or undefined to leave it to the package (bulk). */
+function batchRoute(req, matched) {
+  if (!matched || matched[1] !== batchDocuments.default) return matched;
+  if (!trueHeader(req, "x-ms-cosmos-batch-atomic")) return matched;
+  return [matched[0], atomicBatch];
 }
 
 /** Run fn as if inside a query request carrying this partition-key header (for in-process benches). */
