@@ -30,6 +30,7 @@ stack/cosmos/node_modules/.installed: stack/cosmos/package.json stack/cosmos/pac
 
 daprd:
 	@bash stack/build-daprd.sh >/dev/null
+	@bash stack/build-dapr-services.sh >/dev/null  # placement + scheduler for actor/workflow stacks (cached)
 
 clean-stack-cache:
 	rm -rf "$${DAPR_EXPLORER_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dapr-explorer}"
