@@ -173,9 +173,11 @@ async def test_cosmos_outage_panes_say_so_the_app_keeps_moving_and_r_brings_part
 
             # Opening a key that is still listed: the editor says it cannot be read, and esc goes back.
             editor = await open_key_failing(pilot, "agent:planner")
+            # the message box grows to fit on the next layout pass: read it once the hint is drawn
+            await until(pilot, lambda: "r to retry" in text(editor, "#editor-message"),
+                        "the retry hint (Cosmos not answering: asking again can help)")
             message = text(editor, "#editor-message")
             assert "could not read the key" in message and "Cosmos DB not reachable" in message, message
-            assert "r to retry" in message  # Cosmos not answering: asking again can help
             # No key is shown, so nothing offers to write one: not the footer, not the palette.
             await until(pilot, lambda: not WRITES & footer(editor), "the footer without edit, delete, save")
             assert not WRITES & palette(app)
