@@ -121,29 +121,29 @@ def find_daprd(explicit: str | os.PathLike[str] | None = None) -> Path:
         if not path.is_file():
             raise StackError(f"daprd not found at {path}. Pass a daprd binary, or unset DAPR_EXPLORER_DAPRD to build one.")
         return path
-    script = build_daprd_script()
-    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        said = result.stderr.strip().splitlines()
-        if len(said) == 1 and said[0].startswith("build-daprd: "):  # the script's own diagnosis (no Go, …)
-            raise StackError(said[0])
-        raise StackError(f"building daprd failed (bash {script}):\n{result.stderr.strip()[-2000:]}")
-    return Path(result.stdout.strip().splitlines()[-1])
+    return _cached_build(build_daprd_script(), "daprd", 1)[0]
 
 
 def find_dapr_services() -> tuple[Path, Path]:
     """placement and scheduler: the cached build from stack/build-dapr-services.sh (building what is missing)."""
-    script = build_dapr_services_script()
+    placement, scheduler = _cached_build(build_dapr_services_script(), "placement and scheduler", 2)
+    return placement, scheduler
+
+
+def _cached_build(script: Path, what: str, count: int) -> list[Path]:
+    """Run one of the stack's build scripts (each prints the paths of its cached binaries, building
+    what is missing) and return those paths; a StackError in one line when it says why it failed."""
     result = subprocess.run(["bash", str(script)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0:
         said = result.stderr.strip().splitlines()
-        if said and said[-1].startswith("build-dapr-services: "):  # the script's own diagnosis (no Go, …)
+        prefix = f"{script.stem}: "
+        if said and said[-1].startswith(prefix):  # the script's own diagnosis, last (no Go, a missing file, …)
             raise StackError(said[-1])
-        raise StackError(f"building placement and scheduler failed (bash {script}):\n{result.stderr.strip()[-2000:]}")
+        raise StackError(f"building {what} failed (bash {script}):\n{result.stderr.strip()[-2000:]}")
     lines = result.stdout.strip().splitlines()
-    if len(lines) != 2:
-        raise StackError(f"bash {script} printed {result.stdout!r}, not the paths of placement and scheduler")
-    return Path(lines[0]), Path(lines[1])
+    if len(lines) < count:
+        raise StackError(f"bash {script} printed {result.stdout!r}, not the path(s) of {what}")
+    return [Path(line) for line in lines[-count:]]
 
 
 class DaprService:
