@@ -41,19 +41,14 @@ done
 
 if (( ${#missing[@]} )); then
   command -v go >/dev/null || { echo "build-dapr-services: Go is not installed; install Go >= 1.26.5 (https://go.dev/doc/install)" >&2; exit 1; }
-  work="$(mktemp -d "$cache/dapr-services-build.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/dapr-services-build.XXXXXX"; })"
-  trap 'rm -rf "$work"' EXIT
-  # A module of our own with daprd's go.mod and go.sum (so its replace directives and
-  # pins apply); -mod=mod lets go fill in go.sum here, never in the shipped folder.
+  # shellcheck source=dapr-scratch.sh
+  source "$here/dapr-scratch.sh"
+  scratch_work dapr-services
   cp "$src/go.mod" "$src/go.sum" "$work/"
   cd "$work"
-  export GOFLAGS=-mod=mod
-  go mod download github.com/dapr/dapr >&2
-  dapr_dir="$(go list -m -f '{{.Dir}}' github.com/dapr/dapr)"
   # A scratch copy of the dapr module with the healthz patch, wired in with a replace
   # that exists only here (as build-daprd.sh does for daprd's components).
-  cp -r "$dapr_dir" "$work/dapr"
-  chmod -R u+w "$work/dapr"
+  scratch_dapr_module
   healthz_go="$work/dapr/pkg/healthz/server/server.go"
   grep -qF "$healthz_listen" "$healthz_go" \
     || { echo "build-dapr-services: $healthz_go no longer has the line to patch ($healthz_listen); update this script" >&2; exit 1; }

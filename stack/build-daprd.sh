@@ -30,17 +30,14 @@ fi
 command -v go >/dev/null || { echo "build-daprd: Go is not installed; install Go >= 1.26.5 (https://go.dev/doc/install)" >&2; exit 1; }
 
 echo "build-daprd: building daprd $dapr_version (first run takes a few minutes; cached in $out_dir)" >&2
-work="$(mktemp -d "$cache/daprd-build.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/daprd-build.XXXXXX"; })"
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=dapr-scratch.sh
+source "$here/dapr-scratch.sh"
+scratch_work daprd
 cp "$src/main.go" "$src/go.mod" "$src/go.sum" "$work/"
 cd "$work"
-export GOFLAGS=-mod=mod
-go mod download github.com/dapr/dapr >&2
-dapr_dir="$(go list -m -f '{{.Dir}}' github.com/dapr/dapr)"
 # A scratch copy of the dapr module whose cmd/daprd/components is our empty stub
 # (see stub/components.go), wired in with a replace that exists only here.
-cp -r "$dapr_dir" "$work/dapr"
-chmod -R u+w "$work/dapr"
+scratch_dapr_module
 rm -f "$work/dapr/cmd/daprd/components/"*.go
 cp "$src/stub/components.go" "$work/dapr/cmd/daprd/components/components.go"
 echo "replace github.com/dapr/dapr => ./dapr" >> go.mod
