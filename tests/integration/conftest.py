@@ -33,8 +33,10 @@ def container(cosmos, database: str, name: str):
 
 
 @contextlib.contextmanager
-def own_seeded_stack(tmp_path_factory, name: str):
-    """A seeded stack of a test module's own, for modules that edit, delete or freeze what others read."""
-    with LocalStack(run_dir=tmp_path_factory.mktemp(name)) as local:
-        asyncio.run(seed(local))
+def own_stack(tmp_path_factory, name: str, seeded: bool = True, **options):
+    """A stack of a test module's own (seeded unless asked not to), for modules that edit, delete or
+    freeze what others read, or need a stack shaped otherwise (`options` go to LocalStack)."""
+    with LocalStack(run_dir=tmp_path_factory.mktemp(name), **options) as local:
+        if seeded:
+            asyncio.run(seed(local))
         yield local

@@ -11,7 +11,7 @@ import pytest
 
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE, WORKFLOWS_APP
 
-from .conftest import container, own_seeded_stack
+from .conftest import container, own_stack
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """A stack of this module's own: these tests edit seeded keys that other modules read."""
-    with own_seeded_stack(tmp_path_factory, "cli-stack") as local:
+    with own_stack(tmp_path_factory, "cli-stack") as local:
         yield local
 
 

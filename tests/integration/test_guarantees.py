@@ -18,7 +18,7 @@ import pytest
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE
 from tests.support import REPO, every_etag, http_save, no_traceback, run_cli
 
-from .conftest import own_seeded_stack
+from .conftest import own_stack
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """A stack of this module's own: these tests write, delete and freeze sidecars."""
-    with own_seeded_stack(tmp_path_factory, "guarantees-stack") as local:
+    with own_stack(tmp_path_factory, "guarantees-stack") as local:
         yield local
 
 

@@ -17,8 +17,9 @@ from azure.cosmos.exceptions import CosmosBatchOperationError, CosmosHttpRespons
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
 
-from explorer.localstack.manager import LocalStack
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
+
+from .conftest import own_stack
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +28,8 @@ SYSTEM = ("_etag", "_ts", "_rid", "_self", "_attachments")
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    stack = LocalStack(run_dir=tmp_path_factory.mktemp("batch"))
-    stack.start()
-    try:
+    with own_stack(tmp_path_factory, "batch", seeded=False) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,10 @@ from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
 
 from explorer.errors import EtagConflict
-from explorer.localstack.manager import LocalStack
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, WORKFLOWS_APP, WORKFLOWS_STORE
 from explorer.sidecar import SidecarClient, StateWrite
+
+from .conftest import own_stack
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +32,8 @@ FIRST_WRITE = common_pb2.StateOptions(concurrency=common_pb2.StateOptions.CONCUR
 
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
-    stack = LocalStack(run_dir=tmp_path_factory.mktemp("fidelity"))
-    stack.start()
-    try:
+    with own_stack(tmp_path_factory, "fidelity", seeded=False) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
 from tests.integration.test_tui import browse_to, make_app, open_key, save_through_dialog, until
 from tests.support import http_save
 
+from .conftest import own_stack
+
 pytestmark = pytest.mark.integration
 
 PARTITION = "odd-values"
@@ -21,9 +23,7 @@ ODD_KEYS = ["orders/1001", "per%cent", "hash#tag", "trailing-blank ", "emoji-ðŸ¤
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from explorer.localstack.manager import LocalStack
-
-    with LocalStack(run_dir=tmp_path_factory.mktemp("tui-odd-stack")) as local:
+    with own_stack(tmp_path_factory, "tui-odd-stack", seeded=False) as local:
         port = local.sidecars[AGENTS_APP].http_port
         for key in ODD_KEYS:
             http_save(port, AGENTS_STORE, key, b'{"odd": true}', {"partitionKey": PARTITION})

@@ -18,6 +18,8 @@ from explorer.core.writes import why_not_writable
 from explorer.localstack.seed import WORKFLOWS_APP, WORKFLOW_ACTOR_TYPE
 from tests.support import REPO
 
+from .conftest import own_stack
+
 pytestmark = pytest.mark.integration
 
 INSTANCE = "order-1001"
@@ -25,9 +27,7 @@ INSTANCE = "order-1001"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from explorer.localstack.manager import LocalStack
-
-    with LocalStack(app_ids=(WORKFLOWS_APP,), actors=True, run_dir=tmp_path_factory.mktemp("workflow-stack")) as local:
+    with own_stack(tmp_path_factory, "workflow-stack", seeded=False, app_ids=(WORKFLOWS_APP,), actors=True) as local:
         yield local
 
 
