@@ -133,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--etag", help="expected etag (default: the etag read just before writing)")
         p.add_argument("--partition", help="the item's partitionKey (default: found by id; the document id for a new key)")
         p.add_argument("--app-id", help="the app that owns the key (its id prefix)")
+    p = _subcommand(sub, "workflows", "list a store's Dapr workflow instances (found by their metadata documents)")
+    p.add_argument("store")
+    p.add_argument("--status", action="append", default=[], metavar="STATUS",
+                   help="only instances in this runtime status (repeatable): running, completed, failed, terminated, …")
+    p.add_argument("--name", help="only instances of workflows whose name contains NAME")
+    p.add_argument("--app-id", help="only instances of this app")
+    p = _subcommand(sub, "workflow", "one workflow instance's decoded history (JSON lines with --json)")
+    p.add_argument("store")
+    p.add_argument("instance")
+    p.add_argument("--app-id", help="the app that runs the instance (needed when two apps use the same instance id)")
     p = _subcommand(sub, "export", "JSON lines of every item (or one partition)")
     p.add_argument("store")
     p.add_argument("--partition")
@@ -141,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = _subcommand(sub, name, text)
         p.add_argument("--scale", type=int, default=0, metavar="KEYS", help="also seed KEYS bench keys (e.g. 100000)")
         p.add_argument("--partitions", type=_positive, default=10_000, help="partitions for --scale keys (default 10000)")
+        p.add_argument("--no-apps", action="store_true",
+                       help="skip the workflow and actor apps (and placement, scheduler): a quicker start, no workflow state")
     return parser
 
 
