@@ -202,6 +202,15 @@ class KeyPage:
     request_charge: float
 
 
+@dataclass(frozen=True)
+class QueryPage:
+    """One page of a query's items, the token for the next page (None: the last) and its charge."""
+
+    items: tuple[dict[str, Any], ...]
+    continuation: str | None
+    request_charge: float
+
+
 def _charge(headers: Mapping[str, str]) -> float:
     try:
         return float(headers.get("x-ms-request-charge", 0) or 0)
@@ -397,6 +406,28 @@ class CosmosLister:
         self._report("find id", sum(charges))
         return items
 
+    @_plain_cosmos_errors("querying")
+    async def query_page(self, database: str, container: str, sql: str, parameters: list[dict[str, Any]] | None = None,
+                         partition: str | None = None, continuation: str | None = None, page_size: int = 100,
+                         operation: str = "query") -> QueryPage:
+        """One page of a read query (cross-partition unless `partition` is given), with the token
+        for the next page. For callers that build their own (read-only) SELECT: workflow instances."""
+        charges: list[float] = []
+        kwargs: dict[str, Any] = {}
+        if partition is not None:
+            kwargs["partition_key"] = _in_partition(partition)[2]
+        pages = self._container(database, container).query_items(
+            sql, parameters=parameters or [], max_item_count=page_size,
+            response_hook=lambda headers, _: charges.append(_charge(headers)), **kwargs,
+        ).by_page(continuation)
+        items: list[dict[str, Any]] = []
+        async for page in pages:
+            items = [item async for item in page]
+            break
+        charge = sum(charges)
+        self._report(operation, charge)
+        return QueryPage(tuple(items), pages.continuation_token or None, charge)
+
     @_plain_cosmos_errors("sampling items with ttl")
     async def sample_ttl_items(self, database: str, container: str, limit: int = 100) -> int:
         """How many of the first `limit` items carry a ttl (for the doctor)."""
@@ -410,6 +441,26 @@ class CosmosLister:
                     count += 1
             break
         return count
+
+    @_plain_cosmos_errors("looking for workflow state")
+    async def workflow_state_sample(self, database: str, container: str) -> str | None:
+        """The id of one workflow instance's metadata document, or None (for the doctor)."""
+        from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
+
+        async for item in self._container(database, container).query_items(
+                'SELECT TOP 5 c.id FROM c WHERE ENDSWITH(c.id, "||metadata") AND CONTAINS(c.id, ".workflow||")',
+                max_item_count=5):
+            key = parse_document_id(str(item.get("id", "")), KeyPrefix.from_metadata(None))
+            if key.kind is KeyKind.WORKFLOW:
+                return key.doc_id
+        return None
+
+    @_plain_cosmos_errors("looking for old reminders")
+    async def legacy_reminder_ids(self, database: str, container: str, limit: int = 5) -> tuple[str, ...]:
+        """Ids of reminder documents Dapr before 1.17 kept in the actor state store (`actors||<type>`,
+        `actors||<type>||metadata`, `actors||<type>||<partition>`), at most `limit`."""
+        return tuple([str(item["id"]) async for item in self._container(database, container).query_items(
+            f'SELECT TOP {int(limit)} c.id FROM c WHERE STARTSWITH(c.id, "actors||")', max_item_count=limit)])
 
     @_plain_cosmos_errors("reading the account")
     async def account_consistency(self) -> str | None:

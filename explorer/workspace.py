@@ -107,6 +107,8 @@ class Workspace:
             items_with_ttl=await lister.sample_ttl_items(database, container),
             account_consistency=await lister.account_consistency(),
             container_found=True,
+            workflow_state_seen=await lister.workflow_state_sample(database, container),
+            legacy_reminder_ids=await lister.legacy_reminder_ids(database, container),
         )
 
     async def location(self, store: str) -> StoreLocation:

@@ -68,6 +68,8 @@ class CosmosFacts:
     items_with_ttl: int | None = None  # sampled items carrying a ttl
     account_consistency: str | None = None
     container_found: bool | None = None
+    workflow_state_seen: str | None = None  # the id of one workflow metadata document found (None: none/unknown)
+    legacy_reminder_ids: tuple[str, ...] | None = None  # some `actors||<type>…` ids found (None: not asked)
 
 
 # Codes (stable; the UI and tests key on them).
@@ -84,6 +86,11 @@ KEY_PREFIX = "key-prefix"
 KEY_PREFIX_ILLEGAL = "key-prefix-illegal"
 CONTENT_TYPE = "content-type"
 CONTAINER_NOT_FOUND = "container-not-found"
+NOT_ACTOR_STATE_STORE = "not-actor-state-store"
+LEGACY_REMINDERS = "legacy-reminders"
+
+#: Dapr's kit/strings.IsTruthy, which daprd applies to `actorStateStore`.
+_TRUTHY = frozenset({"y", "yes", "true", "t", "on", "1"})
 
 _AZURE_AD_FIELDS = (
     "azureTenantId", "azureClientId", "azureClientSecret", "azureCertificate", "azureCertificateFile",
@@ -303,9 +310,38 @@ def _fact_findings(component: Component, facts: CosmosFacts) -> list[Finding]:
             f"{carrying} {noun} ttl but the container's TTL is off: they never expire",
             "set the container's defaultTtl to -1 (TTL on, no default) so per-item ttl is honoured",
         ))
+    out.extend(_actor_findings(component, facts))
     consistency = component.get("consistency")
     if consistency is not None and facts.account_consistency:
         out.append(_consistency_finding(component, consistency, facts.account_consistency))
+    return out
+
+
+def _actor_findings(component: Component, facts: CosmosFacts) -> list[Finding]:
+    """Workflow state in a store daprd will not use for actors (so not for workflows); reminders that Dapr stopped
+    reading from state stores (dapr/dapr pkg/runtime/processor/state: `actorStateStore` goes through
+    kit's IsTruthy; reminders live in the scheduler since 1.15, state-store reminders were dropped in 1.17)."""
+    out: list[Finding] = []
+    store = component.name
+    declared = (component.plain("actorStateStore") or "").strip().lower()
+    if facts.workflow_state_seen is not None and declared not in _TRUTHY:
+        said = f"actorStateStore is {declared!r}" if component.get("actorStateStore") is not None else "actorStateStore is not set"
+        out.append(Finding(
+            store, NOT_ACTOR_STATE_STORE, Severity.ERROR, "actorStateStore",
+            f"the container holds Dapr workflow state (e.g. {facts.workflow_state_seen!r}) but {said}: daprd will "
+            "not use this store for actors, so its workflows and actors fail ('actors: state store does not exist "
+            "or incorrectly configured')",
+            'add metadata {name: actorStateStore, value: "true"} to this component (one store per app may have it)',
+        ))
+    if facts.legacy_reminder_ids:
+        shown = ", ".join(repr(i) for i in facts.legacy_reminder_ids[:3])
+        out.append(Finding(
+            store, LEGACY_REMINDERS, Severity.WARNING, None,
+            f"reminder documents left over from Dapr before 1.17 ({shown}…): reminders live in Dapr's scheduler "
+            "since 1.15 and daprd 1.17+ never reads these, so they are dead weight (and fire nothing)",
+            "after migrating reminders to the scheduler (Dapr 1.15/1.16 does it at start), delete the `actors||…` "
+            "documents through the Cosmos SDK or portal; Dapr's state API cannot address them",
+        ))
     return out
 
 

@@ -398,3 +398,36 @@ def test_any_component_gives_sorted_one_line_findings_without_the_secret(secret,
         assert secret not in f.message and secret not in f.fix
         assert "\n" not in f.message and "\n" not in f.fix
         assert f.message and f.fix
+
+
+# --- workflow stores and old reminders (issue 10) ------------------------------------------
+
+WORKFLOW_METADATA_ID = "order-processor||dapr.internal.default.order-processor.workflow||order-1001||metadata"
+
+
+@pytest.mark.parametrize("extra", ["", "    - {name: actorStateStore, value: \"false\"}",
+                                   "    - {name: actorStateStore, value: \"truthy\"}"])
+def test_a_store_holding_workflow_state_without_actorStateStore_true_is_an_error_naming_the_fix(extra):
+    findings = diagnose(good(extra), CosmosFacts(workflow_state_seen=WORKFLOW_METADATA_ID))
+    [finding] = [f for f in findings if f.code == "not-actor-state-store"]
+    assert finding.severity is Severity.ERROR and finding.field == "actorStateStore"
+    assert WORKFLOW_METADATA_ID in finding.message and 'value: "true"' in finding.fix
+
+
+@pytest.mark.parametrize("value", ["true", "TRUE", "1", "yes", "on", " t "])
+def test_actorStateStore_counts_as_set_for_every_spelling_daprd_takes_as_true(value):
+    extra = f"    - {{name: ActorStateStore, value: \"{value}\"}}"
+    findings = diagnose(good(extra), CosmosFacts(workflow_state_seen=WORKFLOW_METADATA_ID))
+    assert "not-actor-state-store" not in codes(findings)
+
+
+def test_a_store_without_workflow_state_needs_no_actorStateStore():
+    assert "not-actor-state-store" not in codes(diagnose(good(), CosmosFacts(workflow_state_seen=None)))
+
+
+def test_reminder_documents_from_before_dapr_1_17_are_reported_as_left_over():
+    ids = ("actors||CartActor", "actors||CartActor||metadata", "actors||CartActor||0")
+    [finding] = [f for f in diagnose(good(), CosmosFacts(legacy_reminder_ids=ids)) if f.code == "legacy-reminders"]
+    assert finding.severity is Severity.WARNING and "'actors||CartActor'" in finding.message
+    assert "1.17" in finding.message and "scheduler" in finding.message
+    assert "legacy-reminders" not in codes(diagnose(good(), CosmosFacts(legacy_reminder_ids=())))
