@@ -352,7 +352,136 @@ async def cmd_export(session: ExplorerSession, args: argparse.Namespace) -> int:
     return 0
 
 
+def _statuses(names: list[str]) -> list[str]:
+    """--status values checked against the runtime statuses Dapr has (a typo is a usage error, not
+    an empty listing)."""
+    from explorer.core.workflow_state import RuntimeStatus
+
+    known = {s.name for s in RuntimeStatus}
+    wanted = []
+    for name in names:
+        for part in name.split(","):
+            status = part.strip().upper().replace("-", "_")
+            if status and status not in known:
+                raise UsageError(f"--status {part.strip()!r} is not a workflow runtime status; use one of "
+                                 + ", ".join(s.lower() for s in sorted(known)))
+            if status:
+                wanted.append(status)
+    return wanted
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
+
+
+async def cmd_workflows(session: ExplorerSession, args: argparse.Namespace) -> int:
+    """The store's workflow instances (from their metadata documents), page by page; --json: a line
+    each. Filters apply as pages arrive; a failure part-way says how many were printed."""
+    from explorer.workflow_reader import filter_instances
+
+    statuses = _statuses(args.status)
+    location = await session.location(args.store)
+    reader = session.workflows(location)
+    rows: list[list[str]] = []
+    count = 0
+    charge = 0.0
+    token: str | None = None
+    try:
+        while True:
+            page = await reader.instances_page(token)
+            charge += page.request_charge
+            for instance in filter_instances(page.instances, statuses, args.name, args.app_id):
+                count += 1
+                if args.json:
+                    _emit_json(instance.to_json())
+                else:
+                    rows.append([instance.instance_id, instance.name or "?", instance.status.name,
+                                 _when(instance.created), _when(instance.last_updated), str(instance.history_length),
+                                 instance.custom_status or "", instance.app_id])
+            token = page.continuation
+            if not token:
+                break
+    except ExplorerError as exc:
+        raise OutputIncomplete.after(count, "instances", exc) from exc
+    if not args.json:
+        _table(f"Workflow instances in {args.store}", ["Instance", "Workflow", "Status", "Created (UTC)",
+                                                        "Updated (UTC)", "Events", "Custom status", "App"], rows)
+    print(f"{count} instances · {charge:g} RU", file=sys.stderr)
+    return 0
+
+
+async def cmd_workflow(session: ExplorerSession, args: argparse.Namespace) -> int:
+    """One instance: its summary, then every history event in order (then the inbox), decoded; --json:
+    a JSON line for the instance, then one per event."""
+    location = await session.location(args.store)
+    reader = session.workflows(location)
+    ref = await reader.find_instance(args.instance, args.app_id)
+    summary = await reader.summary(ref)
+    if args.json:
+        _emit_json({"instance": summary.to_json()})
+    else:
+        failure = f" · failed: {summary.failure.error_type}: {summary.failure.message}" if summary.failure else ""
+        print(f"{summary.instance_id} · {summary.name or '?'} · {summary.status.name} · {summary.history_length} "
+              f"events · app {summary.app_id}{failure}")
+        if summary.custom_status:
+            print(f"custom status: {summary.custom_status}")
+    count = 0
+    try:
+        for part in ("history", "inbox"):
+            token: str | None = None
+            while True:
+                page = await reader.timeline_page(ref, part, token)
+                for entry in page.entries:
+                    count += 1
+                    if args.json:
+                        _emit_json({"id": entry.doc_id, "etag": entry.etag, "ts": entry.ts, **entry.part.to_json()})
+                    else:
+                        _print_event(entry)
+                token = page.continuation
+                if not token:
+                    break
+    except ExplorerError as exc:
+        raise OutputIncomplete.after(count, "events", exc) from exc
+    return 0
+
+
+def _print_event(entry) -> None:
+    from explorer.core.workflow_state import WorkflowEvent
+
+    event = entry.part.value
+    print(entry.part.label)
+    if not isinstance(event, WorkflowEvent):
+        if entry.part.error:
+            print(f"    raw (base64): {base64.b64encode(entry.part.raw).decode()}")
+        return
+    when = event.timestamp.isoformat() if event.timestamp else "?"
+    print(f"    at {when}")
+    for label, text in (("input", event.input), ("output", event.output)):
+        if text is not None:
+            print(f"    {label}: {_pretty(text)}")
+    if event.fire_at is not None:
+        print(f"    fires at {event.fire_at.isoformat()}")
+    failure = event.failure
+    while failure is not None:
+        print(f"    failure: {failure.error_type}: {failure.message}")
+        if failure.stack_trace:
+            print("      " + failure.stack_trace.rstrip().replace("\n", "\n      "))
+        failure = failure.inner
+    for unknown in event.unknown:
+        print(f"    unknown field {unknown.path} (wire type {unknown.wire_type}): {unknown.raw.hex()}")
+
+
+def _pretty(text: str) -> str:
+    """JSON text indented under its label; anything else as it is."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
+
+
 COMMANDS: dict[str, Callable] = {
     "stores": cmd_stores, "doctor": cmd_doctor, "partitions": cmd_partitions, "keys": cmd_keys,
     "get": cmd_get, "set": cmd_set, "delete": cmd_delete, "export": cmd_export,
+    "workflows": cmd_workflows, "workflow": cmd_workflow,
 }

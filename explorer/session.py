@@ -32,6 +32,7 @@ from explorer.errors import NotFound, ReadOnlyRefusal, SavedUnverified, SidecarE
 from explorer.gateway import WritableGateway
 from explorer.sidecar import SidecarClient
 from explorer.stores import Store
+from explorer.workflow_reader import WorkflowReader
 from explorer.workspace import Workspace, open_workspace
 
 
@@ -236,6 +237,10 @@ class ExplorerSession:
 
     async def location(self, store: str) -> StoreLocation:
         return await self.workspace.location(store)
+
+    def workflows(self, location: StoreLocation) -> WorkflowReader:
+        """The workflow instances and histories of a store (read-only queries; see workflow_reader)."""
+        return WorkflowReader(self.workspace.lister(location.store), location)
 
     async def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]:
         lister = self.workspace.lister(location.store)
