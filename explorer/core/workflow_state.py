@@ -73,6 +73,11 @@ class FieldSpec:
     oneof: str | None = None  # a real oneof group; proto3 `optional` fields are not marked
 
 
+#: The Go module (and version) whose generated descriptors the table follows: the one stack/daprd's
+#: go.mod pins for daprd 1.18.2. tests/unit/test_workflow_schema.py checks both.
+SCHEMA_MODULE = "github.com/dapr/durabletask-go"
+SCHEMA_VERSION = "v0.12.2-0.20260720132056-79042da5fe61"
+
 _F = FieldSpec
 _STRING_VALUE = "google.protobuf.StringValue"
 _TIMESTAMP = "google.protobuf.Timestamp"
@@ -538,7 +543,10 @@ def _decode_message(message: str, data: bytes, path: str, found: _Decoded, depth
             value = _message_value(spec.of, raw, where, found, depth, _payload_offset(record))
         else:
             value = _scalar(spec, record, where, found)
-        if spec.repeated:
+        if spec.repeated and spec.of is not None and spec.of.endswith("Entry") and isinstance(value, dict):
+            # A map field (on the wire, repeated key/value entries): shown as the map it is.
+            result.setdefault(spec.name, {})[str(value.get("key", ""))] = value.get("value", "")
+        elif spec.repeated:
             result.setdefault(spec.name, []).append(value)
         else:
             result[spec.name] = value
