@@ -27,6 +27,8 @@ WIRE_TYPE_NAMES = {
     START_GROUP: "start-group", END_GROUP: "end-group", FIXED32: "fixed32",
 }
 
+_FIXED = {FIXED64: (8, "<Q", "fixed64"), FIXED32: (4, "<I", "fixed32")}
+
 #: The largest field number the format allows (2**29 - 1).
 MAX_FIELD_NUMBER = (1 << 29) - 1
 
@@ -45,7 +47,8 @@ class WireField:
     """One record as written: `value` is an int (varint, fixed32, fixed64) or bytes (length-delimited).
 
     `raw` is the record's value bytes exactly as stored (for a varint, its encoded bytes), so
-    an unknown field can be shown and re-encoded unchanged. `offset` is where the record's tag starts.
+    an unknown field can be shown and re-encoded unchanged. `offset` is where the record's tag starts,
+    `value_offset` where `raw` starts (both counted from the outermost message's first byte).
     """
 
     number: int
@@ -53,6 +56,7 @@ class WireField:
     value: int | bytes
     raw: bytes
     offset: int
+    value_offset: int
 
 
 def read_varint(data: bytes, offset: int) -> tuple[int, int]:
@@ -97,21 +101,17 @@ def iter_fields(data: bytes, *, base_offset: int = 0) -> list[WireField]:
                 value, after = read_varint(data, position)
             except WireError as error:
                 raise WireError(error.reason, base_offset + error.offset) from None
-            raw = data[position:after]
+            fields.append(WireField(number, wire_type, value, bytes(data[position:after]), base_offset + start,
+                                    base_offset + position))
             position = after
-            fields.append(WireField(number, wire_type, value, bytes(raw), base_offset + start))
-        elif wire_type == FIXED64:
-            if position + 8 > end:
-                raise WireError("truncated fixed64", base_offset + position)
-            raw = bytes(data[position:position + 8])
-            position += 8
-            fields.append(WireField(number, wire_type, struct.unpack("<Q", raw)[0], raw, base_offset + start))
-        elif wire_type == FIXED32:
-            if position + 4 > end:
-                raise WireError("truncated fixed32", base_offset + position)
-            raw = bytes(data[position:position + 4])
-            position += 4
-            fields.append(WireField(number, wire_type, struct.unpack("<I", raw)[0], raw, base_offset + start))
+        elif wire_type in _FIXED:
+            size, layout, name = _FIXED[wire_type]
+            if position + size > end:
+                raise WireError(f"truncated {name}", base_offset + position)
+            raw = bytes(data[position:position + size])
+            fields.append(WireField(number, wire_type, struct.unpack(layout, raw)[0], raw, base_offset + start,
+                                    base_offset + position))
+            position += size
         elif wire_type == LENGTH_DELIMITED:
             try:
                 length, after = read_varint(data, position)
@@ -124,17 +124,12 @@ def iter_fields(data: bytes, *, base_offset: int = 0) -> list[WireField]:
                 )
             raw = bytes(data[after:after + length])
             position = after + length
-            fields.append(WireField(number, wire_type, raw, raw, base_offset + start))
+            fields.append(WireField(number, wire_type, raw, raw, base_offset + start, base_offset + after))
         elif wire_type in (START_GROUP, END_GROUP):
             raise WireError(f"field {number} is a group (wire type {wire_type}), which is not supported", base_offset + start)
         else:
             raise WireError(f"invalid wire type {wire_type} for field {number}", base_offset + start)
     return fields
-
-
-def zigzag(value: int) -> int:
-    """A sint32/sint64 varint's signed value."""
-    return (value >> 1) ^ -(value & 1)
 
 
 def as_int32(value: int) -> int:

@@ -540,7 +540,7 @@ def _decode_message(message: str, data: bytes, path: str, found: _Decoded, depth
         where = prefix + spec.name
         if spec.kind == "message":
             raw = b"".join(r.raw for r in records)
-            value = _message_value(spec.of, raw, where, found, depth, _payload_offset(record))
+            value = _message_value(spec.of, raw, where, found, depth, record.value_offset)
         else:
             value = _scalar(spec, record, where, found)
         if spec.repeated and spec.of is not None and spec.of.endswith("Entry") and isinstance(value, dict):
@@ -551,24 +551,6 @@ def _decode_message(message: str, data: bytes, path: str, found: _Decoded, depth
         else:
             result[spec.name] = value
     return result
-
-
-def _payload_offset(record: protowire.WireField) -> int:
-    """Where a length-delimited record's payload starts (after its tag and length varints)."""
-    tag_length = len(_varint_bytes((record.number << 3) | record.wire_type))
-    return record.offset + tag_length + len(_varint_bytes(len(record.raw)))
-
-
-def _varint_bytes(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
 
 
 def _message_value(message: str, raw: bytes, path: str, found: _Decoded, depth: int, offset: int) -> object:
@@ -1010,7 +992,9 @@ def summarize_instance(
 
     `first`: the instance's ExecutionStarted — in Dapr's histories history-000001, since every turn
     (the first too) opens with a WorkflowStarted; history-000000 is accepted and then gives the
-    creation time but no name. `tail`: the last TAIL_LENGTH history entries in order (the whole
+    creation time but no name (unless the tail reaches back to history-000001). While the history
+    is empty (metadata says 0), the ExecutionStarted waiting in inbox-000000 may be given: the
+    instance is then PENDING with that event's name. `tail`: the last TAIL_LENGTH history entries in order (the whole
     history when shorter; it may repeat `first`). `last_updated`: the caller's (e.g. the metadata
     document's write time); when None, the last event's timestamp, as Dapr reports it.
 
@@ -1022,7 +1006,9 @@ def summarize_instance(
     events += [event for event in tail if event is not first]
     history_length = metadata.history_length if metadata else len(events)
     unseen = history_length > len(events)
-    if not events:
+    if metadata is not None and metadata.history_length == 0:
+        status = RuntimeStatus.PENDING  # `first` can only be from the inbox: nothing has run yet
+    elif not events:
         status = RuntimeStatus.UNKNOWN if history_length else RuntimeStatus.PENDING
     else:
         status = _derive(events, assume_started=unseen)

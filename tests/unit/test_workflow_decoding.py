@@ -596,6 +596,14 @@ def test_summary_of_a_pending_instance_that_has_only_its_start_in_the_inbox():
     assert summary.status is RuntimeStatus.PENDING and summary.inbox_length == 1 and summary.created is None
 
 
+def test_summary_of_a_pending_instance_named_by_the_start_waiting_in_its_inbox():
+    start = decode_history_event(EVENT_CASES["executionStarted"][0])
+    metadata = WorkflowMetadata(1, 0, 1, 0, 0, 0, "WorkflowStateMetadata")
+    summary = summarize_instance("order-processor", "order-1", "p", metadata, start, [], None, None)
+    assert summary.status is RuntimeStatus.PENDING and summary.name == "order_workflow"
+    assert summary.created == WHEN and summary.parent_instance_id == "parent-1"
+
+
 def test_summary_given_history_000000_still_counts_a_long_history_as_started():
     # A long history: the start (history-000001) is neither `first` (history-000000) nor in the tail.
     turns = [event("WorkflowStarted"), event("ExecutionStarted", name="wf")]

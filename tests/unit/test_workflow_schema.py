@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import subprocess
 from functools import lru_cache
 from pathlib import Path
@@ -168,3 +169,19 @@ def test_a_table_that_drifts_from_the_schema_is_told_apart_by_name():
     assert any(line.startswith("TimerFiredEvent #2: table says ('timerId', 'uint64'") for line in differences), differences
     assert any(line.startswith("enum StalledReason:") for line in differences), differences
     assert len(differences) == 3, differences
+
+
+PURITY_PROBE = """
+import sys
+import explorer.core.workflow_state, explorer.core.protowire
+print(",".join(sorted({m.split(".")[0] + ("." + m.split(".")[1] if m.startswith("google.") else "")
+                       for m in sys.modules if m.split(".")[0] in ("google", "dapr", "grpc", "azure", "textual")})))
+"""
+
+
+def test_the_decoder_imports_no_protobuf_runtime_nor_any_sdk():
+    """The table and wire reader are all the decoder needs: a fresh interpreter that imports it has
+    loaded no google.protobuf, dapr, grpc, azure or textual module."""
+    result = subprocess.run([sys.executable, "-c", PURITY_PROBE], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"loaded by explorer.core.workflow_state: {result.stdout.strip()}"
