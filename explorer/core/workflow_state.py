@@ -375,7 +375,7 @@ class WorkflowEvent:
                 text += f" {self.name}"
         elif self.type == "TimerFired":
             text += f" timer {self.task_id}" if self.task_id is not None else ""
-        elif self.type in ("ExecutionCompleted",):
+        elif self.type == "ExecutionCompleted":
             text += f" {self.status.value}" if self.status else ""
             text += f": {self.failure.error_type}" if self.failure and self.failure.error_type else ""
         elif self.type in ("TaskCompleted", "TaskFailed", "ChildWorkflowInstanceCompleted", "ChildWorkflowInstanceFailed"):
