@@ -795,7 +795,8 @@ def decode_metadata(data: bytes) -> WorkflowMetadata:
 
 
 def decode_custom_status(data: bytes) -> str:
-    """The customStatus part (google.protobuf.StringValue) as stored — usually JSON text, as SDKs write it.
+    """The customStatus part (google.protobuf.StringValue), the text as the SDK stored it (dapr 1.19's
+    Python SDK stores a str as is: `set_custom_status("inventory reserved")` is that text, unquoted).
 
     Raises WorkflowDecodeError for bytes that are not a StringValue (including fields it does not
     have). Text that is not UTF-8 is returned with U+FFFD in place of the bad bytes.
