@@ -117,14 +117,20 @@ def _history_id(ref: InstanceRef, part: str, sequence: int) -> str:
     return f"{ref.id_prefix}{part}-{sequence:06d}"
 
 
+def _tail_range(history: int) -> range:
+    """The last TAIL_LENGTH history entries, never entries 0 and 1 (fetched as the start)."""
+    return range(max(2, history - TAIL_LENGTH), history)
+
+
 def wanted_ids(ref: InstanceRef, metadata: WorkflowMetadata | None) -> list[str]:
-    """The documents that summarize an instance: history-000000 (or inbox-000000 while it is
-    pending), its last TAIL_LENGTH history entries, and customStatus."""
+    """The documents that summarize an instance: its start (history-000000 and -000001: every turn
+    opens with a WorkflowStarted, so ExecutionStarted is entry 1 in Dapr's histories; inbox-000000
+    while nothing has run), its last TAIL_LENGTH history entries, and customStatus."""
     ids = [f"{ref.id_prefix}customStatus"]
     history = metadata.history_length if metadata else 0
     if history:
-        ids.append(_history_id(ref, "history", 0))
-        ids.extend(_history_id(ref, "history", n) for n in range(max(1, history - TAIL_LENGTH), history))
+        ids.extend(_history_id(ref, "history", n) for n in range(min(history, 2)))
+        ids.extend(_history_id(ref, "history", n) for n in _tail_range(history))
     else:
         ids.append(_history_id(ref, "inbox", 0))
     return ids
@@ -143,11 +149,12 @@ def summarize(ref: InstanceRef, metadata_item: dict[str, Any], found: dict[str, 
     decoded = decode_workflow_part("metadata", _bytes_of(metadata_item))
     metadata = decoded.value if isinstance(decoded.value, WorkflowMetadata) else None
     history = metadata.history_length if metadata else 0
-    first = _event(found, _history_id(ref, "history", 0)) if history else _event(found, _history_id(ref, "inbox", 0))
-    tail = [e for n in range(max(1, history - TAIL_LENGTH), history)
-            if (e := _event(found, _history_id(ref, "history", n))) is not None]
-    if history == 1 and first is not None:
-        tail = [first]
+    start = [e for n in range(min(history, 2)) if (e := _event(found, _history_id(ref, "history", n))) is not None]
+    if not history:
+        start = [e for e in [_event(found, _history_id(ref, "inbox", 0))] if e is not None]
+    first = next((e for e in start if e.type == "ExecutionStarted"), start[0] if start else None)
+    tail = [e for e in start if e is not first]
+    tail += [e for n in _tail_range(history) if (e := _event(found, _history_id(ref, "history", n))) is not None]
     status_item = found.get(f"{ref.id_prefix}customStatus")
     custom = None
     if status_item is not None:
@@ -255,6 +262,32 @@ class WorkflowReader:
             partition=ref.partition, continuation=continuation, page_size=page_size, operation=f"read {part}",
         )
         return TimelinePage(tuple(entry(item) for item in page.items), page.continuation, page.request_charge)
+
+    async def labels(self, partition: str, doc_ids: Sequence[str]) -> dict[str, str]:
+        """What each of these documents of one instance's partition says (`DecodedPart.label`, e.g.
+        `history-000003 · TaskScheduled reserve_inventory`), by id: the key table's labels for the
+        page of a workflow partition it shows. One query per IDS_PER_QUERY ids, in that partition;
+        a document whose label cannot be made is left out (its row keeps the label of its id)."""
+        labels: dict[str, str] = {}
+        for start in range(0, len(doc_ids), IDS_PER_QUERY):
+            chunk = list(doc_ids[start:start + IDS_PER_QUERY])
+            names = [f"@i{n}" for n in range(len(chunk))]
+            sql = f'SELECT c.id, c["value"], c.isBinary FROM c WHERE c.id IN ({", ".join(names)})'
+            token: str | None = None
+            while True:
+                page = await self._query(sql, [{"name": n, "value": i} for n, i in zip(names, chunk)],
+                                         partition=partition, continuation=token, page_size=len(chunk),
+                                         operation="read workflow labels")
+                for item in page.items:
+                    doc_id = str(item["id"])
+                    try:
+                        labels[doc_id] = decode_workflow_part(doc_id.rsplit("||", 1)[-1], _bytes_of(item)).label
+                    except Exception:  # noqa: BLE001 - a label is a nicety; the row keeps its id's
+                        continue
+                token = page.continuation
+                if not token:
+                    break
+        return labels
 
     async def other_parts(self, ref: InstanceRef) -> list[TimelineEntry]:
         """The instance's documents that are neither history nor inbox (metadata, customStatus,
