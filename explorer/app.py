@@ -1,4 +1,5 @@
-"""The Textual app: store list, partition browser and key editor over one explorer session.
+"""The Textual app: store list, partition browser and key editor over one explorer session, and
+from the browser the workflows view (instances, timelines) and the actors view of a store.
 
 The first paint needs only the component files (YAML): the Cosmos SDK, the
 Dapr client and gRPC are imported in a thread after the store list is on
@@ -28,7 +29,8 @@ STYLES = styles_dir()
 class ExplorerApp(App):
     """dapr-explorer's terminal UI."""
 
-    CSS_PATH = [STYLES / "app.tcss", STYLES / "browser.tcss", STYLES / "editor.tcss", STYLES / "dialogs.tcss"]
+    CSS_PATH = [STYLES / "app.tcss", STYLES / "browser.tcss", STYLES / "editor.tcss", STYLES / "dialogs.tcss",
+                STYLES / "workflows.tcss"]
     TITLE = "dapr-explorer"
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),

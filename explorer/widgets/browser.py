@@ -1,7 +1,9 @@
 """The main screen: store list on top, the selected store's partitions and keys below.
 
-Panes 1 and 2 of the explorer. Runs every read in a worker (partition scan,
-key pages, doctor checks), each group cancelled when the selection moves on;
+Panes 1 and 2 of the explorer, and the way to the store's workflows (`w`) and
+actors (`a`). Runs every read in a worker (partition scan, key pages, doctor
+checks, and the labels of a workflow partition's keys, read from their values
+for that partition only), each group cancelled when the selection moves on;
 one 1-second timer drives the TTL countdown of every visible row. A pane
 whose source fails says so plainly in one line (any exception, not only ours);
 the others keep working. `r` is offered only when asking again can help, and
@@ -23,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from explorer.core.display import CountSummary, failure_line
-from explorer.core.envelope import parse_document_id
+from explorer.core.envelope import KeyKind, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.core.key_window import KeyWindow, PageRequest
 from explorer.errors import describe
@@ -40,11 +42,14 @@ class Browser(Screen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="Filter partitions as you type"),
         Binding("g", "goto", "Go to", tooltip="Go to a partition key or a document id / Dapr key"),
+        Binding("w", "workflows", "Workflows", tooltip="The store's workflow instances: status, history, failures"),
+        Binding("a", "actors", "Actors", tooltip="The store's actor state, by actor type and id"),
         Binding("r", "refresh", "Refresh", tooltip="Ask the sidecars and Cosmos again"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected key"),
         Binding("d", "delete", "Delete", tooltip="Delete the selected key (asks first)"),
         Binding("y", "copy", "Copy", tooltip="Copy the key, etag or id (OSC 52)"),
         Binding("f", "findings", "Doctor", tooltip="The doctor's findings for the selected store"),
+        Binding("k", "raw_keys", "Raw keys", tooltip="Show partitions and keys as stored, or decoded (toggle)"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -60,6 +65,7 @@ class Browser(Screen):
         self._highlight_timer = None
         self._pending_partition: str | None = None  # open once the store's location is known
         self.keys_failed: str | None = None  # what the keys pane's error is about: "partitions", "keys"
+        self._keys_span = ""  # the key pane title's tail: which keys are held
 
     # -- layout -------------------------------------------------------------------------
 
@@ -227,10 +233,12 @@ class Browser(Screen):
     def open_partition(self, partition: str) -> None:
         if partition == self.partition or self.location is None:
             return
+        self.workers.cancel_group(self, "labels")
         self.partition = partition
         self.window = KeyWindow(max_pages=WINDOW_PAGES)
         self.keys.reset()
-        self.query_one("#keys-title", Static).update(Text(f"{self.store} › {partition}"))
+        self._keys_span = ""
+        self.query_one("#keys-title", Static).update(Text(f"{self.store} › {self.partitions.title(partition)}"))
         self._keys_message("")
         request = self.window.next_request()
         if request is not None:
@@ -265,17 +273,36 @@ class Browser(Screen):
             table.drop_front(change.dropped_front)
         elif change.prepended:
             table.replace(self.window.rows, now, cursor=len(change.prepended))
+        if entries and entries[0].state_key.kind is KeyKind.WORKFLOW:
+            self.load_labels(partition, [entry.doc_id for entry in entries])
         table.more_after = not self.window.at_end
         table.more_before = not self.window.at_start
         held = len(self.window.rows)
         start = self.window.first_page * KEY_PAGE
         span = f"keys {start + 1:,}–{start + held:,}" if start else f"{held:,} keys"
         more = " · more ↓" if table.more_after else ""
-        self.query_one("#keys-title", Static).update(Text(f"{partition} · {span}{more}"))
+        self._keys_title(f" · {span}{more}")
         if not held:
             self._keys_message("no keys in this partition")
         if cursor_doc is not None:
             self._cursor_to(cursor_doc)
+
+    def _keys_title(self, span: str) -> None:
+        """The key pane's title: the open partition (decoded unless raw keys are shown) and the keys held."""
+        self._keys_span = span
+        self.query_one("#keys-title", Static).update(Text(f"{self.partitions.title(self.partition or '')}{span}"))
+
+    @work(group="labels")
+    async def load_labels(self, partition: str, doc_ids: list[str]) -> None:
+        """What the workflow documents of a page say (their values decoded), into the key column.
+        Only for workflow partitions: a plain partition's page never reads a value."""
+        try:
+            labels = await self.session.workflows(self.location).labels(partition, doc_ids)
+        except Exception as exc:  # noqa: BLE001 - the rows keep the labels of their ids
+            self.notify(f"workflow labels not read: {describe(exc)}", severity="warning", timeout=5)
+            return
+        if partition == self.partition:
+            self.keys.set_labels(labels)
 
     def _cursor_to(self, doc_id: str) -> None:
         for index, entry in enumerate(self.keys.entries):
@@ -331,6 +358,33 @@ class Browser(Screen):
 
     def action_filter(self) -> None:
         self.partitions.action_filter()
+
+    def _store_open(self) -> bool:
+        if self.location is None:
+            self.notify("select a store first (its container is still being found)" if self.store else
+                        "select a store first", severity="warning")
+            return False
+        return True
+
+    def action_workflows(self) -> None:
+        if self._store_open():
+            from explorer.widgets.workflows import Workflows
+
+            self.app.push_screen(Workflows(self.session, self.location))
+
+    def action_actors(self) -> None:
+        if self._store_open():
+            from explorer.widgets.actors import Actors
+
+            self.app.push_screen(Actors(self.session, self.location))
+
+    def action_raw_keys(self) -> None:
+        self.partitions.toggle_raw()
+        self.keys.toggle_raw()
+        if self.partition is not None:
+            self._keys_title(self._keys_span)
+        self.notify("raw partition keys and Dapr keys" if self.keys.raw else
+                    "decoded actor and workflow partitions and keys", timeout=2)
 
     def action_edit(self) -> None:
         entry = self.keys.current

@@ -5,7 +5,10 @@ straight from the entries it holds, so the one-second countdown of a thousand
 visible rows costs a repaint, not a rebuild. Renders the rows of the screen's
 `KeyWindow`; posts `KeyChosen` (open a key) and `NeedNextPage` /
 `NeedPreviousPage` as the cursor or scroll nears an edge of the rows held.
-Never does I/O.
+Actor and workflow keys show what tells them apart, not their common prefix:
+`CartActor cart-42 · items` from the id alone, `history-000003 · TaskScheduled
+reserve_inventory` once the screen hands over labels read from the values
+(`set_labels`); `raw` shows the Dapr keys as stored. Never does I/O.
 """
 
 from __future__ import annotations
@@ -80,8 +83,8 @@ class KeyTable(ScrollView, can_focus=True):
         & > .key-table--dim { color: $text-muted; }
         & > .key-table--soon { color: $warning; }
         & > .key-table--expired { color: $error; text-style: bold; }
-        & > .key-table--actor { color: $accent; }
-        & > .key-table--workflow { color: $secondary; }
+        & > .key-table--actor { color: $text-accent; }
+        & > .key-table--workflow { color: $text-primary; }
     }
     """
     BINDINGS = [
@@ -131,6 +134,8 @@ class KeyTable(ScrollView, can_focus=True):
         self._app_width = 3
         self.more_after = False  # rows exist past the last one held
         self.more_before = False  # rows exist before the first one held (dropped from the window)
+        self._labels: dict[str, str] = {}  # doc_id -> what its value says (workflow state), from the screen
+        self.raw = False  # the Dapr keys as stored, instead of the labels
 
     @property
     def entries(self) -> list[KeyEntry]:
@@ -149,6 +154,7 @@ class KeyTable(ScrollView, can_focus=True):
     # -- what the screen tells it -------------------------------------------------------
 
     def reset(self) -> None:
+        self._labels = {}
         self._entries, self._ttl_text, self._age_text = [], {}, {}
         self._ttl_tone, self._fixed, self._drawn = {}, {}, {}
         self._key_width, self._app_width = KEY_WIDTH[0], 3
@@ -168,7 +174,7 @@ class KeyTable(ScrollView, can_focus=True):
         if count <= 0:
             return
         for entry in self._entries[:count]:
-            for cache in (self._ttl_text, self._ttl_tone, self._age_text, self._fixed, self._drawn):
+            for cache in (self._ttl_text, self._ttl_tone, self._age_text, self._fixed, self._drawn, self._labels):
                 cache.pop(entry.doc_id, None)
         del self._entries[:count]
         self._resize()
@@ -179,6 +185,9 @@ class KeyTable(ScrollView, can_focus=True):
     def replace(self, entries: Sequence[KeyEntry], now: float, cursor: int) -> None:
         """Redraw with `entries` (scrolling back up re-fetched an earlier page)."""
         more_after, more_before = self.more_after, self.more_before
+        if self._labels:  # workflow state: keep the labels of the rows still held
+            held = {entry.doc_id for entry in entries}
+            self._labels = {doc_id: label for doc_id, label in self._labels.items() if doc_id in held}
         self._entries, self._ttl_text, self._age_text = [], {}, {}
         self._ttl_tone, self._fixed, self._drawn = {}, {}, {}
         self.append(entries, now)
@@ -189,10 +198,38 @@ class KeyTable(ScrollView, can_focus=True):
     def move_cursor(self, row: int, animate: bool = False) -> None:
         self.cursor_row = row
 
+    def set_labels(self, labels: dict[str, str]) -> None:
+        """What the values of these rows say (doc_id -> label): drawn in the key column."""
+        held = {entry.doc_id for entry in self._entries}
+        labels = {doc_id: label for doc_id, label in labels.items() if doc_id in held}
+        if not labels:
+            return
+        self._labels.update(labels)
+        for doc_id in labels:
+            self._fixed.pop(doc_id, None)
+            self._drawn.pop(doc_id, None)
+        self._remeasure()
+
+    def label(self, entry: KeyEntry) -> str:
+        """The key column's text for `entry` (tests read it)."""
+        return self._key_text(entry)[0]
+
+    def toggle_raw(self) -> None:
+        self.raw = not self.raw
+        self._fixed, self._drawn = {}, {}
+        self._remeasure()
+
+    def _remeasure(self) -> None:
+        width = KEY_WIDTH[0]
+        for entry in self._entries:
+            width = max(width, cell_len(self._key_text(entry)[0]))
+        self._key_width = min(KEY_WIDTH[1], width)
+        self._resize()
+
     def _measure(self, entry: KeyEntry, now: float) -> None:
         self._ttl_text[entry.doc_id], self._ttl_tone[entry.doc_id] = ttl_cell(entry, now)
         self._age_text[entry.doc_id] = age_text(entry.ts, now)
-        self._key_width = min(KEY_WIDTH[1], max(self._key_width, cell_len(_key_text(entry)[0])))
+        self._key_width = min(KEY_WIDTH[1], max(self._key_width, cell_len(self._key_text(entry)[0])))
         self._app_width = max(self._app_width, cell_len(entry.state_key.app_id or "—"))
 
     def _columns(self) -> list[tuple[str, int]]:
@@ -260,7 +297,7 @@ class KeyTable(ScrollView, can_focus=True):
         """The cells that never tick (key, its tone, etag), padded once per column width."""
         cells = self._fixed.get(entry.doc_id)
         if cells is None:
-            key, tone = _key_text(entry)
+            key, tone = self._key_text(entry)
             cells = (" " + set_cell_size(key, self._key_width) + " ", tone,
                      " " + set_cell_size(short_etag(entry.etag), FIXED[1][1]) + " ")
             self._fixed[entry.doc_id] = cells
@@ -435,11 +472,14 @@ class KeyTable(ScrollView, can_focus=True):
         if self.current is not None:
             self.post_message(self.KeyChosen(self.current))
 
-
-def _key_text(entry: KeyEntry) -> tuple[str, str]:
-    kind = entry.state_key.kind
-    if kind is KeyKind.ACTOR:
-        return "actor " + entry.state_key.key, "actor"
-    if kind is KeyKind.WORKFLOW:
-        return "workflow " + entry.state_key.key, "workflow"
-    return entry.state_key.key, ""
+    def _key_text(self, entry: KeyEntry) -> tuple[str, str]:
+        """The key column's text and tone: actor and workflow keys by what tells them apart."""
+        key = entry.state_key
+        kind = key.kind
+        if kind is KeyKind.PLAIN:
+            return key.key, ""
+        if self.raw:
+            return key.key, kind.value
+        if kind is KeyKind.ACTOR:
+            return f"{key.actor_type} {key.actor_id} · {key.actor_key}", "actor"
+        return self._labels.get(entry.doc_id) or key.actor_key or key.key, "workflow"

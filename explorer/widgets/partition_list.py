@@ -2,7 +2,10 @@
 
 Renders what the screen hands it (batches of partition key values and the
 scan's running totals) and posts `PartitionHighlighted` / `PartitionChosen`.
-Never does I/O; the scan itself runs in the screen's worker.
+Actor and workflow partitions (`app||type||id`) are shown decoded —
+`workflow order-1001`, `actor CartActor cart-42`, `activity <id>` for Dapr's
+own actors, the app added when partitions of that kind belong to several apps —
+and the raw partition key on demand (`toggle_raw`); the filter matches either. Never does I/O; the scan itself runs in the screen's worker.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, parse_document_id
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -45,6 +50,9 @@ class PartitionList(Vertical):
         self._shown: list[str] = []
         self._filter = ""
         self._spin = 0
+        self._labels: dict[str, tuple[str, str, str]] = {}  # actor/workflow partition -> (label, app, kind)
+        self._apps: dict[str, set[str]] = {}  # kind of label -> the apps with partitions of that kind
+        self.raw = False  # show the raw partition keys instead of the decoded ones
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter partitions", id="partition-filter")
@@ -68,6 +76,8 @@ class PartitionList(Vertical):
 
     def begin(self, label: str) -> None:
         self._all, self._shown, self._known = [], [], set()
+        self._labels, self._apps = {}, {}
+        self.remove_class("decoded")
         self.options.clear_options()
         self.set_progress(f"{SPINNER[0]} {label}: scanning partitions…")
 
@@ -75,10 +85,16 @@ class PartitionList(Vertical):
         new = [p for p in partitions if p not in self._known]
         self._known.update(new)
         self._all.extend(new)
-        matching = [p for p in new if self._matches(p)]
-        if matching:
-            self._shown.extend(matching)
-            self.options.add_options([Option(_label(p), id=_option_id(p)) for p in matching])
+        several = self._several_apps()
+        for partition in new:
+            self._decode(partition)
+        if self._several_apps() != several:  # a second app: those labels now name their app
+            self._redraw()
+        else:
+            matching = [p for p in new if self._matches(p)]
+            if matching:
+                self._shown.extend(matching)
+                self.options.add_options([self._option(p) for p in matching])
         self._spin = (self._spin + 1) % len(SPINNER)
         self.set_progress(f"{SPINNER[self._spin]} scanning · {summary}")
 
@@ -95,14 +111,78 @@ class PartitionList(Vertical):
             if partition not in self._known:
                 self._known.add(partition)
                 self._all.append(partition)
+                self._decode(partition)
             self._shown.append(partition)
-            self.options.add_option(Option(_label(partition), id=_option_id(partition)))
+            self.options.add_option(self._option(partition))
         self.options.highlighted = self._shown.index(partition)
+
+    def toggle_raw(self) -> None:
+        """Raw partition keys, or decoded actor/workflow ones (the cursor stays on its partition)."""
+        self.raw = not self.raw
+        self._redraw()
+
+    def label(self, partition: str) -> str:
+        """What the option for `partition` says (tests read it)."""
+        return str(self._option(partition).prompt)
+
+    def title(self, partition: str) -> str:
+        """`partition` as a title says it: decoded (`workflow order-1001 · app`) unless raw."""
+        decoded = None if self.raw else self._labels.get(partition)
+        if decoded is None:
+            return partition if partition else "(empty partition key)"
+        text, app, kind = decoded
+        return text + (f" · {app}" if kind in self._several_apps() else "")
+
+    # -- labels ---------------------------------------------------------------------------
+
+    def _decode(self, partition: str) -> None:
+        key = decode_partition(partition)
+        if key is None:
+            return
+        app, actor_type = key.app_id or "", key.actor_type or ""
+        if key.kind is KeyKind.WORKFLOW:
+            kind, text = "workflow", f"workflow {key.actor_id}"
+        elif actor_type.startswith("dapr.internal."):  # Dapr's own actors: activities, …
+            kind = actor_type.rsplit(".", 1)[-1]
+            text = f"{kind} {key.actor_id}"
+        else:
+            kind, text = "actor", f"actor {actor_type} {key.actor_id}"
+        self._labels[partition] = (text, app, kind)
+        self._apps.setdefault(kind, set()).add(app)
+        self.add_class("decoded")
+
+    def _several_apps(self) -> frozenset[str]:
+        """The kinds of label (workflow, actor, …) whose partitions belong to more than one app:
+        those labels name their app, the others need not."""
+        return frozenset(kind for kind, apps in self._apps.items() if len(apps) > 1)
+
+    def _option(self, partition: str) -> Option:
+        decoded = None if self.raw else self._labels.get(partition)
+        if decoded is None:
+            return Option(_label(partition), id=_option_id(partition))
+        text, app, kind = decoded
+        label = Text(text, style="" if kind in ("workflow", "actor") else "dim")
+        if kind in self._several_apps():
+            label.append(f" · {app}", style="dim")
+        return Option(label, id=_option_id(partition))
+
+    def _redraw(self) -> None:
+        current = self._shown[self.options.highlighted] if self.options.highlighted is not None \
+            and self.options.highlighted < len(self._shown) else None
+        self._shown = [p for p in self._all if self._matches(p)]
+        with self.prevent(OptionList.OptionHighlighted):
+            self.options.clear_options()
+            self.options.add_options([self._option(p) for p in self._shown])
+            if current in self._shown:
+                self.options.highlighted = self._shown.index(current)
 
     # -- filtering ----------------------------------------------------------------------
 
     def _matches(self, partition: str) -> bool:
-        return not self._filter or self._filter in partition.casefold()
+        if not self._filter or self._filter in partition.casefold():
+            return True
+        decoded = self._labels.get(partition)
+        return decoded is not None and self._filter in decoded[0].casefold()
 
     def action_filter(self) -> None:
         self.query_one("#partition-filter", Input).focus()
@@ -118,7 +198,7 @@ class PartitionList(Vertical):
         self._filter = event.value.strip().casefold()
         self._shown = [p for p in self._all if self._matches(p)]
         self.options.clear_options()
-        self.options.add_options([Option(_label(p), id=_option_id(p)) for p in self._shown])
+        self.options.add_options([self._option(p) for p in self._shown])
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the filter opens the first match (k9s-style "/name⏎")."""
@@ -139,6 +219,18 @@ class PartitionList(Vertical):
         event.stop()
         if event.option_index < len(self._shown):
             self.post_message(self.PartitionChosen(self._shown[event.option_index]))
+
+
+def decode_partition(partition: str) -> StateKey | None:
+    """An actor's or workflow instance's partition (`app||type||id`, as Dapr's Cosmos store keys
+    actor state) decoded as the state key of a document in it would be; None for any other."""
+    if partition.count("||") != 2:
+        return None
+    key = parse_document_id(partition + "||_", _NO_PREFIX)
+    return key if key.kind is not KeyKind.PLAIN else None
+
+
+_NO_PREFIX = KeyPrefix.from_metadata(None)
 
 
 def _label(partition: str) -> Text:

@@ -1,0 +1,247 @@
+"""A line-drawn table of plain text rows: the workflow instances list and an instance's timeline.
+
+What it is for: lists that grow a page at a time as the user scrolls (thousands of rows). It holds
+each row as a tuple of short strings, draws only the lines on screen (Textual's Line API), keeps a
+header line, colours a cell by what its row says (the screen's `tone` function: a runtime status
+in red or green), and posts `Highlighted` (the cursor moved), `Chosen` (enter, or a click on the
+cursor's row) and `NeedMore` (the cursor or the view is near the last row).
+
+What it must never do: I/O, or hold anything but the rows' text (the screens keep details
+elsewhere, a page at a time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+NEAR_END = 10  # ask for more rows when the cursor is this close to the last one
+
+Row = tuple[str, ...]
+
+
+class RowTable(ScrollView, can_focus=True):
+    """Columns of (title, min width, max width); each column fits its longest cell within those."""
+
+    COMPONENT_CLASSES = {"row-table--header", "row-table--cursor", "row-table--cursor-blurred", "row-table--even"}
+    DEFAULT_CSS = """
+    RowTable {
+        background: $surface;
+        color: $foreground;
+        & > .row-table--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .row-table--even { background: $surface-lighten-1 50%; }
+        &:dark > .row-table--even { background: $surface-darken-1 40%; }
+        & > .row-table--cursor {
+            background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
+        }
+        & > .row-table--cursor-blurred {
+            background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+        }
+    }
+    """
+    BINDINGS = [
+        Binding("enter", "choose", "Open", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,ctrl+home", "edge(0)", "First", show=False),
+        Binding("end,ctrl+end", "edge(1)", "Last", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
+    ]
+
+    cursor_row: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        def __init__(self, table: RowTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    class Chosen(Message):
+        def __init__(self, table: RowTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    class NeedMore(Message):
+        def __init__(self, table: RowTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> RowTable:
+            return self.table
+
+    def __init__(self, columns: Sequence[tuple[str, int, int]], tone: Callable[[int, str, Row], str] | None = None,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._columns = list(columns)
+        self._widths = [max(low, cell_len(title)) for title, low, _ in columns]
+        self._tone = tone
+        self._rows: list[Row] = []
+        self._styles: dict[tuple[str, str], Style] = {}
+        self.more = False  # rows exist past the last one held: NeedMore is posted near the end
+
+    # -- what the screen tells it -------------------------------------------------------
+
+    @property
+    def rows(self) -> list[Row]:
+        return list(self._rows)
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def current(self) -> int | None:
+        """The index of the row under the cursor (None: no rows)."""
+        return self.cursor_row if 0 <= self.cursor_row < len(self._rows) else None
+
+    def set_rows(self, rows: Sequence[Row], cursor: int = 0) -> None:
+        self._rows = list(rows)
+        self._widths = [max(low, cell_len(title)) for title, low, _ in self._columns]
+        self._measure(self._rows)
+        self._resize()
+        self.cursor_row = min(cursor, max(0, len(self._rows) - 1))
+        if not self._rows:
+            self.scroll_to(0, 0, animate=False, immediate=True)
+
+    def append(self, rows: Sequence[Row]) -> None:
+        first = not self._rows
+        self._rows.extend(rows)
+        self._measure(rows)
+        self._resize()
+        if first and rows:
+            self.cursor_row = 0  # says which row is highlighted
+
+    def _measure(self, rows: Sequence[Row]) -> None:
+        widths = self._widths
+        for row in rows:
+            for n, cell in enumerate(row[:len(widths)]):
+                if len(cell) > widths[n]:
+                    widths[n] = min(self._columns[n][2], max(widths[n], cell_len(cell)))
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(sum(w + 2 for w in self._widths), len(self._rows) + 1)
+        self.refresh()
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _style(self, name: str, tone: str = "") -> Style:
+        """A row's style, with a cell's tone (a Rich style such as "bold red") on top; made once."""
+        style = self._styles.get((name, tone))
+        if style is None:
+            style = self.rich_style + (self.get_component_rich_style(name) if name else Style())
+            if tone:
+                style += Style.parse(tone)
+            self._styles[name, tone] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        if y == 0:
+            style = self._style("row-table--header")
+            cells = [(title, style) for title, _, _ in self._columns]
+            pad = style
+        else:
+            index = scroll_y + y - 1
+            if index >= len(self._rows):
+                return Strip.blank(width, self._style(""))
+            if index == self.cursor_row:
+                name = "row-table--cursor" if self.has_focus else "row-table--cursor-blurred"
+            else:
+                name = "row-table--even" if index % 2 else ""
+            pad = self._style(name)
+            row = self._rows[index]
+            cells = []
+            for n, text in enumerate(row[:len(self._columns)]):
+                tone = self._tone(n, text, row) if self._tone is not None and name != "row-table--cursor" else ""
+                cells.append((text, self._style(name, tone)))
+        segments = []
+        for (text, style), cell_width in zip(cells, self._widths):
+            text = text.replace("\n", " ")
+            if cell_len(text) > cell_width:
+                text = set_cell_size(text, cell_width - 1) + "…"
+            segments.append(Segment(" " + set_cell_size(text, cell_width) + " ", style))
+        total = sum(w + 2 for w in self._widths)
+        if total < scroll_x + width:
+            segments.append(Segment(" " * (scroll_x + width - total), pad))
+        return Strip(segments).crop(scroll_x, scroll_x + width)
+
+    # -- moving -------------------------------------------------------------------------
+
+    def validate_cursor_row(self, row: int) -> int:
+        return max(0, min(row, len(self._rows) - 1)) if self._rows else 0
+
+    def watch_cursor_row(self, row: int) -> None:
+        visible = max(1, self.size.height - 1)
+        top = int(self.scroll_offset.y)
+        if row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + visible:
+            self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
+        self.refresh()
+        if self._rows:
+            self.post_message(self.Highlighted(self, row))
+            if self.more and row >= len(self._rows) - NEAR_END:
+                self.post_message(self.NeedMore(self))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self.more and new_value >= self.max_scroll_y - 2:
+            self.post_message(self.NeedMore(self))
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor_row += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor_row += direction * max(1, self.size.height - 2)
+
+    def action_edge(self, end: int) -> None:
+        self.cursor_row = len(self._rows) - 1 if end else 0
+
+    def action_choose(self) -> None:
+        if self.current is not None:
+            self.post_message(self.Chosen(self, self.current))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on a row; a click on the cursor's row opens it."""
+        if event.y < 1:
+            return
+        row = int(self.scroll_offset.y) + event.y - 1
+        if 0 <= row < len(self._rows):
+            if row == self.cursor_row:
+                self.action_choose()
+            else:
+                self.cursor_row = row
