@@ -2,26 +2,34 @@
 
 It satisfies explorer.session.StoreSession with data shaped like the seeded
 local stack (same stores, partitions and key shapes), frozen at one instant so
-every etag, timestamp and countdown draws the same on every run. It tests how
-each pane looks, never what the store does: every behaviour is tested against
-the real daprd and Cosmos-compatible server in tests/integration/test_tui.py.
+every etag, timestamp and countdown draws the same on every run. Its workflow
+store also holds the workflow documents daprd 1.18.2 really wrote
+(tests/unit/recorded/dapr-1.18.2-workflows.json), read by `FakeWorkflowReader`
+— a FAKE of explorer.workflow_reader.WorkflowReader over those documents, which
+summarizes and decodes them with the reader's own functions. It tests how each
+pane looks, never what the store does: every behaviour is tested against the
+real daprd and Cosmos-compatible server in tests/integration/test_tui.py and
+test_tui_workflows.py.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from explorer.components import Component, load_components
 from explorer.core.doctor import CosmosFacts, diagnose
-from explorer.core.envelope import KeyPrefix, parse_document_id
+from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of
 from explorer.session import FoundId, OpenedKey
-from explorer.errors import EtagConflict
+from explorer.errors import EtagConflict, NotFound
 from explorer.sidecar import RegisteredStore, SidecarMetadata
 from explorer.stores import match_stores
+from explorer.workflow_reader import InstancePage, InstanceRef, TimelinePage, entry, summarize, wanted_ids
 
 NOW = 1_795_000_000.0  # the frozen clock every snapshot reads
 CAPS = ("ETAG", "TRANSACTIONAL", "TTL", "ACTOR")
@@ -65,6 +73,85 @@ DOCUMENTS = {
 }
 
 
+RECORDED_AT = 1_795_950_816  # 2026-11-29 11:13:36 UTC, just after the recording ran
+RECORDED_WORKFLOWS = Path(__file__).resolve().parents[1] / "unit" / "recorded" / "dapr-1.18.2-workflows.json"
+
+
+def _recorded_workflow_documents() -> list[dict]:
+    """daprd's own workflow documents, with frozen Cosmos system fields (the recording drops them;
+    _ts is set a few seconds after the recording's run, in document order)."""
+    documents = json.loads(RECORDED_WORKFLOWS.read_text())["documents"]
+    return [dict(doc, _etag=f"{n:08x}-7a1f-4c3e-8d2b-{n * 104729:012x}", _ts=RECORDED_AT + n // 8)
+            for n, doc in enumerate(documents, start=1)]
+
+
+DOCUMENTS["statestore-workflows-cosmos"] += _recorded_workflow_documents() + [
+    _doc("order-processor", "CartActor||cart-42||owner", "order-processor||CartActor||cart-42", {"userId": "u-17"}, 10),
+    _doc("order-processor", "CartActor||cart-77||items", "order-processor||CartActor||cart-77",
+         {"skus": [], "total": 0}, 11),
+    _doc("order-processor", "InvoiceActor||inv-2026-0042||lines", "order-processor||InvoiceActor||inv-2026-0042",
+         [{"sku": "A-1", "qty": 2, "price": 9.5}], 12),
+]
+
+
+class FakeWorkflowReader:
+    """A FAKE WorkflowReader over a list of recorded documents: same answers, no queries."""
+
+    PAGE = 4  # instances a page: small, so that the list reads several pages
+
+    def __init__(self, documents: list[dict]):
+        self._docs = {d["id"]: d for d in documents}
+
+    def _metadata(self) -> list[tuple[InstanceRef, dict]]:
+        found = []
+        for doc_id in sorted(self._docs):
+            key = parse_document_id(doc_id, KeyPrefix.from_metadata(None))
+            if key.kind is KeyKind.WORKFLOW and key.workflow_part == "metadata":
+                found.append((InstanceRef(key.app_id, key.actor_id, self._docs[doc_id]["partitionKey"], key.actor_type),
+                              self._docs[doc_id]))
+        return found
+
+    def _summary(self, ref: InstanceRef, item: dict):
+        from explorer.core.workflow_state import WorkflowMetadata, decode_workflow_part
+
+        decoded = decode_workflow_part("metadata", base64.b64decode(item["value"]))
+        metadata = decoded.value if isinstance(decoded.value, WorkflowMetadata) else None
+        found = {i: self._docs[i] for i in wanted_ids(ref, metadata) if i in self._docs}
+        return summarize(ref, item, found)
+
+    async def instances_page(self, continuation=None, page_size=PAGE) -> InstancePage:
+        start = int(continuation or 0)
+        everything = self._metadata()
+        chunk = everything[start:start + self.PAGE]
+        more = str(start + self.PAGE) if start + self.PAGE < len(everything) else None
+        return InstancePage(tuple(self._summary(ref, item) for ref, item in chunk), more, 3.1, len(chunk))
+
+    async def find_instance(self, instance_id, app_id=None) -> InstanceRef:
+        for ref, _ in self._metadata():
+            if ref.instance_id == instance_id and (app_id is None or ref.app_id == app_id):
+                return ref
+        raise NotFound(f"no workflow instance {instance_id!r}")
+
+    async def summary(self, ref: InstanceRef):
+        return self._summary(ref, self._docs[f"{ref.id_prefix}metadata"])
+
+    async def timeline_page(self, ref, part="history", continuation=None, page_size=100) -> TimelinePage:
+        ids = sorted(i for i in self._docs if i.startswith(f"{ref.id_prefix}{part}-"))
+        start = int(continuation or 0)
+        more = str(start + page_size) if start + page_size < len(ids) else None
+        return TimelinePage(tuple(entry(self._docs[i]) for i in ids[start:start + page_size]), more, 2.9)
+
+    async def other_parts(self, ref):
+        return [entry(self._docs[i]) for i in sorted(self._docs) if i.startswith(ref.id_prefix)
+                and not i.startswith((f"{ref.id_prefix}history-", f"{ref.id_prefix}inbox-"))]
+
+    async def labels(self, partition, doc_ids):
+        from explorer.core.workflow_state import decode_workflow_part
+
+        return {i: decode_workflow_part(i.rsplit("||", 1)[-1], base64.b64decode(self._docs[i]["value"])).label
+                for i in doc_ids if i in self._docs and self._docs[i]["isBinary"]}
+
+
 class RecordedSession:
     """Answers from DOCUMENTS; `conflict_on_save` makes the next save raise an etag conflict."""
 
@@ -91,6 +178,9 @@ class RecordedSession:
 
     async def reconnect_sidecars(self) -> None:
         return None
+
+    def workflows(self, location: StoreLocation) -> FakeWorkflowReader:
+        return FakeWorkflowReader(DOCUMENTS[location.store])
 
     async def findings(self, store: str):
         comp = next(c for c in self.components if c.name == store)
@@ -125,7 +215,7 @@ class RecordedSession:
         doc = next(d for d in DOCUMENTS[location.store] if d["id"] == doc_id)
         key = self._key(location, doc)
         if key.state_key.read_only_reason:
-            return OpenedKey(key, "Cosmos point read (actor state)")
+            return OpenedKey(key, f"Cosmos point read ({key.state_key.read_only_reason.split(':')[0]})")
         app = key.state_key.app_id
         return OpenedKey.asking_dapr(key, app)
 

@@ -175,3 +175,75 @@ def test_key_editor_light_theme(snap_compare, theme):
         await in_editor(pilot, "agent:planner")
 
     assert snap_compare(make_app(theme=theme), terminal_size=SIZE, run_before=run_before)
+
+
+# -- workflows and actors (daprd's recorded workflow documents) ---------------------------------
+
+WORKFLOWS_STORE = "statestore-workflows-cosmos"
+APPROVAL = "order-processor||dapr.internal.default.order-processor.workflow||rec-approval"
+
+
+async def in_workflows(pilot) -> None:
+    from explorer.widgets.workflows import Workflows
+
+    await at_partition(pilot, WORKFLOWS_STORE, "order-processor||CartActor||cart-42")
+    await pilot.press("w")
+    await until(pilot, lambda: isinstance(pilot.app.screen, Workflows) and pilot.app.screen.exhausted
+                and not pilot.app.screen.reading, "every instance")
+
+
+async def in_timeline(pilot, instance: str, event: int) -> None:
+    from explorer.widgets.timeline import Timeline
+
+    await in_workflows(pilot)
+    workflows = pilot.app.screen
+    await pilot.press("slash", *instance, "enter")
+    while workflows.current.instance_id != instance:
+        await pilot.press("down")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, Timeline) and pilot.app.screen.summary is not None
+                and pilot.app.screen.table.row_count and pilot.app.screen.inbox_note, "the timeline")
+    for _ in range(event):
+        await pilot.press("down")
+    timeline = pilot.app.screen
+    await until(pilot, lambda: (timeline.detail_for or "").endswith(f"history-{event:06d}"), "the event's detail")
+
+
+def test_workflows_list(snap_compare):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=in_workflows)
+
+
+def test_timeline_with_a_failure(snap_compare):
+    async def run_before(pilot):
+        await in_timeline(pilot, "rec-failed", 4)  # TaskFailed: the activity's error and stack trace
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_partitions_and_keys_decoded_at_80_columns(snap_compare):
+    async def run_before(pilot):
+        await at_partition(pilot, WORKFLOWS_STORE, APPROVAL)
+        browser = pilot.app.browser
+        await until(pilot, lambda: browser.keys.label(browser.keys.entries[3]).startswith("history-000002 · "),
+                    "the keys' labels")
+        browser.partitions.options.focus()
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_actors_view(snap_compare):
+    async def run_before(pilot):
+        from explorer.widgets.actors import Actors
+
+        await at_partition(pilot, WORKFLOWS_STORE, "order-processor||CartActor||cart-42")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Actors) and len(pilot.app.screen.actors) == 3,
+                    "the actors")
+        actors = pilot.app.screen
+        await pilot.press("down", "space")  # CartActor › cart-42, expanded
+        await until(pilot, lambda: any(n.data is not None and type(n.data).__name__ == "KeyNode"
+                                       for n in actors.actor_tree.cursor_node.children), "its keys")
+        await pilot.press("down")
+        await until(pilot, lambda: actors.shown_key is not None, "the value")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
