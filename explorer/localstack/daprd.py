@@ -3,7 +3,8 @@ sidecars (explorer.localstack.manager) and the explorer's own sidecar (explorer.
 
 What it is for: the daprd command line (app-id, component folders, loopback listen
 addresses, free ports, the placement and scheduler addresses — empty, i.e. none, unless the
-stack runs them for actors and workflows —, log level, optional configuration file,
+stack runs them for actors and workflows —, the app's port on 127.0.0.1 when there is an app
+that daprd calls, such as the stack's actor app, log level, optional configuration file,
 optional `--enable-api-logging`), starting it as a `ManagedProcess` whose output goes to a
 log file, and waiting for its outbound health (components loaded, APIs answering; no app
 needed) with an error that says what happened and names the log file.
@@ -50,10 +51,12 @@ def daprd_argv(
     api_logging: bool = False,
     placement_address: str = "",
     scheduler_address: str = "",
+    app_port: int = 0,
 ) -> list[str]:
-    """The command line of a standalone daprd with no app, on loopback only. `placement_address` and
+    """The command line of a standalone daprd on loopback only. `placement_address` and
     `scheduler_address` ("127.0.0.1:PORT") connect it to those services; empty (the default): none,
-    so it runs without actors, workflows, reminders or jobs."""
+    so it runs without actors, workflows, reminders or jobs. `app_port`: the port its app listens on
+    at 127.0.0.1 (HTTP), which daprd calls (actor hosts); 0 (the default): no app to call."""
     argv = [str(binary), "--app-id", app_id, "--mode", "standalone", "--log-level", log_level]
     if config is not None:
         argv += ["--config", str(config)]
@@ -65,6 +68,10 @@ def daprd_argv(
         "--dapr-internal-grpc-port", str(ports.internal_grpc), "--metrics-port", str(ports.metrics),
         "--enable-metrics=false", "--placement-host-address", placement_address, "--scheduler-host-address", scheduler_address,
     ]
+    # daprd waits until the app listens, then asks it for its actor types (GET /dapr/config); the app may
+    # start after it (Dapr's Python actor SDK waits for daprd's outbound health before it registers actors).
+    if app_port:
+        argv += ["--app-port", str(app_port), "--app-channel-address", LOOPBACK, "--app-protocol", "http"]
     if api_logging:
         argv.append("--enable-api-logging")  # one log line per API call (the reliability script counts them)
     return argv
@@ -112,6 +119,7 @@ def start_daprd(
     api_logging: bool = False,
     placement_address: str = "",
     scheduler_address: str = "",
+    app_port: int = 0,
 ) -> Daprd:
     """Start daprd (not waiting for it; see `Daprd.wait_healthy`) in the log file's folder.
 
@@ -119,7 +127,7 @@ def start_daprd(
     """
     ports = ports or DaprdPorts.pick()
     argv = daprd_argv(binary, app_id, resources_paths, ports, config=config, log_level=log_level, api_logging=api_logging,
-                      placement_address=placement_address, scheduler_address=scheduler_address)
+                      placement_address=placement_address, scheduler_address=scheduler_address, app_port=app_port)
     process = ManagedProcess(log_path.stem, argv, log_path, env=env, cwd=log_path.parent)
     return Daprd(app_id, ports, process, who or f"daprd for {app_id}")
 
