@@ -10,9 +10,13 @@ requires. Every daprd is started by explorer.localstack.daprd (with
 `--enable-api-logging` when `api_logging=True`). With `actors=True` the stack also runs
 Dapr's placement and scheduler services (built by build-dapr-services.sh from the same
 modules as daprd), on loopback, and connects every daprd to them: what actors and
-workflows need; without it (the default) daprd runs with neither. For outage
-tests, one daprd or the server can be stopped and started again on its old
-ports, so clients that know the address reconnect without being told.
+workflows need; without it (the default) daprd runs with neither. With `apps=True`
+(implies actors) it also runs the two real Dapr apps of explorer.localstack.apps beside
+their sidecars — the workflow app as the `order-processor` sidecar's worker, the actor app
+with a daprd of its own (`cart-service`, `--app-port`) — so the seeder can leave workflow
+and actor state that daprd itself wrote; they run until the stack stops. For outage tests,
+one daprd, placement, the scheduler or the server can be stopped and started again on its
+old ports, so clients that know the address reconnect without being told.
 
 Works from an installed package too (explorer.resources finds the stack's files):
 the server's node packages, which a package cannot carry, are installed once with
@@ -27,11 +31,14 @@ from __future__ import annotations
 import atexit
 import base64
 import hashlib
+import http.client
+import json
 import os
 import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,8 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import explorer
 from explorer.components import Component, load_components
 from explorer.errors import StackError
+from explorer.localstack.apps import ACTOR_APP_ID, WORKFLOW_APP_ID
 from explorer.localstack.daprd import LOOPBACK, Daprd, DaprdPorts, http_status, start_daprd
 from explorer.localstack.processes import ManagedProcess, free_port, wait_until
 from explorer.localstack.tls import LocalCertificates, make_certificates
@@ -147,13 +156,16 @@ def _cached_build(script: Path, what: str, count: int) -> list[Path]:
 
 
 class DaprService:
-    """placement or scheduler, started on free loopback ports with its log in the run folder."""
+    """placement or scheduler, started on free loopback ports with its log in the run folder; `start()`
+    again (after `process.stop()`) brings it back on the same ports, appending to the same log (the
+    scheduler with its etcd data folder)."""
 
     def __init__(self, name: str, binary: Path, run_dir: Path, startup_timeout: float):
         self.name = name
         self.port, self.healthz_port, self.metrics_port = free_port(), free_port(), free_port()
         self.log_path = run_dir / f"{name}.log"
         self.startup_timeout = startup_timeout
+        self.run_dir = run_dir
         common = ["--port", str(self.port), "--healthz-port", str(self.healthz_port), "--metrics-port", str(self.metrics_port),
                   "--listen-address", LOOPBACK, "--metrics-listen-address", LOOPBACK,
                   # Ignored by Dapr 1.18.2 (build-dapr-services.sh patches healthz onto loopback); harmless.
@@ -169,7 +181,13 @@ class DaprService:
             extra = ["--etcd-data-dir", str(etcd), "--etcd-client-port", str(self.etcd_client_port),
                      "--etcd-client-listen-address", LOOPBACK,
                      "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://{LOOPBACK}:{free_port()}"]
-        self.process = ManagedProcess(name, [str(binary), *common, *extra], self.log_path, env=os.environ, cwd=run_dir)
+        self.argv = [str(binary), *common, *extra]
+        self.process: ManagedProcess = self.start()
+
+    def start(self) -> ManagedProcess:
+        """Start it (again) with the same command line, so on the same ports; wait_healthy() waits."""
+        self.process = ManagedProcess(self.name, self.argv, self.log_path, env=os.environ, cwd=self.run_dir)
+        return self.process
 
     @property
     def address(self) -> str:
@@ -247,6 +265,70 @@ def install_cosmos_server(sources: Path, cache: Path) -> Path:
     return target / "node_modules"
 
 
+#: What the actor app hosts; its daprd's metadata lists them once it has asked the app.
+ACTOR_TYPES = ("CartActor", "InventoryActor")
+#: The module each app runs as (`python -m`), by app id.
+APP_MODULES = {WORKFLOW_APP_ID: "explorer.localstack.apps.workflow_app", ACTOR_APP_ID: "explorer.localstack.apps.actor_app"}
+
+
+class AppProcess:
+    """One of the stack's Dapr apps (`python -m <module>`, see APP_MODULES) beside its
+    sidecar, its output in `app-<app id>.log` in the run folder. Started with the interpreter we run
+    on and our own package on its path, so a checkout and an installed wheel start the same code."""
+
+    def __init__(self, app_id: str, module: str, sidecar: Sidecar, app_port: int, run_dir: Path):
+        self.app_id = app_id
+        self.sidecar = sidecar
+        self.app_port = app_port
+        package_root = str(Path(explorer.__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env.update(DAPR_GRPC_PORT=str(sidecar.grpc_port), DAPR_HTTP_PORT=str(sidecar.http_port),
+                   DAPR_RUNTIME_HOST=LOOPBACK, PYTHONUNBUFFERED="1",
+                   PYTHONPATH=os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p))
+        for name in ("DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT"):  # they would win over the ports above
+            env.pop(name, None)
+        if app_port:
+            env["APP_PORT"] = str(app_port)
+        self.process = ManagedProcess(f"app-{app_id}", [sys.executable, "-m", module],
+                                      run_dir / f"app-{app_id}.log", env=env, cwd=run_dir)
+
+    def ready(self) -> bool:
+        """What daprd says: the workflow worker connected, or the actor types hosted (and the app answering)."""
+        meta = sidecar_metadata(self.sidecar.http_port)
+        if meta is None:
+            return False
+        if not self.app_port:
+            return ((meta.get("workflows") or {}).get("connectedWorkers") or 0) >= 1
+        hosted = {a.get("type") for a in meta.get("actors") or []}
+        runtime = meta.get("actorRuntime") or {}
+        return (set(ACTOR_TYPES) <= hosted and runtime.get("placement") == "placement: connected"
+                and http_status(LOOPBACK, self.app_port, "/healthz") == 200)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Return once `ready()`; a StackError naming the app's log if it exits or is not ready in time."""
+        wait_until(lambda: not self.process.alive() or self.ready(), timeout, interval=0.1)
+        if self.process.alive() and self.ready():
+            return
+        state = (f"exited during start-up (code {self.process.process.returncode})" if not self.process.alive()
+                 else f"was not ready within {timeout:.0f}s (daprd for {self.app_id} did not report it)")
+        tail = self.process.log_tail(8)
+        raise StackError(f"the {self.app_id} app {state}. Its log ({self.process.log_path})"
+                         + (f" ends:\n{tail}" if tail else " is empty"))
+
+
+def sidecar_metadata(http_port: int) -> dict | None:
+    """daprd's GET /v1.0/metadata, None when it does not answer (straight to loopback: no proxy)."""
+    conn = http.client.HTTPConnection(LOOPBACK, http_port, timeout=2)
+    try:
+        conn.request("GET", "/v1.0/metadata")
+        response = conn.getresponse()
+        return json.loads(response.read()) if response.status == 200 else None
+    except (OSError, ValueError):
+        return None
+    finally:
+        conn.close()
+
+
 class LocalStack:
     """The whole local stack; use as a context manager or call start()/stop()."""
 
@@ -259,11 +341,17 @@ class LocalStack:
         startup_timeout: float = 60.0,
         api_logging: bool = False,
         actors: bool = False,
+        apps: bool = False,
     ):
         """`resources_path`: the component files (default: the package's, explorer.resources);
         `run_dir`: where logs and TLS files go (default: a temp folder made by start() and removed
         by stop()); `api_logging`: start every daprd with --enable-api-logging (a log line per call);
-        `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows)."""
+        `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows);
+        `apps`: also run the workflow app (needs `order-processor` in `app_ids`) and the actor app with
+        its own `cart-service` daprd, so the seeder can drive them (implies `actors`)."""
+        if apps and WORKFLOW_APP_ID not in app_ids:
+            raise StackError(f"apps=True runs the workflow app beside the {WORKFLOW_APP_ID} sidecar: "
+                             f"add {WORKFLOW_APP_ID!r} to app_ids")
         self.resources_path = Path(resources_path) if resources_path is not None else default_components_dir()
         self.app_ids = tuple(app_ids)
         self._own_run_dir = run_dir is None
@@ -273,12 +361,15 @@ class LocalStack:
         self._daprd_arg = daprd
         self.startup_timeout = startup_timeout
         self.api_logging = api_logging
-        self.actors = actors
+        self.apps = apps
+        self.actors = actors or apps
         self.placement: DaprService | None = None
         self.scheduler: DaprService | None = None
         self.components = load_components([self.resources_path])
         self.cosmos: CosmosEndpoint | None = None
         self.sidecars: dict[str, Sidecar] = {}
+        self.app_processes: dict[str, AppProcess] = {}  # by app id, when apps=True
+        self._app_ports: dict[str, int] = {}  # app id -> the port daprd calls its app on
         self._server: ManagedProcess | None = None
         self._daprd: Path | None = None
         self._server_starts = 0
@@ -318,8 +409,13 @@ class LocalStack:
                 service.wait_healthy()
             for app_id in self.app_ids:
                 self._start_sidecar(self._daprd, app_id)
-            for app_id in self.app_ids:
-                self.sidecars[app_id].daprd.wait_healthy(self.startup_timeout, StackError)
+            if self.apps:  # the actor app's daprd waits for the app's port before it loads actor types
+                self._app_ports[ACTOR_APP_ID] = free_port()
+                self._start_sidecar(self._daprd, ACTOR_APP_ID)
+            for sidecar in self.sidecars.values():
+                sidecar.daprd.wait_healthy(self.startup_timeout, StackError)
+            if self.apps:
+                self._start_apps()
         except Exception as exc:
             self._failed = True
             self.stop()
@@ -338,6 +434,8 @@ class LocalStack:
                 return
             self._stopped = True
         died = any(p.exited_by_itself() for p in self.processes())
+        for app in self.app_processes.values():  # first: a worker that loses its daprd only logs retries
+            app.process.stop()
         for sidecar in self.sidecars.values():
             sidecar.process.stop()
         for service in self.services():
@@ -357,7 +455,8 @@ class LocalStack:
             shutil.rmtree(self._run_dir, ignore_errors=True)
 
     def processes(self) -> list[ManagedProcess]:
-        procs = [s.process for s in self.sidecars.values()] + [s.process for s in self.services()]
+        procs = [a.process for a in self.app_processes.values()] + [s.process for s in self.sidecars.values()]
+        procs += [s.process for s in self.services()]
         return procs + ([self._server] if self._server else [])
 
     def services(self) -> list[DaprService]:
@@ -429,7 +528,41 @@ class LocalStack:
         old.process.stop()
         self._start_sidecar(self._daprd, app_id, old.grpc_port, old.http_port)
         self.sidecars[app_id].daprd.wait_healthy(self.startup_timeout, StackError)
+        if app_id in self.app_processes:  # its app reconnects (worker stream) or is asked again (actor types)
+            self.app_processes[app_id].sidecar = self.sidecars[app_id]
+            self.app_processes[app_id].wait_ready(self.startup_timeout)
         return self.sidecars[app_id]
+
+    def stop_placement(self) -> None:
+        """Stop Dapr's placement service (actors=True); `restart_placement` brings it back on its ports."""
+        self._service("placement").process.stop()
+
+    def restart_placement(self) -> DaprService:
+        """Start placement again on its old ports and wait for its /healthz; the sidecars reconnect
+        by themselves (it keeps no state: they report their actor types again)."""
+        return self._restart_service(self._service("placement"))
+
+    def stop_scheduler(self) -> None:
+        """Stop Dapr's scheduler (actors=True); `restart_scheduler` brings it back on its ports."""
+        self._service("scheduler").process.stop()
+
+    def restart_scheduler(self) -> DaprService:
+        """Start the scheduler again on its old ports with its etcd data folder (what it stored stays)
+        and wait for its /healthz; the sidecars reconnect by themselves (within seconds: their backoff)."""
+        return self._restart_service(self._service("scheduler"))
+
+    def _service(self, name: str) -> DaprService:
+        self._check_running()
+        service = self.placement if name == "placement" else self.scheduler
+        if service is None:
+            raise StackError(f"this stack runs no {name} (start it with actors=True)")
+        return service
+
+    def _restart_service(self, service: DaprService) -> DaprService:
+        service.process.stop()
+        service.start()
+        service.wait_healthy()
+        return service
 
     # -- the Cosmos-compatible server ------------------------------------------------------
 
@@ -488,5 +621,17 @@ class LocalStack:
             ports=DaprdPorts.pick(grpc_port, http_port), api_logging=self.api_logging,
             placement_address=self.placement.address if self.placement else "",
             scheduler_address=self.scheduler.address if self.scheduler else "",
+            app_port=self._app_ports.get(app_id, 0),
         )
         self.sidecars[app_id] = Sidecar(app_id, started)
+
+    # -- the apps (apps=True) ------------------------------------------------------------------
+
+    def _start_apps(self) -> None:
+        """Start the workflow and the actor app beside their (healthy) sidecars; wait until daprd
+        reports the worker connected and the actor types hosted."""
+        for app_id, module in APP_MODULES.items():
+            self.app_processes[app_id] = AppProcess(app_id, module, self.sidecars[app_id], self._app_ports.get(app_id, 0),
+                                                    self.run_dir)
+        for app in self.app_processes.values():
+            app.wait_ready(self.startup_timeout)

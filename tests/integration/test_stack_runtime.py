@@ -1,6 +1,7 @@
 """The local stack with `actors=True`: Dapr's placement and scheduler (real binaries, built from the
 same modules as daprd) run on loopback beside the server, every daprd connects to both, and stopping
-the stack leaves no process and no open port. A cached build of the services needs no Go.
+the stack leaves no process and no open port. A cached build of the services needs no Go. With
+`apps=True` the workflow and actor apps run too, on loopback, and stop with the stack.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from explorer.errors import StackError
 from explorer.localstack import manager
 from explorer.localstack.daprd import DaprdPorts, daprd_argv
 from explorer.localstack.manager import LocalStack, find_dapr_services
+from explorer.localstack.apps import ACTOR_APP_ID as ACTORS_APP
+from explorer.localstack.apps import WORKFLOW_APP_ID as WORKFLOWS_APP
 from explorer.resources import build_dapr_services_script
 
 from .test_stack_lifecycle import port_open, wait_dead
@@ -111,6 +114,57 @@ def test_actors_stack_runs_placement_and_scheduler_connects_every_sidecar_and_le
         stack.stop()
     assert wait_dead(pids) == []
     assert [p for p in ports if port_open(p)] == []
+
+
+def test_the_apps_run_beside_their_sidecars_on_loopback_and_stop_leaves_nothing(tmp_path):
+    """apps=True: the workflow app beside order-processor's daprd, the actor app with a daprd of its own
+    that calls it on --app-port; daprd reports the worker and the actor types; every listener of every
+    process (the apps' too) is on loopback; their logs are in the run folder; stop() ends them all."""
+    started = time.monotonic()
+    stack = LocalStack(app_ids=(WORKFLOWS_APP,), run_dir=tmp_path, apps=True).start()
+    try:
+        print(f"start with apps=True: {time.monotonic() - started:.1f}s")
+        assert stack.actors and set(stack.app_processes) == {WORKFLOWS_APP, ACTORS_APP}
+        assert set(stack.sidecars) == {WORKFLOWS_APP, ACTORS_APP}
+        workflow_meta = metadata(stack.sidecars[WORKFLOWS_APP].http_port)
+        assert workflow_meta["workflows"]["connectedWorkers"] == 1
+        actor_meta = metadata(stack.sidecars[ACTORS_APP].http_port)
+        assert {a["type"] for a in actor_meta["actors"]} == {"CartActor", "InventoryActor"}
+        app_port = stack.app_processes[ACTORS_APP].app_port
+        assert actor_meta["appConnectionProperties"] == {"port": app_port, "protocol": "http", "channelAddress": "127.0.0.1"}
+        argv = stack.sidecars[ACTORS_APP].process.argv
+        assert argv[argv.index("--app-port") + 1] == str(app_port)
+        assert "--app-port" not in stack.sidecars[WORKFLOWS_APP].process.argv
+        for app_id in (WORKFLOWS_APP, ACTORS_APP):
+            assert "READY" in (tmp_path / f"app-{app_id}.log").read_text()
+        pids = [p.pid for p in stack.processes()]
+        assert len(pids) == 2 + 2 + 3, "two apps, two daprd, server, placement, scheduler"
+        sockets = {pid: listening(pid) for pid in pids}
+        ports = sorted({port for found in sockets.values() for _, port in found})
+        assert ("127.0.0.1", app_port) in sockets[stack.app_processes[ACTORS_APP].process.pid]
+        not_loopback = {pid: sorted(a for a in found if a[0] not in ("127.0.0.1", "::1")) for pid, found in sockets.items()}
+        assert {pid: found for pid, found in not_loopback.items() if found} == {}, "everything listens on loopback only"
+    finally:
+        stack.stop()
+    assert wait_dead(pids) == []
+    assert [p for p in ports if port_open(p)] == []
+
+
+def test_an_app_that_dies_at_start_gives_an_error_naming_its_log_and_stops_everything(tmp_path, monkeypatch):
+    monkeypatch.setitem(manager.APP_MODULES, ACTORS_APP, "explorer.localstack.apps.no_such_app")
+    stack = LocalStack(app_ids=(WORKFLOWS_APP,), run_dir=tmp_path, apps=True)
+    with pytest.raises(StackError) as info:
+        stack.start()
+    first = str(info.value).splitlines()[0]
+    assert first == (f"the {ACTORS_APP} app exited during start-up (code 1). Its log ({tmp_path / f'app-{ACTORS_APP}.log'}) "
+                     "ends:")
+    assert "No module named explorer.localstack.apps.no_such_app" in str(info.value)
+    assert wait_dead([p.pid for p in stack.processes()]) == []
+
+
+def test_apps_need_the_workflow_apps_sidecar(tmp_path):
+    with pytest.raises(StackError, match="add 'order-processor' to app_ids"):
+        LocalStack(app_ids=("agent-registry",), run_dir=tmp_path, apps=True)
 
 
 def test_without_actors_daprd_gets_no_placement_or_scheduler(tmp_path):
