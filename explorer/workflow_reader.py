@@ -263,6 +263,14 @@ class WorkflowReader:
         )
         return TimelinePage(tuple(entry(item) for item in page.items), page.continuation, page.request_charge)
 
+    async def tail(self, ref: InstanceRef, history_length: int, count: int = 50) -> list[TimelineEntry]:
+        """The last `count` history entries of an instance whose history has `history_length` entries,
+        in order (one IN query): what the timeline reads its open waits from (an activity not yet
+        answered, a timer not fired, an event not raised), however long the history is."""
+        ids = [_history_id(ref, "history", n) for n in range(max(0, history_length - count), history_length)]
+        found, _ = await self._by_ids(ids) if ids else ({}, 0.0)
+        return [entry(found[i]) for i in ids if i in found]
+
     async def labels(self, partition: str, doc_ids: Sequence[str]) -> dict[str, str]:
         """What each of these documents of one instance's partition says (`DecodedPart.label`, e.g.
         `history-000003 · TaskScheduled reserve_inventory`), by id: the key table's labels for the

@@ -59,6 +59,37 @@ def child_of(event) -> str | None:
     return None
 
 
+ANSWERS = ("TaskCompleted", "TaskFailed", "ChildWorkflowInstanceCompleted", "ChildWorkflowInstanceFailed",
+           "SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed", "TimerFired")
+NOT_FINISHED = ("RUNNING", "PENDING", "SUSPENDED", "STALLED")
+
+
+def open_waits(events) -> list[str]:
+    """What an unfinished instance still waits for, from the last events of its history (in order):
+    activities scheduled and not answered, children not finished, timers not fired, external
+    events not raised (a wait for an event is a timer named after it, fired only on its timeout)."""
+    pending: dict[int, str] = {}  # the scheduling event's id -> what it waits for
+    for event in events:
+        kind = event.type
+        if kind == "TaskScheduled":
+            pending[event.event_id] = f"activity {event.name or '?'}"
+        elif child_of(event):
+            pending[event.event_id] = f"child {event.instance_id}"
+        elif kind == "TimerCreated":
+            if event.name:
+                until = f" (times out {when(event.fire_at)})" if event.fire_at and event.fire_at.year < 9999 else ""
+                pending[event.event_id] = f"event {event.name}{until}"
+            else:
+                pending[event.event_id] = f"timer firing {when(event.fire_at)}"
+        elif kind in ANSWERS and event.task_id is not None:
+            pending.pop(event.task_id, None)
+        elif kind == "EventRaised" and event.name:
+            raised = next((n for n, what in pending.items() if what.split(" (")[0] == f"event {event.name}"), None)
+            if raised is not None:
+                pending.pop(raised)
+    return list(pending.values())
+
+
 def event_tone(column: int, text: str, row: tuple[str, ...]) -> str:
     """The event's colour: failures red, completions green (a failed or terminated execution as such)."""
     if column == 2:
@@ -267,6 +298,7 @@ class Timeline(Screen):
         self.ref = ref
         self.summary = None  # InstanceSummary, once read
         self.inbox_note = ""
+        self.waits: list[str] = []  # what the instance still waits for (an unfinished one)
         self.part = "history"
         self.views: dict[str, PartView] = {name: PartView() for name in PARTS}
         self._pages: OrderedDict[tuple[str, int], dict[str, object]] = OrderedDict()  # decoded, newest last
@@ -325,6 +357,21 @@ class Timeline(Screen):
         self.query_one("#tl-title", Static).update(title)
         self._show_summary()
         self.refresh_bindings()
+        if summary.status.name in NOT_FINISHED and summary.history_length:
+            self.load_waits(summary.history_length)
+
+    @work(group="summary")
+    async def load_waits(self, history_length: int) -> None:
+        """What it waits for, from the end of its history (read apart from the pages: it may be long)."""
+        from explorer.core.workflow_state import WorkflowEvent
+
+        try:
+            tail = await self.reader.tail(self.ref, history_length)
+        except Exception as exc:  # noqa: BLE001 - the summary still shows the rest
+            self.waits = [f"? ({failure_line(exc)})"]
+        else:
+            self.waits = open_waits([e.part.value for e in tail if isinstance(e.part.value, WorkflowEvent)])
+        self._show_summary()
 
     @work(group="inbox-note")
     async def load_inbox_note(self) -> None:
@@ -353,6 +400,8 @@ class Timeline(Screen):
                 lines.append(Text(f"✖ {summary.failure.error_type}: {_first_line(summary.failure.message, 300)}",
                                   style="bold red"))
             last = Text()
+            if self.waits:
+                last.append("waiting for " + ", ".join(self.waits) + " · ", style="bold yellow")
             if summary.parent_instance_id:
                 last.append(f"child of {summary.parent_instance_id} (p) · ")
             if summary.custom_status:

@@ -141,6 +141,10 @@ class FakeWorkflowReader:
         more = str(start + page_size) if start + page_size < len(ids) else None
         return TimelinePage(tuple(entry(self._docs[i]) for i in ids[start:start + page_size]), more, 2.9)
 
+    async def tail(self, ref, history_length, count=50):
+        ids = [f"{ref.id_prefix}history-{n:06d}" for n in range(max(0, history_length - count), history_length)]
+        return [entry(self._docs[i]) for i in ids if i in self._docs]
+
     async def other_parts(self, ref):
         return [entry(self._docs[i]) for i in sorted(self._docs) if i.startswith(ref.id_prefix)
                 and not i.startswith((f"{ref.id_prefix}history-", f"{ref.id_prefix}inbox-"))]
