@@ -32,6 +32,7 @@ from explorer.core.display import age_text, cut_cells, short_etag
 from explorer.core.envelope import KeyKind, StateKey
 from explorer.core.expiry import Expiry, ExpiryKind, countdown_text
 from explorer.widgets.line_strip import LineStrip
+from explorer.widgets.row_table import NAVIGATION, table_css
 
 PREFETCH_ROWS = 20  # ask for the next page when the cursor is this close to the last row held
 KEY_WIDTH = (8, 48)  # the key column fits the longest key held, within these bounds
@@ -67,37 +68,13 @@ class KeyTable(ScrollView, can_focus=True):
         "key-table--header", "key-table--cursor", "key-table--cursor-blurred", "key-table--even",
         "key-table--dim", "key-table--soon", "key-table--expired", "key-table--actor", "key-table--workflow",
     }
-    DEFAULT_CSS = """
-    KeyTable {
-        background: $surface;
-        color: $foreground;
-        & > .key-table--header { text-style: bold; background: $panel; color: $foreground; }
-        & > .key-table--even { background: $surface-lighten-1 50%; }
-        &:dark > .key-table--even { background: $surface-darken-1 40%; }
-        & > .key-table--cursor {
-            background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
-        }
-        & > .key-table--cursor-blurred {
-            background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
-        }
+    DEFAULT_CSS = table_css("KeyTable", "key-table", """
         & > .key-table--dim { color: $text-muted; }
         & > .key-table--soon { color: $warning; }
         & > .key-table--expired { color: $error; text-style: bold; }
         & > .key-table--actor { color: $text-accent; }
-        & > .key-table--workflow { color: $text-primary; }
-    }
-    """
-    BINDINGS = [
-        Binding("enter", "open_key", "Open", show=False),
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,ctrl+home", "edge(0)", "First", show=False),
-        Binding("end,ctrl+end", "edge(1)", "Last", show=False),
-        Binding("left", "scroll_left", "Left", show=False),
-        Binding("right", "scroll_right", "Right", show=False),
-    ]
+        & > .key-table--workflow { color: $text-primary; }""")
+    BINDINGS = [Binding("enter", "open_key", "Open", show=False), *NAVIGATION]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
     header_height = 1

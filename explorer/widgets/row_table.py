@@ -29,42 +29,52 @@ NEAR_END = 10  # ask for more rows when the cursor is this close to the last one
 
 Row = tuple[str, ...]
 
+#: Moving through a line-drawn table (this one and the key table): the actions each defines.
+NAVIGATION = [
+    Binding("up", "cursor(-1)", "Up", show=False),
+    Binding("down", "cursor(1)", "Down", show=False),
+    Binding("pageup", "page(-1)", "Page up", show=False),
+    Binding("pagedown", "page(1)", "Page down", show=False),
+    Binding("home,ctrl+home", "edge(0)", "First", show=False),
+    Binding("end,ctrl+end", "edge(1)", "Last", show=False),
+    Binding("left", "scroll_left", "Left", show=False),
+    Binding("right", "scroll_right", "Right", show=False),
+]
+
+
+def table_css(widget: str, prefix: str, extra: str = "") -> str:
+    """The CSS of a line-drawn table: its header, zebra rows and cursor (component classes
+    `<prefix>--header` and so on), in theme colours; `extra` adds rules inside it."""
+    return f"""
+    {widget} {{
+        background: $surface;
+        color: $foreground;
+        & > .{prefix}--header {{ text-style: bold; background: $panel; color: $foreground; }}
+        & > .{prefix}--even {{ background: $surface-lighten-1 50%; }}
+        &:dark > .{prefix}--even {{ background: $surface-darken-1 40%; }}
+        & > .{prefix}--cursor {{
+            background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
+        }}
+        & > .{prefix}--cursor-blurred {{
+            background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+        }}{extra}
+    }}
+    """
+
 
 class RowTable(ScrollView, can_focus=True):
     """Columns of (title, min width, max width); each column fits its longest cell within those."""
 
     COMPONENT_CLASSES = {"row-table--header", "row-table--cursor", "row-table--cursor-blurred", "row-table--even"}
-    DEFAULT_CSS = """
-    RowTable {
-        background: $surface;
-        color: $foreground;
-        & > .row-table--header { text-style: bold; background: $panel; color: $foreground; }
-        & > .row-table--even { background: $surface-lighten-1 50%; }
-        &:dark > .row-table--even { background: $surface-darken-1 40%; }
-        & > .row-table--cursor {
-            background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
-        }
-        & > .row-table--cursor-blurred {
-            background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
-        }
-    }
-    """
-    BINDINGS = [
-        Binding("enter", "choose", "Open", show=False),
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home,ctrl+home", "edge(0)", "First", show=False),
-        Binding("end,ctrl+end", "edge(1)", "Last", show=False),
-        Binding("left", "scroll_left", "Left", show=False),
-        Binding("right", "scroll_right", "Right", show=False),
-    ]
+    DEFAULT_CSS = table_css("RowTable", "row-table")
+    BINDINGS = [Binding("enter", "choose", "Open", show=False), *NAVIGATION]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
 
-    class Highlighted(Message):
-        def __init__(self, table: RowTable, index: int) -> None:
+    class TableMessage(Message):
+        """From this table (`control`, for `on_row_table_…` handlers), about row `index` when it says one."""
+
+        def __init__(self, table: RowTable, index: int = -1) -> None:
             super().__init__()
             self.table = table
             self.index = index
@@ -73,24 +83,14 @@ class RowTable(ScrollView, can_focus=True):
         def control(self) -> RowTable:
             return self.table
 
-    class Chosen(Message):
-        def __init__(self, table: RowTable, index: int) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
+    class Highlighted(TableMessage):
+        """The cursor moved to row `index`."""
 
-        @property
-        def control(self) -> RowTable:
-            return self.table
+    class Chosen(TableMessage):
+        """Enter (or a click) on row `index`."""
 
-    class NeedMore(Message):
-        def __init__(self, table: RowTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
+    class NeedMore(TableMessage):
+        """The cursor or the view is near the last row held, and more rows exist."""
 
     def __init__(self, columns: Sequence[tuple[str, int, int]], tone: Callable[[int, str, Row], str] | None = None,
                  **kwargs) -> None:

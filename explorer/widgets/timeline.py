@@ -33,6 +33,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from explorer.core.display import failure_line, hex_dump, pretty_json_bytes
+from explorer.core.expiry import _duration as span  # the countdown's wording: 45s, 2m 13s, 1h 02m, 3d 04h
 from explorer.widgets.row_table import RowTable
 from explorer.widgets.workflows import STATUS_TONES, when
 
@@ -236,7 +237,7 @@ def event_detail(entry, now: float | None = None) -> RenderableType:
         fires = event.fire_at.isoformat()
         if now is not None:
             delta = event.fire_at.timestamp() - now
-            fires += f"  ({'in ' if delta >= 0 else ''}{_span(abs(delta))}{'' if delta >= 0 else ' ago'})"
+            fires += f"  ({'in ' if delta >= 0 else ''}{span(int(abs(delta)))}{'' if delta >= 0 else ' ago'})"
         grid.add_row("fires at", Text(fires, style="cyan"))
     if event.input is not None:
         grid.add_row("input", _pretty(event.input))
@@ -251,17 +252,6 @@ def event_detail(entry, now: float | None = None) -> RenderableType:
         grid.add_row(Text("all fields", style="dim"), _json_text(event.fields))
     body.append(grid)
     return Group(*body)
-
-
-def _span(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m {seconds % 60:02d}s"
-    if seconds < 86400:
-        return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
-    return f"{seconds // 86400}d {seconds % 86400 // 3600:02d}h"
 
 
 @dataclass
