@@ -426,6 +426,7 @@ async def cmd_workflow(session: ExplorerSession, args: argparse.Namespace) -> in
         if summary.custom_status:
             print(f"custom status: {summary.custom_status}")
     count = 0
+    scheduled: dict[int, str] = {}
     try:
         for part in ("history", "inbox"):
             token: str | None = None
@@ -436,7 +437,7 @@ async def cmd_workflow(session: ExplorerSession, args: argparse.Namespace) -> in
                     if args.json:
                         _emit_json({"id": entry.doc_id, "etag": entry.etag, "ts": entry.ts, **entry.part.to_json()})
                     else:
-                        _print_event(entry)
+                        _print_event(entry, scheduled)
                 token = page.continuation
                 if not token:
                     break
@@ -445,17 +446,22 @@ async def cmd_workflow(session: ExplorerSession, args: argparse.Namespace) -> in
     return 0
 
 
-def _print_event(entry) -> None:
+def _print_event(entry, scheduled: dict[int, str]) -> None:
+    """One document of a timeline in words. `scheduled` maps the event ids of scheduled tasks, timers
+    and child workflows seen so far to their names, so a completion says what it completes."""
     from explorer.core.workflow_state import WorkflowEvent
 
     event = entry.part.value
-    print(entry.part.label)
     if not isinstance(event, WorkflowEvent):
+        print(entry.part.label)
         if entry.part.error:
             print(f"    raw (base64): {base64.b64encode(entry.part.raw).decode()}")
         return
-    when = event.timestamp.isoformat() if event.timestamp else "?"
-    print(f"    at {when}")
+    if event.name and event.event_id >= 0 and entry.part.part == "history":
+        scheduled[event.event_id] = event.name
+    answers = scheduled.get(event.task_id) if event.task_id is not None and not event.name else None
+    print(entry.part.label + (f" ({answers})" if answers else ""))
+    print(f"    at {event.timestamp.isoformat() if event.timestamp else '?'}")
     for label, text in (("input", event.input), ("output", event.output)):
         if text is not None:
             print(f"    {label}: {_pretty(text)}")
@@ -472,11 +478,14 @@ def _print_event(entry) -> None:
 
 
 def _pretty(text: str) -> str:
-    """JSON text indented under its label; anything else as it is."""
+    """JSON text on one line when short, else indented under its label; anything else as it is."""
     try:
         value = json.loads(text)
     except ValueError:
         return text
+    compact = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    if len(compact) <= 100:
+        return compact
     return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n    ")
 
 
