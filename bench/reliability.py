@@ -60,11 +60,12 @@ from explorer.localstack.seed import (  # noqa: E402
     AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE, WORKFLOWS_APP, WORKFLOWS_STORE,
 )
 from tests.support import every_etag  # noqa: E402
-ACTOR_PARTITION = "order-processor||CartActor||cart-42"
+# Written by daprd from the stack's apps (start_stack(apps=True)): the actor app's cart and the failed order.
+ACTOR_PARTITION = "cart-service||CartActor||cart-42"
 ACTOR_KEY = "CartActor||cart-42||items"
 WF_TYPE = "dapr.internal.default.order-processor.workflow"
-WORKFLOW_PARTITION = f"order-processor||{WF_TYPE}||order-wf-1001"
-WORKFLOW_KEY = f"{WF_TYPE}||order-wf-1001||metadata"
+WORKFLOW_PARTITION = f"order-processor||{WF_TYPE}||order-1002"
+WORKFLOW_KEY = f"{WF_TYPE}||order-1002||metadata"
 TRACEBACK = "Traceback (most recent call last)"
 
 
@@ -100,11 +101,12 @@ def say(text: str) -> None:
 # -- the stack and what it wrote -----------------------------------------------------------------
 
 
-def start_stack(api_logging: bool = True, scale_keys: int = 0, scale_partitions: int = 10_000):
+def start_stack(api_logging: bool = True, scale_keys: int = 0, scale_partitions: int = 10_000, apps: bool = False):
+    """A seeded stack; `apps`: with the workflow and actor apps (their state is what R1's editors open)."""
     from explorer.localstack.manager import LocalStack
     from explorer.localstack.seed import seed
 
-    stack = LocalStack(api_logging=api_logging).start()
+    stack = LocalStack(api_logging=api_logging, apps=apps).start()
     try:
         summary = asyncio.run(seed(stack, scale_keys, scale_partitions))
     except BaseException:
@@ -588,7 +590,7 @@ R1_CLI_WRITES = [
 
 def r1(args) -> None:
     say("R1  read-only is total")
-    stack = start_stack(api_logging=True)
+    stack = start_stack(api_logging=True, apps=True)
     try:
         cosmos = stack.cosmos_client()
         prove_counter(stack, "R1")

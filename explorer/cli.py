@@ -3,6 +3,7 @@
 - `dapr-explorer`              open the explorer on component files and sidecars
 - `dapr-explorer demo`         start the local stack, seed it, open the explorer, stop it all on quit
 - `dapr-explorer stack`        start and seed the local stack and keep it up until Ctrl-C
+  (both run the workflow and actor apps, whose state daprd writes; `--no-apps`: a quicker stack without)
 
 Never prints a secret: stack environment is shown with the key masked.
 """
@@ -38,20 +39,31 @@ def _start_seeded_stack(args: argparse.Namespace):
 
     if args.scale < 0 or args.partitions < 1:
         raise ExplorerError("--scale must be >= 0 and --partitions >= 1")
-    print("starting the local stack (Cosmos-compatible server + daprd)…", file=sys.stderr)
-    stack = LocalStack(daprd=args.daprd).start()
+    apps = not args.no_apps
+    print("starting the local stack (Cosmos-compatible server + daprd"
+          + (", placement, scheduler, the workflow and actor apps)…" if apps else ")…"), file=sys.stderr)
+    stack = LocalStack(daprd=args.daprd, apps=apps).start()
     try:
         summary = seed_with_progress(stack, args.scale, args.partitions)
     except BaseException:
         _stop_stack(stack, keep_logs=True)
         raise
-    print(
-        f"seeded {summary.plain_keys} keys through daprd, {summary.actor_keys} actor and {summary.workflow_keys} "
-        f"workflow documents, {summary.scale_keys} bench keys in {summary.seconds:.1f}s; logs in {stack.run_dir} "
-        "(removed on exit)",
-        file=sys.stderr,
-    )
+    print(_seed_summary(summary, apps) + f"; logs in {stack.run_dir} (removed on exit)", file=sys.stderr)
     return stack
+
+
+def _seed_summary(summary, apps: bool) -> str:
+    """What the seed left, in a line or two (workflow instances by id and status)."""
+    text = f"seeded {summary.plain_keys} keys through daprd"
+    if apps:
+        instances = ", ".join(f"{instance} {status.lower()}" for instance, status in summary.workflow_states)
+        text += (f", {summary.actor_keys} actor state keys (cart-service's actors) and {summary.workflow_instances} "
+                 f"workflow instances written by daprd from the apps ({instances})")
+    else:
+        text += " (--no-apps: no actor or workflow state)"
+    if summary.scale_keys:
+        text += f", {summary.scale_keys} bench keys"
+    return text + f" in {summary.seconds:.1f}s"
 
 
 def _stop_stack(stack, keep_logs: bool = False) -> None:
@@ -93,6 +105,8 @@ def _run_stack(args: argparse.Namespace) -> int:
         print("export COSMOS_MASTER_KEY=…  # in the daprd environment; not printed")
         for sidecar in stack.sidecars.values():
             print(f"# {sidecar.app_id}: DAPR_GRPC_PORT={sidecar.grpc_port} DAPR_HTTP_PORT={sidecar.http_port}")
+        for app in stack.app_processes.values():
+            print(f"# the {app.app_id} app runs beside its daprd (log: {app.process.log_path})")
         print("# Ctrl-C stops everything", flush=True)
         while all(p.alive() for p in stack.processes()):
             time.sleep(0.5)

@@ -1,17 +1,20 @@
-"""Seed the local stack with state shaped like real Dapr apps' state.
+"""Seed the local stack with state shaped like real Dapr apps' state, all of it written by daprd.
 
-Plain state keys are written THROUGH daprd (its gRPC state API), so every
-document envelope (id prefix, partitionKey, isBinary, ttl) is Dapr's own.
+Plain state keys are written THROUGH daprd (its gRPC state API), so every document envelope (id
+prefix, partitionKey, isBinary, ttl) is Dapr's own.
 
-Actor and workflow state is the exception: its ids contain "||" after the
-app-id prefix (app||actorType||actorId||key), and daprd's state API refuses
-keys containing "||". Running real actors and workflows would need the
-placement and scheduler services, so those documents are written with the
-Cosmos SDK in exactly the envelope Dapr's actor state manager leaves
-(id, value, isBinary, partitionKey = app||actorType||actorId). Workflow values
-are protobuf, as Dapr stores them: durabletask HistoryEvent messages for
-history-NNNNNN and inbox-NNNNNN, BackendWorkflowStateMetadata for metadata and
-a StringValue for customStatus.
+Actor and workflow state is written by daprd's actor runtime and workflow engine, driven through
+daprd when the stack runs the apps (`LocalStack(apps=True)`, explorer.localstack.apps): the actor
+app's methods are invoked (`POST /v1.0/actors/<type>/<id>/method/<m>` on the `cart-service`
+sidecar) and the SDK saves their state through daprd; the workflow instances of
+workflow_app.SEEDED_INSTANCES are scheduled, terminated where they should be, and waited for with
+Dapr's workflow client until each has reached its state (completed, failed after retries, waiting
+for an event, on a timer, with a child, terminated). A stack without the apps gets the plain keys
+only: daprd's state API refuses keys containing "||", and documents made up in Dapr's envelope are
+never written.
+
+Seeding again is harmless: plain keys and actor state are set to the same values, an instance that
+exists is left alone unless it ended in another state than its own (then it is started again).
 
 Never writes to a store that is not in the stack it is given.
 """
@@ -19,13 +22,15 @@ Never writes to a store that is not in the stack it is given.
 from __future__ import annotations
 
 import asyncio
-import base64
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
 
+from explorer.errors import StackError
+from explorer.localstack.apps import ACTOR_APP_ID, WORKFLOW_APP_ID
 from explorer.localstack.manager import LocalStack
 from explorer.sidecar import SidecarClient, StateWrite
 
@@ -34,8 +39,11 @@ CACHE_STORE = "statestore-cache-cosmos"
 WORKFLOWS_STORE = "statestore-workflows-cosmos"
 AGENTS_APP = "agent-registry"
 CACHE_APP = "chat-api"
-WORKFLOWS_APP = "order-processor"
+WORKFLOWS_APP = WORKFLOW_APP_ID
+ACTORS_APP = ACTOR_APP_ID
 WORKFLOW_ACTOR_TYPE = f"dapr.internal.default.{WORKFLOWS_APP}.workflow"
+#: How long the seed waits for the apps' state (every instance in its state, every actor call answered).
+APPS_TIMEOUT = 60.0
 
 #: A PNG header and a few bytes that are not UTF-8: stored by Dapr as isBinary.
 BINARY_AVATAR = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(250, 256)) + b"\x00\xfe"
@@ -44,10 +52,14 @@ BINARY_AVATAR = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(
 @dataclass(frozen=True)
 class SeedSummary:
     plain_keys: int
-    actor_keys: int
-    workflow_keys: int
+    actor_keys: int  # actor state keys the actor app's methods set (0 without the apps)
+    workflow_states: tuple[tuple[str, str], ...]  # (instance id, runtime status), children included
     scale_keys: int
     seconds: float
+
+    @property
+    def workflow_instances(self) -> int:
+        return len(self.workflow_states)
 
 
 # -- the agents store: partitioned by agentType ------------------------------------------
@@ -106,7 +118,7 @@ def cache_writes() -> list[StateWrite]:
     return writes
 
 
-# -- the workflow store: plain app keys through Dapr, actor/workflow documents via Cosmos ----
+# -- the workflow store: plain app keys through Dapr (actor and workflow state: the apps, below) --
 
 
 def order_writes() -> list[StateWrite]:
@@ -114,81 +126,6 @@ def order_writes() -> list[StateWrite]:
         StateWrite(key=f"order:{n}", value=orjson.dumps({"orderId": n, "total": n * 1.5, "items": n % 4 + 1}))
         for n in (1001, 1002, 1003)
     ]
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _field_varint(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _field_bytes(number: int, payload: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _string_value(text: str) -> bytes:
-    """google.protobuf.StringValue."""
-    return _field_bytes(1, text.encode())
-
-
-def _timestamp(seconds: int) -> bytes:
-    return _field_varint(1, seconds)
-
-
-def history_event(event_id: int, at: int, kind: str, name: str, payload: str, instance: str = "") -> bytes:
-    """A durabletask HistoryEvent: executionStarted (3), taskScheduled (6) or taskCompleted (7)."""
-    head = _field_varint(1, event_id) if event_id else b""
-    head += _field_bytes(2, _timestamp(at))
-    if kind == "executionStarted":
-        body = _field_bytes(1, name.encode()) + _field_bytes(3, _string_value(payload)) + _field_bytes(4, _field_bytes(1, instance.encode()))
-        return head + _field_bytes(3, body)
-    if kind == "taskScheduled":
-        return head + _field_bytes(6, _field_bytes(1, name.encode()) + _field_bytes(3, _string_value(payload)))
-    if kind == "taskCompleted":
-        return head + _field_bytes(7, _field_varint(1, event_id - 1) + _field_bytes(2, _string_value(payload)))
-    raise ValueError(kind)
-
-
-def _actor_document(app: str, actor_type: str, actor_id: str, key: str, value: object, binary: bool) -> dict:
-    partition = f"{app}||{actor_type}||{actor_id}"
-    stored = base64.b64encode(value).decode() if binary else value
-    return {"id": f"{partition}||{key}", "value": stored, "isBinary": binary, "partitionKey": partition}
-
-
-def actor_documents() -> list[dict]:
-    return [
-        _actor_document(WORKFLOWS_APP, "CartActor", "cart-42", "items", {"skus": ["A-1", "B-7"], "total": 31.5}, False),
-        _actor_document(WORKFLOWS_APP, "CartActor", "cart-42", "owner", {"userId": "u-17"}, False),
-        _actor_document(WORKFLOWS_APP, "CartActor", "cart-77", "items", {"skus": [], "total": 0}, False),
-    ]
-
-
-def workflow_documents(now: int | None = None) -> list[dict]:
-    now = int(time.time()) if now is None else now
-    docs = []
-    for instance, steps in (("order-wf-1001", 2), ("order-wf-1002", 1)):
-        history = [history_event(0, now - 60, "executionStarted", "ProcessOrder", '{"orderId":1001}', instance)]
-        for step in range(steps):
-            history.append(history_event(2 * step + 1, now - 50 + step, "taskScheduled", "ReserveInventory", '{"sku":"A-1"}'))
-            history.append(history_event(2 * step + 2, now - 40 + step, "taskCompleted", "ReserveInventory", '{"ok":true}'))
-        entries = {f"history-{i:06d}": event for i, event in enumerate(history)}
-        entries["inbox-000000"] = history_event(0, now - 5, "taskScheduled", "ApprovePayment", '{"amount":31.5}')
-        entries["metadata"] = _field_varint(1, 1) + _field_varint(2, len(history)) + _field_varint(3, 1)
-        entries["customStatus"] = _string_value("waiting for payment approval")
-        docs.extend(
-            _actor_document(WORKFLOWS_APP, WORKFLOW_ACTOR_TYPE, instance, key, value, True) for key, value in entries.items()
-        )
-    return docs
 
 
 # -- scale data for benchmarks -------------------------------------------------------------
@@ -232,8 +169,121 @@ async def _save_batches(client: SidecarClient, store: str, writes: Iterator[Stat
     return done
 
 
+# -- actor and workflow state, through the apps -----------------------------------------------
+
+
+async def seed_actors(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> int:
+    """Call the actor app's methods of actor_app.SEEDED_CALLS through its daprd; the number of actor
+    state keys they set. A call that does not answer 200 is tried again until `timeout` (each call
+    sets state to the same value however often it runs)."""
+    import aiohttp
+
+    from explorer.localstack.apps.actor_app import SEEDED_CALLS
+
+    port = stack.sidecars[ACTORS_APP].http_port
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        for call in SEEDED_CALLS:
+            url = f"http://127.0.0.1:{port}/v1.0/actors/{call.actor_type}/{call.actor_id}/method/{call.method}"
+            while True:
+                try:
+                    async with session.post(url, data=orjson.dumps(call.body),
+                                            headers={"content-type": "application/json"}) as response:
+                        answer = f"{response.status} {(await response.text())[:300]}"
+                        if response.status == 200:
+                            break
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                    answer = f"{type(exc).__name__}: {exc}"
+                if time.monotonic() > deadline:
+                    raise StackError(f"seeding actors: {call.actor_type}/{call.actor_id} {call.method} through daprd "
+                                     f"for {ACTORS_APP} did not succeed within {timeout:.0f}s (last answer: {answer}); "
+                                     f"see {_logs(stack, ACTORS_APP)}")
+                await asyncio.sleep(0.2)
+    return len({(c.actor_type, c.actor_id, c.key) for c in SEEDED_CALLS})
+
+
+def seed_workflows(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tuple[str, str], ...]:
+    """Start the instances of workflow_app.SEEDED_INSTANCES (those missing, or ended in another state
+    than theirs), terminate the one that should be, and wait until every instance and child has
+    reached its state; (instance id, runtime status) of each. Blocking: run it in a thread."""
+    import grpc
+    from dapr.ext.workflow import DaprWorkflowClient
+    from dapr.ext.workflow.logger import LoggerOptions
+
+    from explorer.localstack.apps.workflow_app import SEEDED_INSTANCES, TERMINATED_OUTPUT
+
+    deadline = time.monotonic() + timeout
+    quiet = LoggerOptions(log_handler=logging.NullHandler())  # its errors are ours to report, not to print
+    client = DaprWorkflowClient(host="127.0.0.1", port=str(stack.sidecars[WORKFLOWS_APP].grpc_port),
+                                logger_options=quiet)
+    last_error = ""
+
+    def state_of(instance_id: str):
+        nonlocal last_error
+        try:
+            return client.get_workflow_state(instance_id)
+        except grpc.RpcError as exc:  # e.g. read while daprd saves it ("inbox key … missing"): ask again
+            last_error = f"{instance_id}: {exc.details() if hasattr(exc, 'details') else exc}"
+            return False
+
+    def status(state) -> str:
+        return state.runtime_status.name if state else "not started"
+
+    def reached(instance, state) -> bool:
+        if not state or status(state) != instance.state:
+            return False
+        return instance.state != "RUNNING" or state.serialized_custom_status == instance.custom_status
+
+    try:
+        states = {}
+        pending = {i.instance_id: i for i in SEEDED_INSTANCES}
+        for instance in SEEDED_INSTANCES:
+            state = state_of(instance.instance_id)
+            while state is False and time.monotonic() < deadline:
+                time.sleep(0.1)
+                state = state_of(instance.instance_id)
+            ended_otherwise = state and status(state) in ("COMPLETED", "FAILED", "TERMINATED") and not reached(instance, state)
+            if state is None or ended_otherwise:
+                client.schedule_new_workflow(instance.workflow, input=instance.input, instance_id=instance.instance_id)
+        children = {child: "COMPLETED" for i in SEEDED_INSTANCES for child in i.children}
+        terminated: set[str] = set()
+        while time.monotonic() < deadline:
+            for instance_id, instance in list(pending.items()):
+                state = state_of(instance_id)
+                if state and instance.terminate and instance_id not in terminated and status(state) == "RUNNING" \
+                        and state.serialized_custom_status == instance.custom_status:
+                    client.terminate_workflow(instance_id, output=TERMINATED_OUTPUT)
+                    terminated.add(instance_id)
+                    continue
+                if reached(instance, state):
+                    states[instance_id] = status(state)
+                    del pending[instance_id]
+            for child, wanted in list(children.items()):
+                state = state_of(child)
+                if state and status(state) == wanted:
+                    states[child] = wanted
+                    del children[child]
+            if not pending and not children:
+                return tuple((i, states[i]) for i in sorted(states))
+            time.sleep(0.1)
+        late = [f"{i.instance_id} ({i.state} wanted, {status(state_of(i.instance_id) or None)} now)" for i in pending.values()]
+        late += [f"{child} (child; COMPLETED wanted)" for child in children]
+        raise StackError(f"seeding workflows: not every instance reached its state within {timeout:.0f}s: "
+                         f"{', '.join(late)}" + (f"; last error: {last_error}" if last_error else "")
+                         + f"; see {_logs(stack, WORKFLOWS_APP)}")
+    finally:
+        client.close()
+
+
+def _logs(stack: LocalStack, app_id: str) -> str:
+    """The app's log and its daprd's, for an error message."""
+    paths = [stack.app_processes[app_id].process.log_path] if app_id in stack.app_processes else []
+    return " and ".join(str(p) for p in paths + [stack.sidecars[app_id].process.log_path])
+
+
 async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 10_000, progress=None) -> SeedSummary:
-    """Write the demo data set (and optionally `scale_keys` bench keys) into `stack`."""
+    """Write the demo data set (and optionally `scale_keys` bench keys) into `stack`; with the apps
+    (`stack.apps`) also drive them until every actor and workflow instance holds its state."""
     started = time.perf_counter()
     plain = 0
     for app, store, writes in (
@@ -245,12 +295,9 @@ async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 1
             await client.save(store, writes)
         plain += len(writes)
 
-    container = (
-        stack.cosmos_client().get_database_client("dapr-workflows").get_container_client("workflow-state")
-    )
-    actors, workflows = actor_documents(), workflow_documents()
-    for document in actors + workflows:
-        container.upsert_item(document)
+    actor_keys, workflows = 0, ()
+    if stack.apps:
+        actor_keys, workflows = await asyncio.gather(seed_actors(stack), asyncio.to_thread(seed_workflows, stack))
 
     scaled = 0
     if scale_keys:
@@ -258,7 +305,7 @@ async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 1
             scaled = await _save_batches(
                 client, AGENTS_STORE, scale_writes(scale_keys, scale_partitions), scale_keys, progress=progress
             )
-    return SeedSummary(plain, len(actors), len(workflows), scaled, time.perf_counter() - started)
+    return SeedSummary(plain, actor_keys, workflows, scaled, time.perf_counter() - started)
 
 
 def seed_with_progress(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 10_000) -> SeedSummary:

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE, WORKFLOWS_APP
+from explorer.localstack.seed import ACTORS_APP, AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE
 
 from .conftest import container, own_stack
 
@@ -126,12 +126,15 @@ def test_binary_value_stays_binary(stack, cosmos):
     assert got["isBinary"] is True and got["value"]["base64"] == payload
 
 
-def test_actor_state_is_read_only_with_reason(stack):
+def test_actor_state_is_read_only_with_reason(seeded_stack):
+    """On the session's stack, whose actor state the actor app set through daprd (this module's own
+    stack runs no apps); the refused set sends nothing."""
     key = "CartActor||cart-42||items"
-    got = lines(cli(stack, "get", "statestore-workflows-cosmos", key, "--app-id", WORKFLOWS_APP, "--json",
-                    app=WORKFLOWS_APP, check=0))[0]
+    got = lines(cli(seeded_stack, "get", "statestore-workflows-cosmos", key, "--app-id", ACTORS_APP, "--json",
+                    app=ACTORS_APP, check=0))[0]
     assert got["kind"] == "actor" and got["readOnly"]
-    result = cli(stack, "set", "statestore-workflows-cosmos", key, "{}", "--app-id", WORKFLOWS_APP, app=WORKFLOWS_APP)
+    assert got["value"] == [{"price": 12.5, "qty": 2, "sku": "A-1"}, {"price": 6.5, "qty": 1, "sku": "B-7"}]
+    result = cli(seeded_stack, "set", "statestore-workflows-cosmos", key, "{}", "--app-id", ACTORS_APP, app=ACTORS_APP)
     assert result.returncode != 0 and "actor" in result.stderr
 
 

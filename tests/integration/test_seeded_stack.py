@@ -1,23 +1,23 @@
-"""The seeded data set, read back through the real stack."""
+"""The seeded data set, read back through the real stack (the session's, which runs the apps)."""
 
 from __future__ import annotations
-
-import base64
 
 import orjson
 import pytest
 
 from explorer.localstack.seed import (
+    ACTORS_APP,
     AGENTS_APP,
     AGENTS_STORE,
     BINARY_AVATAR,
+    CACHE_APP,
     CACHE_TTLS,
     WORKFLOW_ACTOR_TYPE,
     WORKFLOWS_APP,
 )
 from explorer.sidecar import SidecarClient
 
-from .conftest import container
+from .conftest import container, own_stack
 
 pytestmark = pytest.mark.integration
 
@@ -59,18 +59,20 @@ def test_cache_entries_carry_ttls_from_30s_to_1h(cosmos):
     assert min(ttls) == 30 and max(ttls) == 3600
 
 
-def test_workflow_state_uses_dapr_actor_envelope(cosmos):
+def test_the_workflow_store_holds_only_what_daprd_wrote_for_the_running_apps(cosmos):
+    """Plain order keys, order-processor's workflow instances and cart-service's actors: nothing else
+    (the seed no longer writes documents of its own in Dapr's actor envelope)."""
     workflows = container(cosmos, "dapr-workflows", "workflow-state")
-    partition = f"{WORKFLOWS_APP}||{WORKFLOW_ACTOR_TYPE}||order-wf-1001"
-    ids = partition_ids(workflows, partition)
-    keys = [i.split("||")[-1] for i in ids]
-    assert {"metadata", "customStatus", "inbox-000000", "history-000000", "history-000004"} <= set(keys)
-    history = workflows.read_item(f"{partition}||history-000000", partition_key=partition)
-    assert history["isBinary"] is True
-    raw = base64.b64decode(history["value"])
-    assert b"ProcessOrder" in raw and b"order-wf-1001" in raw
+    ids = [i["id"] for i in workflows.query_items("SELECT c.id FROM c", enable_cross_partition_query=True)]
+    owners = {"||".join(i.split("||")[:1 if i.count("||") == 1 else 2]) for i in ids}  # app, or app||actor type
+    assert owners == {WORKFLOWS_APP, f"{WORKFLOWS_APP}||{WORKFLOW_ACTOR_TYPE}", f"{ACTORS_APP}||CartActor",
+                      f"{ACTORS_APP}||InventoryActor"}, owners
+    assert {f"{WORKFLOWS_APP}||order:{n}" for n in (1001, 1002, 1003)} <= set(ids)
 
-    actor = workflows.read_item(
-        f"{WORKFLOWS_APP}||CartActor||cart-42||items", partition_key=f"{WORKFLOWS_APP}||CartActor||cart-42"
-    )
-    assert actor["isBinary"] is False and actor["value"]["total"] == 31.5
+
+def test_a_stack_without_the_apps_gets_plain_keys_only(tmp_path_factory):
+    with own_stack(tmp_path_factory, "no-apps-stack", app_ids=(WORKFLOWS_APP, AGENTS_APP, CACHE_APP)) as local:
+        assert not local.apps and local.placement is None and set(local.sidecars) == {WORKFLOWS_APP, AGENTS_APP, CACHE_APP}
+        workflows = container(local.cosmos_client(), "dapr-workflows", "workflow-state")
+        ids = sorted(i["id"] for i in workflows.query_items("SELECT c.id FROM c", enable_cross_partition_query=True))
+    assert ids == [f"{WORKFLOWS_APP}||order:{n}" for n in (1001, 1002, 1003)]

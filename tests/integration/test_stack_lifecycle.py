@@ -151,12 +151,13 @@ def test_api_logging_makes_daprd_log_every_state_call(tmp_path):
     assert 'HTTP API Called' in log and 'method="GET /v1.0/state/statestore-agents-cosmos/no-such-key"' in log, log[-3000:]
 
 
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
-def test_cli_stack_leaves_nothing_behind_when_stopped(how, tmp_path):
-    """`dapr-explorer stack` stopped by Ctrl-C, SIGTERM, or even kill -9 orphans no daprd/server;
-    stopped by a signal it can catch, it also removes its run folder."""
+@pytest.mark.parametrize(("how", "apps"), [(signal.SIGINT, False), (signal.SIGTERM, True), (signal.SIGKILL, True)])
+def test_cli_stack_leaves_nothing_behind_when_stopped(how, apps, tmp_path):
+    """`dapr-explorer stack` (with its apps, or `--no-apps`) stopped by Ctrl-C, SIGTERM, or even kill -9
+    orphans no daprd, server, service or app; stopped by a signal it can catch, it also removes its
+    run folder."""
     cli = subprocess.Popen(
-        [sys.executable, "-m", "explorer", "stack"],
+        [sys.executable, "-m", "explorer", "stack", *([] if apps else ["--no-apps"])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         env=dict(os.environ, TMPDIR=str(tmp_path)),  # kill -9 leaves its run folder: here, not in /tmp
     )
@@ -167,7 +168,7 @@ def test_cli_stack_leaves_nothing_behind_when_stopped(how, tmp_path):
             line = cli.stdout.readline()
             assert line or cli.poll() is None, cli.stderr.read()
         kids = children_of(cli.pid)
-        assert len(kids) == 4, "one server and three daprd"
+        assert len(kids) == (9 if apps else 4), "server, 3 daprd (+ placement, scheduler, cart-service's daprd, 2 apps)"
         os.kill(cli.pid, how)
         cli.wait(timeout=30)
         assert wait_dead(kids) == []
@@ -242,10 +243,10 @@ def test_the_readme_walkthrough_in_the_demo_then_quit_leaves_no_process_behind()
     countdown still running. Then `q` quits and no process is left behind."""
     term = Terminal([sys.executable, "-m", "explorer", "demo"])
     try:
-        term.wait_for("3 sidecars", timeout=120)
+        term.wait_for("4 sidecars", timeout=120)
         assert "statestore-agents-cosmos" in term.text()
         kids = children_of(term.process.pid)
-        assert len(kids) == 4, "one server and three daprd"
+        assert len(kids) == 9, "server, placement, scheduler, four daprd (cart-service's too) and the two apps"
 
         term.press(DOWN)  # the store list has the focus: the cache store
         term.wait_for(r"temp")  # its partitions stream in

@@ -27,7 +27,7 @@ from explorer.widgets.dialogs import ConfirmDelete, ConfirmSave, EtagConflict
 from explorer.widgets.key_editor import KeyEditor
 from explorer.widgets.store_list import StoreList
 
-from .conftest import container
+from .conftest import container, stack_env
 
 pytestmark = pytest.mark.integration
 
@@ -502,22 +502,26 @@ async def test_binary_value_shows_hex_and_stays_binary_when_saved(stack, cosmos)
 
 
 @pytest.mark.parametrize(("partition", "key", "reason"), [
-    ("order-processor||CartActor||cart-42", "CartActor||cart-42||items", "actor state"),
-    ("order-processor||dapr.internal.default.order-processor.workflow||order-wf-1001",
-     "dapr.internal.default.order-processor.workflow||order-wf-1001||metadata", "workflow state"),
+    ("cart-service||CartActor||cart-42", "CartActor||cart-42||items", "actor state"),
+    ("order-processor||dapr.internal.default.order-processor.workflow||order-1002",
+     "dapr.internal.default.order-processor.workflow||order-1002||metadata", "workflow state"),
 ])
-async def test_actor_and_workflow_state_open_read_only_with_the_reason(stack, cosmos, partition, key, reason):
-    doc_id = f"order-processor||{key}"
+async def test_actor_and_workflow_state_open_read_only_with_the_reason(seeded_stack, partition, key, reason):
+    """On the session's stack, whose actor and workflow documents daprd wrote from the apps (this
+    module's own stack runs no apps); nothing is changed."""
+    cosmos = seeded_stack.cosmos_client()
+    doc_id = f"{partition.split('||')[0]}||{key}"
     before = item(cosmos, WORKFLOWS, doc_id, partition)["_etag"]
-    app = make_app(stack)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await browse_to(pilot, WORKFLOWS_STORE, partition)
-        editor = await open_key(pilot, key)
-        assert f"read-only: {reason}" in shown(editor.query_one("#editor-message"))
-        await pilot.press("e", "d")
-        await pilot.pause(0.2)
-        assert not editor.editing and isinstance(app.screen, KeyEditor)
-        assert not editor.query_one("#value-edit").display
+    with stack_env(seeded_stack):
+        app = make_app(seeded_stack)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await browse_to(pilot, WORKFLOWS_STORE, partition)
+            editor = await open_key(pilot, key)
+            assert f"read-only: {reason}" in shown(editor.query_one("#editor-message"))
+            await pilot.press("e", "d")
+            await pilot.pause(0.2)
+            assert not editor.editing and isinstance(app.screen, KeyEditor)
+            assert not editor.query_one("#value-edit").display
     assert item(cosmos, WORKFLOWS, doc_id, partition)["_etag"] == before
 
 

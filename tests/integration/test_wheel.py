@@ -143,19 +143,27 @@ def test_the_packages_build_script_finds_the_cached_daprd_without_go(installed, 
 
 
 def test_demo_from_the_wheel_runs_the_real_stack_and_leaves_nothing(installed, tmp_path):
-    from explorer.localstack.manager import find_daprd
+    from explorer.localstack.manager import find_daprd, find_dapr_services
+    from explorer.resources import cache_dir
 
     temp, cache = tmp_path / "tmp", tmp_path / "cache"
     temp.mkdir()
+    cache.mkdir()
+    find_dapr_services()  # the cached placement and scheduler builds (the wheel's script finds the same key)
+    (cache / "dapr-services").symlink_to(cache_dir() / "dapr-services")
     env = dict(os.environ, TMPDIR=str(temp), DAPR_EXPLORER_CACHE=str(cache), DAPR_EXPLORER_DAPRD=str(find_daprd()))
     term = Terminal([str(installed.bin / "dapr-explorer"), "demo"], cwd=installed.elsewhere, env=env)
     try:
-        term.wait_for("3 sidecars", timeout=120)
+        term.wait_for("4 sidecars", timeout=120)
         kids = children_of(term.process.pid)
-        assert len(kids) == 4, "one server and three daprd"
-        server = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in kids]
-        scripts = [Path(arg.decode()) for argv in server for arg in argv if arg.endswith(b"server.js")]
+        assert len(kids) == 9, "server, placement, scheduler, four daprd and the two apps"
+        argvs = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in kids]
+        scripts = [Path(arg.decode()) for argv in argvs for arg in argv if arg.endswith(b"server.js")]
         assert scripts == [installed.site_package / "_data" / "stack" / "cosmos" / "server.js"]
+        apps = sorted(argv[2].decode() for argv in argvs if argv[1:2] == [b"-m"])
+        assert apps == ["explorer.localstack.apps.actor_app", "explorer.localstack.apps.workflow_app"]
+        assert {Path(argv[0].decode()).parent for argv in argvs if argv[1:2] == [b"-m"]} == {installed.bin}, \
+            "the apps run on the wheel's venv"
         [packages] = cache.glob("cosmos-server-*")
         assert (packages / ".installed").is_file(), "the server's node packages went into the cache"
         assert list(temp.glob("dapr-explorer-stack-*")), "the run folder is in TMPDIR while it runs"

@@ -202,15 +202,6 @@ def test_actor_shape_needs_type_and_id():
     assert k.kind is KeyKind.PLAIN and k.read_only_reason is not None
 
 
-def test_seeded_workflow_documents_all_parse_as_workflow():
-    from explorer.localstack import seed
-
-    for doc in seed.workflow_documents(now=1_700_000_000):
-        k = parse_document_id(doc["id"], APPID)
-        assert k.kind is KeyKind.WORKFLOW, doc["id"]
-        assert doc["partitionKey"] == f"{k.app_id}||{k.actor_type}||{k.actor_id}"
-
-
 # --- document_id --------------------------------------------------------------------------------
 
 

@@ -1,37 +1,57 @@
-"""The seeder's hand-written protobuf encoding, checked with the protobuf runtime (pure logic)."""
+"""What the seed asks of the apps (pure logic: the plans in explorer.localstack.apps, no stack):
+every workflow state issue 10 names is seeded once under an id that reads well, and the plain seed
+keys are ones daprd's state API accepts."""
 
-from google.protobuf import timestamp_pb2, wrappers_pb2
-from hypothesis import given
-from hypothesis import strategies as st
+from datetime import timedelta
 
 from explorer.localstack import seed
+from explorer.localstack.apps import actor_app, workflow_app
+from explorer.localstack.daprd import DaprdPorts, daprd_argv
 
 
-@given(st.integers(min_value=0, max_value=2**63 - 1))
-def test_varint_matches_protobuf(n):
-    ts = timestamp_pb2.Timestamp(seconds=n)
-    assert seed._timestamp(n) == (ts.SerializeToString() if n else b"\x08\x00")
+def test_each_workflow_state_is_seeded_once_under_a_readable_order_id():
+    instances = workflow_app.SEEDED_INSTANCES
+    assert [i.instance_id for i in instances] == [f"order-{n}" for n in range(1001, 1007)]
+    assert sorted(i.state for i in instances) == ["COMPLETED", "COMPLETED", "FAILED", "RUNNING", "RUNNING", "TERMINATED"]
+    waits = {i.custom_status for i in instances if i.state == "RUNNING"}
+    assert waits == {workflow_app.WAITING_FOR_PAYMENT, workflow_app.WAITING_FOR_DELIVERY_SLOT}
+    [terminated] = [i for i in instances if i.terminate]
+    assert terminated.state == "TERMINATED" and terminated.custom_status == workflow_app.WAITING_FOR_PAYMENT
+    [parent] = [i for i in instances if i.children]
+    assert parent.children == (f"{parent.instance_id}-shipment",)
 
 
-@given(st.text())
-def test_string_value_matches_protobuf(text):
-    assert wrappers_pb2.StringValue.FromString(seed._string_value(text)).value == text
+def test_only_the_failed_order_pays_with_the_declined_card_and_its_retries_are_short():
+    declined = [i.instance_id for i in workflow_app.SEEDED_INSTANCES if i.input["card"] == workflow_app.DECLINED_CARD]
+    assert declined == ["order-1002"]
+    retry = workflow_app.CHARGE_RETRY
+    assert retry.max_number_of_attempts == 3 and retry.first_retry_interval == timedelta(seconds=1)
+    assert workflow_app.DELIVERY_SLOT_WAIT >= timedelta(days=1)
 
 
-def test_workflow_documents_follow_daprs_key_shapes():
-    docs = seed.workflow_documents(now=1_700_000_000)
-    ids = {d["id"] for d in docs}
-    prefix = "order-processor||dapr.internal.default.order-processor.workflow||order-wf-1001||"
-    assert {prefix + k for k in ("metadata", "customStatus", "inbox-000000", "history-000000")} <= ids
-    for d in docs:
-        assert d["isBinary"] is True
-        assert d["id"].startswith(d["partitionKey"] + "||")
-        assert d["id"].count("||") == 3
-    status = next(d for d in docs if d["id"] == prefix + "customStatus")
-    import base64
-    assert wrappers_pb2.StringValue.FromString(base64.b64decode(status["value"])).value == "waiting for payment approval"
+def test_every_seeded_instance_names_a_registered_workflow():
+    names = {w.__name__ for w in workflow_app.WORKFLOWS}
+    assert {i.workflow for i in workflow_app.SEEDED_INSTANCES} <= names
+
+
+def test_actor_calls_name_methods_the_actors_have():
+    hosted = {cls.__name__: cls for cls in actor_app.ACTORS}
+    for call in actor_app.SEEDED_CALLS:
+        interface = next(base for base in hosted[call.actor_type].__mro__ if base.__name__.endswith("Interface"))
+        names = {getattr(v, "__actormethod__", None) for v in vars(interface).values()}
+        assert call.method in names, call
+    assert {(c.actor_type, c.actor_id) for c in actor_app.SEEDED_CALLS} == {
+        ("CartActor", "cart-42"), ("CartActor", "cart-77"), ("InventoryActor", "sku-A-1"), ("InventoryActor", "sku-B-7")}
 
 
 def test_plain_seed_keys_never_contain_double_pipe():
     for write in seed.agent_writes() + seed.cache_writes() + seed.order_writes():
         assert "||" not in write.key
+
+
+def test_a_daprd_with_an_app_calls_it_on_loopback_over_http(tmp_path):
+    argv = daprd_argv(tmp_path / "daprd", "cart-service", [tmp_path], DaprdPorts(1, 2, 3, 4), app_port=5)
+    assert argv[argv.index("--app-port") + 1] == "5"
+    assert argv[argv.index("--app-channel-address") + 1] == "127.0.0.1"
+    assert argv[argv.index("--app-protocol") + 1] == "http"
+    assert "--app-port" not in daprd_argv(tmp_path / "daprd", "x", [tmp_path], DaprdPorts(1, 2, 3, 4))
