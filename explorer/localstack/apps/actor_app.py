@@ -166,22 +166,18 @@ async def invoke(request: web.Request) -> web.Response:
     return web.Response(body=result, content_type="application/json")
 
 
-async def fire_timer(request: web.Request) -> web.Response:
-    info = request.match_info
-    try:
-        await ActorRuntime.fire_timer(info["actor_type"], info["actor_id"], info["name"], await request.read())
-    except Exception as exc:  # noqa: BLE001
-        return _error(exc)
-    return web.json_response({"message": f"called timer {info['name']}"})
+def _fired(fire):
+    """A handler for daprd's timer or reminder callback: `fire` is ActorRuntime.fire_timer or fire_reminder."""
 
+    async def handler(request: web.Request) -> web.Response:
+        info = request.match_info
+        try:
+            await fire(info["actor_type"], info["actor_id"], info["name"], await request.read())
+        except Exception as exc:  # noqa: BLE001
+            return _error(exc)
+        return web.json_response({"message": f"called {info['name']}"})
 
-async def fire_reminder(request: web.Request) -> web.Response:
-    info = request.match_info
-    try:
-        await ActorRuntime.fire_reminder(info["actor_type"], info["actor_id"], info["name"], await request.read())
-    except Exception as exc:  # noqa: BLE001
-        return _error(exc)
-    return web.json_response({"message": f"called reminder {info['name']}"})
+    return handler
 
 
 def make_app() -> web.Application:
@@ -190,8 +186,8 @@ def make_app() -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/dapr/config", dapr_config)
     app.router.add_delete(base, deactivate)
-    app.router.add_put(base + "/method/timer/{name}", fire_timer)
-    app.router.add_put(base + "/method/remind/{name}", fire_reminder)
+    app.router.add_put(base + "/method/timer/{name}", _fired(ActorRuntime.fire_timer))
+    app.router.add_put(base + "/method/remind/{name}", _fired(ActorRuntime.fire_reminder))
     app.router.add_put(base + "/method/{method}", invoke)
     return app
 
