@@ -4,7 +4,7 @@
 
 Starts the local stack (real daprd + Cosmos-compatible server), seeds it, drives
 the explorer with Textual's Pilot exactly as a user would (arrow keys, filter,
-enter, e, ctrl+s) and saves what the terminal shows. Never writes outside the
+enter, e, ctrl+s, w) and saves what the terminal shows. Never writes outside the
 stack it starts.
 """
 
@@ -27,6 +27,8 @@ from explorer.localstack.seed import seed  # noqa: E402
 from explorer.widgets.dialogs import ConfirmSave  # noqa: E402
 from explorer.widgets.key_editor import KeyEditor  # noqa: E402
 from explorer.widgets.store_list import StoreList  # noqa: E402
+from explorer.widgets.timeline import Timeline  # noqa: E402
+from explorer.widgets.workflows import Workflows  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SIZE = (100, 30)
@@ -62,11 +64,44 @@ async def shoot(stack: LocalStack) -> None:
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmSave))
         app.save_screenshot(str(OUT / "save.svg"))
+    app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
+    async with app.run_test(size=SIZE) as pilot:
+        await shoot_workflows(pilot)
+
+
+async def shoot_workflows(pilot) -> None:
+    """The README's walk-through: w on the workflow store, the failed order, why it failed."""
+    app = pilot.app
+    browser = app.browser
+    await until(pilot, lambda: app.session is not None and len(browser.findings) == 3)
+    stores = browser.query_one(StoreList)
+    stores.focus()
+    for _ in range(10):
+        if stores.current_store == "statestore-workflows-cosmos":
+            break
+        await pilot.press("down")
+    await until(pilot, lambda: browser.store == "statestore-workflows-cosmos" and browser.location is not None)
+    await pilot.press("w")
+    await until(pilot, lambda: isinstance(app.screen, Workflows) and app.screen.exhausted and not app.screen.reading)
+    workflows = app.screen
+    app.save_screenshot(str(OUT / "workflows.svg"))
+    await pilot.press("slash", *"1002", "enter")
+    await until(pilot, lambda: [row.instance_id for row in workflows.shown] == ["order-1002"])
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, Timeline) and app.screen.summary is not None
+                and app.screen.table.row_count and not app.screen.view.more)
+    timeline = app.screen
+    failed = [n for n, row in enumerate(timeline.view.rows) if row[2] == "TaskFailed"][-1]
+    timeline.table.focus()
+    while timeline.table.current != failed:
+        await pilot.press("down")
+    await until(pilot, lambda: timeline.detail_for == timeline.view.meta[failed].doc_id)
+    app.save_screenshot(str(OUT / "timeline.svg"))
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    with LocalStack(run_dir=Path(tempfile.mkdtemp(prefix="screenshots-"))) as stack:
+    with LocalStack(run_dir=Path(tempfile.mkdtemp(prefix="screenshots-")), apps=True) as stack:
         asyncio.run(seed(stack))
         os.environ.update(stack.client_env())
         asyncio.run(shoot(stack))
