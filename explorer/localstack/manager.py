@@ -37,6 +37,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -276,10 +277,12 @@ class AppProcess:
     sidecar, its output in `app-<app id>.log` in the run folder. Started with the interpreter we run
     on and our own package on its path, so a checkout and an installed wheel start the same code."""
 
-    def __init__(self, app_id: str, module: str, sidecar: Sidecar, app_port: int, run_dir: Path):
+    def __init__(self, app_id: str, module: str, sidecar: Sidecar, run_dir: Path, listener: socket.socket | None = None):
+        """`listener`: the socket bound for the app to listen on (the actor app), handed to it as
+        APP_LISTEN_FD: bound since before its daprd started, so no other process can take the port."""
         self.app_id = app_id
         self.sidecar = sidecar
-        self.app_port = app_port
+        self.app_port = listener.getsockname()[1] if listener is not None else 0
         package_root = str(Path(explorer.__file__).resolve().parent.parent)
         env = dict(os.environ)
         env.update(DAPR_GRPC_PORT=str(sidecar.grpc_port), DAPR_HTTP_PORT=str(sidecar.http_port),
@@ -287,10 +290,12 @@ class AppProcess:
                    PYTHONPATH=os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p))
         for name in ("DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT"):  # they would win over the ports above
             env.pop(name, None)
-        if app_port:
-            env["APP_PORT"] = str(app_port)
+        fds: tuple[int, ...] = ()
+        if listener is not None:
+            env.update(APP_PORT=str(self.app_port), APP_LISTEN_FD=str(listener.fileno()))
+            fds = (listener.fileno(),)
         self.process = ManagedProcess(f"app-{app_id}", [sys.executable, "-m", module],
-                                      run_dir / f"app-{app_id}.log", env=env, cwd=run_dir)
+                                      run_dir / f"app-{app_id}.log", env=env, cwd=run_dir, pass_fds=fds)
 
     def ready(self) -> bool:
         """What daprd says: the workflow worker connected, or the actor types hosted (and the app answering)."""
@@ -314,6 +319,16 @@ class AppProcess:
         tail = self.process.log_tail(8)
         raise StackError(f"the {self.app_id} app {state}. Its log ({self.process.log_path})"
                          + (f" ends:\n{tail}" if tail else " is empty"))
+
+
+def bound_listener() -> socket.socket:
+    """A TCP socket bound to a free port on 127.0.0.1, not yet listening (connections are refused
+    until the app that inherits it listens). Picking a port and binding it later would race every
+    connection the machine makes meanwhile: the port can become one's local port (measured once in
+    a full test run: the actor app's bind failed with "address already in use")."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((LOOPBACK, 0))
+    return listener
 
 
 def sidecar_metadata(http_port: int) -> dict | None:
@@ -370,6 +385,7 @@ class LocalStack:
         self.sidecars: dict[str, Sidecar] = {}
         self.app_processes: dict[str, AppProcess] = {}  # by app id, when apps=True
         self._app_ports: dict[str, int] = {}  # app id -> the port daprd calls its app on
+        self._app_listener: socket.socket | None = None  # bound for the actor app until it has it
         self._server: ManagedProcess | None = None
         self._daprd: Path | None = None
         self._server_starts = 0
@@ -410,7 +426,8 @@ class LocalStack:
             for app_id in self.app_ids:
                 self._start_sidecar(self._daprd, app_id)
             if self.apps:  # the actor app's daprd waits for the app's port before it loads actor types
-                self._app_ports[ACTOR_APP_ID] = free_port()
+                self._app_listener = bound_listener()
+                self._app_ports[ACTOR_APP_ID] = self._app_listener.getsockname()[1]
                 self._start_sidecar(self._daprd, ACTOR_APP_ID)
             for sidecar in self.sidecars.values():
                 sidecar.daprd.wait_healthy(self.startup_timeout, StackError)
@@ -436,6 +453,8 @@ class LocalStack:
         died = any(p.exited_by_itself() for p in self.processes())
         for app in self.app_processes.values():  # first: a worker that loses its daprd only logs retries
             app.process.stop()
+        if self._app_listener is not None:  # a start that failed before the app got it
+            self._app_listener.close()
         for sidecar in self.sidecars.values():
             sidecar.process.stop()
         for service in self.services():
@@ -630,8 +649,13 @@ class LocalStack:
     def _start_apps(self) -> None:
         """Start the workflow and the actor app beside their (healthy) sidecars; wait until daprd
         reports the worker connected and the actor types hosted."""
-        for app_id, module in APP_MODULES.items():
-            self.app_processes[app_id] = AppProcess(app_id, module, self.sidecars[app_id], self._app_ports.get(app_id, 0),
-                                                    self.run_dir)
+        listener, self._app_listener = self._app_listener, None
+        try:
+            for app_id, module in APP_MODULES.items():
+                self.app_processes[app_id] = AppProcess(app_id, module, self.sidecars[app_id], self.run_dir,
+                                                        listener if app_id == ACTOR_APP_ID else None)
+        finally:
+            if listener is not None:
+                listener.close()  # the app has its own copy now
         for app in self.app_processes.values():
             app.wait_ready(self.startup_timeout)

@@ -2,7 +2,8 @@
 their output in a log file, and stopped (TERM, then KILL) so none outlives us.
 
 Never inherits our terminal: a child that writes to the screen would corrupt
-the TUI, so every byte goes to its log file.
+the TUI, so every byte goes to its log file; nor any descriptor of ours but those
+named for it (`pass_fds`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 class ManagedProcess:
     """One child process whose stdout and stderr go to `log_path`."""
 
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str], cwd: Path | None = None):
+    def __init__(self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str], cwd: Path | None = None,
+                 pass_fds: Sequence[int] = ()):
+        """`pass_fds`: descriptors the child inherits (e.g. a listening socket bound for it)."""
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
@@ -46,6 +49,7 @@ class ManagedProcess:
             cwd=cwd,
             start_new_session=True,
             preexec_fn=_die_with_parent,
+            pass_fds=tuple(pass_fds),
         )
 
     @property

@@ -2,7 +2,8 @@
 the actor state in the stack's store is what daprd's actor runtime writes, never documents we made up.
 
 What it is for: `python -m explorer.localstack.apps.actor_app`, started by the stack
-(explorer.localstack.manager) with APP_PORT (where it listens, on 127.0.0.1) and DAPR_HTTP_PORT
+(explorer.localstack.manager) with APP_PORT (where it listens, on 127.0.0.1; APP_LISTEN_FD: the
+socket the stack bound there for it) and DAPR_HTTP_PORT
 (its own daprd, app id `cart-service`, which the stack starts with `--app-port` once this app
 answers /healthz). It serves Dapr's actor callback protocol over HTTP with aiohttp, a thin adapter
 over `ActorRuntime` (what dapr.ext.fastapi's DaprActor does for FastAPI): GET /dapr/config, PUT
@@ -24,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -192,12 +194,21 @@ def make_app() -> web.Application:
     return app
 
 
-async def serve(port: int) -> None:
+async def serve(port: int, listen_fd: int | None = None) -> None:
+    """Register the actors (the SDK waits for daprd's health first), then listen: on the inherited
+    socket `listen_fd` (bound to 127.0.0.1 by the stack) or on 127.0.0.1:`port`."""
     for actor in ACTORS:
         await ActorRuntime.register_actor(actor)
     runner = web.AppRunner(make_app(), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, LOOPBACK, port).start()
+    if listen_fd is not None:
+        sock = socket.socket(fileno=listen_fd)
+        if sock.getsockname()[0] != LOOPBACK:
+            raise SystemExit(f"APP_LISTEN_FD is bound to {sock.getsockname()[0]}, not {LOOPBACK}")
+        site: web.BaseSite = web.SockSite(runner, sock)
+    else:
+        site = web.TCPSite(runner, LOOPBACK, port)
+    await site.start()
     print(f"READY {APP_ID} on {LOOPBACK}:{port}: {', '.join(a.__name__ for a in ACTORS)}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -209,8 +220,8 @@ async def serve(port: int) -> None:
 
 
 def main() -> int:
-    port = int(os.environ["APP_PORT"])
-    asyncio.run(serve(port))
+    fd = os.environ.get("APP_LISTEN_FD")
+    asyncio.run(serve(int(os.environ["APP_PORT"]), int(fd) if fd else None))
     return 0
 
 
