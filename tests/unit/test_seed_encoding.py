@@ -1,6 +1,6 @@
 """What the seed asks of the apps (pure logic: the plans in explorer.localstack.apps, no stack):
-every workflow state issue 10 names is seeded once under an id that reads well, and the plain seed
-keys are ones daprd's state API accepts."""
+every workflow state issue 10 names is seeded once under an id that reads well, the plain seed
+keys are ones daprd's state API accepts, and `dapr-explorer stack` says what was left."""
 
 from datetime import timedelta
 
@@ -55,3 +55,15 @@ def test_a_daprd_with_an_app_calls_it_on_loopback_over_http(tmp_path):
     assert argv[argv.index("--app-channel-address") + 1] == "127.0.0.1"
     assert argv[argv.index("--app-protocol") + 1] == "http"
     assert "--app-port" not in daprd_argv(tmp_path / "daprd", "x", [tmp_path], DaprdPorts(1, 2, 3, 4))
+
+
+def test_the_stack_command_says_which_instances_the_apps_left_or_that_there_are_none():
+    from explorer.cli import _seed_summary
+
+    summary = seed.SeedSummary(23, 7, (("order-1001", "COMPLETED"), ("order-1002", "FAILED")), 0, 2.3)
+    said = _seed_summary(summary, apps=True)
+    assert said.startswith("seeded 23 keys through daprd, 7 actor state keys")
+    assert "2 workflow instances written by daprd from the apps (order-1001 completed, order-1002 failed)" in said
+    assert said.endswith(" in 2.3s")
+    quick = _seed_summary(seed.SeedSummary(23, 0, (), 1000, 0.1), apps=False)
+    assert quick == "seeded 23 keys through daprd (--no-apps: no actor or workflow state), 1000 bench keys in 0.1s"
