@@ -244,7 +244,14 @@ def seed_workflows(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tu
                 state = state_of(instance.instance_id)
             ended_otherwise = state and status(state) in ("COMPLETED", "FAILED", "TERMINATED") and not reached(instance, state)
             if state is None or ended_otherwise:
-                client.schedule_new_workflow(instance.workflow, input=instance.input, instance_id=instance.instance_id)
+                try:
+                    client.schedule_new_workflow(instance.workflow, input=instance.input, instance_id=instance.instance_id)
+                except grpc.RpcError as exc:
+                    said = exc.details() if hasattr(exc, "details") else str(exc)
+                    hint = ("; daprd still holds it in memory while the store has no trace of it (the server was "
+                            "restarted?): restart the sidecar and seed again") if state is None else ""
+                    raise StackError(f"seeding workflows: daprd for {WORKFLOWS_APP} refused to start {instance.instance_id}: "
+                                     f"{said}{hint}; see {_logs(stack, WORKFLOWS_APP)}") from None
         children = {child: "COMPLETED" for i in SEEDED_INSTANCES for child in i.children}
         terminated: set[str] = set()
         while time.monotonic() < deadline:
