@@ -88,6 +88,9 @@ def test_every_seeded_instance_is_there_in_its_state_with_all_its_parts_decoding
         assert {"metadata", "customStatus", "history-000000"} <= set(instance.documents), instance_id
         for actor_key, part in instance.parts.items():
             assert part.error is None, f"{instance_id} {actor_key}: {part.error}"
+            # every field and event type daprd wrote is one the schema table knows
+            assert not getattr(part.value, "unknown", ()), f"{instance_id} {actor_key}: {part.value.unknown}"
+            assert not getattr(part.value, "type", "").startswith("Unknown"), f"{instance_id} {actor_key}"
         metadata = instance.parts["metadata"].value
         assert metadata.history_length == len(instance.history) and metadata.inbox_length == 0, instance_id
         assert [k for k in instance.documents if k.startswith("inbox-")] == [], "every event was taken in"
