@@ -82,3 +82,28 @@ def test_an_instance_that_is_not_there_exits_3_with_one_line(stack):
     result = cli(stack, "workflow", WORKFLOWS_STORE, "order-0000")
     assert result.returncode == 3 and "order-0000" in result.stderr and "workflows" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_calls_a_store_holding_workflow_state_without_actorStateStore_an_error(stack, tmp_path):
+    """The same container, described by a component file that lost `actorStateStore`: daprd would not
+    run workflows on it, and the doctor says so (reading the real workflow state daprd wrote)."""
+    source = (REPO / "components" / "statestore-workflows-cosmos.yaml").read_text()
+    lines_kept, skip = [], 0
+    for line in source.splitlines():
+        if skip:
+            skip -= 1
+            continue
+        if "name: actorStateStore" in line:
+            skip = 1  # and its value line
+            continue
+        lines_kept.append(line)
+    (tmp_path / "statestore-workflows-cosmos.yaml").write_text("\n".join(lines_kept) + "\n")
+    (tmp_path / "local-secrets.yaml").write_text((REPO / "components" / "local-secrets.yaml").read_text())
+    env = stack.client_env()
+    result = run_cli(["doctor", WORKFLOWS_STORE, "--json", "--resources-path", str(tmp_path), "--no-start-sidecar"], env)
+    no_traceback(result)
+    findings = [f for f in lines(result.stdout) if f["code"] == "not-actor-state-store"]
+    assert result.returncode == 1 and len(findings) == 1, result.stdout + result.stderr
+    assert findings[0]["severity"] == "error" and "||metadata" in findings[0]["message"]
+    healthy = cli(stack, "doctor", WORKFLOWS_STORE, "--json")
+    assert "not-actor-state-store" not in healthy.stdout and "legacy-reminders" not in healthy.stdout
