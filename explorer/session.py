@@ -23,6 +23,7 @@ from typing import Protocol
 
 import orjson
 
+from explorer.agents_reader import AgentsReader
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
@@ -75,7 +76,8 @@ class StoreSession(Protocol):
     `ExplorerSession` itself: the same methods plus a few for scripting — read, documents,
     partitions_of, doctor.) Every write goes through `save`/`create`/`delete`, i.e. `write`.
     `workflows` hands out the store's read-only WorkflowReader: instances, timelines, and the
-    labels of a workflow partition's keys (its coroutines run in workers too)."""
+    labels of a workflow partition's keys (its coroutines run in workers too); `agents` the
+    store's read-only AgentsReader: dapr-agents teams, runs and memory."""
 
     read_only: bool
     sidecar_problems: list[str]
@@ -87,6 +89,7 @@ class StoreSession(Protocol):
     async def findings(self, store: str) -> list[Finding]: ...
     async def location(self, store: str) -> StoreLocation: ...
     def workflows(self, location: StoreLocation) -> WorkflowReader: ...
+    def agents(self, location: StoreLocation) -> AgentsReader: ...
     def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]: ...
     async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
                         page_size: int = 100) -> KeyPage: ...
@@ -244,6 +247,10 @@ class ExplorerSession:
     def workflows(self, location: StoreLocation) -> WorkflowReader:
         """The workflow instances and histories of a store (read-only queries; see workflow_reader)."""
         return WorkflowReader(self.workspace.lister(location.store), location)
+
+    def agents(self, location: StoreLocation) -> AgentsReader:
+        """The dapr-agents teams, runs and memory of a store (read-only queries; see agents_reader)."""
+        return AgentsReader(self.workspace.lister(location.store), location)
 
     async def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]:
         lister = self.workspace.lister(location.store)
