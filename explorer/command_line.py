@@ -143,6 +143,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("store")
     p.add_argument("instance")
     p.add_argument("--app-id", help="the app that runs the instance (needed when two apps use the same instance id)")
+    p = _subcommand(sub, "agents", "dapr-agents teams of a registry store: each agent's metadata and what is wrong "
+                                   "with its place in the team (JSON lines with --json)")
+    p.add_argument("store")
+    p.add_argument("--team", help="only this team (its partition agents:TEAM, read even when it has no _index)")
+    p = _subcommand(sub, "agent-run", "one dapr-agents run: its conversation, memory and Dapr workflow instance")
+    p.add_argument("store", help="the store of the agents' workflow entries ({agent}:_workflow_{run})")
+    p.add_argument("run", help="the run's id (its Dapr workflow instance id)")
+    p.add_argument("--agent", help="the agent, in any spelling, when several agents have a run of that id")
+    p.add_argument("--memory-store", action="append", default=[], metavar="STORE",
+                   help="look for the run's memory only here (repeatable; default: where the agent registered it, "
+                        "this store, then every Cosmos store)")
+    p.add_argument("--workflow-store", action="append", default=[], metavar="STORE",
+                   help="look for the Dapr workflow instance only here (repeatable; default: every Cosmos store)")
     p = _subcommand(sub, "export", "JSON lines of every item (or one partition)")
     p.add_argument("store")
     p.add_argument("--partition")
