@@ -815,8 +815,8 @@ class Message:
             parts.append(_one_line(self.content))
         for call in self.tool_calls:
             run = next((r for r in self.runs if r.tool_call_id == call.id and call.id), None)
-            parts.append(f"→ {call.name or '?'}({_one_line(call.arguments or '', 60)})"
-                         + (f" {run.status}" if run and run.status else ""))
+            outcome = "" if run is None else " ✖ failed" if run.failure else f" {run.status}" if run.status else ""
+            parts.append(f"→ {call.name or '?'}({_one_line(call.arguments or '', 60)}){outcome}")
         if self.tool_call_id and self.role == "tool":
             run = self.runs[0] if self.runs else None
             head = f"← {run.tool_name}" if run and run.tool_name else f"← {self.tool_call_id}"

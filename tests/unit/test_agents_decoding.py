@@ -166,6 +166,8 @@ def test_a_tool_that_raised_reads_as_failed_though_its_record_says_completed():
     assert tool.runs[0].status == "completed"  # as dapr-agents records a tool that raised
     assert "no weather station near 'Atlantis'" in tool.runs[0].failure
     assert tool.summary.startswith("← get_forecast · ✖ ") and "Atlantis" in tool.summary
+    call = next(m for m in run.messages if m.tool_calls)
+    assert call.summary == '→ get_forecast({"city": "Atlantis"}) ✖ failed'
 
 
 def test_a_run_waiting_for_its_tool_call_says_so():
