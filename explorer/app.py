@@ -1,5 +1,6 @@
 """The Textual app: store list, partition browser and key editor over one explorer session, and
-from the browser the workflows view (instances, timelines) and the actors view of a store.
+from the browser the workflows view (instances, timelines), the actors view and the dapr-agents
+views (teams, runs, conversations) of a store.
 
 The first paint needs only the component files (YAML): the Cosmos SDK, the
 Dapr client and gRPC are imported in a thread after the store list is on
@@ -30,7 +31,7 @@ class ExplorerApp(App):
     """dapr-explorer's terminal UI."""
 
     CSS_PATH = [STYLES / "app.tcss", STYLES / "browser.tcss", STYLES / "editor.tcss", STYLES / "dialogs.tcss",
-                STYLES / "workflows.tcss"]
+                STYLES / "workflows.tcss", STYLES / "agents.tcss"]
     TITLE = "dapr-explorer"
     BINDINGS = [
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),

@@ -1,9 +1,10 @@
 """The main screen: store list on top, the selected store's partitions and keys below.
 
-Panes 1 and 2 of the explorer, and the way to the store's workflows (`w`) and
-actors (`a`). Runs every read in a worker (partition scan, key pages, doctor
-checks, and the labels of a workflow partition's keys, read from their values
-for that partition only), each group cancelled when the selection moves on;
+Panes 1 and 2 of the explorer, and the way to the store's workflows (`w`),
+actors (`a`) and dapr-agents teams (`t`). Runs every read in a worker
+(partition scan, key pages, doctor checks, and the labels of a workflow
+partition's keys, read from their values for that partition only), each
+group cancelled when the selection moves on;
 one 1-second timer drives the TTL countdown of every visible row. A pane
 whose source fails says so plainly in one line (any exception, not only ours);
 the others keep working. `r` is offered only when asking again can help, and
@@ -44,6 +45,7 @@ class Browser(Screen):
         Binding("g", "goto", "Go to", tooltip="Go to a partition key or a document id / Dapr key"),
         Binding("w", "workflows", "Workflows", tooltip="The store's workflow instances: status, history, failures"),
         Binding("a", "actors", "Actors", tooltip="The store's actor state, by actor type and id"),
+        Binding("t", "agents", "Agents", tooltip="The store's dapr-agents teams: agents, their runs and memory"),
         Binding("r", "refresh", "Refresh", tooltip="Ask the sidecars and Cosmos again"),
         Binding("e", "edit", "Edit", tooltip="Edit the selected key"),
         Binding("d", "delete", "Delete", tooltip="Delete the selected key (asks first)"),
@@ -377,6 +379,12 @@ class Browser(Screen):
             from explorer.widgets.actors import Actors
 
             self.app.push_screen(Actors(self.session, self.location))
+
+    def action_agents(self) -> None:
+        if self._store_open():
+            from explorer.widgets.agents import Teams
+
+            self.app.push_screen(Teams(self.session, self.location))
 
     def action_raw_keys(self) -> None:
         self.partitions.toggle_raw()

@@ -6,10 +6,15 @@ every etag, timestamp and countdown draws the same on every run. Its workflow
 store also holds the workflow documents daprd 1.18.2 really wrote
 (tests/unit/recorded/dapr-1.18.2-workflows.json), read by `FakeWorkflowReader`
 — a FAKE of explorer.workflow_reader.WorkflowReader over those documents, which
-summarizes and decodes them with the reader's own functions. It tests how each
-pane looks, never what the store does: every behaviour is tested against the
-real daprd and Cosmos-compatible server in tests/integration/test_tui.py and
-test_tui_workflows.py.
+summarizes and decodes them with the reader's own functions. The documents
+dapr-agents 1.0.9 really wrote (tests/unit/recorded/dapr-agents-1.0.9.json) are
+read by `FakeAgentsReader` — a FAKE of explorer.agents_reader.AgentsReader that
+decodes them with explorer.core.agents — and their Dapr workflow instances are
+found by the FakeWorkflowReader (not listed: the workflows snapshots keep showing
+the order-processor's). It tests how each pane looks, never what the store
+does: every behaviour is tested against the real daprd and Cosmos-compatible
+server in tests/integration/test_tui.py, test_tui_workflows.py and
+test_tui_agents.py.
 """
 
 from __future__ import annotations
@@ -95,16 +100,18 @@ DOCUMENTS["statestore-workflows-cosmos"] += _recorded_workflow_documents() + [
 
 
 class FakeWorkflowReader:
-    """A FAKE WorkflowReader over a list of recorded documents: same answers, no queries."""
+    """A FAKE WorkflowReader over a list of recorded documents: same answers, no queries. `unlisted`
+    documents are found (find_instance, summary, timelines) but left out of the instances list."""
 
     PAGE = 4  # instances a page: small, so that the list reads several pages
 
-    def __init__(self, documents: list[dict]):
-        self._docs = {d["id"]: d for d in documents}
+    def __init__(self, documents: list[dict], unlisted: list[dict] = ()):
+        self._listed = {d["id"] for d in documents}
+        self._docs = {d["id"]: d for d in [*documents, *unlisted]}
 
-    def _metadata(self) -> list[tuple[InstanceRef, dict]]:
+    def _metadata(self, listed_only: bool = False) -> list[tuple[InstanceRef, dict]]:
         found = []
-        for doc_id in sorted(self._docs):
+        for doc_id in sorted(self._listed if listed_only else self._docs):
             key = parse_document_id(doc_id, KeyPrefix.from_metadata(None))
             if key.kind is KeyKind.WORKFLOW and key.workflow_part == "metadata":
                 found.append((InstanceRef(key.app_id, key.actor_id, self._docs[doc_id]["partitionKey"], key.actor_type),
@@ -121,7 +128,7 @@ class FakeWorkflowReader:
 
     async def instances_page(self, continuation=None, page_size=PAGE) -> InstancePage:
         start = int(continuation or 0)
-        everything = self._metadata()
+        everything = self._metadata(listed_only=True)
         chunk = everything[start:start + self.PAGE]
         more = str(start + self.PAGE) if start + self.PAGE < len(everything) else None
         return InstancePage(tuple(self._summary(ref, item) for ref, item in chunk), more, 3.1, len(chunk))
@@ -156,6 +163,93 @@ class FakeWorkflowReader:
                 for i in doc_ids if i in self._docs and self._docs[i]["isBinary"]}
 
 
+RECORDED_AGENTS = Path(__file__).resolve().parents[1] / "unit" / "recorded" / "dapr-agents-1.0.9.json"
+
+
+def _recorded_agent_documents() -> dict[str, list[dict]]:
+    """dapr-agents' own documents by store, with frozen Cosmos system fields (as the workflow ones)."""
+    stores = json.loads(RECORDED_AGENTS.read_text())["documents"]
+    return {store: [dict(doc, _etag=f"{n:08x}-3b7d-4e1a-9c5f-{n * 7877:012x}", _ts=RECORDED_AT + n // 8)
+                    for n, doc in enumerate(documents, start=1)]
+            for store, documents in stores.items()}
+
+
+AGENT_DOCUMENTS = _recorded_agent_documents()
+
+
+def _agent_workflow_history(store: str) -> list[dict]:
+    return [d for d in AGENT_DOCUMENTS.get(store, []) if ".workflow||" in d["id"]]
+
+
+class FakeAgentsReader:
+    """A FAKE AgentsReader over dapr-agents' recorded documents: decoded by explorer.core.agents as
+    the real reader decodes what its queries return; no queries."""
+
+    def __init__(self, documents: list[dict], location: StoreLocation):
+        self._docs = [d for d in documents if ".workflow||" not in d["id"]]
+        self.location = location
+
+    def _registry(self) -> list[dict]:
+        return [d for d in self._docs if str(d.get("partitionKey", "")).startswith("agents:")]
+
+    async def team_names(self):
+        return list(dict.fromkeys(d["partitionKey"][len("agents:"):] for d in self._registry())), 2.9
+
+    async def team(self, name: str):
+        from explorer.agents_reader import TeamsRead
+        from explorer.core.agents import build_teams
+
+        docs = [d for d in self._registry() if d["partitionKey"] == f"agents:{name}"]
+        return TeamsRead(tuple(build_teams(docs, self.location.key_prefix, self.location.store)), 2.9, len(docs))
+
+    async def find_agent(self, agent_state: str):
+        from explorer.core.agents import build_teams
+
+        for team in build_teams(self._registry(), self.location.key_prefix, self.location.store):
+            for agent in team.agents:
+                if agent.names.state == agent_state and agent.document is not None:
+                    return agent
+        return None
+
+    def _runs(self, agent_state: str | None = None) -> list[dict]:
+        return sorted((d for d in self._docs if ":_workflow_" in d["id"]
+                       and (agent_state is None or d["id"].split("||", 1)[-1].startswith(f"{agent_state}:_workflow_"))),
+                      key=lambda d: d["id"])
+
+    async def runs_page(self, agent_state, app_ids=(), continuation=None, page_size=25):
+        from explorer.agents_reader import RunPage
+        from explorer.core.agents import RunSummary, decode_run
+
+        return RunPage(tuple(RunSummary.of(decode_run(d, self.location.key_prefix)) for d in self._runs(agent_state)),
+                       None, 2.9)
+
+    async def find_run(self, instance_id, agent=None):
+        from explorer.core.agents import decode_run
+
+        for doc in self._runs():
+            if doc["id"].endswith(f":_workflow_{instance_id}"):
+                return decode_run(doc, self.location.key_prefix)
+        raise NotFound(f"no agent run {instance_id!r}")
+
+    async def run(self, doc_id, partition):
+        from explorer.core.agents import decode_run
+
+        return decode_run(next(d for d in self._docs if d["id"] == doc_id), self.location.key_prefix)
+
+    async def memory(self, agent_state, instance_id, app_id):
+        from explorer.core.agents import decode_memory
+
+        wanted = f"{app_id}||{agent_state}:_memory_{instance_id}"
+        found = [d for d in self._docs if d["id"] == wanted]
+        return decode_memory(found[0], self.location.key_prefix) if found else None
+
+    async def pending_approvals(self, names, app_id):
+        from explorer.core.agents import decode_pending_approvals
+
+        found = [d for d in self._docs if names.approvals_key and d["id"] == f"{app_id}||{names.approvals_key}"]
+        return decode_pending_approvals(found[0], self.location.key_prefix) if found else None
+
+
 class RecordedSession:
     """Answers from DOCUMENTS; `conflict_on_save` makes the next save raise an etag conflict."""
 
@@ -184,7 +278,10 @@ class RecordedSession:
         return None
 
     def workflows(self, location: StoreLocation) -> FakeWorkflowReader:
-        return FakeWorkflowReader(DOCUMENTS[location.store])
+        return FakeWorkflowReader(DOCUMENTS[location.store], _agent_workflow_history(location.store))
+
+    def agents(self, location: StoreLocation) -> FakeAgentsReader:
+        return FakeAgentsReader(AGENT_DOCUMENTS.get(location.store, []), location)
 
     async def findings(self, store: str):
         comp = next(c for c in self.components if c.name == store)

@@ -247,3 +247,63 @@ def test_actors_view(snap_compare):
         await until(pilot, lambda: actors.shown_key is not None, "the value")
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+# -- dapr-agents (its recorded documents) ------------------------------------------------------
+
+async def in_teams(pilot, agent: str = "Trip Planner") -> None:
+    from explorer.widgets.agents import Teams
+
+    await at_partition(pilot)  # statestore-agents-cosmos: the registry store
+    await pilot.press("t")
+    await until(pilot, lambda: isinstance(pilot.app.screen, Teams) and not pilot.app.screen.reading, "the teams")
+    teams = pilot.app.screen
+    while teams.current.agent is None or teams.current.agent.name != agent:
+        await pilot.press("down")
+    await until(pilot, lambda: teams.detail_for == ("travel-desk", agent), "the agent's detail")
+
+
+async def in_run(pilot, agent: str, run: str, part: str = "c", role: str | None = None) -> None:
+    from explorer.widgets.agents import AgentRuns, AgentRunView
+
+    await in_teams(pilot, agent)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, AgentRuns) and pilot.app.screen.exhausted, "the runs")
+    runs = pilot.app.screen
+    while runs.current.summary.instance_id != run:
+        await pilot.press("down")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, AgentRunView) and pilot.app.screen.view is not None,
+                "the run, its memory and workflow instance")
+    view = pilot.app.screen
+    await pilot.press(part)
+    messages = view.parts[view.part].messages
+    if role is not None:
+        while messages[view.table.current].role != role:
+            await pilot.press("down")
+    await until(pilot, lambda: view.detail_for == (view.part, view.table.current), "the message's detail")
+
+
+def test_agent_teams(snap_compare):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=in_teams)
+
+
+def test_agent_run_with_a_tool_that_failed(snap_compare):
+    async def run_before(pilot):
+        await in_run(pilot, "Weather Bot", "weather-0002", role="tool")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_agent_run_waiting_for_an_approval(snap_compare):
+    async def run_before(pilot):
+        await in_run(pilot, "Trip Planner", "trip-0002")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_agent_run_memory(snap_compare):
+    async def run_before(pilot):
+        await in_run(pilot, "Weather Bot", "weather-0001", part="m")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
