@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test install prereqs daprd clean-stack-cache
+.PHONY: demo test install prereqs daprd agents-venv clean-stack-cache
 
 demo: install
 	$(BIN)/dapr-explorer demo
@@ -13,7 +13,7 @@ demo: install
 test: install
 	$(BIN)/pytest
 
-install: prereqs $(VENV)/.installed stack/cosmos/node_modules/.installed daprd
+install: prereqs $(VENV)/.installed stack/cosmos/node_modules/.installed daprd agents-venv
 
 prereqs:
 	@bash stack/install-prereqs.sh
@@ -31,6 +31,11 @@ stack/cosmos/node_modules/.installed: stack/cosmos/package.json stack/cosmos/pac
 daprd:
 	@bash stack/build-daprd.sh >/dev/null
 	@bash stack/build-dapr-services.sh >/dev/null  # placement + scheduler for actor/workflow stacks (cached)
+
+# The dapr-agents app's own venv (stack/agents/requirements.txt; dapr-agents pins a Dapr SDK ours
+# cannot share), installed once into the same cache: the stack would install it at its first start.
+agents-venv: $(VENV)/.installed
+	@$(BIN)/python -c 'from explorer.localstack.manager import agents_python; agents_python()'
 
 clean-stack-cache:
 	rm -rf "$${DAPR_EXPLORER_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dapr-explorer}"

@@ -59,8 +59,12 @@ def _seed_summary(summary, apps: bool) -> str:
         instances = ", ".join(f"{instance} {status.lower()}" for instance, status in summary.workflow_states)
         text += (f", {summary.actor_keys} actor state keys (cart-service's actors) and {summary.workflow_instances} "
                  f"workflow instances written by daprd from the apps ({instances})")
+        if summary.agent_runs:
+            runs = ", ".join(f"{instance} {status.lower()}" for instance, status in summary.agent_runs)
+            text += (f"; dapr-agents registered {', '.join(summary.agents)} and ran {len(summary.agent_runs)} "
+                     f"runs ({runs})")
     else:
-        text += " (--no-apps: no actor or workflow state)"
+        text += " (--no-apps: no actor, workflow or agent state)"
     if summary.scale_keys:
         text += f", {summary.scale_keys} bench keys"
     return text + f" in {summary.seconds:.1f}s"

@@ -51,3 +51,43 @@ def every_etag(cosmos) -> dict[tuple[str, str, str], str]:
                                               enable_cross_partition_query=True):
                 etags[(props["id"], str(item.get("partitionKey")), item["id"])] = item["_etag"]
     return etags
+
+
+#: A PNG header and a few bytes that are not UTF-8: stored by Dapr as isBinary.
+BINARY_AVATAR = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(250, 256)) + b"\x00\xfe"
+
+
+def editing_writes():
+    """Plain keys the editing tests and benches work on, in the agents store: JSON values in three
+    partitions (gpt4, claude, custom), keys in other scripts, and one binary value. The tests' own data,
+    written through daprd as any app writes state (`write_editing_keys`) — not the seed's, and not what
+    dapr-agents writes (its agents:{team}:… keys lie beside them when the stack runs the agents app)."""
+    from explorer.sidecar import StateWrite
+
+    notes = [
+        ("gpt4", "planner", ["search", "calendar"]),
+        ("gpt4", "summarizer", []),
+        ("gpt4", "router", ["handoff"]),
+        ("claude", "researcher", ["search", "browser"]),
+        ("claude", "reviewer", ["diff"]),
+        ("claude", "données-clé", ["traduction"]),
+        ("custom", "ocr-worker", ["vision"]),
+        ("custom", "エージェント-7", ["翻訳"]),
+        ("custom", "🤖-helper", []),
+    ]
+    writes = [StateWrite(key=f"agent:{name}", metadata={"partitionKey": kind},
+                         value=orjson.dumps({"name": name, "agentType": kind, "tools": tools, "status": "ready", "maxTokens": 4096}))
+              for kind, name, tools in notes]
+    writes.append(StateWrite(key="agent:ocr-worker:avatar", value=BINARY_AVATAR, metadata={"partitionKey": "custom"}))
+    return writes
+
+
+async def write_editing_keys(stack) -> int:
+    """Write `editing_writes()` through the agent-registry sidecar of `stack`; how many keys."""
+    from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
+    from explorer.sidecar import SidecarClient
+
+    writes = editing_writes()
+    async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as client:
+        await client.save(AGENTS_STORE, writes)
+    return len(writes)

@@ -20,7 +20,8 @@ old ports, so clients that know the address reconnect without being told.
 
 Works from an installed package too (explorer.resources finds the stack's files):
 the server's node packages, which a package cannot carry, are installed once with
-`npm ci` into the user cache; daprd is built into the same cache by build-daprd.sh.
+`npm ci` into the user cache; daprd is built into the same cache by build-daprd.sh; the agents
+app's venv is installed there once with pip, from stack/agents/requirements.txt.
 
 Never prints the account key; `LocalStack.client_env()` hands it to children
 through the environment only.
@@ -42,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,7 +51,7 @@ from urllib.parse import urlsplit
 import explorer
 from explorer.components import Component, load_components
 from explorer.errors import StackError
-from explorer.localstack.apps import ACTOR_APP_ID, WORKFLOW_APP_ID
+from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, WORKFLOW_APP_ID
 from explorer.localstack.daprd import LOOPBACK, Daprd, DaprdPorts, http_status, start_daprd
 from explorer.localstack.processes import ManagedProcess, free_port, wait_until
 from explorer.localstack.tls import LocalCertificates, make_certificates
@@ -60,6 +61,7 @@ from explorer.resources import (
     cache_dir,
     cosmos_server_sources,
     default_components_dir,
+    stack_dir,
 )
 
 LOCAL_TTL_ANNOTATION = "dapr-explorer.dev/local-container-default-ttl"
@@ -236,23 +238,33 @@ def install_cosmos_server(sources: Path, cache: Path) -> Path:
     """`npm ci` of the server's package-lock.json into the cache (once per lock file); its node_modules."""
     lock = (sources / "package-lock.json").read_bytes()
     target = cache / f"cosmos-server-{hashlib.sha256(lock).hexdigest()[:12]}"
-    if (target / ".installed").is_file():
-        return target / "node_modules"
     npm = shutil.which("npm")
-    if npm is None:
+    if npm is None and not (target / ".installed").is_file():
         raise StackError("npm is not installed; the local Cosmos-compatible server needs it once, to install its packages "
                          "(Debian: apt-get install nodejs npm).")
-    cache.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=cache))
-    try:
+
+    def install(work: Path) -> None:
         for name in ("package.json", "package-lock.json"):
             shutil.copyfile(sources / name, work / name)
         result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
                                 capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if result.returncode != 0 or not (work / "node_modules" / COSMOS_SERVER_PACKAGE).is_dir():
-            said = (result.stderr.strip() or result.stdout.strip()).splitlines()
             raise StackError(f"installing the Cosmos-compatible server's packages failed (npm ci into {target}): "
-                             + (said[-1] if said else f"exit code {result.returncode}"))
+                             + _last_line(result))
+
+    return install_once(target, install) / "node_modules"
+
+
+def install_once(target: Path, install: Callable[[Path], None]) -> Path:
+    """`target`, made once: `install(work)` fills a fresh partial folder beside it, which is then renamed
+    into place, so a folder that is there (with its `.installed` mark) is always whole. A half-made
+    folder of an older run is replaced; a parallel start that got there first wins."""
+    if (target / ".installed").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
+    try:
+        install(work)
         (work / ".installed").touch()
         if target.exists() and not (target / ".installed").is_file():
             shutil.rmtree(target, ignore_errors=True)  # a half-made folder from an older version of this code
@@ -263,39 +275,102 @@ def install_cosmos_server(sources: Path, cache: Path) -> Path:
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return target / "node_modules"
+    return target
+
+
+def _last_line(result: subprocess.CompletedProcess) -> str:
+    """What a failed install said last (its error), for a one-line StackError."""
+    said = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    return said[-1] if said else f"exit code {result.returncode}"
+
+
+#: The Pythons dapr-agents 1.0.9 runs on (its Requires-Python: >=3.11,<3.14).
+AGENTS_PYTHONS = ((3, 13), (3, 12), (3, 11))
+
+
+def agents_python(environ: Mapping[str, str] | None = None) -> Path:
+    """The interpreter of the dapr-agents app's own venv (stack/agents/requirements.txt), installed once
+    into `<cache>/agents-venv-<hash of the requirements and the Python version>` (a minute, and
+    ~550 MB, the first time; nothing after). Its own venv because dapr-agents 1.0.9 pins dapr < 1.19,
+    which ours cannot hold."""
+    requirements = agents_app_sources() / "requirements.txt"
+    base, version = agents_base_python()
+    digest = hashlib.sha256(requirements.read_bytes() + f"python {version}".encode()).hexdigest()[:12]
+    target = cache_dir(environ) / f"agents-venv-{digest}"
+
+    def install(work: Path) -> None:
+        for argv in ([base, "-m", "venv", str(work)],
+                     [str(work / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
+                      "--quiet", "-r", str(requirements)]):
+            result = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                raise StackError(f"installing the dapr-agents app's packages failed ({' '.join(argv[:3])} … into "
+                                 f"{target}): {_last_line(result)}")
+
+    return install_once(target, install) / "bin" / "python"
+
+
+def agents_base_python() -> tuple[str, str]:
+    """A Python dapr-agents runs on, and its version (major.minor): ours if it is one, else the newest
+    python3.X on the PATH that is."""
+    if sys.version_info[:2] in AGENTS_PYTHONS:
+        return sys.executable, f"{sys.version_info[0]}.{sys.version_info[1]}"
+    for major, minor in AGENTS_PYTHONS:
+        found = shutil.which(f"python{major}.{minor}")
+        if found:
+            return found, f"{major}.{minor}"
+    raise StackError("the dapr-agents app needs Python 3.11, 3.12 or 3.13 (dapr-agents 1.0.9 supports no other); "
+                     f"this is Python {sys.version_info[0]}.{sys.version_info[1]} and none of python3.11–3.13 is on the PATH")
 
 
 #: What the actor app hosts; its daprd's metadata lists them once it has asked the app.
 ACTOR_TYPES = ("CartActor", "InventoryActor")
-#: The module each app runs as (`python -m`), by app id.
+#: The module each of our apps runs as (`python -m`), by app id.
 APP_MODULES = {WORKFLOW_APP_ID: "explorer.localstack.apps.workflow_app", ACTOR_APP_ID: "explorer.localstack.apps.actor_app"}
 
 
-class AppProcess:
-    """One of the stack's Dapr apps (`python -m <module>`, see APP_MODULES) beside its
-    sidecar, its output in `app-<app id>.log` in the run folder. Started with the interpreter we run
-    on and our own package on its path, so a checkout and an installed wheel start the same code."""
+def agents_app_sources() -> Path:
+    """stack/agents: the dapr-agents app (app.py) and its pinned requirements."""
+    return stack_dir() / "agents"
 
-    def __init__(self, app_id: str, module: str, sidecar: Sidecar, run_dir: Path, listener: socket.socket | None = None):
+
+def app_argv(app_id: str, agents_interpreter: Path | None = None) -> list[str]:
+    """How an app is started: ours as `python -m <module>` (APP_MODULES) on the interpreter we run on;
+    the dapr-agents app as stack/agents/app.py on its own venv's (`agents_interpreter`, agents_python())."""
+    if app_id == AGENTS_APP_ID:
+        return [str(agents_interpreter or agents_python()), str(agents_app_sources() / "app.py")]
+    return [sys.executable, "-m", APP_MODULES[app_id]]
+
+
+class AppProcess:
+    """One of the stack's Dapr apps (`argv`, see app_argv) beside its sidecar, its output in
+    `app-<app id>.log` in the run folder. Ours run with our own package on their path, so a checkout
+    and an installed wheel start the same code; the agents app gets no PYTHONPATH at all (its venv is
+    its whole world)."""
+
+    def __init__(self, app_id: str, argv: Sequence[str], sidecar: Sidecar, run_dir: Path,
+                 listener: socket.socket | None = None):
         """`listener`: the socket bound for the app to listen on (the actor app), handed to it as
         APP_LISTEN_FD: bound since before its daprd started, so no other process can take the port."""
         self.app_id = app_id
         self.sidecar = sidecar
         self.app_port = listener.getsockname()[1] if listener is not None else 0
-        package_root = str(Path(explorer.__file__).resolve().parent.parent)
         env = dict(os.environ)
         env.update(DAPR_GRPC_PORT=str(sidecar.grpc_port), DAPR_HTTP_PORT=str(sidecar.http_port),
-                   DAPR_RUNTIME_HOST=LOOPBACK, PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p))
+                   DAPR_RUNTIME_HOST=LOOPBACK, PYTHONUNBUFFERED="1")
+        if app_id in APP_MODULES:
+            package_root = str(Path(explorer.__file__).resolve().parent.parent)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        else:
+            env.pop("PYTHONPATH", None)
         for name in ("DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT"):  # they would win over the ports above
             env.pop(name, None)
         fds: tuple[int, ...] = ()
         if listener is not None:
             env.update(APP_PORT=str(self.app_port), APP_LISTEN_FD=str(listener.fileno()))
             fds = (listener.fileno(),)
-        self.process = ManagedProcess(f"app-{app_id}", [sys.executable, "-m", module],
-                                      run_dir / f"app-{app_id}.log", env=env, cwd=run_dir, pass_fds=fds)
+        self.process = ManagedProcess(f"app-{app_id}", argv, run_dir / f"app-{app_id}.log", env=env, cwd=run_dir,
+                                      pass_fds=fds)
 
     def ready(self) -> bool:
         """What daprd says: the workflow worker connected, or the actor types hosted (and the app answering)."""
@@ -363,7 +438,8 @@ class LocalStack:
         by stop()); `api_logging`: start every daprd with --enable-api-logging (a log line per call);
         `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows);
         `apps`: also run the workflow app (needs `order-processor` in `app_ids`) and the actor app with
-        its own `cart-service` daprd, so the seeder can drive them (implies `actors`)."""
+        its own `cart-service` daprd, so the seeder can drive them (implies `actors`), and the dapr-agents
+        app beside `agent-registry` when that is in `app_ids` (`runs_agents`)."""
         if apps and WORKFLOW_APP_ID not in app_ids:
             raise StackError(f"apps=True runs the workflow app beside the {WORKFLOW_APP_ID} sidecar: "
                              f"add {WORKFLOW_APP_ID!r} to app_ids")
@@ -386,6 +462,7 @@ class LocalStack:
         self.app_processes: dict[str, AppProcess] = {}  # by app id, when apps=True
         self._app_ports: dict[str, int] = {}  # app id -> the port daprd calls its app on
         self._app_listener: socket.socket | None = None  # bound for the actor app until it has it
+        self._agents_python: Path | None = None  # the agents app's venv interpreter, when it runs
         self._server: ManagedProcess | None = None
         self._daprd: Path | None = None
         self._server_starts = 0
@@ -414,6 +491,8 @@ class LocalStack:
             self._run_dir = Path(tempfile.mkdtemp(prefix="dapr-explorer-stack-"))
         try:
             self._daprd = find_daprd(self._daprd_arg)
+            if self.runs_agents:  # before any process: the first install takes a minute
+                self._agents_python = agents_python()
             if self.actors:  # started first: they come up while the server does
                 placement, scheduler = find_dapr_services()
                 self.placement = DaprService("placement", placement, self.run_dir, self.startup_timeout)
@@ -425,6 +504,8 @@ class LocalStack:
                 service.wait_healthy()
             for app_id in self.app_ids:
                 self._start_sidecar(self._daprd, app_id)
+            if self.runs_agents:  # its imports take seconds: they run while the rest comes up (it waits for its daprd)
+                self._start_app(AGENTS_APP_ID)
             if self.apps:  # the actor app's daprd waits for the app's port before it loads actor types
                 self._app_listener = bound_listener()
                 self._app_ports[ACTOR_APP_ID] = self._app_listener.getsockname()[1]
@@ -646,16 +727,24 @@ class LocalStack:
 
     # -- the apps (apps=True) ------------------------------------------------------------------
 
+    @property
+    def runs_agents(self) -> bool:
+        """Whether the stack runs the dapr-agents app: with the apps, when its sidecar is among ours."""
+        return self.apps and AGENTS_APP_ID in self.app_ids
+
     def _start_apps(self) -> None:
-        """Start the workflow and the actor app beside their (healthy) sidecars; wait until daprd
-        reports the worker connected and the actor types hosted."""
+        """Start the workflow and the actor app beside their (healthy) sidecars; wait until daprd reports
+        every worker connected (the agents app's too, started with its sidecar) and the actor types hosted."""
         listener, self._app_listener = self._app_listener, None
         try:
-            for app_id, module in APP_MODULES.items():
-                self.app_processes[app_id] = AppProcess(app_id, module, self.sidecars[app_id], self.run_dir,
-                                                        listener if app_id == ACTOR_APP_ID else None)
+            for app_id in APP_MODULES:
+                self._start_app(app_id, listener if app_id == ACTOR_APP_ID else None)
         finally:
             if listener is not None:
                 listener.close()  # the app has its own copy now
         for app in self.app_processes.values():
             app.wait_ready(self.startup_timeout)
+
+    def _start_app(self, app_id: str, listener: socket.socket | None = None) -> None:
+        self.app_processes[app_id] = AppProcess(app_id, app_argv(app_id, self._agents_python), self.sidecars[app_id],
+                                                self.run_dir, listener)

@@ -13,6 +13,12 @@ for an event, on a timer, with a child, terminated). A stack without the apps ge
 only: daprd's state API refuses keys containing "||", and documents made up in Dapr's envelope are
 never written.
 
+The agents store holds what the dapr-agents app (stack/agents/app.py) writes, and nothing of ours:
+when the stack runs it (`stack.runs_agents`), its team registered itself at start, and the seed
+starts the runs of AGENT_RUNS through daprd's workflow API — each agent's workflow name read from
+its registry entry, as another process would dispatch to it — and waits until each has completed,
+failed, or waits for its approval. Without the agents app the agents store stays empty.
+
 Seeding again is harmless: plain keys and actor state are set to the same values, an instance that
 exists is left alone unless it ended in another state than its own (then it is started again).
 
@@ -22,31 +28,34 @@ Never writes to a store that is not in the stack it is given.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import orjson
 
 from explorer.errors import StackError
-from explorer.localstack.apps import ACTOR_APP_ID, WORKFLOW_APP_ID
+from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, AGENTS_TEAM, WORKFLOW_APP_ID
 from explorer.localstack.manager import LocalStack
 from explorer.sidecar import SidecarClient, StateWrite
 
 AGENTS_STORE = "statestore-agents-cosmos"
 CACHE_STORE = "statestore-cache-cosmos"
 WORKFLOWS_STORE = "statestore-workflows-cosmos"
-AGENTS_APP = "agent-registry"
+AGENTS_APP = AGENTS_APP_ID
 CACHE_APP = "chat-api"
 WORKFLOWS_APP = WORKFLOW_APP_ID
 ACTORS_APP = ACTOR_APP_ID
 WORKFLOW_ACTOR_TYPE = f"dapr.internal.default.{WORKFLOWS_APP}.workflow"
+#: Where the dapr-agents app keeps its workflow entries, memory and pending approvals (stack/agents/app.py's
+#: STATE_STORE): the actor state store, beside Dapr's history of the same runs.
+STATE_STORE_OF_AGENTS = WORKFLOWS_STORE
 #: How long the seed waits for the apps' state (every instance in its state, every actor call answered).
 APPS_TIMEOUT = 60.0
 
-#: A PNG header and a few bytes that are not UTF-8: stored by Dapr as isBinary.
-BINARY_AVATAR = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(250, 256)) + b"\x00\xfe"
 
 
 @dataclass(frozen=True)
@@ -56,39 +65,12 @@ class SeedSummary:
     workflow_states: tuple[tuple[str, str], ...]  # (instance id, runtime status), children included
     scale_keys: int
     seconds: float
+    agents: tuple[str, ...] = ()  # the agents the dapr-agents app registered (its team's _index)
+    agent_runs: tuple[tuple[str, str], ...] = ()  # (instance id, runtime status) of each agent run
 
     @property
     def workflow_instances(self) -> int:
         return len(self.workflow_states)
-
-
-# -- the agents store: partitioned by agentType ------------------------------------------
-
-
-def agent_writes() -> list[StateWrite]:
-    agents = [
-        ("gpt4", "planner", ["search", "calendar"]),
-        ("gpt4", "summarizer", []),
-        ("gpt4", "router", ["handoff"]),
-        ("claude", "researcher", ["search", "browser"]),
-        ("claude", "reviewer", ["diff"]),
-        ("claude", "données-clé", ["traduction"]),
-        ("custom", "ocr-worker", ["vision"]),
-        ("custom", "エージェント-7", ["翻訳"]),
-        ("custom", "🤖-helper", []),
-    ]
-    writes = [
-        StateWrite(
-            key=f"agent:{name}",
-            value=orjson.dumps(
-                {"name": name, "agentType": agent_type, "tools": tools, "status": "ready", "maxTokens": 4096}
-            ),
-            metadata={"partitionKey": agent_type},
-        )
-        for agent_type, name, tools in agents
-    ]
-    writes.append(StateWrite(key="agent:ocr-worker:avatar", value=BINARY_AVATAR, metadata={"partitionKey": "custom"}))
-    return writes
 
 
 # -- the cache store: partitioned by sessionType, every entry with a TTL --------------------
@@ -282,6 +264,134 @@ def seed_workflows(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tu
         client.close()
 
 
+# -- the agents store and the agents' runs, through the dapr-agents app --------------------------
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    """A run of one of the app's agents: its workflow instance id, the agent (as registered), the
+    traveller's task it is started with, and the state the seed leaves it in."""
+
+    instance_id: str
+    agent: str
+    task: str
+    state: str  # COMPLETED, FAILED, or RUNNING: waiting for a person's approval
+
+
+AGENT_RUNS = (
+    # get_forecast's result lands in the agent's memory (its "summary").
+    AgentRun("weather-0001", "Weather Bot", "What will the weather be in Lisbon tomorrow?", "COMPLETED"),
+    # get_forecast raises: dapr-agents records the error as the tool's result and the run completes.
+    AgentRun("weather-0002", "Weather Bot", "Is it going to rain in Atlantis?", "COMPLETED"),
+    # No tool: the model's reply ends the run.
+    AgentRun("weather-0003", "Weather Bot", "Thanks, that is all.", "COMPLETED"),
+    # book_hotel waits for an approval; the app's approver grants two nights.
+    AgentRun("trip-0001", "Trip Planner", "Please book 2 nights in Porto.", "COMPLETED"),
+    # Five nights are not pre-approved: the run waits for a person (a day, then dapr-agents denies it).
+    AgentRun("trip-0002", "Trip Planner", "Please book 5 nights in Madeira.", "RUNNING"),
+    # Flight Desk's model component (flights-llm) is not loaded by its sidecar: call_llm fails twice.
+    AgentRun("flight-0001", "Flight Desk", "Find me a flight from Lisbon to Madeira on Friday.", "FAILED"),
+)
+
+
+def read_state(stack: LocalStack, app_id: str, store: str, key: str, partition: str = "") -> object | None:
+    """A key's JSON value through `app_id`'s daprd (its HTTP state API; `partition`: the partitionKey
+    metadata a key written with one needs), None when there is none. Blocking."""
+    query = f"?metadata.partitionKey={quote(partition, safe='')}" if partition else ""
+    conn = http.client.HTTPConnection("127.0.0.1", stack.sidecars[app_id].http_port, timeout=10)
+    try:
+        conn.request("GET", f"/v1.0/state/{quote(store, safe='')}/{quote(key, safe='')}{query}")
+        response = conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status == 204:
+        return None
+    if response.status != 200:
+        raise StackError(f"reading {key!r} from {store} through daprd for {app_id}: {response.status} {body[:300]!r}")
+    return orjson.loads(body)
+
+
+def registered_agents(stack: LocalStack, team: str = AGENTS_TEAM) -> dict[str, dict]:
+    """The team's registry as the dapr-agents app wrote it, read through daprd: each agent name of
+    `agents:{team}:_index` with its entry `agents:{team}:{name}` (all in partition `agents:{team}`)."""
+    partition = f"agents:{team}"
+    index = read_state(stack, AGENTS_APP, AGENTS_STORE, f"agents:{team}:_index", partition) or {}
+    entries = {name: read_state(stack, AGENTS_APP, AGENTS_STORE, f"agents:{team}:{name}", partition)
+               for name in index.get("agents", [])}
+    return {name: entry for name, entry in entries.items() if entry}
+
+
+def seed_agents(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Start the runs of AGENT_RUNS that are missing (or ended in another state than theirs) through
+    daprd's workflow API — each with the workflow name its agent's registry entry gives — and wait
+    until each has reached its state: a waiting run counts once the agent lists its approval request
+    as pending. The names the team registered, and (instance id, runtime status) of each run.
+    Blocking: run it in a thread."""
+    import grpc
+    from dapr.ext.workflow import DaprWorkflowClient
+    from dapr.ext.workflow.logger import LoggerOptions
+
+    deadline = time.monotonic() + timeout
+    team = registered_agents(stack)
+    missing = sorted({run.agent for run in AGENT_RUNS} - set(team))
+    if missing:
+        raise StackError(f"seeding agents: {', '.join(missing)} not registered in team {AGENTS_TEAM} "
+                         f"(agents:{AGENTS_TEAM}:_index lists {sorted(team)}); see {_logs(stack, AGENTS_APP)}")
+    client = DaprWorkflowClient(host="127.0.0.1", port=str(stack.sidecars[AGENTS_APP].grpc_port),
+                                logger_options=LoggerOptions(log_handler=logging.NullHandler()))
+    last_error = ""
+
+    def state_of(instance_id: str):
+        nonlocal last_error
+        try:
+            return client.get_workflow_state(instance_id, fetch_payloads=False)
+        except grpc.RpcError as exc:  # read while daprd saves it: ask again
+            last_error = f"{instance_id}: {exc.details() if hasattr(exc, 'details') else exc}"
+            return False
+
+    def status(state) -> str:
+        return state.runtime_status.name if state else "not started"
+
+    def waiting_for_approval(run: AgentRun) -> bool:
+        """dapr-agents keeps an agent's open approval requests under `{name}:pending_approvals` (lower case)."""
+        pending = read_state(stack, AGENTS_APP, STATE_STORE_OF_AGENTS, f"{run.agent}:pending_approvals".lower()) or {}
+        return any(r.get("instance_id") == run.instance_id for r in pending.values())
+
+    def reached(run: AgentRun, state) -> bool:
+        if not state or status(state) != run.state:
+            return False
+        return run.state != "RUNNING" or waiting_for_approval(run)
+
+    try:
+        for run in AGENT_RUNS:
+            state = state_of(run.instance_id)
+            while state is False and time.monotonic() < deadline:
+                time.sleep(0.1)
+                state = state_of(run.instance_id)
+            ended_otherwise = state and status(state) in ("COMPLETED", "FAILED", "TERMINATED") and not reached(run, state)
+            if state is None or ended_otherwise:
+                client.schedule_new_workflow(team[run.agent]["agent"]["metadata"]["workflow_name"],
+                                             input={"task": run.task}, instance_id=run.instance_id)
+        pending = {run.instance_id: run for run in AGENT_RUNS}
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            for instance_id, run in list(pending.items()):
+                state = state_of(instance_id)
+                if reached(run, state):
+                    states[instance_id] = status(state)
+                    del pending[instance_id]
+            if not pending:
+                return tuple(team), tuple((run.instance_id, states[run.instance_id]) for run in AGENT_RUNS)
+            time.sleep(0.1)
+        late = [f"{run.instance_id} of {run.agent} ({run.state} wanted, {status(state_of(run.instance_id) or None)} now)"
+                for run in pending.values()]
+        raise StackError(f"seeding agents: not every run reached its state within {timeout:.0f}s: {', '.join(late)}"
+                         + (f"; last error: {last_error}" if last_error else "") + f"; see {_logs(stack, AGENTS_APP)}")
+    finally:
+        client.close()
+
+
 def _logs(stack: LocalStack, app_id: str) -> str:
     """The app's log and its daprd's, for an error message."""
     paths = [stack.app_processes[app_id].process.log_path] if app_id in stack.app_processes else []
@@ -290,11 +400,11 @@ def _logs(stack: LocalStack, app_id: str) -> str:
 
 async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 10_000, progress=None) -> SeedSummary:
     """Write the demo data set (and optionally `scale_keys` bench keys) into `stack`; with the apps
-    (`stack.apps`) also drive them until every actor and workflow instance holds its state."""
+    (`stack.apps`) also drive them until every actor and workflow instance, and every agent run when
+    the agents app runs, holds its state."""
     started = time.perf_counter()
     plain = 0
     for app, store, writes in (
-        (AGENTS_APP, AGENTS_STORE, agent_writes()),
         (CACHE_APP, CACHE_STORE, cache_writes()),
         (WORKFLOWS_APP, WORKFLOWS_STORE, order_writes()),
     ):
@@ -302,9 +412,14 @@ async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 1
             await client.save(store, writes)
         plain += len(writes)
 
-    actor_keys, workflows = 0, ()
+    actor_keys, workflows, agents, agent_runs = 0, (), (), ()
     if stack.apps:
-        actor_keys, workflows = await asyncio.gather(seed_actors(stack), asyncio.to_thread(seed_workflows, stack))
+        drives = [seed_actors(stack), asyncio.to_thread(seed_workflows, stack)]
+        if stack.runs_agents:
+            drives.append(asyncio.to_thread(seed_agents, stack))
+        actor_keys, workflows, *rest = await asyncio.gather(*drives)
+        if rest:
+            agents, agent_runs = rest[0]
 
     scaled = 0
     if scale_keys:
@@ -312,7 +427,7 @@ async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 1
             scaled = await _save_batches(
                 client, AGENTS_STORE, scale_writes(scale_keys, scale_partitions), scale_keys, progress=progress
             )
-    return SeedSummary(plain, actor_keys, workflows, scaled, time.perf_counter() - started)
+    return SeedSummary(plain, actor_keys, workflows, scaled, time.perf_counter() - started, agents, agent_runs)
 
 
 def seed_with_progress(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 10_000) -> SeedSummary:

@@ -2,9 +2,10 @@
 sidecars started by explorer.localstack, seeded once per session and always stopped.
 
 The session's stack (`seeded_stack`, also `stack` unless a module has a stack of its own) runs
-the workflow and actor apps (`LocalStack(apps=True)`), so its workflow and actor documents are
-the ones daprd wrote; a module's own stack (`own_stack`) runs them only when asked (`apps=True`),
-which keeps the stacks that edit plain keys quick to start."""
+the workflow, actor and dapr-agents apps (`LocalStack(apps=True)`), so its workflow, actor and agent
+documents are the ones daprd and dapr-agents wrote; a module's own stack (`own_stack`) runs them only
+when asked (`apps=True`), which keeps the stacks that edit plain keys quick to start. Every seeded
+stack also holds the editing tests' own plain keys (tests.support.write_editing_keys)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from explorer.localstack.manager import LocalStack
 from explorer.localstack.seed import seed
+from tests.support import write_editing_keys
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +26,7 @@ def seeded_stack(tmp_path_factory):
     local = LocalStack(run_dir=tmp_path_factory.mktemp("stack"), apps=True)
     local.start()
     try:
-        asyncio.run(seed(local))
+        seed_for_tests(local)
         yield local
     finally:
         local.stop()
@@ -50,8 +52,16 @@ def own_stack(tmp_path_factory, name: str, seeded: bool = True, **options):
     freeze what others read, or need a stack shaped otherwise (`options` go to LocalStack)."""
     with LocalStack(run_dir=tmp_path_factory.mktemp(name), **options) as local:
         if seeded:
-            asyncio.run(seed(local))
+            seed_for_tests(local)
         yield local
+
+
+def seed_for_tests(local: LocalStack):
+    """The seed, then the editing tests' own plain keys; what the seed left (its SeedSummary)."""
+    summary = asyncio.run(seed(local))
+    if "agent-registry" in local.sidecars:
+        asyncio.run(write_editing_keys(local))
+    return summary
 
 
 @contextlib.contextmanager

@@ -168,7 +168,7 @@ def test_cli_stack_leaves_nothing_behind_when_stopped(how, apps, tmp_path):
             line = cli.stdout.readline()
             assert line or cli.poll() is None, cli.stderr.read()
         kids = children_of(cli.pid)
-        assert len(kids) == (9 if apps else 4), "server, 3 daprd (+ placement, scheduler, cart-service's daprd, 2 apps)"
+        assert len(kids) == (10 if apps else 4), "server, 3 daprd (+ placement, scheduler, cart-service's daprd, 3 apps)"
         os.kill(cli.pid, how)
         cli.wait(timeout=30)
         assert wait_dead(kids) == []
@@ -246,7 +246,7 @@ def test_the_readme_walkthrough_in_the_demo_then_quit_leaves_no_process_behind()
         term.wait_for("4 sidecars", timeout=120)
         assert "statestore-agents-cosmos" in term.text()
         kids = children_of(term.process.pid)
-        assert len(kids) == 9, "server, placement, scheduler, four daprd (cart-service's too) and the two apps"
+        assert len(kids) == 10, "server, placement, scheduler, four daprd (cart-service's too) and the three apps"
 
         term.press(DOWN)  # the store list has the focus: the cache store
         term.wait_for(r"temp")  # its partitions stream in

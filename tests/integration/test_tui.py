@@ -40,10 +40,11 @@ WORKFLOWS = ("dapr-workflows", "workflow-state")
 def stack(tmp_path_factory):
     """A stack of this module's own: these tests edit and delete seeded keys."""
     from explorer.localstack.manager import LocalStack
-    from explorer.localstack.seed import seed
+
+    from .conftest import seed_for_tests
 
     with LocalStack(run_dir=tmp_path_factory.mktemp("tui-stack")) as local:
-        asyncio.run(seed(local))
+        seed_for_tests(local)
         saved = dict(os.environ)
         os.environ.update(local.client_env())  # the component files resolve COSMOS_URL etc. from here
         try:

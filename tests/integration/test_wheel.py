@@ -143,7 +143,7 @@ def test_the_packages_build_script_finds_the_cached_daprd_without_go(installed, 
 
 
 def test_demo_from_the_wheel_runs_the_real_stack_and_leaves_nothing(installed, tmp_path):
-    from explorer.localstack.manager import find_daprd, find_dapr_services
+    from explorer.localstack.manager import agents_python, find_daprd, find_dapr_services
     from explorer.resources import cache_dir
 
     temp, cache = tmp_path / "tmp", tmp_path / "cache"
@@ -151,12 +151,14 @@ def test_demo_from_the_wheel_runs_the_real_stack_and_leaves_nothing(installed, t
     cache.mkdir()
     find_dapr_services()  # the cached placement and scheduler builds (the wheel's script finds the same key)
     (cache / "dapr-services").symlink_to(cache_dir() / "dapr-services")
+    agents_venv = agents_python().parent.parent  # the agents app's venv: the wheel's requirements hash to the same key
+    (cache / agents_venv.name).symlink_to(agents_venv)
     env = dict(os.environ, TMPDIR=str(temp), DAPR_EXPLORER_CACHE=str(cache), DAPR_EXPLORER_DAPRD=str(find_daprd()))
     term = Terminal([str(installed.bin / "dapr-explorer"), "demo"], cwd=installed.elsewhere, env=env)
     try:
         term.wait_for("4 sidecars", timeout=120)
         kids = children_of(term.process.pid)
-        assert len(kids) == 9, "server, placement, scheduler, four daprd and the two apps"
+        assert len(kids) == 10, "server, placement, scheduler, four daprd and the three apps"
         argvs = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in kids]
         scripts = [Path(arg.decode()) for argv in argvs for arg in argv if arg.endswith(b"server.js")]
         assert scripts == [installed.site_package / "_data" / "stack" / "cosmos" / "server.js"]
@@ -164,6 +166,9 @@ def test_demo_from_the_wheel_runs_the_real_stack_and_leaves_nothing(installed, t
         assert apps == ["explorer.localstack.apps.actor_app", "explorer.localstack.apps.workflow_app"]
         assert {Path(argv[0].decode()).parent for argv in argvs if argv[1:2] == [b"-m"]} == {installed.bin}, \
             "the apps run on the wheel's venv"
+        [agents_app] = [argv for argv in argvs if argv[1:2] and argv[1].endswith(b"app.py")]
+        assert Path(agents_app[1].decode()) == installed.site_package / "_data" / "stack" / "agents" / "app.py"
+        assert Path(agents_app[0].decode()) == cache / agents_venv.name / "bin" / "python", "the agents app on its own venv"
         [packages] = cache.glob("cosmos-server-*")
         assert (packages / ".installed").is_file(), "the server's node packages went into the cache"
         assert list(temp.glob("dapr-explorer-stack-*")), "the run folder is in TMPDIR while it runs"

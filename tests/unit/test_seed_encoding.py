@@ -2,7 +2,9 @@
 every workflow state issue 10 names is seeded once under an id that reads well, the plain seed
 keys are ones daprd's state API accepts, and `dapr-explorer stack` says what was left."""
 
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 from explorer.localstack import seed
 from explorer.localstack.apps import actor_app, workflow_app
@@ -45,7 +47,7 @@ def test_actor_calls_name_methods_the_actors_have():
 
 
 def test_plain_seed_keys_never_contain_double_pipe():
-    for write in seed.agent_writes() + seed.cache_writes() + seed.order_writes():
+    for write in seed.cache_writes() + seed.order_writes():
         assert "||" not in write.key
 
 
@@ -65,5 +67,29 @@ def test_the_stack_command_says_which_instances_the_apps_left_or_that_there_are_
     assert said.startswith("seeded 23 keys through daprd, 7 actor state keys")
     assert "2 workflow instances written by daprd from the apps (order-1001 completed, order-1002 failed)" in said
     assert said.endswith(" in 2.3s")
+    assert "dapr-agents" not in said
+    agents = seed.SeedSummary(13, 7, (("order-1001", "COMPLETED"),), 0, 4.0, ("Weather Bot", "Flight Desk"),
+                              (("weather-0001", "COMPLETED"), ("trip-0002", "RUNNING"), ("flight-0001", "FAILED")))
+    assert ("; dapr-agents registered Weather Bot, Flight Desk and ran 3 runs (weather-0001 completed, "
+            "trip-0002 running, flight-0001 failed) in 4.0s") in _seed_summary(agents, apps=True)
     quick = _seed_summary(seed.SeedSummary(23, 0, (), 1000, 0.1), apps=False)
-    assert quick == "seeded 23 keys through daprd (--no-apps: no actor or workflow state), 1000 bench keys in 0.1s"
+    assert quick == "seeded 23 keys through daprd (--no-apps: no actor, workflow or agent state), 1000 bench keys in 0.1s"
+
+
+def test_the_agent_runs_leave_every_state_once_under_lower_case_ids_of_agents_the_app_builds():
+    """dapr-agents lower-cases the workflow entry key ({agent}:_workflow_{instance}), so an id with
+    capitals would name its entry differently; the seed and stack/agents/app.py agree on the team, the
+    store and the agents (the app runs in another venv: its constants are read from its source)."""
+    runs = seed.AGENT_RUNS
+    assert all(r.instance_id == r.instance_id.lower() for r in runs)
+    assert len({r.instance_id for r in runs}) == len(runs)
+    assert sorted({r.state for r in runs}) == ["COMPLETED", "FAILED", "RUNNING"]
+    assert [r.state for r in runs].count("FAILED") == 1 and [r.state for r in runs].count("RUNNING") == 1
+    source = (Path(__file__).resolve().parents[2] / "stack" / "agents" / "app.py").read_text()
+    constants = {node.targets[0].id: node.value.value for node in ast.parse(source).body
+                 if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+    assert constants["TEAM"] == seed.AGENTS_TEAM and constants["STATE_STORE"] == seed.STATE_STORE_OF_AGENTS
+    assert constants["REGISTRY_STORE"] == seed.AGENTS_STORE
+    built = {node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.keyword) and node.arg == "name"
+             for node in [node.value] if isinstance(node, ast.Constant)}
+    assert {r.agent for r in runs} <= built
