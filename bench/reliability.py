@@ -59,7 +59,7 @@ import orjson  # noqa: E402
 from explorer.localstack.seed import (  # noqa: E402
     AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE, WORKFLOWS_APP, WORKFLOWS_STORE,
 )
-from tests.support import every_etag  # noqa: E402
+from tests.support import every_etag, write_editing_keys  # noqa: E402
 # Written by daprd from the stack's apps (start_stack(apps=True)): the actor app's cart and the failed order.
 ACTOR_PARTITION = "cart-service||CartActor||cart-42"
 ACTOR_KEY = "CartActor||cart-42||items"
@@ -109,6 +109,7 @@ def start_stack(api_logging: bool = True, scale_keys: int = 0, scale_partitions:
     stack = LocalStack(api_logging=api_logging, apps=apps).start()
     try:
         summary = asyncio.run(seed(stack, scale_keys, scale_partitions))
+        asyncio.run(write_editing_keys(stack))  # the plain keys the scenarios edit (tests.support)
     except BaseException:
         stack.stop()
         raise
@@ -863,6 +864,7 @@ def r4(args) -> None:
         # 6. Cosmos stopped during a partition listing (the restart emptied the server: seed partitions again)
         from explorer.localstack.seed import seed
         asyncio.run(seed(stack, args.export_keys // 4, args.export_keys // 4))
+        asyncio.run(write_editing_keys(stack))
         r4_cosmos_stop(stack, "partitions", ["partitions", AGENTS_STORE], 200)
         # 7. TUI partition listing while Cosmos is down
         with Env(stack):
@@ -979,6 +981,7 @@ def r4_cosmos_stop(stack, name: str, argv: list[str], after_lines: int) -> None:
         return
     stack.restart_server()
     asyncio.run(seed(stack))
+    asyncio.run(write_editing_keys(stack))
     nxt = cli(stack, *argv)
     incomplete = name != "export" or "INCOMPLETE" in run.stderr
     case(f"CLI {name}, Cosmos server stopped after {stopped_at} output lines", run.code,
@@ -1007,6 +1010,7 @@ async def r4_tui_cosmos(stack) -> None:
         answered = await answers_help(pilot)
         stack.restart_server()  # on this thread: PDEATHSIG follows the thread that forks
         await seed(stack)
+        await write_editing_keys(stack)
         await pilot.press("r")
         try:
             await until(pilot, lambda: {"user", "llm", "temp"} <= set(browser.partitions.partitions)
@@ -1123,6 +1127,7 @@ def r5(args) -> None:
             ran.append((f"server stopped: {argv[0]}", result.code))
         stack.restart_server()
         asyncio.run(__import__("explorer.localstack.seed", fromlist=["seed"]).seed(stack))
+        asyncio.run(write_editing_keys(stack))
         figure("R5", "CLI runs", f"{len(ran)}: " + ", ".join(f"{name} → {code}" for name, code in ran))
 
         with Env(stack):

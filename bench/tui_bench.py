@@ -71,7 +71,7 @@ RESULT = "BENCH-RESULT "
 
 AGENTS_STORE = "statestore-agents-cosmos"
 CACHE_STORE = "statestore-cache-cosmos"
-OPEN_KEY = ("agent:planner", "gpt4")  # a seeded plain key of agent-registry, read through its sidecar
+OPEN_KEY = ("agent:planner", "gpt4")  # a plain key of agent-registry (tests.support.editing_writes), read through its sidecar
 SCROLL_PARTITION = "tenant-00000"  # what seed(scale_partitions=1) writes every key into
 TTL_PARTITION = "bench-ttl"
 
@@ -700,6 +700,9 @@ def main() -> None:
     from explorer.localstack.manager import LocalStack
     from explorer.localstack.seed import seed
 
+    sys.path.insert(0, str(REPO))
+    from tests.support import write_editing_keys
+
     parts = args.only or list(PARTS)
     load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows: list[tuple[str, str, str]] = []
@@ -709,6 +712,7 @@ def main() -> None:
         print(f"local stack up in {time.perf_counter() - t:.1f} s", flush=True)
         scale = args.scroll_keys if "scroll" in parts else 0
         summary = asyncio.run(seed(stack, scale_keys=scale, scale_partitions=1))
+        asyncio.run(write_editing_keys(stack))  # OPEN_KEY is one of the tests' own plain keys
         print(f"seeded the demo data{f' and {scale:,} keys in partition {SCROLL_PARTITION}' if scale else ''} "
               f"in {summary.seconds:.1f} s", flush=True)
         if scale:
