@@ -184,32 +184,72 @@ async def seed_actors(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> int:
     return len({(c.actor_type, c.actor_id, c.key) for c in SEEDED_CALLS})
 
 
+class _Instances:
+    """The seed's view of one app's workflow instances, through Dapr's workflow client on its daprd:
+    a state read while daprd saves it is asked again (the last such error is kept for the report),
+    and an instance is started only when it is missing or ended in another state than the one wanted."""
+
+    def __init__(self, stack: LocalStack, app_id: str, what: str):
+        from dapr.ext.workflow import DaprWorkflowClient
+        from dapr.ext.workflow.logger import LoggerOptions
+
+        self.stack, self.app_id, self.what = stack, app_id, what
+        quiet = LoggerOptions(log_handler=logging.NullHandler())  # its errors are ours to report, not to print
+        self.client = DaprWorkflowClient(host="127.0.0.1", port=str(stack.sidecars[app_id].grpc_port), logger_options=quiet)
+        self.last_error = ""
+
+    def state(self, instance_id: str):
+        """Dapr's state of the instance; None when there is none, False when it could not be read now."""
+        import grpc
+
+        try:
+            return self.client.get_workflow_state(instance_id)
+        except grpc.RpcError as exc:  # e.g. read while daprd saves it ("inbox key … missing"): ask again
+            self.last_error = f"{instance_id}: {exc.details() if hasattr(exc, 'details') else exc}"
+            return False
+
+    @staticmethod
+    def status(state) -> str:
+        return state.runtime_status.name if state else "not started"
+
+    def start_unless_there(self, instance_id: str, reached, workflow: str, data: object, deadline: float) -> None:
+        """Schedule `workflow` with `data` as `instance_id` unless it exists and has not ended otherwise
+        than `reached(state)` wants; a StackError that says why when daprd refuses."""
+        import grpc
+
+        state = self.state(instance_id)
+        while state is False and time.monotonic() < deadline:
+            time.sleep(0.1)
+            state = self.state(instance_id)
+        ended_otherwise = state and self.status(state) in ("COMPLETED", "FAILED", "TERMINATED") and not reached(state)
+        if state is not None and not ended_otherwise:
+            return
+        try:
+            self.client.schedule_new_workflow(workflow, input=data, instance_id=instance_id)
+        except grpc.RpcError as exc:
+            said = exc.details() if hasattr(exc, "details") else str(exc)
+            hint = ("; daprd still holds it in memory while the store has no trace of it (the server was "
+                    "restarted?): restart the sidecar and seed again") if state is None else ""
+            raise StackError(f"seeding {self.what}: daprd for {self.app_id} refused to start {instance_id}: "
+                             f"{said}{hint}; see {_logs(self.stack, self.app_id)}") from None
+
+    def late(self, timeout: float, late: list[str]) -> StackError:
+        """What to raise when the deadline passed with `late` not in their state."""
+        return StackError(f"seeding {self.what}: not every {'run' if self.what == 'agents' else 'instance'} reached "
+                          f"its state within {timeout:.0f}s: {', '.join(late)}"
+                          + (f"; last error: {self.last_error}" if self.last_error else "")
+                          + f"; see {_logs(self.stack, self.app_id)}")
+
+
 def seed_workflows(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tuple[str, str], ...]:
     """Start the instances of workflow_app.SEEDED_INSTANCES (those missing, or ended in another state
     than theirs), terminate the one that should be, and wait until every instance and child has
     reached its state; (instance id, runtime status) of each. Blocking: run it in a thread."""
-    import grpc
-    from dapr.ext.workflow import DaprWorkflowClient
-    from dapr.ext.workflow.logger import LoggerOptions
-
     from explorer.localstack.apps.workflow_app import SEEDED_INSTANCES, TERMINATED_OUTPUT
 
     deadline = time.monotonic() + timeout
-    quiet = LoggerOptions(log_handler=logging.NullHandler())  # its errors are ours to report, not to print
-    client = DaprWorkflowClient(host="127.0.0.1", port=str(stack.sidecars[WORKFLOWS_APP].grpc_port),
-                                logger_options=quiet)
-    last_error = ""
-
-    def state_of(instance_id: str):
-        nonlocal last_error
-        try:
-            return client.get_workflow_state(instance_id)
-        except grpc.RpcError as exc:  # e.g. read while daprd saves it ("inbox key … missing"): ask again
-            last_error = f"{instance_id}: {exc.details() if hasattr(exc, 'details') else exc}"
-            return False
-
-    def status(state) -> str:
-        return state.runtime_status.name if state else "not started"
+    instances = _Instances(stack, WORKFLOWS_APP, "workflows")
+    state_of, status = instances.state, instances.status
 
     def reached(instance, state) -> bool:
         if not state or status(state) != instance.state:
@@ -220,20 +260,8 @@ def seed_workflows(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tu
         states = {}
         pending = {i.instance_id: i for i in SEEDED_INSTANCES}
         for instance in SEEDED_INSTANCES:
-            state = state_of(instance.instance_id)
-            while state is False and time.monotonic() < deadline:
-                time.sleep(0.1)
-                state = state_of(instance.instance_id)
-            ended_otherwise = state and status(state) in ("COMPLETED", "FAILED", "TERMINATED") and not reached(instance, state)
-            if state is None or ended_otherwise:
-                try:
-                    client.schedule_new_workflow(instance.workflow, input=instance.input, instance_id=instance.instance_id)
-                except grpc.RpcError as exc:
-                    said = exc.details() if hasattr(exc, "details") else str(exc)
-                    hint = ("; daprd still holds it in memory while the store has no trace of it (the server was "
-                            "restarted?): restart the sidecar and seed again") if state is None else ""
-                    raise StackError(f"seeding workflows: daprd for {WORKFLOWS_APP} refused to start {instance.instance_id}: "
-                                     f"{said}{hint}; see {_logs(stack, WORKFLOWS_APP)}") from None
+            instances.start_unless_there(instance.instance_id, lambda state, i=instance: reached(i, state),
+                                         instance.workflow, instance.input, deadline)
         children = {child: "COMPLETED" for i in SEEDED_INSTANCES for child in i.children}
         terminated: set[str] = set()
         while time.monotonic() < deadline:
@@ -241,7 +269,7 @@ def seed_workflows(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tu
                 state = state_of(instance_id)
                 if state and instance.terminate and instance_id not in terminated and status(state) == "RUNNING" \
                         and state.serialized_custom_status == instance.custom_status:
-                    client.terminate_workflow(instance_id, output=TERMINATED_OUTPUT)
+                    instances.client.terminate_workflow(instance_id, output=TERMINATED_OUTPUT)
                     terminated.add(instance_id)
                     continue
                 if reached(instance, state):
@@ -257,11 +285,15 @@ def seed_workflows(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tu
             time.sleep(0.1)
         late = [f"{i.instance_id} ({i.state} wanted, {status(state_of(i.instance_id) or None)} now)" for i in pending.values()]
         late += [f"{child} (child; COMPLETED wanted)" for child in children]
-        raise StackError(f"seeding workflows: not every instance reached its state within {timeout:.0f}s: "
-                         f"{', '.join(late)}" + (f"; last error: {last_error}" if last_error else "")
-                         + f"; see {_logs(stack, WORKFLOWS_APP)}")
+        raise instances.late(timeout, late)
     finally:
-        client.close()
+        instances.client.close()
+
+
+def _logs(stack: LocalStack, app_id: str) -> str:
+    """The app's log and its daprd's, for an error message."""
+    paths = [stack.app_processes[app_id].process.log_path] if app_id in stack.app_processes else []
+    return " and ".join(str(p) for p in paths + [stack.sidecars[app_id].process.log_path])
 
 
 # -- the agents store and the agents' runs, through the dapr-agents app --------------------------
@@ -328,30 +360,14 @@ def seed_agents(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tuple
     until each has reached its state: a waiting run counts once the agent lists its approval request
     as pending. The names the team registered, and (instance id, runtime status) of each run.
     Blocking: run it in a thread."""
-    import grpc
-    from dapr.ext.workflow import DaprWorkflowClient
-    from dapr.ext.workflow.logger import LoggerOptions
-
     deadline = time.monotonic() + timeout
     team = registered_agents(stack)
     missing = sorted({run.agent for run in AGENT_RUNS} - set(team))
     if missing:
         raise StackError(f"seeding agents: {', '.join(missing)} not registered in team {AGENTS_TEAM} "
                          f"(agents:{AGENTS_TEAM}:_index lists {sorted(team)}); see {_logs(stack, AGENTS_APP)}")
-    client = DaprWorkflowClient(host="127.0.0.1", port=str(stack.sidecars[AGENTS_APP].grpc_port),
-                                logger_options=LoggerOptions(log_handler=logging.NullHandler()))
-    last_error = ""
-
-    def state_of(instance_id: str):
-        nonlocal last_error
-        try:
-            return client.get_workflow_state(instance_id, fetch_payloads=False)
-        except grpc.RpcError as exc:  # read while daprd saves it: ask again
-            last_error = f"{instance_id}: {exc.details() if hasattr(exc, 'details') else exc}"
-            return False
-
-    def status(state) -> str:
-        return state.runtime_status.name if state else "not started"
+    instances = _Instances(stack, AGENTS_APP, "agents")
+    state_of, status = instances.state, instances.status
 
     def waiting_for_approval(run: AgentRun) -> bool:
         """dapr-agents keeps an agent's open approval requests under `{name}:pending_approvals` (lower case)."""
@@ -365,14 +381,8 @@ def seed_agents(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tuple
 
     try:
         for run in AGENT_RUNS:
-            state = state_of(run.instance_id)
-            while state is False and time.monotonic() < deadline:
-                time.sleep(0.1)
-                state = state_of(run.instance_id)
-            ended_otherwise = state and status(state) in ("COMPLETED", "FAILED", "TERMINATED") and not reached(run, state)
-            if state is None or ended_otherwise:
-                client.schedule_new_workflow(team[run.agent]["agent"]["metadata"]["workflow_name"],
-                                             input={"task": run.task}, instance_id=run.instance_id)
+            instances.start_unless_there(run.instance_id, lambda state, r=run: reached(r, state),
+                                         team[run.agent]["agent"]["metadata"]["workflow_name"], {"task": run.task}, deadline)
         pending = {run.instance_id: run for run in AGENT_RUNS}
         states: dict[str, str] = {}
         while time.monotonic() < deadline:
@@ -384,18 +394,10 @@ def seed_agents(stack: LocalStack, timeout: float = APPS_TIMEOUT) -> tuple[tuple
             if not pending:
                 return tuple(team), tuple((run.instance_id, states[run.instance_id]) for run in AGENT_RUNS)
             time.sleep(0.1)
-        late = [f"{run.instance_id} of {run.agent} ({run.state} wanted, {status(state_of(run.instance_id) or None)} now)"
-                for run in pending.values()]
-        raise StackError(f"seeding agents: not every run reached its state within {timeout:.0f}s: {', '.join(late)}"
-                         + (f"; last error: {last_error}" if last_error else "") + f"; see {_logs(stack, AGENTS_APP)}")
+        raise instances.late(timeout, [f"{run.instance_id} of {run.agent} ({run.state} wanted, "
+                                       f"{status(state_of(run.instance_id) or None)} now)" for run in pending.values()])
     finally:
-        client.close()
-
-
-def _logs(stack: LocalStack, app_id: str) -> str:
-    """The app's log and its daprd's, for an error message."""
-    paths = [stack.app_processes[app_id].process.log_path] if app_id in stack.app_processes else []
-    return " and ".join(str(p) for p in paths + [stack.sidecars[app_id].process.log_path])
+        instances.client.close()
 
 
 async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 10_000, progress=None) -> SeedSummary:
