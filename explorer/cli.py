@@ -3,7 +3,7 @@
 - `dapr-explorer`              open the explorer on component files and sidecars
 - `dapr-explorer demo`         start the local stack, seed it, open the explorer, stop it all on quit
 - `dapr-explorer stack`        start and seed the local stack and keep it up until Ctrl-C
-  (both run the workflow and actor apps, whose state daprd writes; `--no-apps`: a quicker stack without)
+  (both run the workflow, actor and dapr-agents apps, whose state daprd writes; `--no-apps`: a quicker stack without)
 
 Never prints a secret: stack environment is shown with the key masked.
 """
@@ -41,7 +41,7 @@ def _start_seeded_stack(args: argparse.Namespace):
         raise ExplorerError("--scale must be >= 0 and --partitions >= 1")
     apps = not args.no_apps
     print("starting the local stack (Cosmos-compatible server + daprd"
-          + (", placement, scheduler, the workflow and actor apps)…" if apps else ")…"), file=sys.stderr)
+          + (", placement, scheduler, the workflow, actor and dapr-agents apps)…" if apps else ")…"), file=sys.stderr)
     stack = LocalStack(daprd=args.daprd, apps=apps).start()
     try:
         summary = seed_with_progress(stack, args.scale, args.partitions)
