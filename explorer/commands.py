@@ -570,10 +570,11 @@ async def cmd_agent_run(session: ExplorerSession, args: argparse.Namespace) -> i
     if view.workflow is not None:
         summary = view.workflow.summary
         status = summary.status.name if summary is not None else "?"
-        failure = f" · failed: {summary.failure.error_type}: {(summary.failure.message or '').strip().splitlines()[0]}" \
-            if summary is not None and summary.failure and (summary.failure.message or "").strip() else ""
-        print(f"workflow instance {status} in {view.workflow.store}{failure} "
+        print(f"workflow instance {status} in {view.workflow.store} "
               f"(dapr-explorer workflow {view.workflow.store} {view.workflow.ref.instance_id})")
+        failure = summary.failure if summary is not None else None
+        if failure is not None:  # whole: the line that says why is rarely the first
+            print(f"  ✖ {failure.error_type}: " + (failure.message or "").rstrip().replace("\n", "\n    "))
     else:
         print(f"workflow instance: {view.workflow_note}")
     facts = [f"started {_when(run.started) or '?'}", _count(len(run.messages), "message"),
@@ -591,7 +592,7 @@ async def cmd_agent_run(session: ExplorerSession, args: argparse.Namespace) -> i
         print(f"✖ {problem}")
     for unknown in run.unknown:
         print(f"field not in dapr-agents' model: {unknown.path} = {dumps(unknown.value)}")
-    print("conversation:")
+    print("conversation:" if run.timeline else "conversation: no messages")
     for message in run.timeline:
         _print_message(message)
     for record in run.unanswered_tools:

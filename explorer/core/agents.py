@@ -338,21 +338,15 @@ def fit(value: object, kind: str, path: str = "") -> tuple[list[Problem], list[U
 def _fit(value: object, kind: str, path: str, problems: list[Problem], unknown: list[Unknown], depth: int) -> None:
     if depth > 32:
         return
-    if kind.startswith("list["):
-        inner = kind[5:-1]
-        if not isinstance(value, list):
-            problems.append(Problem(path, f"should be a list, is {_type_name(value)}"))
+    if kind.startswith(("list[", "map[")):
+        is_list = kind.startswith("list[")
+        inner = kind[kind.index("[") + 1:-1]
+        if not isinstance(value, list if is_list else dict):
+            problems.append(Problem(path, f"should be {'a list' if is_list else 'an object'}, is {_type_name(value)}"))
             return
-        for n, item in enumerate(value):
-            _fit_field(item, _f(inner), f"{path}[{n}]", problems, unknown, depth + 1)
-        return
-    if kind.startswith("map["):
-        inner = kind[4:-1]
-        if not isinstance(value, dict):
-            problems.append(Problem(path, f"should be an object, is {_type_name(value)}"))
-            return
-        for name, item in value.items():
-            _fit_field(item, _f(inner), f"{path}[{json.dumps(name)}]", problems, unknown, depth + 1)
+        items = enumerate(value) if is_list else ((json.dumps(k), v) for k, v in value.items())
+        for name, item in items:
+            _fit_field(item, _f(inner), f"{path}[{name}]", problems, unknown, depth + 1)
         return
     schema = SCHEMAS.get(kind)
     if schema is not None:

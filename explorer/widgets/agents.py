@@ -202,9 +202,29 @@ class _Base(Screen):
 
     TABLE_ID = "ag-table"
 
-    def _banner(self) -> ComposeResult:
+    def _layout(self, title: Text, columns, tone=None, status: str = "", summary: bool = False,
+                detail: bool = True) -> ComposeResult:
+        """Banner (read-only), title, summary, table, message, detail pane, status line, footer."""
         if self.session.read_only:
             yield Static(READ_ONLY_BANNER, classes="banner")
+        yield Static(title, id="ag-title")
+        if summary:
+            yield Static("", id="ag-summary")
+        yield RowTable(columns, tone=tone, id=self.TABLE_ID)
+        yield Static("", id="ag-message")
+        if detail:
+            with VerticalScroll(id="ag-detail"):
+                yield Static("", id="ag-detail-body")
+        yield Static(status, id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#ag-message").display = False
+        self.table.focus()
+        self.start()
+
+    def start(self) -> None:
+        """Begin reading (in a worker)."""
 
     @property
     def table(self) -> RowTable:
@@ -254,23 +274,13 @@ class Teams(_Base):
         self.failed: str | None = None
         self.charge = 0.0
         self.detail_for: tuple[str, str] | None = None  # (team, agent or TEAM_ROW) the pane shows (tests read it)
+        self._keep: tuple[str, str] | None = None  # the row to put the cursor back on once read again
 
     def compose(self) -> ComposeResult:
-        yield from self._banner()
-        yield Static(Text(f"Agent teams — {self.location.store}"), id="ag-title")
-        yield RowTable(TEAM_COLUMNS, tone=flag_tone, id="ag-table")
-        yield Static("", id="ag-message")
-        with VerticalScroll(id="ag-detail"):
-            yield Static("", id="ag-detail-body")
-        yield Static("reading the teams…", id="status")
-        yield Footer(compact=True)
+        yield from self._layout(Text(f"Agent teams — {self.location.store}"), TEAM_COLUMNS, flag_tone,
+                                "reading the teams…")
 
-    def on_mount(self) -> None:
-        self.query_one("#ag-message").display = False
-        self.table.focus()
-        self.load()
-
-    def load(self) -> None:
+    def start(self) -> None:
         self.reading = True
         self._load()
 
@@ -305,9 +315,17 @@ class Teams(_Base):
         first = not self.rows
         self.rows.extend(fresh)
         self.table.append([row.cells for row in fresh])
-        if first and fresh:
+        back = next((n for n, row in enumerate(self.rows) if self._keep and self._key(row) == self._keep), None)
+        if back is not None:  # read again: the cursor goes back to the row it was on
+            self._keep = None
+            self.table.cursor_row = back
+        elif first and fresh:
             self._show_detail()
         self._status()
+
+    @staticmethod
+    def _key(row: TeamRow) -> tuple[str, str]:
+        return row.team.name, row.agent.name if row.agent is not None else TEAM_ROW
 
     def _status(self) -> None:
         agents = sum(len(t.agents) for t in self.teams)
@@ -336,7 +354,7 @@ class Teams(_Base):
             body = team_detail(row.team) if row.agent is None else agent_detail(row.team, row.agent)
         except Exception as exc:  # noqa: BLE001 - a row the pane cannot draw is still named
             body = Text(f"cannot show it ({type(exc).__name__}: {exc}); v opens the document", style="red")
-        self.detail_for = (row.team.name, row.agent.name if row.agent is not None else TEAM_ROW)
+        self.detail_for = self._key(row)
         self.query_one("#ag-detail-body", Static).update(body)
         self.query_one("#ag-detail", VerticalScroll).scroll_home(animate=False)
 
@@ -364,11 +382,12 @@ class Teams(_Base):
         self._open_document(self.location, doc, lambda result: self.action_reload())
 
     def action_reload(self) -> None:
+        self._keep = self.detail_for
         self.workers.cancel_group(self, "teams")
         self.rows, self.teams, self.charge, self.failed = [], [], 0.0, None
         self.table.set_rows([])
         self._message("")
-        self.load()
+        self.start()
 
 
 @dataclass
@@ -419,21 +438,11 @@ class AgentRuns(_Base):
         self._generation = 0
 
     def compose(self) -> ComposeResult:
-        yield from self._banner()
         names = self.agent.names
-        yield Static(Text.assemble(("Runs of ", ""), (self.agent.name, "bold"),
-                                   f" ({names.state} · {names.workflow or '?'})"), id="ag-title")
-        yield RowTable(RUN_COLUMNS, id="ag-table")
-        yield Static("", id="ag-message")
-        yield Static("finding the stores of its workflow entries…", id="status")
-        yield Footer(compact=True)
+        title = Text.assemble("Runs of ", (self.agent.name, "bold"), f" ({names.state} · {names.workflow or '?'})")
+        yield from self._layout(title, RUN_COLUMNS, status="finding the stores of its workflow entries…", detail=False)
 
-    def on_mount(self) -> None:
-        self.query_one("#ag-message").display = False
-        self.table.focus()
-        self._begin()
-
-    def _begin(self) -> None:
+    def start(self) -> None:
         from explorer.agents_reader import cosmos_stores
 
         try:
@@ -530,7 +539,7 @@ class AgentRuns(_Base):
         self.table.more = False
         self.table.set_rows([])
         self._message("")
-        self._begin()
+        self.start()
 
 
 def message_row(message) -> tuple[str, ...]:
@@ -637,27 +646,15 @@ class AgentRunView(_Base):
         self.detail_for: tuple[str, int] | None = None  # (part, index) the pane shows (tests read it)
 
     def compose(self) -> ComposeResult:
-        yield from self._banner()
-        yield Static(Text(f"run · reading {self.doc_id}…"), id="ag-title")
-        yield Static("", id="ag-summary")
-        yield RowTable(MESSAGE_COLUMNS, tone=message_tone, id="ag-table")
-        yield Static("", id="ag-message")
-        with VerticalScroll(id="ag-detail"):
-            yield Static("", id="ag-detail-body")
-        yield Static("reading the workflow entry…", id="status")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#ag-message").display = False
-        self.table.focus()
-        self.load()
+        yield from self._layout(Text(f"run · reading {self.doc_id}…"), MESSAGE_COLUMNS, message_tone,
+                                "reading the workflow entry…", summary=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "workflow":  # only when the run's workflow instance was found
             return self.view is not None and self.view.workflow is not None
         return True
 
-    def load(self) -> None:
+    def start(self) -> None:
         self._load()
 
     @work(exclusive=True, group="run")
@@ -686,7 +683,7 @@ class AgentRunView(_Base):
         self._title()
         self._summary()
         self.refresh_bindings()
-        if self.part == "memory":
+        if self.part == "memory" or not self.parts["conversation"].messages:
             self._show_part()
         self._status()
 
@@ -768,10 +765,21 @@ class AgentRunView(_Base):
         if self.part == "memory" and self.view is not None and self.view.memory is None:
             self.query_one("#ag-detail-body", Static).update(Text(f"no memory: {self.view.memory_note}", style="dim"))
         elif not rows:
-            self.query_one("#ag-detail-body", Static).update(Text("no messages", style="dim"))
+            self.query_one("#ag-detail-body", Static).update(self._no_messages())
         else:
             self._show_detail()
         self._status()
+
+    def _no_messages(self) -> RenderableType:
+        """An empty conversation: what its workflow says instead (why it failed, when it did)."""
+        link = self.view.workflow if self.view is not None else None
+        failure = link.summary.failure if link is not None and link.summary is not None else None
+        if failure is None:
+            return Text("no messages", style="dim")
+        from explorer.widgets.timeline import failure_lines
+
+        return Group(Text("no messages: the run failed before its agent said anything. Its Dapr workflow (w):",
+                          style="bold"), *failure_lines(failure))
 
     def on_row_table_highlighted(self, message: RowTable.Highlighted) -> None:
         self.parts[self.part].cursor = message.index
@@ -840,4 +848,4 @@ class AgentRunView(_Base):
         self.table.set_rows([])
         self._message("")
         self.refresh_bindings()
-        self.load()
+        self.start()
