@@ -171,11 +171,11 @@ def approve_short_stays(planner: DurableAgent, stop: threading.Event) -> None:
             nights = (request.get("tool_arguments") or {}).get("nights")
             if request_id in answered or not isinstance(nights, int) or nights > PRE_APPROVED_NIGHTS:
                 continue
+            answered.add(request_id)  # once: a refusal (e.g. the run has ended) is logged, not retried every round
             try:
                 planner.raise_approval_event(request["instance_id"], request_id, approved=True,
                                              reason=f"pre-approved: {nights} night(s)")
-                answered.add(request_id)
-            except Exception:  # the next round tries again; the seeder's deadline reports a run that never goes on
+            except Exception:  # the seeder's deadline names the run that never went on, and this log
                 logger.exception("approving %s for %s failed", request_id, request.get("instance_id"))
 
 
