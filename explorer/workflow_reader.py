@@ -160,7 +160,9 @@ def summarize(ref: InstanceRef, metadata_item: dict[str, Any], found: dict[str, 
     if status_item is not None:
         part = decode_workflow_part("customStatus", _bytes_of(status_item))
         custom = part.value if isinstance(part.value, str) else None
-    updated = max((whole_number(i.get("_ts")) or 0 for i in [metadata_item, *found.values()]), default=0)
+    # daprd rewrites `metadata` on every save of the instance: its _ts is when the instance last changed
+    # (`found` holds the documents of a whole page of instances, so it is no measure of this one's)
+    updated = whole_number(metadata_item.get("_ts")) or 0
     return summarize_instance(ref.app_id, ref.instance_id, ref.partition, metadata, first, tail, custom,
                               _timestamp(updated) if updated else None)
 

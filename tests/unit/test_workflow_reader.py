@@ -75,3 +75,14 @@ def test_filters_pick_by_status_any_case_and_by_name_substring():
     some = summaries[0].name[1:4].upper()
     assert all(some.casefold() in s.name.casefold() for s in filter_instances(summaries, name=some))
     assert filter_instances(summaries, app_id="nobody") == []
+
+
+def test_each_instance_is_last_updated_when_its_own_metadata_was_saved_not_when_the_page_was():
+    """`summarize` is handed the documents of a whole page of instances: another instance's newer
+    documents must not make this one look updated."""
+    ref, documents = INSTANCES["rec-completed"]
+    metadata_item = dict(documents[f"{ref.id_prefix}metadata"], _ts=1_800_000_000)
+    _, others = INSTANCES["rec-running"]
+    newer = {i: dict(d, _ts=1_900_000_000) for i, d in others.items()}
+    summary = summarize(ref, metadata_item, {**documents, **newer})
+    assert summary.last_updated is not None and summary.last_updated.timestamp() == 1_800_000_000
