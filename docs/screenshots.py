@@ -26,6 +26,7 @@ from explorer.localstack.manager import LocalStack  # noqa: E402
 from explorer.localstack.seed import seed  # noqa: E402
 from explorer.widgets.dialogs import ConfirmSave  # noqa: E402
 from explorer.widgets.key_editor import KeyEditor  # noqa: E402
+from explorer.widgets.agents import Teams  # noqa: E402
 from explorer.widgets.store_list import StoreList  # noqa: E402
 from explorer.widgets.timeline import Timeline  # noqa: E402
 from explorer.widgets.workflows import Workflows  # noqa: E402
@@ -67,20 +68,40 @@ async def shoot(stack: LocalStack) -> None:
     app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
     async with app.run_test(size=SIZE) as pilot:
         await shoot_workflows(pilot)
+    app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
+    async with app.run_test(size=SIZE) as pilot:
+        await shoot_teams(pilot)
 
 
-async def shoot_workflows(pilot) -> None:
-    """The README's walk-through: w on the workflow store, the failed order, why it failed."""
+async def to_store(pilot, store: str):
     app = pilot.app
     browser = app.browser
     await until(pilot, lambda: app.session is not None and len(browser.findings) == 3)
     stores = browser.query_one(StoreList)
     stores.focus()
     for _ in range(10):
-        if stores.current_store == "statestore-workflows-cosmos":
+        if stores.current_store == store:
             break
         await pilot.press("down")
-    await until(pilot, lambda: browser.store == "statestore-workflows-cosmos" and browser.location is not None)
+    await until(pilot, lambda: browser.store == store and browser.location is not None)
+    return browser
+
+
+async def shoot_teams(pilot) -> None:
+    """The team view: t on the agents store (what dapr-agents registered on the stack)."""
+    app = pilot.app
+    await to_store(pilot, "statestore-agents-cosmos")
+    await pilot.press("t")
+    await until(pilot, lambda: isinstance(app.screen, Teams) and not app.screen.reading and app.screen.rows)
+    await pilot.press("down")
+    await pilot.pause(0.5)
+    app.save_screenshot(str(OUT / "teams.svg"))
+
+
+async def shoot_workflows(pilot) -> None:
+    """The README's walk-through: w on the workflow store, the failed order, why it failed."""
+    app = pilot.app
+    await to_store(pilot, "statestore-workflows-cosmos")
     await pilot.press("w")
     await until(pilot, lambda: isinstance(app.screen, Workflows) and app.screen.exhausted and not app.screen.reading)
     workflows = app.screen

@@ -227,7 +227,8 @@ async def test_partitions_read_decoded_at_80_columns_and_keys_say_what_their_val
         order = partition_of("order-1001")
         actor = f"{ACTORS_APP}||{cart.actor_type}||{cart.actor_id}"
         await until(pilot, lambda: order in plist.partitions and actor in plist.partitions, "the partitions")
-        assert plist.label(order) == "workflow order-1001"
+        # the store holds the agents app's workflow instances too: a workflow partition names its app
+        assert plist.label(order) == f"workflow order-1001 · {WORKFLOWS_APP}"
         assert plist.label(actor) == f"actor {cart.actor_type} {cart.actor_id}"
         await pilot.press("slash", *cart.actor_id)
         assert f"actor {cart.actor_type} {cart.actor_id}" in screen_lines(plist.options)[0]  # one line, not wrapped
@@ -250,7 +251,7 @@ async def test_partitions_read_decoded_at_80_columns_and_keys_say_what_their_val
         assert plist.label(order) == order
         assert keys.label(keys.entries[0]) == keys.entries[0].state_key.key
         await pilot.press("k")
-        assert plist.label(order) == "workflow order-1001"
+        assert plist.label(order) == f"workflow order-1001 · {WORKFLOWS_APP}"
 
         browser.partitions.select(actor)
         browser.open_partition(actor)
