@@ -69,6 +69,8 @@ PUBSUB = "agents-pubsub"
 MISSING_LLM_COMPONENT = "flights-llm"
 #: Bookings of up to this many nights are approved by the app; longer ones wait for a person.
 PRE_APPROVED_NIGHTS = 2
+#: How often the approver tries to answer one request (0.2 s apart) before it gives up.
+APPROVAL_TRIES = 50
 #: How long a booking waits for its approval before dapr-agents denies it.
 APPROVAL_TIMEOUT_SECONDS = 24 * 3600
 
@@ -165,18 +167,28 @@ def approve_short_stays(planner: DurableAgent, stop: threading.Event) -> None:
     ones waiting. Reads the agent's pending requests, which publish_approval_request records in this
     process (and the state store) before it publishes them on the pub/sub."""
     answered: set[str] = set()
+    tries: dict[str, int] = {}
     while not stop.wait(0.2):
         for request in planner.list_pending_approvals():
             request_id = request.get("approval_request_id")
             nights = (request.get("tool_arguments") or {}).get("nights")
             if request_id in answered or not isinstance(nights, int) or nights > PRE_APPROVED_NIGHTS:
                 continue
-            answered.add(request_id)  # once: a refusal (e.g. the run has ended) is logged, not retried every round
             try:
                 planner.raise_approval_event(request["instance_id"], request_id, approved=True,
                                              reason=f"pre-approved: {nights} night(s)")
-            except Exception:  # the seeder's deadline names the run that never went on, and this log
-                logger.exception("approving %s for %s failed", request_id, request.get("instance_id"))
+                answered.add(request_id)
+            except Exception as exc:
+                # raise_approval_event first reads the run's state, and a read while daprd saves it can
+                # fail ("inbox key … missing from state store"): ask again next round, for a while.
+                tries[request_id] = tries.get(request_id, 0) + 1
+                if tries[request_id] < APPROVAL_TRIES:
+                    logger.warning("approving %s for %s failed, trying again: %s", request_id,
+                                   request.get("instance_id"), (str(exc).splitlines() or [type(exc).__name__])[0])
+                else:
+                    answered.add(request_id)  # given up: the seeder's deadline names the run, and this log
+                    logger.exception("approving %s for %s failed %d times", request_id, request.get("instance_id"),
+                                     APPROVAL_TRIES)
 
 
 def main() -> int:
