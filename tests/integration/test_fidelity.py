@@ -5,7 +5,9 @@ trip itself is described in tests/fidelity.py; bench/fidelity_property.py runs i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +41,26 @@ SHAPES = [
     Shape("binary-bytes", b"\x00\xff\x10binary\x80", b"\x01\x02\xfe", binary=True),
     Shape("bytes-that-are-json", b"[1,2,3]", b'"just text"', binary=True),
 ]
+
+
+def _agents_values() -> list[Shape]:
+    """What dapr-agents 1.0.9 really wrote on the stack (tests/unit/recorded/): a memory array and a
+    registry entry, each edited the way a user would (one message changed; the role changed)."""
+    recorded = json.loads((Path(__file__).parents[1] / "unit" / "recorded" / "dapr-agents-1.0.9.json").read_text())
+    documents = [d for store in recorded["documents"].values() for d in store]
+    memory = next(d["value"] for d in documents if ":_memory_" in d["id"])
+    registry = next(d["value"] for d in documents if d["id"].endswith(":Weather Bot"))
+    edited_memory = [dict(m, content=f"{m.get('content')} (edited)") if n == 0 else m for n, m in enumerate(memory)]
+    edited_registry = {**registry, "role": "Senior weather forecaster"}
+
+    def text(value) -> bytes:
+        return json.dumps(value, ensure_ascii=False).encode()
+
+    return [Shape("dapr-agents-memory-array", text(memory), text(edited_memory)),
+            Shape("dapr-agents-registry-entry", text(registry), text(edited_registry))]
+
+
+SHAPES += _agents_values()
 
 
 @pytest.fixture(scope="module")
