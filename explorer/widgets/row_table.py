@@ -4,7 +4,11 @@ What it is for: lists that grow a page at a time as the user scrolls (thousands 
 each row as a tuple of short strings, draws only the lines on screen (Textual's Line API), keeps a
 header line, colours a cell by what its row says (the screen's `tone` function: a runtime status
 in red or green), and posts `Highlighted` (the cursor moved), `Chosen` (enter, or a click on the
-cursor's row) and `NeedMore` (the cursor or the view is near the last row).
+cursor's row) and `NeedMore` (the cursor or the view is near the last row). A screen that holds a
+window of pages (the timeline) drops rows at either end (`drop_front`, `drop_back`) and puts an
+earlier page back in front (`prepend`), the cursor and the view staying on the same rows; with
+`more_before` set it posts `NeedEarlier` when the cursor or the view moves up near the first row
+(Home: `first`, the very first rows wanted).
 
 What it must never do: I/O, or hold anything but the rows' text (the screens keep details
 elsewhere, a page at a time).
@@ -92,6 +96,14 @@ class RowTable(ScrollView, can_focus=True):
     class NeedMore(TableMessage):
         """The cursor or the view is near the last row held, and more rows exist."""
 
+    class NeedEarlier(TableMessage):
+        """Moving up near the first row held while rows exist before it (`more_before`); `first`:
+        Home, the very first rows are wanted (not only the page before)."""
+
+        def __init__(self, table: RowTable, first: bool = False) -> None:
+            super().__init__(table)
+            self.first = first
+
     def __init__(self, columns: Sequence[tuple[str, int, int]], tone: Callable[[int, str, Row], str] | None = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
@@ -101,6 +113,10 @@ class RowTable(ScrollView, can_focus=True):
         self._rows: list[Row] = []
         self._styles: dict[tuple[str, str], Style] = {}
         self.more = False  # rows exist past the last one held: NeedMore is posted near the end
+        self.more_before = False  # rows exist before the first one held (dropped): NeedEarlier near the top
+        self.near = NEAR_END  # how close to an end counts as near (a screen with small pages sets less)
+        self._parity = 0  # rows dropped from the front so far (mod 2): each row keeps its stripe
+        self._shifting = False  # moving the view to follow dropped/prepended rows: not the user scrolling
 
     # -- what the screen tells it -------------------------------------------------------
 
@@ -119,6 +135,7 @@ class RowTable(ScrollView, can_focus=True):
 
     def set_rows(self, rows: Sequence[Row], cursor: int = 0) -> None:
         self._rows = list(rows)
+        self._parity = 0
         self._widths = [max(low, cell_len(title)) for title, low, _ in self._columns]
         self._measure(self._rows)
         self._resize()
@@ -133,6 +150,53 @@ class RowTable(ScrollView, can_focus=True):
         self._resize()
         if first and rows:
             self.cursor_row = 0  # says which row is highlighted
+
+    def drop_front(self, count: int) -> None:
+        """Forget the first `count` rows (they left the window): the view and the cursor stay on
+        their rows (a cursor on a dropped row goes to the first one left, and says so)."""
+        count = min(count, len(self._rows))
+        if count <= 0:
+            return
+        del self._rows[:count]
+        self._parity = (self._parity + count) % 2
+        self._shift(-count)
+
+    def drop_back(self, count: int) -> None:
+        """Forget the last `count` rows (an earlier page came back in front)."""
+        count = min(count, len(self._rows))
+        if count <= 0:
+            return
+        del self._rows[len(self._rows) - count:]
+        self._shift(0)
+
+    def prepend(self, rows: Sequence[Row]) -> None:
+        """`rows` in front of the first row (an earlier page read again); the view and the cursor
+        stay on the rows they were on."""
+        if not rows:
+            return
+        self._rows[:0] = rows
+        self._parity = (self._parity - len(rows)) % 2
+        self._measure(rows)
+        self._shift(len(rows))
+
+    def _shift(self, delta: int) -> None:
+        """The rows moved by `delta` (dropped in front: negative, prepended: positive, dropped at the
+        back: 0): keep the view and the cursor on the same rows, quietly (no Highlighted, no
+        NeedMore or NeedEarlier: the cursor's row has not changed and the user did not scroll)."""
+        self._resize()
+        self._shifting = True
+        try:
+            self.scroll_to(y=max(0, self.scroll_offset.y + delta), animate=False, immediate=True)
+        finally:
+            self._shifting = False
+        row = self.cursor_row + delta
+        if row < 0 and self._rows:
+            self.cursor_row = 0  # its row was dropped: the first one held, highlighted
+        elif row >= len(self._rows) and self._rows:
+            self.cursor_row = len(self._rows) - 1  # the same at the other end
+        else:
+            self.set_reactive(RowTable.cursor_row, max(0, min(row, len(self._rows) - 1)))
+        self.refresh()
 
     def _measure(self, rows: Sequence[Row]) -> None:
         widths = self._widths
@@ -175,7 +239,7 @@ class RowTable(ScrollView, can_focus=True):
             if index == self.cursor_row:
                 name = "row-table--cursor" if self.has_focus else "row-table--cursor-blurred"
             else:
-                name = "row-table--even" if index % 2 else ""
+                name = "row-table--even" if (index + self._parity) % 2 else ""
             pad = self._style(name)
             row = self._rows[index]
             cells = []
@@ -198,7 +262,7 @@ class RowTable(ScrollView, can_focus=True):
     def validate_cursor_row(self, row: int) -> int:
         return max(0, min(row, len(self._rows) - 1)) if self._rows else 0
 
-    def watch_cursor_row(self, row: int) -> None:
+    def watch_cursor_row(self, old: int, row: int) -> None:
         visible = max(1, self.size.height - 1)
         top = int(self.scroll_offset.y)
         if row < top:
@@ -208,13 +272,19 @@ class RowTable(ScrollView, can_focus=True):
         self.refresh()
         if self._rows:
             self.post_message(self.Highlighted(self, row))
-            if self.more and row >= len(self._rows) - NEAR_END:
+            if self.more and row >= len(self._rows) - self.near:
                 self.post_message(self.NeedMore(self))
+            if self.more_before and row < self.near and row <= old:
+                self.post_message(self.NeedEarlier(self))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if self.more and new_value >= self.max_scroll_y - 2:
+        if self._shifting:
+            return
+        if self.more and new_value >= self.max_scroll_y - 2 and new_value > old_value:  # scrolling down
             self.post_message(self.NeedMore(self))
+        if self.more_before and new_value <= 2 and new_value < old_value:
+            self.post_message(self.NeedEarlier(self))
 
     def action_cursor(self, delta: int) -> None:
         self.cursor_row += delta
@@ -223,6 +293,8 @@ class RowTable(ScrollView, can_focus=True):
         self.cursor_row += direction * max(1, self.size.height - 2)
 
     def action_edge(self, end: int) -> None:
+        if not end and self.more_before:
+            self.post_message(self.NeedEarlier(self, first=True))
         self.cursor_row = len(self._rows) - 1 if end else 0
 
     def action_choose(self) -> None:

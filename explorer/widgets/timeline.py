@@ -9,9 +9,17 @@ document that does not decode as its error beside its raw bytes. `i` shows the i
 the instance waits for), `o` its other state documents; enter on a child-workflow event opens the
 child, `p` the parent; `v` opens the selected document as it is stored, read-only with its reason.
 
-What it must never do: I/O outside a worker; hold more than `CACHED_PAGES` decoded pages (rows
-keep a line of text each, so a history of 10,000 events stays small); drop a field or an event it
-cannot decode; offer a write (workflow state is Dapr's).
+Its rows are a window of at most `WINDOW_PAGES` pages of `PAGE_SIZE` events, like the key
+table's: reading a page past the window drops the oldest page's rows, and moving up near the first
+row held reads the page before it again from the continuation token that starts it (the tokens of
+every page seen are kept: a few bytes each), so scrolling a history of any length holds the same
+rows. Home reads the first page again; End goes to the last row held and reads the next page (so
+End, pressed again and again, walks to the end a page at a time: tokens only go forward). The
+cursor stays on its event as rows are dropped or put back; `#` is the event's own sequence.
+
+What it must never do: I/O outside a worker; hold more than `CACHED_PAGES` decoded pages and
+`WINDOW_PAGES` pages of rows (a line of text each); drop a field or an event it cannot decode;
+offer a write (workflow state is Dapr's).
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from explorer.widgets.row_table import RowTable
 from explorer.widgets.workflows import STATUS_TONES, when
 
 CACHED_PAGES = 3  # decoded pages kept for the detail pane; an older one is read again when selected
+PAGE_SIZE = 100  # events a page (one query)
+WINDOW_PAGES = 5  # pages of rows held: scrolling on drops the oldest, scrolling back reads it again
 PARTS = {"history": "history", "inbox": "inbox (what it waits for)", "other": "other state documents"}
 COLUMNS = [("#", 2, 12), ("Time (UTC)", 18, 23), ("Event", 5, 32), ("Name · detail", 14, 120)]
 CHILD_CREATED = ("ChildWorkflowInstanceCreated", "SubOrchestrationInstanceCreated")
@@ -256,15 +266,103 @@ def event_detail(entry, now: float | None = None) -> RenderableType:
 
 @dataclass
 class PartView:
-    """One part's rows (history, inbox or other): text, what each row opens, and how to read its pages."""
+    """One part's rows (history, inbox or other) — the window of pages held: text, what each row
+    opens (`rows[i]`, `meta[i]` are the table's row i), and how to read any of its pages again.
+    Pure bookkeeping: the screen reads pages and tells the table what changed."""
 
+    window_pages: int = WINDOW_PAGES
     rows: list[tuple[str, ...]] = field(default_factory=list)
     meta: list[EntryMeta] = field(default_factory=list)
-    tokens: list[str | None] = field(default_factory=lambda: [None])  # the token that starts each page
-    more: bool = True
-    loading: bool = False
+    tokens: list[str | None] = field(default_factory=lambda: [None])  # the token that starts each page seen
+    counts: list[int] = field(default_factory=list)  # rows in each page seen (where a page starts)
+    held: list[tuple[int, int]] = field(default_factory=list)  # (page, its rows held), in order
+    pending: tuple[int, str] | None = None  # (page, "next" | "earlier" | "first") being read
     failed: str | None = None
     cursor: int = 0
+
+    @property
+    def loading(self) -> bool:
+        return self.pending is not None
+
+    @property
+    def more(self) -> bool:
+        """Pages after the window: not read yet, or dropped from it."""
+        last = self.held[-1][0] if self.held else -1
+        return last + 1 < len(self.tokens)
+
+    @property
+    def before(self) -> bool:
+        """Pages before the window (dropped from it)."""
+        return bool(self.held) and self.held[0][0] > 0
+
+    @property
+    def start(self) -> int:
+        """The position in the part of the first row held (0: its first event)."""
+        return sum(self.counts[:self.held[0][0]]) if self.held else 0
+
+    @property
+    def end(self) -> int:
+        """The position after the last row held: how far into the part the window reaches."""
+        return self.start + len(self.rows)
+
+    def request(self, how: str) -> int | None:
+        """The page to read for `how` ("next": after the window, "earlier": before it, "first"),
+        now pending; None if there is none or a page is being read."""
+        if self.pending is not None:
+            return None
+        if how == "next":
+            page = self.held[-1][0] + 1 if self.held else 0
+            if page >= len(self.tokens):
+                return None
+        elif how == "earlier":
+            if not self.before:
+                return None
+            page = self.held[0][0] - 1
+        else:
+            if not self.before:
+                return None
+            page = 0
+        self.pending = page, how
+        return page
+
+    def arrived(self, page: int, rows: list[tuple[str, ...]], meta: list[EntryMeta],
+                token: str | None) -> tuple[str, int]:
+        """Page `page` read: into the window. What the table must do: ("next", rows to drop in
+        front), ("earlier", rows to drop at the back), ("first", 0: show the rows afresh) or
+        ("stale", 0: not the page pending; nothing changed)."""
+        if self.pending is None or self.pending[0] != page:
+            return "stale", 0
+        how = self.pending[1]
+        self.pending, self.failed = None, None
+        if page + 1 == len(self.tokens) and token:
+            self.tokens.append(token)
+        if page < len(self.counts):
+            self.counts[page] = len(rows)
+        else:
+            self.counts.append(len(rows))
+        dropped = 0
+        if how == "first":
+            self.rows, self.meta, self.held, self.cursor = list(rows), list(meta), [(page, len(rows))], 0
+        elif how == "next":
+            self.rows.extend(rows)
+            self.meta.extend(meta)
+            self.held.append((page, len(rows)))
+            while len(self.held) > self.window_pages:
+                dropped += self.held.pop(0)[1]
+            del self.rows[:dropped], self.meta[:dropped]
+            self.cursor = max(0, self.cursor - dropped)
+        else:
+            self.rows[:0], self.meta[:0] = rows, meta
+            self.held.insert(0, (page, len(rows)))
+            while len(self.held) > self.window_pages:
+                dropped += self.held.pop()[1]
+            if dropped:
+                del self.rows[len(self.rows) - dropped:], self.meta[len(self.meta) - dropped:]
+            self.cursor = min(self.cursor + len(rows), max(0, len(self.rows) - 1))
+        return how, dropped
+
+    def read_failed(self, message: str) -> None:
+        self.pending, self.failed = None, message
 
 
 class Timeline(Screen):
@@ -281,19 +379,31 @@ class Timeline(Screen):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, session, location, ref) -> None:
+    def __init__(self, session, location, ref, page_size: int = PAGE_SIZE, window_pages: int = WINDOW_PAGES) -> None:
         super().__init__()
         self.session = session
         self.location = location
         self.ref = ref
+        self.page_size = page_size
+        self.window_pages = window_pages
         self.summary = None  # InstanceSummary, once read
         self.inbox_note = ""
         self.waits: list[str] = []  # what the instance still waits for (an unfinished one)
         self.part = "history"
-        self.views: dict[str, PartView] = {name: PartView() for name in PARTS}
+        self.views: dict[str, PartView] = self._new_views()
         self._pages: OrderedDict[tuple[str, int], dict[str, object]] = OrderedDict()  # decoded, newest last
         self._detail_timer = None
         self.detail_for: str | None = None  # the document the detail pane shows (tests read it)
+
+    def _new_views(self) -> dict[str, PartView]:
+        return {name: PartView(self.window_pages) for name in PARTS}
+
+    @property
+    def gone(self) -> bool:
+        """Esc (or the app's exit) has begun taking the screen down while a read was out: its
+        widgets are being removed before its workers are cancelled, so an answer arriving now
+        draws nothing (`display` is False from the start of the removal)."""
+        return not self.display
 
     @property
     def reader(self):
@@ -307,7 +417,9 @@ class Timeline(Screen):
                          classes="banner")
         yield Static(Text(f"{self.ref.instance_id} · reading…"), id="tl-title")
         yield Static("", id="tl-summary")
-        yield RowTable(COLUMNS, tone=event_tone, id="tl-events")
+        table = RowTable(COLUMNS, tone=event_tone, id="tl-events")
+        table.near = max(1, min(table.near, self.page_size // 2))  # near an end: within half a page
+        yield table
         with VerticalScroll(id="tl-detail"):
             yield Static("", id="tl-detail-body")
         yield Static("", id="status")
@@ -339,11 +451,15 @@ class Timeline(Screen):
         try:
             self.summary = summary = await self.reader.summary(self.ref)
         except Exception as exc:  # noqa: BLE001 - shown; the history may still read
+            if self.gone:
+                return
             self.query_one("#tl-summary", Static).update(Text(f"✖ summary: {failure_line(exc)}", style="red"))
             return
         title = Text.assemble((summary.instance_id, "bold"), " · ", summary.name or "?", " · ",
                               (summary.status.name, STATUS_TONES.get(summary.status.name, "")),
                               f" · app {summary.app_id}")
+        if self.gone:
+            return
         self.query_one("#tl-title", Static).update(title)
         self._show_summary()
         self.refresh_bindings()
@@ -361,7 +477,8 @@ class Timeline(Screen):
             self.waits = [f"? ({failure_line(exc)})"]
         else:
             self.waits = open_waits([e.part.value for e in tail if isinstance(e.part.value, WorkflowEvent)])
-        self._show_summary()
+        if not self.gone:
+            self._show_summary()
 
     @work(group="inbox-note")
     async def load_inbox_note(self) -> None:
@@ -377,7 +494,8 @@ class Timeline(Screen):
                 names.append(" ".join(c for c in (cells[2], cells[3]) if c))
             more = " …" if page.continuation else ""
             self.inbox_note = ("inbox: " + "; ".join(names) + more + " (i)") if names else "inbox empty"
-        self._show_summary()
+        if not self.gone:
+            self._show_summary()
 
     def _show_summary(self) -> None:
         """At most three lines, each cut at the screen's edge: when, failure, custom status and inbox."""
@@ -408,47 +526,56 @@ class Timeline(Screen):
 
     # -- pages --------------------------------------------------------------------------
 
-    def _load_next(self) -> None:
-        view = self.view
-        if view.loading or not view.more:
+    def _load_next(self, how: str = "next") -> None:
+        """Read the page after the window ("next"), the one before it ("earlier") or the first."""
+        page_number = self.view.request(how)
+        if page_number is None:
             return
-        view.loading = True
         self._status()
-        self._read_page(self.part, len(view.tokens) - 1)
+        self._read_page(self.part, page_number)
+
+    async def _entries(self, part: str, page_number: int):
+        """One page's entries and the token of the page after it, and its charge."""
+        if part == "other":
+            return tuple(await self.reader.other_parts(self.ref)), None, None
+        page = await self.reader.timeline_page(self.ref, part, self.views[part].tokens[page_number], self.page_size)
+        return page.entries, page.continuation, page.request_charge
 
     @work(group="pages")
     async def _read_page(self, part: str, page_number: int) -> None:
         view = self.views[part]
         try:
-            if part == "other":
-                entries, token, charge = tuple(await self.reader.other_parts(self.ref)), None, None
-            else:
-                page = await self.reader.timeline_page(self.ref, part, view.tokens[page_number])
-                entries, token, charge = page.entries, page.continuation, page.request_charge
+            entries, token, charge = await self._entries(part, page_number)
         except Exception as exc:  # noqa: BLE001 - shown on screen; the app keeps running
-            view.loading = False
-            view.failed = failure_line(exc)
-            self._status()
+            view.read_failed(failure_line(exc))
+            if not self.gone:
+                self._status()
             return
-        view.loading, view.failed = False, None
         self._remember(part, page_number, entries)
-        rows = []
+        rows, meta = [], []
         for entry in entries:
             cells, link = row_of(entry)
             rows.append(cells)
-            view.meta.append(EntryMeta(entry.doc_id, page_number, link))
-        view.rows.extend(rows)
-        view.more = bool(token)
-        if token:
-            view.tokens.append(token)
-        if part == self.part:
-            self.table.more = view.more
-            self.table.append(rows)
-            self._status(charge)
-            if not view.rows:
-                self.query_one("#tl-detail-body", Static).update(Text(self._empty_text(part), style="dim"))
-            elif len(view.rows) == len(rows):  # the first rows: show the cursor's event at once
-                self._show_detail()
+            meta.append(EntryMeta(entry.doc_id, page_number, link))
+        first = not view.rows
+        how, dropped = view.arrived(page_number, rows, meta, token)
+        if how == "stale" or part != self.part or self.gone:
+            return
+        table = self.table
+        table.more, table.more_before = view.more, view.before
+        if how == "next":
+            table.append(rows)
+            table.drop_front(dropped)
+        elif how == "earlier":
+            table.prepend(rows)
+            table.drop_back(dropped)
+        else:
+            table.set_rows(view.rows, 0)
+        self._status(charge)
+        if not view.rows:
+            self.query_one("#tl-detail-body", Static).update(Text(self._empty_text(part), style="dim"))
+        elif first:  # the first rows: show the cursor's event at once
+            self._show_detail()
 
     def _empty_text(self, part: str) -> str:
         if part == "inbox":
@@ -465,8 +592,8 @@ class Timeline(Screen):
 
     def _status(self, charge: float | None = None) -> None:
         view = self.view
-        count = len(view.rows)
-        parts = [f"{PARTS[self.part]}: {count:,} loaded"]
+        held = f"{view.start + 1:,}–{view.end:,} held (earlier ↑)" if view.before else f"{view.end:,} loaded"
+        parts = [f"{PARTS[self.part]}: {held}"]
         if view.failed:
             parts.append(f"✖ {view.failed}")
         else:
@@ -484,16 +611,22 @@ class Timeline(Screen):
     # -- the detail pane ------------------------------------------------------------------
 
     def on_row_table_highlighted(self, message: RowTable.Highlighted) -> None:
-        self.view.cursor = message.index
+        index = self.table.current  # not the message's: rows may have been dropped or put back since
+        if index is None:
+            return
+        self.view.cursor = index
         if self._detail_timer is not None:
             self._detail_timer.stop()
-        if self._cached(message.index) is not None:
+        if self._cached(index) is not None:
             self._show_detail()
         else:  # a pause, so arrowing through evicted rows does not read a page per keypress
             self._detail_timer = self.set_timer(0.12, self._show_detail)
 
     def on_row_table_need_more(self, message: RowTable.NeedMore) -> None:
         self._load_next()
+
+    def on_row_table_need_earlier(self, message: RowTable.NeedEarlier) -> None:
+        self._load_next("first" if message.first else "earlier")
 
     def _cached(self, index: int):
         view = self.view
@@ -524,23 +657,22 @@ class Timeline(Screen):
     @work(exclusive=True, group="detail")
     async def _read_again(self, part: str, page_number: int) -> None:
         """A page the detail pane no longer holds, read again from the token that starts it."""
-        view = self.views[part]
         try:
-            if part == "other":
-                entries = tuple(await self.reader.other_parts(self.ref))
-            else:
-                entries = (await self.reader.timeline_page(self.ref, part, view.tokens[page_number])).entries
+            entries = (await self._entries(part, page_number))[0]
         except Exception as exc:  # noqa: BLE001
+            if self.gone:
+                return
             self.query_one("#tl-detail-body", Static).update(Text(f"✖ {failure_line(exc)}", style="red"))
             return
         self._remember(part, page_number, entries)
-        if part == self.part:
+        if part == self.part and not self.gone:
             self._show_detail()
 
     # -- following links ------------------------------------------------------------------
 
     def on_row_table_chosen(self, message: RowTable.Chosen) -> None:
-        meta = self.view.meta[message.index] if message.index < len(self.view.meta) else None
+        index = self.table.current
+        meta = self.view.meta[index] if index is not None and index < len(self.view.meta) else None
         if meta is None or not meta.link:
             self.notify("no instance to open from this event (v opens its document)", timeout=3)
             return
@@ -563,7 +695,9 @@ class Timeline(Screen):
         except Exception as exc:  # noqa: BLE001
             self.notify(failure_line(exc), severity="error")
             return
-        self.app.push_screen(Timeline(self.session, self.location, ref))
+        if self.gone:
+            return
+        self.app.push_screen(Timeline(self.session, self.location, ref, self.page_size, self.window_pages))
 
     # -- actions --------------------------------------------------------------------------
 
@@ -573,7 +707,7 @@ class Timeline(Screen):
         self.view.cursor = self.table.current or 0
         self.part = part
         view = self.view
-        self.table.more = view.more
+        self.table.more, self.table.more_before = view.more, view.before
         self.table.set_rows(view.rows, view.cursor)
         self.query_one("#tl-detail-body", Static).update("")
         self._status()
@@ -593,9 +727,9 @@ class Timeline(Screen):
     def action_reload(self) -> None:
         self.workers.cancel_group(self, "pages")
         self.workers.cancel_group(self, "detail")
-        self.views = {name: PartView() for name in PARTS}
+        self.views = self._new_views()
         self._pages.clear()
-        self.table.more = False
+        self.table.more = self.table.more_before = False
         self.table.set_rows([])
         self.load_summary()
         self.load_inbox_note()

@@ -187,6 +187,68 @@ async def test_enter_on_the_child_event_opens_the_child_and_p_its_parent(stack):
         await until(pilot, lambda: app.screen is parent, "back where it started")
 
 
+async def test_a_history_longer_than_the_window_scrolls_to_its_end_and_back_holding_a_window(stack):
+    """order-1002's 21 events, read 5 a page with a window of 2 pages: the rows held never exceed
+    10, the cursor walks every event in order down and back up (earlier pages read again from their
+    tokens), the detail pane follows it, and Home and End reach both ends."""
+    app = make_app(stack)
+    async with app.run_test(size=(100, 30)) as pilot:
+        whole = await to_timeline(pilot, FAILED)  # one page of 100: the whole history, as a user sees it
+        numbers = [row[0] for row in whole.view.rows]
+        kinds = dict((row[0], row[2]) for row in whole.view.rows)
+        assert len(numbers) > 10 and numbers == sorted(numbers, key=int)
+        app.push_screen(Timeline(whole.session, whole.location, whole.ref, page_size=5, window_pages=2))
+        await until(pilot, lambda: app.screen is not whole and isinstance(app.screen, Timeline)
+                    and app.screen.view.rows, "the windowed timeline")
+        timeline, table = app.screen, app.screen.table
+        assert timeline.view.more and "more ↓" in text(timeline, "#status")
+
+        def under_cursor() -> str:
+            return table.rows[table.current][0]
+
+        async def walk(key: str, done) -> list[str]:
+            """Press `key` until `done()`; the events the cursor was on, each once, in order, each
+            one's detail shown before the next key."""
+            passed = [under_cursor()]
+            for _ in range(4 * len(numbers)):
+                if done():
+                    return passed
+                await pilot.press(key)
+                await until(pilot, lambda: not timeline.view.loading, "the page")
+                assert table.row_count <= 10 and len(timeline.view.rows) <= 10, table.row_count
+                doc_id = timeline.view.meta[table.current].doc_id
+                await until(pilot, lambda: timeline.detail_for == doc_id, f"the detail of {under_cursor()}")
+                assert kinds[under_cursor()] in text(timeline, "#tl-detail-body")
+                if under_cursor() != passed[-1]:
+                    passed.append(under_cursor())
+            raise AssertionError(f"{key} did not get there: {passed}")
+
+        down = await walk("down", lambda: not timeline.view.more and table.current == table.row_count - 1)
+        assert down == numbers
+        assert timeline.view.before and "held (earlier ↑)" in text(timeline, "#status")
+        up = await walk("up", lambda: not timeline.view.before and table.current == 0)
+        assert up == numbers[::-1]  # the first pages read again, in order, from their tokens
+        declined = [n for n in numbers if kinds[n] == "TaskFailed"][-1]
+        to_failure = await walk("down", lambda: under_cursor() == declined)
+        assert to_failure == numbers[:numbers.index(declined) + 1]
+        detail = text(timeline, "#tl-detail-body")
+        assert "PaymentDeclined" in detail and f"card ending {DECLINED_CARD[-4:]}" in detail, detail
+
+        for _ in range(len(numbers)):  # End: the last row held, and the next page read, until the last
+            if not timeline.view.more:
+                break
+            await pilot.press("end")
+            await until(pilot, lambda: not timeline.view.loading, "the page")
+            assert table.row_count <= 10
+        await pilot.press("end")
+        assert under_cursor() == numbers[-1] and "all loaded" in text(timeline, "#status")
+        await pilot.press("home")
+        await until(pilot, lambda: not timeline.view.loading and under_cursor() == numbers[0], "the first event")
+        assert [row[0] for row in table.rows] == numbers[:5] and timeline.view.more
+        await until(pilot, lambda: timeline.detail_for == timeline.view.meta[0].doc_id, "the first event's detail")
+        assert kinds[numbers[0]] in text(timeline, "#tl-detail-body")
+
+
 @pytest.mark.parametrize("read_only", [False, True], ids=["writable", "read-only"])
 async def test_v_opens_an_events_raw_document_read_only_and_nothing_is_written(stack, cosmos, read_only):
     app = make_app(stack, read_only=read_only)
