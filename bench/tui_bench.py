@@ -673,7 +673,23 @@ async def seed_ttl_keys(stack, count: int) -> float:
 
 
 def command_line() -> str:
-    return " ".join([".venv/bin/python", "bench/tui_bench.py", *sys.argv[1:]])
+    """How this bench was started, as a user would type it (bench/<script> and its options)."""
+    return " ".join([".venv/bin/python", "bench/" + Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def print_report(rows: list[tuple[str, str, str]], notes: list[str], load_at_start: str) -> None:
+    """The closing table every bench prints: the command, the machine's load, notes, then a row per
+    target (what, verdict, measured)."""
+    width = max((len(r[0]) for r in rows), default=10)
+    print()
+    print(f"command: {command_line()}")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores "
+          f"(started at {load_at_start})")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"{'target':<{width}}  {'result':<6}  measured")
+    for target, measured, verdict in rows:
+        print(f"{target:<{width}}  {verdict:<6}  {measured}")
 
 
 def main() -> None:
@@ -808,16 +824,7 @@ def main() -> None:
                     rows.append(("  cross-check: headless driver (frames composed, not written)", cpu, ""))
 
     stack.remove_run_dir()
-    width = max(len(r[0]) for r in rows)
-    print()
-    print(f"command: {command_line()}")
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores "
-          f"(started at {load_at_start})")
-    for note in notes:
-        print(f"note: {note}")
-    print(f"{'target':<{width}}  {'result':<6}  measured")
-    for target, measured, verdict in rows:
-        print(f"{target:<{width}}  {verdict:<6}  {measured}")
+    print_report(rows, notes, load_at_start)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.tui_bench import median, ms, p90, proc_status_mb  # noqa: E402
+from bench.tui_bench import command_line, median, ms, p90, print_report, proc_status_mb  # noqa: E402
 
 PARTS = ("datapath", "app")
 RESULT = "BENCH-RESULT "
@@ -522,10 +522,6 @@ async def child_app_memory(args) -> dict:
 # -- the run ------------------------------------------------------------------------------------------
 
 
-def command_line() -> str:
-    return " ".join([".venv/bin/python", "bench/workflows_bench.py", *sys.argv[1:]])
-
-
 def datapath_rows(d: dict, size: str, rows: list) -> None:
     i = d["instances"]
     rows.append((f"instances_page() first page, {size}",
@@ -671,16 +667,7 @@ def main() -> None:
                 app_rows(a, m, total, rows)
 
     stack.remove_run_dir()
-    width = max((len(r[0]) for r in rows), default=10)
-    print()
-    print(f"command: {command_line()}")
-    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores "
-          f"(started at {load_at_start})")
-    for note in notes:
-        print(f"note: {note}")
-    print(f"{'target':<{width}}  {'result':<6}  measured")
-    for target, measured, verdict in rows:
-        print(f"{target:<{width}}  {verdict:<6}  {measured}")
+    print_report(rows, notes, load_at_start)
 
 
 if __name__ == "__main__":
