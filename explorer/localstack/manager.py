@@ -217,6 +217,9 @@ class DaprService:
         raise StackError(f"Dapr's {self.name} {state}{why} (its log: {self.log_path})")
 
 
+#: What daprd logs when a port it was given is taken (it then exits at start).
+PORT_TAKEN = ("could not listen on any endpoint", "address already in use")
+
 #: The npm package of the Cosmos-compatible server (stack/cosmos/package.json).
 COSMOS_SERVER_PACKAGE = "@vercel/cosmosdb-server"
 
@@ -510,8 +513,8 @@ class LocalStack:
                 self._app_listener = bound_listener()
                 self._app_ports[ACTOR_APP_ID] = self._app_listener.getsockname()[1]
                 self._start_sidecar(self._daprd, ACTOR_APP_ID)
-            for sidecar in self.sidecars.values():
-                sidecar.daprd.wait_healthy(self.startup_timeout, StackError)
+            for app_id in list(self.sidecars):
+                self._wait_sidecar(app_id)
             if self.apps:
                 self._start_apps()
         except Exception as exc:
@@ -713,6 +716,26 @@ class LocalStack:
         return specs
 
     # -- daprd ------------------------------------------------------------------------------
+
+    def _wait_sidecar(self, app_id: str, attempts: int = 3) -> None:
+        """Wait until `app_id`'s daprd (started on free ports) is healthy. A port is picked free a moment
+        before daprd binds it, so another process can take it in between (seen once in CI: "failed to
+        start HTTP server: could not listen on any endpoint"); such a daprd is started again on fresh
+        ports (an app already started beside it is started again too), `attempts` times in all."""
+        for attempt in range(1, attempts + 1):
+            sidecar = self.sidecars[app_id]
+            try:
+                sidecar.daprd.wait_healthy(self.startup_timeout, StackError)
+                return
+            except StackError:
+                said = sidecar.process.log_tail(20)
+                if attempt == attempts or sidecar.process.alive() or not any(t in said for t in PORT_TAKEN):
+                    raise
+            assert self._daprd is not None
+            self._start_sidecar(self._daprd, app_id)
+            if app_id in self.app_processes:
+                self.app_processes[app_id].process.stop()
+                self._start_app(app_id)
 
     def _start_sidecar(self, daprd: Path, app_id: str, grpc_port: int = 0, http_port: int = 0) -> None:
         """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones); wait_healthy() waits."""

@@ -279,3 +279,32 @@ def test_the_readme_walkthrough_in_the_demo_then_quit_leaves_no_process_behind()
         if term.process.poll() is None:
             term.process.kill()
         os.close(term.master)
+
+
+def test_a_daprd_whose_port_was_taken_before_it_bound_it_is_started_again_on_fresh_ports(tmp_path, monkeypatch):
+    """A port is picked free a moment before daprd binds it; another process may take it in between
+    (seen once in CI). The first daprd is given an HTTP port something else already listens on: it
+    exits ("could not listen on any endpoint") and the stack starts it again on fresh ports."""
+    from explorer.localstack import daprd as daprd_module
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picks = []
+    real_pick = daprd_module.DaprdPorts.pick.__func__
+
+    def pick(cls, grpc: int = 0, http: int = 0):
+        ports = real_pick(cls, grpc, http)
+        if not picks:  # the first daprd gets the taken port
+            ports = cls(ports.grpc, taken.getsockname()[1], ports.internal_grpc, ports.metrics)
+        picks.append(ports)
+        return ports
+
+    monkeypatch.setattr(daprd_module.DaprdPorts, "pick", classmethod(pick))
+    try:
+        with LocalStack(run_dir=tmp_path, app_ids=("order-processor",)) as stack:
+            sidecar = stack.sidecars["order-processor"]
+            assert len(picks) == 2 and sidecar.http_port != taken.getsockname()[1]
+            assert sidecar.process.alive() and sidecar.daprd.healthy()
+    finally:
+        taken.close()
