@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -91,8 +92,29 @@ class ManagedProcess:
             pass
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The ports the kernel hands out to outgoing connections (and to bind(0))."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (the caller retries if it is taken later)."""
+    """A TCP port free on 127.0.0.1 right now, chosen BELOW the kernel's ephemeral range: a port from
+    that range (what bind(0) returns) can be taken as the local port of any outgoing connection in the
+    moment before our process binds it (CI saw daprd and placement fail with "address already in use").
+    Falls back to bind(0) when no such port is free."""
+    low, _ = _ephemeral_range()
+    for _ in range(50):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
