@@ -73,8 +73,8 @@ async def until(pilot, condition, what: str, timeout: float = 20.0) -> None:
         await pilot.pause(0.05)
 
 
-async def browse_to(pilot, store: str, partition: str) -> Browser:
-    """As a user would: arrow to the store, filter the partitions, enter."""
+async def to_store(pilot, store: str) -> Browser:
+    """As a user would: arrow down the store list to `store`; the browser once the store is open."""
     app = pilot.app
     browser = app.browser
     await until(pilot, lambda: app.session is not None, "the session to open")
@@ -86,6 +86,12 @@ async def browse_to(pilot, store: str, partition: str) -> Browser:
         await pilot.press("down")
     assert stores.current_store == store
     await until(pilot, lambda: browser.store == store and browser.location is not None, f"{store} to open")
+    return browser
+
+
+async def browse_to(pilot, store: str, partition: str) -> Browser:
+    """As a user would: arrow to the store, filter the partitions, enter."""
+    browser = await to_store(pilot, store)
     await until(pilot, lambda: partition in browser.partitions.partitions, f"partition {partition} to stream in")
     await pilot.press("slash")
     await pilot.press(*partition)

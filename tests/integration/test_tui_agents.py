@@ -30,8 +30,7 @@ from explorer.widgets.key_editor import KeyEditor
 from explorer.widgets.timeline import Timeline
 
 from .conftest import container, own_stack, stack_env
-from .test_tui import footer, make_app, palette, shown, text, until
-from .test_tui_workflows import to_store
+from .test_tui import footer, make_app, palette, shown, text, to_store, until
 
 pytestmark = pytest.mark.integration
 

@@ -22,12 +22,11 @@ from explorer.localstack.apps.workflow_app import (
 from explorer.localstack.seed import ACTORS_APP, WORKFLOW_ACTOR_TYPE, WORKFLOWS_APP, WORKFLOWS_STORE
 from explorer.widgets.actors import Actors, KeyNode
 from explorer.widgets.key_editor import KeyEditor
-from explorer.widgets.store_list import StoreList
 from explorer.widgets.timeline import Timeline
 from explorer.widgets.workflows import StatusPicker, Workflows
 
 from .conftest import container, stack_env
-from .test_tui import footer, make_app, palette, shown, text, until
+from .test_tui import footer, make_app, palette, shown, text, to_store, until
 
 pytestmark = pytest.mark.integration
 
@@ -50,22 +49,8 @@ def partition_of(instance: str) -> str:
     return f"{WORKFLOWS_APP}||{WORKFLOW_ACTOR_TYPE}||{instance}"
 
 
-async def to_store(pilot, store: str = WORKFLOWS_STORE):
-    app = pilot.app
-    browser = app.browser
-    await until(pilot, lambda: app.session is not None, "the session to open")
-    stores = browser.query_one(StoreList)
-    stores.focus()
-    for _ in range(10):
-        if stores.current_store == store:
-            break
-        await pilot.press("down")
-    await until(pilot, lambda: browser.store == store and browser.location is not None, f"{store} to open")
-    return browser
-
-
 async def to_workflows(pilot) -> Workflows:
-    await to_store(pilot)
+    await to_store(pilot, WORKFLOWS_STORE)
     await pilot.press("w")
     await until(pilot, lambda: isinstance(pilot.app.screen, Workflows) and pilot.app.screen.exhausted
                 and not pilot.app.screen.reading, "every instance to be listed")
@@ -283,7 +268,7 @@ async def test_partitions_read_decoded_at_80_columns_and_keys_say_what_their_val
     cart = next(c for c in SEEDED_CALLS if c.actor_type == "CartActor")
     app = make_app(stack)
     async with app.run_test(size=(80, 24)) as pilot:
-        browser = await to_store(pilot)
+        browser = await to_store(pilot, WORKFLOWS_STORE)
         assert {"Workflows", "Actors", "Raw keys"} <= footer(browser) & palette(app)
         plist = browser.partitions
         order = partition_of("order-1001")
@@ -328,7 +313,7 @@ async def test_partitions_read_decoded_at_80_columns_and_keys_say_what_their_val
 async def test_the_actors_view_groups_actor_state_by_type_and_id_and_shows_values(stack):
     app = make_app(stack)
     async with app.run_test(size=(100, 30)) as pilot:
-        await to_store(pilot)
+        await to_store(pilot, WORKFLOWS_STORE)
         await pilot.press("a")
         expected = {(c.actor_type, c.actor_id) for c in SEEDED_CALLS}
         await until(pilot, lambda: isinstance(app.screen, Actors) and len(app.screen.actors) >= len(expected)
