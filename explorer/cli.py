@@ -185,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_demo(args)
         if args.command == "stack":
             return _run_stack(args)
+        if args.command == "audit":  # the log alone: no component files, sidecar or Cosmos
+            from explorer.commands import cmd_audit
+
+            return cmd_audit(args)
         if args.command:
             return _run_command(args)
         return _run_explorer(args)

@@ -159,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, "export", "JSON lines of every item (or one partition)")
     p.add_argument("store")
     p.add_argument("--partition")
+    p = _subcommand(sub, "audit", "the audit log of this user's writes (every save, create and delete; JSON lines "
+                                  "with --json); needs no component files or Cosmos")
+    p.add_argument("--since", metavar="WHEN", help="only writes since WHEN: a duration ago (30m, 2h, 7d) or a "
+                                                   "date/time (2026-11-29, 2026-11-29T14:00:00Z)")
+    p.add_argument("--store", help="only writes to this store")
+    p.add_argument("--diff", action="store_true", help="show each write's value diff (size-capped) under it")
     for name, text in (("demo", "start and seed the local stack, open the explorer on it, stop it on quit"),
                        ("stack", "start and seed the local stack, print how to reach it, stop on Ctrl-C")):
         p = _subcommand(sub, name, text)

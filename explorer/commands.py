@@ -643,3 +643,55 @@ COMMANDS: dict[str, Callable] = {
     "workflows": cmd_workflows, "workflow": cmd_workflow,
     "agents": cmd_agents, "agent-run": cmd_agent_run,
 }
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """`dapr-explorer audit`: the audit log's records, oldest first (explorer.audit)."""
+    from explorer.audit import AuditLog
+    from explorer.core.audit import diff_lines, parse_since
+
+    since = None
+    if args.since is not None:
+        try:
+            since = parse_since(args.since, time.time())
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    log = AuditLog()
+    read = log.read(since)
+    records = [r for r in read.records if args.store is None or r.store == args.store]
+    if args.json:
+        for record in records:
+            _emit_json(dataclasses.asdict(record))
+    else:
+        console = Console(highlight=False)
+        for r in records:
+            _print_audit_record(console, r, args.diff)
+        if not records:
+            print(f"no writes recorded{' in that time' if since is not None else ''} in {log.path}", file=sys.stderr)
+    if read.unreadable:
+        print(f"dapr-explorer: {read.unreadable} line(s) of {log.path} are not audit records (skipped)", file=sys.stderr)
+    return 0
+
+
+_OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "refused": "red", "failed": "red"}
+
+
+def _print_audit_record(console: Console, r, with_diff: bool) -> None:
+    """One write in three lines (and its diff, indented): readable at 80 columns."""
+    from explorer.core.audit import diff_lines
+
+    style = _OUTCOME_STYLE.get(r.outcome, "")
+    console.print(f"{escape(r.time)}  [bold]{escape(r.operation)}[/] {escape(r.key)}  "
+                  f"[dim]partition[/] {escape(r.partition_key)}  [{style}]{escape(r.outcome)}[/]")
+    console.print(f"  {escape(r.store)} · {escape(r.user)}@{escape(r.host)} · context {escape(r.context or '-')} · "
+                  f"identity {escape(r.identity or '-')}", style="dim")
+    value = r.value_before if r.operation == "delete" else r.value_after
+    size = "" if value.bytes is None else f" · {value.bytes} B sha256 {value.sha256[:12]}…"
+    console.print(f"  etag {escape(r.etag_before or '-')} → {escape(r.etag_after or '-')} · "
+                  f"ttl {escape(r.ttl_choice or '-')}{size}", style="dim")
+    if r.error:
+        console.print(f"  {escape(r.error)}", style=style)
+    if with_diff:
+        for line in diff_lines(r):
+            colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+            console.print(f"    {escape(line)}", style=colour, soft_wrap=True)

@@ -15,6 +15,7 @@ class ExplorerError(Exception):
     exit_code = 1
     title = "Error"
     retryable = False  # True: the same call may succeed later (something was down)
+    refused = False  # True: a write was refused, nothing was written (the audit log says "refused")
 
 
 class UsageError(ExplorerError):
@@ -108,12 +109,14 @@ class ScopedAway(OwnSidecarError):
 class ReadOnlyRefusal(ExplorerError):
     exit_code = 5
     title = "Read-only"
+    refused = True
 
 
 class NotWritable(ExplorerError):
     """Actor/workflow state, or a key whose owning sidecar is not reachable."""
 
     title = "Not writable"
+    refused = True
 
 
 class NoSidecar(ExplorerError):

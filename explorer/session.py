@@ -24,12 +24,23 @@ from typing import Protocol
 import orjson
 
 from explorer.agents_reader import AgentsReader
+from explorer.audit import AuditLog, who
+from explorer.core.audit import Outcome, record_for
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
 from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.cosmos_lister import KeyPage, PartitionBatch
-from explorer.errors import NotFound, ReadOnlyRefusal, SavedUnverified, SidecarError, SidecarUnavailable, describe
+from explorer.errors import (
+    EtagConflict,
+    ExplorerError,
+    NotFound,
+    ReadOnlyRefusal,
+    SavedUnverified,
+    SidecarError,
+    SidecarUnavailable,
+    describe,
+)
 from explorer.gateway import WritableGateway
 from explorer.sidecar import SidecarClient
 from explorer.stores import Store
@@ -108,11 +119,16 @@ class StoreSession(Protocol):
 class ExplorerSession:
     """One explorer session: a workspace, plus the sidecar addresses it may reconnect to."""
 
-    def __init__(self, workspace: Workspace, sidecar_addresses: Sequence[str] = (), api_token: str | None = None):
+    def __init__(self, workspace: Workspace, sidecar_addresses: Sequence[str] = (), api_token: str | None = None,
+                 audit: AuditLog | None = None, context_name: str | None = None):
+        """`audit`: where writes are recorded (default: explorer.audit's default file; a read-only session
+        never opens it); `context_name`: the named context the session was opened for, if any."""
         self.workspace = workspace
         self._addresses = list(sidecar_addresses)
         self._api_token = api_token
         self._connected: dict[str, str] = {}  # address -> app-id
+        self.audit = audit if audit is not None else AuditLog()
+        self.context_name = context_name
 
     @classmethod
     async def open(cls, components_paths, sidecar_addresses: Sequence[str], api_token: str | None,
@@ -319,19 +335,53 @@ class ExplorerSession:
             raise ReadOnlyRefusal("read-only session: nothing can be written (started with --read-only). Nothing was sent.")
         return gateway
 
-    async def write(self, location: StoreLocation, change: KeyChange) -> KeyValue | None:
-        """Carry out one write (the gateway's one write path) and read the item back (None after
-        a delete). A failed read-back after a save says the save happened."""
+    def identity(self, store: str) -> str | None:
+        """Who the session is to `store`'s Cosmos account, for the audit log (None: not known)."""
+        describe_identity = getattr(self.workspace, "identity", None)
+        try:
+            return describe_identity(store) if describe_identity else None
+        except Exception:  # noqa: BLE001 - the audit line says "unknown" rather than stop a write
+            return None
+
+    async def write(self, location: StoreLocation, change: KeyChange, before: KeyValue | None = None,
+                    ttl_choice: TtlChoice | None = None) -> KeyValue | None:
+        """Carry out one write (the gateway's one write path), read the item back (None after a
+        delete), and append its audit record — done, conflict, refused or failed — before the
+        outcome is reported. `before`: the key as it was read (its value is hashed and diffed).
+        A failed read-back after a save says the save happened. An audit log that cannot be
+        written refuses the write before anything is sent."""
         gateway = self._writable(location.store)
-        await gateway.write(location, change)
+        self.audit.ready()
+        started = time.time()
+
+        def log(outcome: Outcome, etag_after: str | None = None, error: BaseException | None = None) -> None:
+            self.audit.append(record_for(
+                change, location.store, who(self.context_name, self.identity(location.store)), started, outcome,
+                before=None if before is None else before.value_bytes,
+                before_is_binary=before is not None and before.is_binary, etag_after=etag_after,
+                ttl_choice=None if ttl_choice is None else ttl_choice.text,
+                error=None if error is None else describe(error)))
+
+        try:
+            await gateway.write(location, change)
+        except EtagConflict as exc:
+            log(Outcome.CONFLICT, error=exc)
+            raise
+        except BaseException as exc:  # cancelled too: whether it reached Cosmos is not known
+            log(Outcome.REFUSED if isinstance(exc, ExplorerError) and exc.refused else Outcome.FAILED, error=exc)
+            raise
         if change.kind is WriteKind.DELETE:
+            log(Outcome.DONE)
             return None
         try:
-            return await gateway.get(location, change.state_key.doc_id, change.partition, time.time())
+            saved = await gateway.get(location, change.state_key.doc_id, change.partition, time.time())
         except Exception as exc:  # noqa: BLE001 - the write happened; say so, whatever the read-back did
+            log(Outcome.UNVERIFIED, error=exc)
             raise SavedUnverified(
                 f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); press r to reload"
             ) from exc
+        log(Outcome.DONE, etag_after=saved.etag)
+        return saved
 
     async def save(self, location: StoreLocation, key: KeyValue, value: bytes | NewValue, ttl: TtlChoice,
                    overwrite: bool = False, change_shape: bool = False) -> KeyValue:
@@ -339,7 +389,8 @@ class ExplorerSession:
         plain bytes from the editor are JSON text for a JSON item, bytes for a binary one."""
         if not isinstance(value, NewValue):
             value = NewValue.raw(value) if key.is_binary else NewValue.json_bytes(value)
-        saved = await self.write(location, KeyChange.save(key, value, ttl, time.time(), overwrite, change_shape))
+        saved = await self.write(location, KeyChange.save(key, value, ttl, time.time(), overwrite, change_shape),
+                                 before=key, ttl_choice=ttl)
         assert saved is not None
         return saved
 
@@ -347,12 +398,13 @@ class ExplorerSession:
                      ttl: TtlChoice, expected_etag: str | None = None) -> KeyValue:
         """Create a key that does not exist, only if it still does not (an etag expected for it
         means it was deleted meanwhile: a conflict)."""
-        saved = await self.write(location, KeyChange.create(state_key, partition, value, ttl, expected_etag))
+        saved = await self.write(location, KeyChange.create(state_key, partition, value, ttl, expected_etag),
+                                 ttl_choice=ttl)
         assert saved is not None
         return saved
 
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None:
-        await self.write(location, KeyChange.delete(key, overwrite))
+        await self.write(location, KeyChange.delete(key, overwrite), before=key)
 
     async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None:
         """The item as it is now (None: deleted meanwhile) — shown beside yours after a conflict."""

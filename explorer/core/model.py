@@ -30,6 +30,11 @@ class TtlChoice:
     mode: TtlMode = TtlMode.KEEP
     seconds: int | None = None
 
+    @property
+    def text(self) -> str:
+        """The choice as it is typed: keep, restart, none or the seconds."""
+        return str(self.seconds) if self.mode is TtlMode.SET else self.mode.value
+
     @classmethod
     def parse(cls, text: str) -> TtlChoice:
         """keep | restart | none | SECONDS (a whole number of ASCII digits, 1 to 2147483647)."""

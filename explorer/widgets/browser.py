@@ -52,6 +52,7 @@ class Browser(Screen):
         Binding("y", "copy", "Copy", tooltip="Copy the key, etag or id (OSC 52)"),
         Binding("f", "findings", "Doctor", tooltip="The doctor's findings for the selected store"),
         Binding("k", "raw_keys", "Raw keys", tooltip="Show partitions and keys as stored, or decoded (toggle)"),
+        Binding("L", "audit", "Audit log", tooltip="Every write made from this user's explorer: what, where, who, outcome"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -373,6 +374,12 @@ class Browser(Screen):
             from explorer.widgets.workflows import Workflows
 
             self.app.push_screen(Workflows(self.session, self.location))
+
+    def action_audit(self) -> None:
+        from explorer.audit import AuditLog
+        from explorer.widgets.audit import AuditView
+
+        self.app.push_screen(AuditView(getattr(self.app.session, "audit", None) or AuditLog()))
 
     def action_actors(self) -> None:
         if self._store_open():

@@ -1,0 +1,125 @@
+"""The audit log's records (explorer.core.audit; pure): what a write's line says, its diff and its
+cap, and reading lines and `--since` back. Hand-made documents; no Cosmos, no Dapr (the log's
+lines for real writes through daprd are checked in tests/integration/test_audit_log.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from explorer.core.audit import (
+    DIFF_CAP,
+    Outcome,
+    Who,
+    format_time,
+    parse_line,
+    parse_since,
+    read_records,
+    record_for,
+    summary,
+    value_diff,
+)
+from explorer.core.envelope import KeyPrefix, parse_document_id
+from explorer.core.expiry import effective_expiry
+from explorer.core.model import KeyValue, TtlChoice, value_bytes_of
+from explorer.core.writes import KeyChange, NewValue, WriteKind
+
+NOW = 1_800_000_000.0
+WHO = Who("ana", "laptop", "prod", "managed identity, client id 1f3c")
+
+
+def _key(value, binary=False, doc_id="app||cart-1", partition="pk-1", ttl=None) -> KeyValue:
+    document = {"id": doc_id, "partitionKey": partition, "_etag": '"e1"', "_ts": int(NOW) - 10,
+                "value": base64.b64encode(value).decode() if binary else value, "isBinary": binary}
+    if ttl is not None:
+        document["ttl"] = ttl
+    state_key = parse_document_id(doc_id, KeyPrefix.from_metadata(None))
+    return KeyValue(state_key, document, value_bytes_of(document), '"e1"', effective_expiry(ttl, -1, document["_ts"]))
+
+
+def test_a_save_records_who_what_where_and_the_change_without_the_value():
+    key = _key({"items": 2, "user": "u1"})
+    change = KeyChange.save(key, NewValue.json_text('{"items": 3, "user": "u1"}'), TtlChoice.parse("3600"), NOW)
+    record = record_for(change, "statestore", WHO, NOW, Outcome.DONE, before=key.value_bytes, etag_after='"e2"',
+                        ttl_choice="3600")
+    assert (record.user, record.host, record.context, record.identity) == ("ana", "laptop", "prod", WHO.identity)
+    assert (record.store, record.operation, record.key, record.doc_id, record.app_id) == (
+        "statestore", "save", "cart-1", "app||cart-1", "app")
+    assert (record.partition_key, record.etag_before, record.etag_after) == ("pk-1", '"e1"', '"e2"')
+    assert (record.ttl_in_seconds, record.ttl_choice, record.outcome, record.error) == ("3600", "3600", "done", None)
+    after = change.value.data  # what was sent: the editor's compact form of the typed text
+    assert record.value_after.sha256 == hashlib.sha256(after).hexdigest() and record.value_after.bytes == len(after)
+    assert record.value_before.sha256 == hashlib.sha256(key.value_bytes).hexdigest()
+    assert '-  "items": 2,' in record.diff and '+  "items": 3,' in record.diff
+    assert record.time == "2027-01-15T08:00:00.000Z" == format_time(NOW)
+
+
+def test_a_create_has_no_value_before_and_a_delete_no_value_after():
+    state_key = parse_document_id("app||new", KeyPrefix.from_metadata(None))
+    created = record_for(KeyChange.create(state_key, "p", NewValue.json_text("[1]"), TtlChoice()), "s", WHO, NOW,
+                         Outcome.DONE)
+    assert created.operation == "create" and created.value_before.sha256 is None and created.value_after.bytes == 3
+    assert created.etag_before is None and created.ttl_in_seconds is None
+    key = _key([1, 2])
+    deleted = record_for(KeyChange.delete(key), "s", WHO, NOW, Outcome.CONFLICT, before=key.value_bytes,
+                         error="the etag no longer matches")
+    assert deleted.operation == "delete" and deleted.value_after.sha256 is None and deleted.etag_before == '"e1"'
+    assert deleted.outcome == "conflict" and deleted.error == "the etag no longer matches"
+    assert deleted.diff.splitlines()[1:] == ["-[", "-  1,", "-  2", "-]"]
+
+
+def test_bytes_are_diffed_as_hex_rows_and_a_json_value_laid_out_otherwise_is_the_same_value():
+    text, cut = value_diff(b"\x00" * 40, True, b"\x00" * 32 + b"\x01" * 8, True)
+    assert "-" + "00" * 8 in text and "+" + "01" * 8 in text and cut == 0
+    assert value_diff(b'{"a":1,"b":2}', False, b'{"b": 2, "a": 1}', False) == (
+        "(same value; the bytes differ only in layout)", 0)
+    assert value_diff(b"[1]", False, b"[1]", False) == ("", 0)
+
+
+def test_the_diff_is_cut_at_the_cap_and_says_how_much_was_left_out():
+    big = orjson.dumps({f"k{i}": "x" * 50 for i in range(200)})
+    text, cut = value_diff(None, False, big, False)
+    assert len(text) == DIFF_CAP and cut > 10_000
+    assert len(text) + cut == len(value_diff(None, False, big, False, cap=10**9)[0])
+
+
+@given(before=st.one_of(st.none(), st.binary(max_size=300)), after=st.one_of(st.none(), st.binary(max_size=300)),
+       binary=st.booleans())
+def test_any_value_pair_gives_a_record_that_reads_back_the_same(before, after, binary):
+    state_key = parse_document_id("app||k", KeyPrefix.from_metadata(None))
+    if after is None:
+        change = KeyChange(WriteKind.DELETE, state_key, "p", '"e"')
+    else:
+        change = KeyChange.create(state_key, "p", NewValue.raw(after), TtlChoice())
+    record = record_for(change, "s", WHO, NOW, Outcome.FAILED, before=before, before_is_binary=binary, error="x")
+    assert parse_line(record.to_json_line()) == record
+    assert len(record.diff) <= DIFF_CAP
+
+
+def test_reading_skips_torn_and_foreign_lines_and_keeps_those_since_a_time():
+    key = _key({"a": 1})
+    lines = [record_for(KeyChange.delete(key), "s", WHO, NOW + i * 3600, Outcome.DONE).to_json_line() for i in range(3)]
+    read = read_records([lines[0], b"{not json", b'{"some": "other"}', b"\n", lines[1], lines[2][:20]])
+    assert [r.time for r in read.records] == [format_time(NOW), format_time(NOW + 3600)] and read.unreadable == 3
+    assert [r.time for r in read_records(lines, since=NOW + 3600).records] == [format_time(NOW + 3600),
+                                                                               format_time(NOW + 7200)]
+    assert summary(read.records[0]).startswith("delete cart-1 [pk-1] done · etag \"e1\" → -")
+
+
+@pytest.mark.parametrize("text,expected", [("90s", NOW - 90), ("15m", NOW - 900), ("2h", NOW - 7200),
+                                           ("3d", NOW - 3 * 86400), ("1w", NOW - 604800),
+                                           ("2027-01-15", NOW - 8 * 3600), ("2027-01-15T08:00:00Z", NOW),
+                                           ("2027-01-15T09:00:00+01:00", NOW)])
+def test_since_takes_a_duration_ago_or_a_date(text, expected):
+    assert parse_since(text, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["yesterday", "5 minutes", "-1h", "", "2027-13-01"])
+def test_since_refuses_anything_else_and_says_what_to_type(text):
+    with pytest.raises(ValueError, match="give a duration ago .* or a date/time"):
+        parse_since(text, NOW)
