@@ -159,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = _subcommand(sub, "export", "JSON lines of every item (or one partition)")
     p.add_argument("store")
     p.add_argument("--partition")
+    p = _subcommand(sub, "bulk", "delete, set or remove the TTL of many keys: a dry run, the count typed to confirm, "
+                                 "then each key through Dapr with its own etag (a key changed meanwhile is skipped)")
+    p.add_argument("store")
+    p.add_argument("action", choices=["delete", "set-ttl", "remove-ttl"])
+    p.add_argument("--partition", action="append", default=[], required=True, metavar="PK",
+                   help="every key of this partition (repeatable; '(no partitionKey)' for items without one)")
+    p.add_argument("--ttl", type=_positive, metavar="SECONDS", help="the TTL set-ttl sets (the countdown restarts)")
+    p.add_argument("--dry-run", action="store_true", help="list what would change and how many; write nothing")
+    p.add_argument("--confirm", metavar="COUNT", help="the count, as it would be typed at the prompt (for scripts)")
+    p.add_argument("--show", type=_positive, default=20, metavar="N", help="keys the dry run lists (default 20)")
     p = _subcommand(sub, "audit", "the audit log of this user's writes (every save, create and delete; JSON lines "
                                   "with --json); needs no component files or Cosmos")
     p.add_argument("--since", metavar="WHEN", help="only writes since WHEN: a duration ago (30m, 2h, 7d) or a "

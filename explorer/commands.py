@@ -34,7 +34,7 @@ from explorer.errors import EtagConflict, ExplorerError, NotFound, UsageError, d
 from explorer.session import ExplorerSession
 
 #: Subcommands that write; refused in --read-only before anything is opened.
-WRITE_COMMANDS = frozenset({"set", "delete"})
+WRITE_COMMANDS = frozenset({"set", "delete", "bulk"})
 
 
 def dumps(obj: Any) -> str:
@@ -695,3 +695,92 @@ def _print_audit_record(console: Console, r, with_diff: bool) -> None:
         for line in diff_lines(r):
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
             console.print(f"    {escape(line)}", style=colour, soft_wrap=True)
+
+
+async def _bulk_listing(session: ExplorerSession, location: StoreLocation, args: argparse.Namespace):
+    """The keys a bulk action picks: every key of the given partitions, as listed (with etags)."""
+    from explorer.core.bulk import Listed
+
+    for text in args.partition:
+        pk = partition_arg(text)
+        async for row in session.listed_keys(location, pk):
+            yield Listed(row.id, row.partition_key, row.etag, row.ttl)
+
+
+def _ask_count(plan) -> str:
+    print(f"{plan.confirmation_prompt()}: ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline()
+
+
+async def cmd_bulk(session: ExplorerSession, args: argparse.Namespace) -> int:
+    """`dapr-explorer bulk STORE ACTION --partition PK…`: a dry run, the typed count, then each key
+    through the one write path with its own etag; a report of what was done, skipped and failed.
+    Exit 0 all done, 4 some skipped (changed since the dry run), 1 some failed, 130 cancelled."""
+    import asyncio
+    import signal
+
+    from explorer.bulk import run_plan
+    from explorer.core.bulk import BulkAction, confirmed, make_plan
+
+    action = BulkAction(args.action)
+    if action is BulkAction.SET_TTL and args.ttl is None:
+        raise UsageError("set-ttl needs --ttl SECONDS")
+    if action is not BulkAction.SET_TTL and args.ttl is not None:
+        raise UsageError(f"--ttl is for set-ttl; {action.value} takes none")
+    location = await session.location(args.store)
+    listed = [item async for item in _bulk_listing(session, location, args)]
+    try:
+        plan = make_plan(location.store, location.key_prefix, action, listed, args.ttl)
+    except ValueError as exc:
+        raise UsageError(f"--ttl: {exc}") from None
+    if args.json and args.dry_run:
+        for target in plan.targets:
+            _emit_json({"key": target.state_key.key, "id": target.listed.doc_id, "partitionKey": target.listed.partition,
+                        "etag": target.listed.etag, "ttl": target.listed.ttl, "action": action.value})
+    elif args.dry_run:
+        for target in plan.targets[:args.show]:
+            print(f"  {target.state_key.key}  [{target.listed.partition}]  etag {target.listed.etag}")
+        if plan.count > args.show:
+            print(f"  … and {plan.count - args.show:,} more (--show N lists more)")
+    print(f"dry run: would {plan.summary()}", file=sys.stderr)
+    if args.dry_run or plan.count == 0:
+        return 0
+    typed = args.confirm if args.confirm is not None else _ask_count(plan)
+    if not confirmed(plan, typed):
+        from explorer.errors import ReadOnlyRefusal
+
+        raise ReadOnlyRefusal(f"the count typed was not {plan.count}: nothing was written.")
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, cancel.set)
+    last = [0.0]
+
+    def progress(report) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or report.tried == plan.count:
+            last[0] = now
+            print(f"\r{report.tried:,}/{plan.count:,} · {report.summary()}", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = await run_plan(session, location, plan, progress, cancel)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        print(file=sys.stderr)
+    if args.json:
+        _emit_json({"done": report.done, "skipped": [dataclasses.asdict(p) for p in report.skipped],
+                    "failed": [dataclasses.asdict(p) for p in report.failed], "notTried": report.remaining,
+                    "cancelled": report.cancelled, "stopped": report.stopped})
+    for label, items in (("skipped", report.skipped), ("failed", report.failed)):
+        for passed in items[:20]:
+            print(f"{label}: {passed.doc_id} [{passed.partition}]: {passed.reason}", file=sys.stderr)
+        if len(items) > 20:
+            print(f"{label}: … and {len(items) - 20:,} more", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    if report.cancelled:
+        return 130
+    if report.failed or report.stopped:
+        return 1
+    return 4 if report.skipped else 0
+
+
+COMMANDS["bulk"] = cmd_bulk  # defined after the table, beside its helpers

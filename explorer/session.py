@@ -30,7 +30,7 @@ from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
 from explorer.core.writes import KeyChange, NewValue, WriteKind
-from explorer.cosmos_lister import KeyPage, PartitionBatch
+from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
 from explorer.errors import (
     EtagConflict,
     ExplorerError,
@@ -277,6 +277,10 @@ class ExplorerSession:
                         page_size: int = 100) -> KeyPage:
         lister = self.workspace.lister(location.store)
         return await lister.keys_page(location.database, location.container, partition, continuation, page_size)
+
+    def listed_keys(self, location: StoreLocation, partition: str) -> AsyncIterator[KeyRow]:
+        """Every key of a partition as listed (id, partitionKey, etag, ttl), a page in memory at a time."""
+        return self.workspace.lister(location.store).iter_keys(location.database, location.container, partition)
 
     async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]:
         """Items whose id is `text`, or whose Dapr key is `text` under any connected app-id."""

@@ -64,16 +64,33 @@ def cli(stack, audit: AuditLog, *args):
     return result
 
 
-#: One way to use each write subcommand (a new key for `set` is a create); a subcommand that
-#: writes and is missing here fails test_every_write_command_is_covered.
+#: One way to use each write subcommand, and the lines it must leave; a subcommand that writes and
+#: is missing here fails test_every_write_command_is_covered.
 CLI_WRITES = {
-    "set": [["set", AGENTS_STORE, "agent:planner", '{"model": "audited"}', "--ttl", "3600"]],
-    "delete": [["delete", AGENTS_STORE, "agent:writer"]],
+    "set": (["set", AGENTS_STORE, "audit:each", '{"model": "audited"}', "--ttl", "3600"], 1),
+    "delete": (["delete", AGENTS_STORE, "audit:each"], 1),
+    "bulk": (["bulk", AGENTS_STORE, "delete", "--partition", "audit-bulk", "--confirm", "3"], 3),
 }
 
 
 def test_every_write_command_is_covered():
     assert set(CLI_WRITES) == set(WRITE_COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(CLI_WRITES))
+def test_each_write_command_leaves_a_line_per_key_it_wrote(stack, audit_file, command):
+    if command == "bulk":
+        for i in range(3):
+            assert cli(stack, audit_file, "set", AGENTS_STORE, f"audit:bulk:{i}", "[1]", "--partition", "audit-bulk"
+                       ).returncode == 0
+    elif command == "delete":
+        assert cli(stack, audit_file, "set", AGENTS_STORE, "audit:each", "1").returncode == 0
+    before = len(audit_file.read().records)
+    args, lines = CLI_WRITES[command]
+    result = cli(stack, audit_file, *args)
+    assert result.returncode == 0, result.stderr
+    records = audit_file.read().records[before:]
+    assert len(records) == lines and {r.outcome for r in records} == {"done"}
 
 
 def test_a_cli_save_leaves_one_line_saying_who_what_and_the_etags(stack, cosmos, audit_file):

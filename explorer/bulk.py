@@ -1,0 +1,87 @@
+"""Carrying out a bulk action's plan (explorer.core.bulk) through the session's one write path.
+
+What it is for: the many-keys half of the explorer's writes. Each key of the plan is written by
+`ExplorerSession.write` — so each is etag-checked, goes through daprd with Dapr's envelope, and
+leaves its audit line — a few at a time; a key changed or gone since the dry run is skipped and
+reported, never overwritten. Progress is reported after every key; a cancel stops cleanly
+between keys: writes already sent finish and are counted, none is started after it.
+
+What it must never do: write a key with an etag other than the one the dry run listed, retry a
+refused write, write in a read-only session (the session refuses before anything is sent), or
+hold more than the plan and the few keys in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, ItemOutcome, Target
+from explorer.core.model import TtlChoice, TtlMode
+from explorer.core.writes import KeyChange, NewValue, WriteKind
+from explorer.audit import AuditUnavailable
+from explorer.errors import EtagConflict, ExplorerError, NotFound, ReadOnlyRefusal, describe
+
+#: Writes in flight at once (daprd and Cosmos take them in parallel; the audit log stays in order
+#: per key, not across keys).
+CONCURRENCY = 8
+
+Progress = Callable[[BulkReport], None]
+
+
+async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple[ItemOutcome, str]:
+    listed = target.listed
+    if plan.action is BulkAction.DELETE:
+        change = KeyChange(WriteKind.DELETE, target.state_key, listed.partition, listed.etag)
+        before = None
+        ttl = None
+    else:
+        try:
+            before = await session.read(location, listed.doc_id, listed.partition)
+        except NotFound:
+            return ItemOutcome.SKIPPED, "gone since the dry run"
+        if before.etag != listed.etag:
+            return ItemOutcome.SKIPPED, f"changed since the dry run (etag {listed.etag} → {before.etag})"
+        ttl = TtlChoice(TtlMode.SET, plan.ttl_seconds) if plan.action is BulkAction.SET_TTL else TtlChoice(TtlMode.NONE)
+        value = NewValue.raw(before.value_bytes) if before.is_binary else NewValue.json_bytes(before.value_bytes)
+        change = KeyChange.save(before, value, ttl, time.time())
+    try:
+        await session.write(location, change, before=before, ttl_choice=ttl)
+    except EtagConflict:
+        return ItemOutcome.SKIPPED, f"changed or gone since the dry run (etag {listed.etag} no longer matches)"
+    return ItemOutcome.DONE, ""
+
+
+async def run_plan(session, location, plan: BulkPlan, on_progress: Progress | None = None,
+                   cancel: asyncio.Event | None = None, concurrency: int = CONCURRENCY) -> BulkReport:
+    """Write every key of `plan`; the report of what was done, skipped and failed. What stops every
+    write alike (read-only, an audit log that cannot be written) stops the run: raised if nothing
+    was written, else the report says so (`stopped`) and counts the rest as not tried."""
+    report = BulkReport(plan.count)
+    pending = iter(plan.targets)
+    fatal: list[BaseException] = []
+
+    async def worker() -> None:
+        for target in pending:  # one shared iterator: each key is taken by one worker
+            if (cancel is not None and cancel.is_set()) or fatal:
+                return
+            try:
+                outcome, reason = await _write_one(session, location, plan, target)
+            except (ReadOnlyRefusal, AuditUnavailable) as exc:  # every later write would fail alike
+                fatal.append(exc)
+                report.add(target, ItemOutcome.FAILED, describe(exc))
+                return
+            except ExplorerError as exc:
+                outcome, reason = ItemOutcome.FAILED, describe(exc)
+            report.add(target, outcome, reason)
+            if on_progress is not None:
+                on_progress(report)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, plan.count or 1)))))
+    if fatal and report.done == 0 and len(report.failed) == report.tried:
+        raise fatal[0]  # nothing was written: one error, as for a single write
+    if fatal:
+        report.stopped = describe(fatal[0])
+    report.cancelled = cancel is not None and cancel.is_set() and report.remaining > 0
+    return report

@@ -1,0 +1,121 @@
+"""Bulk actions: the dry run, its typed confirmation and the report (explorer.core.bulk; pure), and
+the runner's order, cancel and skip rules (explorer.bulk) over a FAKE session that records calls —
+no Cosmos, no Dapr. The same runs against the real daprd and server are in
+tests/integration/test_bulk.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from explorer.audit import AuditUnavailable
+from explorer.bulk import run_plan
+from explorer.core.bulk import BulkAction, Listed, confirmed, make_plan
+from explorer.core.envelope import KeyPrefix
+from explorer.errors import EtagConflict, ReadOnlyRefusal, SidecarError, describe
+
+PREFIX = KeyPrefix.from_metadata(None)
+WORKFLOW_ID = "app||dapr.internal.default.app.workflow||order-1||metadata"
+
+
+def listed(n: int, ttl: int | None = None) -> list[Listed]:
+    return [Listed(f"app||k{i}", "p", f'"e{i}"', ttl) for i in range(n)]
+
+
+def test_the_dry_run_leaves_actor_and_workflow_state_alone_and_says_why():
+    keys = [*listed(3), Listed(WORKFLOW_ID, "app||dapr.internal.default.app.workflow||order-1", '"w"'),
+            Listed("app||CartActor||c1||items", "app||CartActor||c1", '"a"'), listed(1)[0]]
+    plan = make_plan("s", PREFIX, BulkAction.DELETE, keys)
+    assert [t.listed.doc_id for t in plan.targets] == ["app||k0", "app||k1", "app||k2"]  # k0 listed twice: once
+    assert plan.count == 3 and len(plan.passed) == 2
+    assert plan.summary() == "delete 3 keys in s; 2 left alone (1 workflow state, 1 actor state)"
+
+
+def test_removing_a_ttl_leaves_keys_without_one_alone_and_setting_one_checks_the_seconds():
+    plan = make_plan("s", PREFIX, BulkAction.REMOVE_TTL, [*listed(2, ttl=60), *listed(1, ttl=None)[0:0],
+                                                         Listed("app||x", "p", '"x"', None), Listed("app||y", "p", '"y"', -1)])
+    assert plan.count == 2 and plan.summary() == "remove the TTL of 2 keys in s; 2 left alone (2 no TTL to remove)"
+    assert make_plan("s", PREFIX, BulkAction.SET_TTL, listed(1), ttl_seconds=3600).summary() == \
+        "set a TTL of 3,600 s on 1 key in s"
+    for bad in (None, 0, -5, 2**31):
+        with pytest.raises(ValueError, match="from 1 to 2147483647"):
+            make_plan("s", PREFIX, BulkAction.SET_TTL, listed(1), ttl_seconds=bad)
+
+
+@pytest.mark.parametrize(("typed", "ok"), [("1234", True), (" 1,234\n", True), ("1234.0", False), ("123", False),
+                                           ("12,34", False), ("", False), ("yes", False), ("01234", True)])
+def test_only_the_exact_count_confirms(typed, ok):
+    plan = make_plan("s", PREFIX, BulkAction.DELETE, listed(1234))
+    assert confirmed(plan, typed) is ok
+
+
+def test_an_empty_plan_is_never_confirmed():
+    assert not confirmed(make_plan("s", PREFIX, BulkAction.DELETE, []), "0")
+
+
+class FakeSession:
+    """FAKE (unit test of the runner's own logic): records writes; raises what `fail` maps a key to."""
+
+    def __init__(self, fail=None, on_write=None):
+        self.writes: list[str] = []
+        self.fail = fail or {}
+        self.on_write = on_write
+
+    async def write(self, location, change, before=None, ttl_choice=None):
+        await asyncio.sleep(0)
+        if self.on_write:
+            self.on_write(change)
+        error = self.fail.get(change.state_key.doc_id)
+        if error is not None:
+            raise error
+        self.writes.append(change.state_key.doc_id)
+
+
+async def test_every_key_is_written_once_with_the_etag_the_dry_run_listed():
+    plan = make_plan("s", PREFIX, BulkAction.DELETE, listed(50))
+    seen = []
+    session = FakeSession(on_write=lambda change: seen.append((change.state_key.doc_id, change.etag)))
+    report = await run_plan(session, None, plan)
+    assert sorted(seen) == sorted((f"app||k{i}", f'"e{i}"') for i in range(50))
+    assert report.summary() == "50 done, 0 skipped, 0 failed"
+
+
+async def test_a_changed_key_is_skipped_a_failure_is_reported_and_the_rest_go_on():
+    fail = {"app||k3": EtagConflict("etag mismatch"), "app||k7": SidecarError("sidecar said no")}
+    report = await run_plan(FakeSession(fail), None, make_plan("s", PREFIX, BulkAction.DELETE, listed(10)),
+                            concurrency=1)
+    assert report.done == 8 and [p.doc_id for p in report.skipped] == ["app||k3"]
+    assert "changed or gone since the dry run" in report.skipped[0].reason
+    assert [(p.doc_id, p.reason) for p in report.failed] == [("app||k7", describe(fail["app||k7"]))]
+
+
+@given(stop_after=st.integers(min_value=0, max_value=20), concurrency=st.integers(min_value=1, max_value=8))
+def test_cancel_stops_between_keys_and_counts_the_rest_as_not_tried(stop_after, concurrency):
+    cancel = asyncio.Event()
+    plan = make_plan("s", PREFIX, BulkAction.DELETE, listed(20))
+
+    def progress(report):
+        if report.tried >= stop_after:
+            cancel.set()
+
+    if stop_after == 0:
+        cancel.set()
+    session = FakeSession()
+    report = asyncio.run(run_plan(session, None, plan, progress, cancel, concurrency))
+    assert report.done == len(session.writes) and report.tried + report.remaining == 20
+    assert report.tried <= stop_after + concurrency - 1 if stop_after else report.tried == 0
+    assert report.cancelled == (report.remaining > 0)
+
+
+async def test_what_stops_every_write_alike_raises_if_nothing_was_written_and_stops_the_run_if_some_was():
+    with pytest.raises(ReadOnlyRefusal):
+        await run_plan(FakeSession({f"app||k{i}": ReadOnlyRefusal("read-only") for i in range(5)}), None,
+                       make_plan("s", PREFIX, BulkAction.DELETE, listed(5)))
+    full = AuditUnavailable("the audit log could not be written (disk full)")
+    report = await run_plan(FakeSession({"app||k2": full}), None, make_plan("s", PREFIX, BulkAction.DELETE, listed(6)),
+                            concurrency=1)
+    assert report.done == 2 and report.stopped == describe(full) and report.remaining == 3
+    assert report.summary() == f"2 done, 0 skipped, 1 failed; stopped with 3 not tried: {describe(full)}"
