@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import TypeVar
 
 from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, ItemOutcome, Target
 from explorer.core.model import TtlChoice, TtlMode
@@ -28,6 +30,7 @@ from explorer.errors import EtagConflict, ExplorerError, NotFound, ReadOnlyRefus
 CONCURRENCY = 8
 
 Progress = Callable[[BulkReport], None]
+T = TypeVar("T")
 
 
 async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple[ItemOutcome, str]:
@@ -53,35 +56,43 @@ async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple
     return ItemOutcome.DONE, ""
 
 
-async def run_plan(session, location, plan: BulkPlan, on_progress: Progress | None = None,
-                   cancel: asyncio.Event | None = None, concurrency: int = CONCURRENCY) -> BulkReport:
-    """Write every key of `plan`; the report of what was done, skipped and failed. What stops every
-    write alike (read-only, an audit log that cannot be written) stops the run: raised if nothing
-    was written, else the report says so (`stopped`) and counts the rest as not tried."""
-    report = BulkReport(plan.count)
-    pending = iter(plan.targets)
+async def run_writes(items: Sequence[T], write_one: Callable[[T], Awaitable[tuple[ItemOutcome, str]]],
+                     where: Callable[[T], tuple[str, str]], on_progress: Progress | None = None,
+                     cancel: asyncio.Event | None = None, concurrency: int = CONCURRENCY) -> BulkReport:
+    """Run `write_one` for every item, `concurrency` at a time; the report of what was done, skipped
+    and failed (`where` names an item's document id and partition). What stops every write alike
+    (read-only, an audit log that cannot be written) stops the run: raised if nothing was written,
+    else the report says so (`stopped`) and counts the rest as not tried."""
+    report = BulkReport(len(items))
+    pending = iter(items)
     fatal: list[BaseException] = []
 
     async def worker() -> None:
-        for target in pending:  # one shared iterator: each key is taken by one worker
+        for item in pending:  # one shared iterator: each item is taken by one worker
             if (cancel is not None and cancel.is_set()) or fatal:
                 return
             try:
-                outcome, reason = await _write_one(session, location, plan, target)
+                outcome, reason = await write_one(item)
             except (ReadOnlyRefusal, AuditUnavailable) as exc:  # every later write would fail alike
                 fatal.append(exc)
-                report.add(target, ItemOutcome.FAILED, describe(exc))
-                return
+                outcome, reason = ItemOutcome.FAILED, describe(exc)
             except ExplorerError as exc:
                 outcome, reason = ItemOutcome.FAILED, describe(exc)
-            report.add(target, outcome, reason)
+            report.add(*where(item), outcome, reason)
             if on_progress is not None:
                 on_progress(report)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, plan.count or 1)))))
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items) or 1)))))
     if fatal and report.done == 0 and len(report.failed) == report.tried:
         raise fatal[0]  # nothing was written: one error, as for a single write
     if fatal:
         report.stopped = describe(fatal[0])
     report.cancelled = cancel is not None and cancel.is_set() and report.remaining > 0
     return report
+
+
+async def run_plan(session, location, plan: BulkPlan, on_progress: Progress | None = None,
+                   cancel: asyncio.Event | None = None, concurrency: int = CONCURRENCY) -> BulkReport:
+    """Write every key of a bulk plan (see run_writes)."""
+    return await run_writes(plan.targets, partial(_write_one, session, location, plan),
+                            lambda t: (t.listed.doc_id, t.listed.partition), on_progress, cancel, concurrency)

@@ -169,6 +169,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="list what would change and how many; write nothing")
     p.add_argument("--confirm", metavar="COUNT", help="the count, as it would be typed at the prompt (for scripts)")
     p.add_argument("--show", type=_positive, default=20, metavar="N", help="keys the dry run lists (default 20)")
+    p = _subcommand(sub, "import", "write an export file back through Dapr with its envelope (value shape, "
+                                   "partitionKey, TTL): a dry run, the count typed to confirm, then each key etag-checked")
+    p.add_argument("store")
+    p.add_argument("file", help="a `dapr-explorer export` file (JSON lines); - reads stdin")
+    p.add_argument("--ttl", dest="ttl_mode", choices=["recorded", "restart"], default="recorded",
+                   help="recorded (default): what was left of each key's TTL at export; restart: the whole TTL again")
+    p.add_argument("--overwrite-changed", action="store_true",
+                   help="also write over keys that changed since the export (etag-checked against what they hold now)")
+    p.add_argument("--partition", help="only the file's keys of this partition")
+    p.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
+    p.add_argument("--confirm", metavar="COUNT", help="the count of keys to write, as it would be typed (for scripts)")
+    p = _subcommand(sub, "diff", "compare two sides key by key: a store, an export file (a path ending in .jsonl "
+                                 "or an existing file) — keys only on one side, keys whose value, shape or TTL differ")
+    p.add_argument("left", help="STORE or FILE")
+    p.add_argument("right", help="STORE or FILE")
+    p.add_argument("--partition", help="only this partition on both sides")
+    p.add_argument("--values", action="store_true", help="show each differing value's diff (size-capped)")
+    p.add_argument("--exit-code", action="store_true", help="exit 1 when the sides differ (as git diff --exit-code)")
     p = _subcommand(sub, "audit", "the audit log of this user's writes (every save, create and delete; JSON lines "
                                   "with --json); needs no component files or Cosmos")
     p.add_argument("--since", metavar="WHEN", help="only writes since WHEN: a duration ago (30m, 2h, 7d) or a "

@@ -34,7 +34,7 @@ from explorer.errors import EtagConflict, ExplorerError, NotFound, UsageError, d
 from explorer.session import ExplorerSession
 
 #: Subcommands that write; refused in --read-only before anything is opened.
-WRITE_COMMANDS = frozenset({"set", "delete", "bulk"})
+WRITE_COMMANDS = frozenset({"set", "delete", "bulk", "import"})
 
 
 def dumps(obj: Any) -> str:
@@ -707,20 +707,61 @@ async def _bulk_listing(session: ExplorerSession, location: StoreLocation, args:
             yield Listed(row.id, row.partition_key, row.etag, row.ttl)
 
 
-def _ask_count(plan) -> str:
-    print(f"{plan.confirmation_prompt()}: ", end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline()
+async def _confirm_and_run(args: argparse.Namespace, count: int, prompt: str, run) -> int:
+    """The typed count (or --confirm), then `run(progress, cancel)` with a progress line on stderr and
+    Ctrl-C as a clean cancel between keys; the report, and the exit code: 0 all done, 4 some skipped,
+    1 some failed (or stopped), 130 cancelled; 5 when the count typed is not `count`."""
+    import asyncio
+    import signal
+
+    from explorer.core.bulk import count_typed
+    from explorer.errors import ReadOnlyRefusal
+
+    if args.confirm is not None:
+        typed = args.confirm
+    else:
+        print(f"{prompt}: ", end="", file=sys.stderr, flush=True)
+        typed = sys.stdin.readline()
+    if not count_typed(count, typed):
+        raise ReadOnlyRefusal(f"the count typed was not {count}: nothing was written.")
+    cancel = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, cancel.set)
+    last = [0.0]
+
+    def progress(report) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5 or report.tried == count:
+            last[0] = now
+            print(f"\r{report.tried:,}/{count:,} · {report.summary()}", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = await run(progress, cancel)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        print(file=sys.stderr)
+    if args.json:
+        _emit_json({"done": report.done, "skipped": [dataclasses.asdict(p) for p in report.skipped],
+                    "failed": [dataclasses.asdict(p) for p in report.failed], "notTried": report.remaining,
+                    "cancelled": report.cancelled, "stopped": report.stopped})
+    for label, items in (("skipped", report.skipped), ("failed", report.failed)):
+        for passed in items[:20]:
+            print(f"{label}: {passed.doc_id} [{passed.partition}]: {passed.reason}", file=sys.stderr)
+        if len(items) > 20:
+            print(f"{label}: … and {len(items) - 20:,} more", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+    if report.cancelled:
+        return 130
+    if report.failed or report.stopped:
+        return 1
+    return 4 if report.skipped else 0
 
 
 async def cmd_bulk(session: ExplorerSession, args: argparse.Namespace) -> int:
     """`dapr-explorer bulk STORE ACTION --partition PK…`: a dry run, the typed count, then each key
-    through the one write path with its own etag; a report of what was done, skipped and failed.
-    Exit 0 all done, 4 some skipped (changed since the dry run), 1 some failed, 130 cancelled."""
-    import asyncio
-    import signal
-
+    through the one write path with its own etag; a report of what was done, skipped and failed."""
     from explorer.bulk import run_plan
-    from explorer.core.bulk import BulkAction, confirmed, make_plan
+    from explorer.core.bulk import BulkAction, make_plan
 
     action = BulkAction(args.action)
     if action is BulkAction.SET_TTL and args.ttl is None:
@@ -745,42 +786,142 @@ async def cmd_bulk(session: ExplorerSession, args: argparse.Namespace) -> int:
     print(f"dry run: would {plan.summary()}", file=sys.stderr)
     if args.dry_run or plan.count == 0:
         return 0
-    typed = args.confirm if args.confirm is not None else _ask_count(plan)
-    if not confirmed(plan, typed):
-        from explorer.errors import ReadOnlyRefusal
+    return await _confirm_and_run(args, plan.count, plan.confirmation_prompt(),
+                                  lambda progress, cancel: run_plan(session, location, plan, progress, cancel))
 
-        raise ReadOnlyRefusal(f"the count typed was not {plan.count}: nothing was written.")
-    cancel = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, cancel.set)
-    last = [0.0]
 
-    def progress(report) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 0.5 or report.tried == plan.count:
-            last[0] = now
-            print(f"\r{report.tried:,}/{plan.count:,} · {report.summary()}", end="", file=sys.stderr, flush=True)
+async def cmd_import(session: ExplorerSession, args: argparse.Namespace) -> int:
+    """`dapr-explorer import STORE FILE`: a dry run against what the store holds now, the typed count,
+    then each key through the one write path (created only if still absent, or overwritten only if
+    asked and etag-checked)."""
+    from functools import partial
 
+    from explorer.bulk import run_writes
+    from explorer.core.restore import BadLine, ImportPlan, ImportStep, decide_import, read_export
+    from explorer.restore import import_one
+
+    if args.file == "-" and not (args.dry_run or args.confirm is not None):
+        raise UsageError("reading the export from stdin leaves no way to type the count: add --confirm COUNT "
+                         "(or --dry-run)")
     try:
-        report = await run_plan(session, location, plan, progress, cancel)
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        print(file=sys.stderr)
+        handle = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"{args.file}: {exc.strerror or exc}") from None
+    try:
+        with handle:
+            exported = [e for e in read_export(handle) if args.partition is None or e.partition == args.partition]
+    except BadLine as exc:
+        raise UsageError(f"{args.file}: {exc}; nothing was written") from None
+    location = await session.location(args.store)
+    now = time.time()
+    plan = ImportPlan()
+    for item in exported:
+        try:
+            current_etag, exists = (await session.read(location, item.doc_id, item.partition)).etag, True
+        except NotFound:
+            current_etag, exists = None, False
+        plan.decisions.append(decide_import(item, current_etag, exists, location.key_prefix, location.store,
+                                            args.ttl_mode, args.overwrite_changed, now))
+    for decision in plan.decisions:
+        if args.json and args.dry_run:
+            _emit_json({"id": decision.exported.doc_id, "partitionKey": decision.exported.partition,
+                        "step": decision.step.value, "ttlInSeconds": decision.ttl_in_seconds,
+                        "reason": decision.reason or None})
+        elif args.dry_run or decision.step is ImportStep.SKIP:
+            out = sys.stdout if args.dry_run else sys.stderr
+            why = f"  ({decision.reason})" if decision.reason else ""
+            print(f"  {decision.step.value:9} {decision.state_key.key}  [{decision.exported.partition}]{why}", file=out)
+    print(f"dry run: {plan.summary()} — from {len(exported):,} records in {args.file}", file=sys.stderr)
+    writes = plan.writes
+    if args.dry_run or not writes:
+        return 0
+    prompt = f"Type {len(writes)} to write {len(writes):,} keys into {location.store}"
+    return await _confirm_and_run(
+        args, len(writes), prompt,
+        lambda progress, cancel: run_writes(writes, partial(import_one, session, location),
+                                            lambda d: (d.exported.doc_id, d.exported.partition), progress, cancel))
+
+
+def _is_file_side(spec: str) -> bool:
+    import os
+
+    return spec == "-" or spec.endswith((".jsonl", ".json", ".ndjson")) or os.path.isfile(spec)
+
+
+async def _diff_side(session: ExplorerSession, spec: str, partition: str | None, skipped: list[str]):
+    """The keys of one side of a diff: an export file's records, or a store's documents (items Dapr
+    did not write are counted in `skipped`, not compared)."""
+    from explorer.core.restore import BadLine, document_side_key, read_export, side_key
+
+    if _is_file_side(spec):
+        try:
+            handle = sys.stdin.buffer if spec == "-" else open(spec, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise UsageError(f"{spec}: {exc.strerror or exc}") from None
+        try:
+            with handle:
+                for exported in read_export(handle):
+                    if partition is None or exported.partition == partition:
+                        yield side_key(exported)
+        except BadLine as exc:
+            raise UsageError(f"{spec}: {exc}") from None
+        return
+    location = await session.location(spec)
+    pks = [partition_arg(partition)] if partition is not None else [
+        pk async for batch in session.partitions(location) for pk in batch.partitions]
+    for pk in pks:
+        async for document in session.documents(location, pk):
+            key = document_side_key(document)
+            if key is None:
+                skipped.append(str(document.get("id")))
+            else:
+                yield key
+
+
+async def cmd_diff(session: ExplorerSession, args: argparse.Namespace) -> int:
+    """`dapr-explorer diff LEFT RIGHT`: keys only on one side, and keys whose value, shape, TTL or
+    partition differ (document ids compared). Exit 0; with --exit-code, 1 when the sides differ."""
+    from explorer.core.restore import diff_sides
+
+    if args.left == "-" and args.right == "-":
+        raise UsageError("only one side can be read from stdin")
+    skipped: dict[str, list[str]] = {"left": [], "right": []}
+    left = [k async for k in _diff_side(session, args.left, args.partition, skipped["left"])]
+    right = [k async for k in _diff_side(session, args.right, args.partition, skipped["right"])]
+    report = diff_sides(left, right)
     if args.json:
-        _emit_json({"done": report.done, "skipped": [dataclasses.asdict(p) for p in report.skipped],
-                    "failed": [dataclasses.asdict(p) for p in report.failed], "notTried": report.remaining,
-                    "cancelled": report.cancelled, "stopped": report.stopped})
-    for label, items in (("skipped", report.skipped), ("failed", report.failed)):
-        for passed in items[:20]:
-            print(f"{label}: {passed.doc_id} [{passed.partition}]: {passed.reason}", file=sys.stderr)
-        if len(items) > 20:
-            print(f"{label}: … and {len(items) - 20:,} more", file=sys.stderr)
-    print(report.summary(), file=sys.stderr)
-    if report.cancelled:
-        return 130
-    if report.failed or report.stopped:
-        return 1
-    return 4 if report.skipped else 0
+        for side, keys in (("left-only", report.only_left), ("right-only", report.only_right)):
+            for key in keys:
+                _emit_json({"side": side, "id": key.doc_id, "partitionKey": key.partition})
+        for d in report.different:
+            text, cut = d.value_diff() if "value" in d.what or "shape" in d.what else ("", 0)
+            _emit_json({"side": "different", "id": d.doc_id, "partitionKey": d.right.partition, "what": list(d.what),
+                        "ttl": [d.left.ttl, d.right.ttl], "diff": text, "diffCut": cut})
+    else:
+        console = Console(highlight=False)
+        for title, keys in ((f"only in {args.left}", report.only_left), (f"only in {args.right}", report.only_right)):
+            if keys:
+                console.print(f"[bold]{escape(title)}[/] ({len(keys):,})")
+                for key in keys:
+                    console.print(f"  {escape(key.doc_id)}  [dim]{escape(key.partition)}[/]")
+        if report.different:
+            console.print(f"[bold]different[/] ({len(report.different):,})")
+        for d in report.different:
+            ttl = f" (ttl {d.left.ttl} → {d.right.ttl})" if "ttl" in d.what else ""
+            console.print(f"  {escape(d.doc_id)}  [dim]{escape(d.right.partition)}[/]: {', '.join(d.what)}{escape(ttl)}")
+            if args.values and ("value" in d.what or "shape" in d.what):
+                text, cut = d.value_diff()
+                for line in text.splitlines():
+                    colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+                    console.print(f"    {escape(line)}", style=colour, soft_wrap=True)
+                if cut:
+                    console.print(f"    … {cut} more characters of diff", style="dim")
+    for side, ids in skipped.items():
+        if ids:
+            print(f"dapr-explorer: {len(ids):,} item(s) of the {side} side were not written by Dapr: not compared",
+                  file=sys.stderr)
+    print(report.summary(args.left, args.right), file=sys.stderr)
+    return 1 if args.exit_code and not report.identical else 0
 
 
-COMMANDS["bulk"] = cmd_bulk  # defined after the table, beside its helpers
+COMMANDS.update({"bulk": cmd_bulk, "import": cmd_import, "diff": cmd_diff})  # defined after the table, beside their helpers

@@ -114,10 +114,14 @@ def make_plan(store: str, key_prefix: KeyPrefix, action: BulkAction, listed: Ite
 _COUNT = re.compile(r"^\s*(\d{1,3}(?:,\d{3})+|\d+)\s*$")
 
 
-def confirmed(plan: BulkPlan, typed: str) -> bool:
-    """Whether `typed` is the plan's count (digits, thousands commas allowed); 0 keys is never confirmed."""
+def count_typed(count: int, typed: str) -> bool:
+    """Whether `typed` is `count` (digits, thousands commas allowed); 0 keys is never confirmed."""
     match = _COUNT.match(typed)
-    return plan.count > 0 and match is not None and int(match.group(1).replace(",", "")) == plan.count
+    return count > 0 and match is not None and int(match.group(1).replace(",", "")) == count
+
+
+def confirmed(plan: BulkPlan, typed: str) -> bool:
+    return count_typed(plan.count, typed)
 
 
 class ItemOutcome(enum.Enum):
@@ -145,12 +149,11 @@ class BulkReport:
     def remaining(self) -> int:
         return self.plan_count - self.tried
 
-    def add(self, target: Target, outcome: ItemOutcome, reason: str = "") -> None:
+    def add(self, doc_id: str, partition: str, outcome: ItemOutcome, reason: str = "") -> None:
         if outcome is ItemOutcome.DONE:
             self.done += 1
         else:
-            (self.skipped if outcome is ItemOutcome.SKIPPED else self.failed).append(
-                Passed(target.listed.doc_id, target.listed.partition, reason))
+            (self.skipped if outcome is ItemOutcome.SKIPPED else self.failed).append(Passed(doc_id, partition, reason))
 
     def summary(self) -> str:
         text = f"{self.done:,} done, {len(self.skipped):,} skipped, {len(self.failed):,} failed"

@@ -70,6 +70,7 @@ CLI_WRITES = {
     "set": (["set", AGENTS_STORE, "audit:each", '{"model": "audited"}', "--ttl", "3600"], 1),
     "delete": (["delete", AGENTS_STORE, "audit:each"], 1),
     "bulk": (["bulk", AGENTS_STORE, "delete", "--partition", "audit-bulk", "--confirm", "3"], 3),
+    "import": (["import", AGENTS_STORE, "{file}", "--confirm", "2"], 2),
 }
 
 
@@ -85,8 +86,14 @@ def test_each_write_command_leaves_a_line_per_key_it_wrote(stack, audit_file, co
                        ).returncode == 0
     elif command == "delete":
         assert cli(stack, audit_file, "set", AGENTS_STORE, "audit:each", "1").returncode == 0
+    elif command == "import":
+        records = [{"id": f"{AGENTS_APP}||audit:import:{i}", "partitionKey": "audit-import", "isBinary": False,
+                    "value": {"i": i}, "ttl": None} for i in range(2)]
+        audit_file.path.parent.mkdir(parents=True, exist_ok=True)
+        (audit_file.path.parent / "export.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     before = len(audit_file.read().records)
     args, lines = CLI_WRITES[command]
+    args = [a.replace("{file}", str(audit_file.path.parent / "export.jsonl")) for a in args]
     result = cli(stack, audit_file, *args)
     assert result.returncode == 0, result.stderr
     records = audit_file.read().records[before:]
