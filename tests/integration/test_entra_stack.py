@@ -235,6 +235,62 @@ def test_a_token_with_a_bad_claim_is_refused(entra, seen_tokens, claims, status,
     assert says in body["message"] and token not in body["message"]
 
 
+ITEM = "Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items"
+DOCS = f"{COLLECTION_PATH}/docs"
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body", "refused_action"), [
+    ("GET", "/", {}, None, None),
+    ("GET", "/dbs", {}, None, None),
+    ("GET", f"/dbs/{DATABASE}/colls", {}, None, None),
+    ("GET", f"{COLLECTION_PATH}/pkranges", {}, None, None),
+    ("GET", DOCS, {}, None, None),  # read feed
+    ("GET", DOCS, {"a-im": "Incremental feed"}, None, None),  # change feed
+    ("POST", DOCS, {"x-ms-documentdb-isquery": "True", "content-type": "application/query+json",
+                    "x-ms-documentdb-query-enablecrosspartition": "True"}, b'{"query":"SELECT * FROM c"}', None),
+    ("POST", DOCS, {"x-ms-documentdb-partitionkey": '["n"]'}, b'{"id":"n","partitionKey":"n"}', f"{ITEM}/create"),
+    ("POST", DOCS, {"x-ms-documentdb-is-upsert": "True", "x-ms-documentdb-partitionkey": '["n"]'},
+     b'{"id":"n","partitionKey":"n"}', f"{ITEM}/upsert"),
+    ("PUT", f"{DOCS}/n", {"x-ms-documentdb-partitionkey": '["n"]'}, b'{"id":"n","partitionKey":"n"}', f"{ITEM}/replace"),
+    ("PATCH", f"{DOCS}/n", {"x-ms-documentdb-partitionkey": '["n"]'}, b'{"operations":[]}', f"{ITEM}/replace"),
+    ("DELETE", f"{DOCS}/n", {"x-ms-documentdb-partitionkey": '["n"]'}, None, f"{ITEM}/delete"),
+], ids=["account", "databases", "containers", "pkranges", "read-feed", "change-feed", "query", "create", "upsert",
+        "replace", "patch", "delete"])
+def test_the_reader_role_grants_metadata_reads_and_queries_and_no_item_write(entra, seen_tokens, method, path, headers, body,
+                                                                             refused_action):
+    token = entra.mint_token("reader", aud="https://127.0.0.1")
+    seen_tokens.append(token)
+    status, substatus, answer = raw_request(entra, method, path, aad(token), body, headers)
+    if refused_action is None:
+        assert status in (200, 304), answer
+    else:
+        assert (status, substatus) == (403, "5301")
+        assert f"to perform action [{refused_action}] on resource [{COLLECTION_PATH}]" in answer["message"]
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", f"/dbs/{DATABASE}/colls"), ("PUT", COLLECTION_PATH), ("DELETE", COLLECTION_PATH), ("DELETE", f"/dbs/{DATABASE}"),
+    ("POST", f"{COLLECTION_PATH}/udfs"),
+])
+def test_control_plane_requests_are_refused_for_the_contributor_too(entra, seen_tokens, method, path):
+    token = entra.mint_token("contributor", aud="https://cosmos.azure.com")  # the account-independent audience
+    seen_tokens.append(token)
+    status, substatus, answer = raw_request(entra, method, path, aad(token), b'{"id":"x"}')
+    assert (status, substatus) == (403, "5300")
+    assert f"The given request [{method} {path}] cannot be authorized by AAD token in data plane." in answer["message"]
+
+
+def test_the_contributor_role_grants_item_writes(entra, seen_tokens):
+    token = entra.mint_token("contributor", aud="https://127.0.0.1")
+    seen_tokens.append(token)
+    key = f"raw-{tag()}"
+    status, _, answer = raw_request(entra, "POST", DOCS, aad(token), json.dumps({"id": key, "partitionKey": key}).encode(),
+                                    {"x-ms-documentdb-partitionkey": json.dumps([key])})
+    assert status == 201 and answer["id"] == key
+    status, _, _ = raw_request(entra, "DELETE", f"{DOCS}/{key}", aad(token), None, {"x-ms-documentdb-partitionkey": json.dumps([key])})
+    assert status == 204
+
+
 def test_a_token_that_is_not_a_jwt_is_refused(entra):
     for sig in ("not-a-token", "a.b.c", ""):
         status, _, body = raw_request(entra, "GET", COLLECTION_PATH, aad(sig))
