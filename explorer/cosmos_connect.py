@@ -1,18 +1,25 @@
-"""How the explorer connects to a Cosmos DB account: endpoint, key and TLS trust.
+"""How the explorer connects to a Cosmos DB account: endpoint, credential and TLS trust.
 
 What it is for: one place that builds azure-cosmos clients (sync and async) the
 same way everywhere. TLS is always verified: the SDK skips verification for
 hosts named localhost/127.0.0.1 unless given an explicit CA, so we always pass
-one (SSL_CERT_FILE or --cosmos-ca-file, else the certifi bundle).
+one (SSL_CERT_FILE or --cosmos-ca-file, else the certifi bundle). The credential
+is an account key (a string) or a token credential (Entra ID, explorer.identity:
+async for `async_client`, a sync azure-identity credential for `sync_client`).
 
-What it must never do: turn verification off, or show the key.
+What it must never do: turn verification off, or show the key or a token.
 """
 
 from __future__ import annotations
 
 import os
 
+from typing import Any
+
 from azure.cosmos.documents import SSLConfiguration
+
+#: An account key, or an azure-core token credential (sync or async to match the client).
+Credential = str | Any
 
 
 def trusted_ca_file(explicit: str | None = None) -> str:
@@ -35,13 +42,13 @@ def client_kwargs(ca_file: str | None = None) -> dict:
     return {"ssl_config": ssl, "connection_verify": ca}
 
 
-def sync_client(url: str, key: str, ca_file: str | None = None):
+def sync_client(url: str, credential: Credential, ca_file: str | None = None):
     from azure.cosmos import CosmosClient
 
-    return CosmosClient(url, credential=key, **client_kwargs(ca_file))
+    return CosmosClient(url, credential=credential, **client_kwargs(ca_file))
 
 
-def async_client(url: str, key: str, ca_file: str | None = None):
+def async_client(url: str, credential: Credential, ca_file: str | None = None):
     from azure.core.pipeline.transport import AioHttpTransport
     from azure.cosmos.aio import CosmosClient
 
@@ -66,4 +73,4 @@ def async_client(url: str, key: str, ca_file: str | None = None):
                 return self._contexts[verify]
             return super()._build_ssl_config(cert, verify)
 
-    return CosmosClient(url, credential=key, transport=_CaOnlyAioHttpTransport(), **client_kwargs(ca_file))
+    return CosmosClient(url, credential=credential, transport=_CaOnlyAioHttpTransport(), **client_kwargs(ca_file))
