@@ -54,7 +54,7 @@ def default_components_dir() -> Path:
 
 def stack_dir() -> Path:
     """The local stack's build files: `build-daprd.sh`, `build-dapr-services.sh`, `daprd/` (Go sources),
-    `cosmos/` (server)."""
+    `cosmos/` (server), `identity/` (token endpoint), `entra/components/`."""
     return _folder("stack")
 
 
@@ -78,6 +78,17 @@ def cosmos_server_sources() -> Path:
     """server.js, package.json and package-lock.json of the Cosmos-compatible server (node_modules
     too in a checkout after `make install`; never in an installed package)."""
     return stack_dir() / "cosmos"
+
+
+def identity_sources() -> Path:
+    """The local stack's stand-in managed identity endpoint: token_endpoint.js and identities.json
+    (the Entra ID mode's tenant and identities)."""
+    return stack_dir() / "identity"
+
+
+def entra_components_dir() -> Path:
+    """The component files of the local stack's Entra ID mode (Cosmos stores without a masterKey)."""
+    return stack_dir() / "entra" / "components"
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:

@@ -18,13 +18,21 @@ and actor state that daprd itself wrote; they run until the stack stops. For out
 one daprd, placement, the scheduler or the server can be stopped and started again on its
 old ports, so clients that know the address reconnect without being told.
 
+With `entra=True` the stack runs in Entra ID mode (docs/local-stack.md "Entra ID mode"): a
+stand-in managed identity endpoint (explorer.localstack.entra) starts first, the server refuses
+keys and checks Entra ID tokens and data-plane roles, the containers are created by the server
+itself (database and container writes are control plane there), the component files are
+stack/entra/components/ (stores without a masterKey) unless `resources_path` is given, and every
+daprd and client reaches the endpoint through IDENTITY_ENDPOINT / IDENTITY_HEADER — no key
+anywhere.
+
 Works from an installed package too (explorer.resources finds the stack's files):
 the server's node packages, which a package cannot carry, are installed once with
 `npm ci` into the user cache; daprd is built into the same cache by build-daprd.sh; the agents
 app's venv is installed there once with pip, from stack/agents/requirements.txt.
 
-Never prints the account key; `LocalStack.client_env()` hands it to children
-through the environment only.
+Never prints the account key, a token or the identity header; `LocalStack.client_env()` hands
+them to children through the environment only.
 """
 
 from __future__ import annotations
@@ -52,8 +60,9 @@ import explorer
 from explorer.components import Component, load_components
 from explorer.errors import StackError
 from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, WORKFLOW_APP_ID
+from explorer.localstack.entra import OTHER_IDENTITY_VARIABLES, Identity, TokenEndpoint, load_tenant, server_config
 from explorer.localstack.daprd import LOOPBACK, Daprd, DaprdPorts, http_status, start_daprd
-from explorer.localstack.processes import ManagedProcess, free_port, wait_until
+from explorer.localstack.processes import ManagedProcess, free_port, wait_ready_line, wait_until
 from explorer.localstack.tls import LocalCertificates, make_certificates
 from explorer.resources import (
     build_daprd_script,
@@ -61,6 +70,7 @@ from explorer.resources import (
     cache_dir,
     cosmos_server_sources,
     default_components_dir,
+    entra_components_dir,
     stack_dir,
 )
 
@@ -435,6 +445,8 @@ class LocalStack:
         api_logging: bool = False,
         actors: bool = False,
         apps: bool = False,
+        entra: bool = False,
+        token_lifetime: int = 3600,
     ):
         """`resources_path`: the component files (default: the package's, explorer.resources);
         `run_dir`: where logs and TLS files go (default: a temp folder made by start() and removed
@@ -442,11 +454,19 @@ class LocalStack:
         `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows);
         `apps`: also run the workflow app (needs `order-processor` in `app_ids`) and the actor app with
         its own `cart-service` daprd, so the seeder can drive them (implies `actors`), and the dapr-agents
-        app beside `agent-registry` when that is in `app_ids` (`runs_agents`)."""
+        app beside `agent-registry` when that is in `app_ids` (`runs_agents`); `entra`: Entra ID mode (the
+        module's docstring), its tokens valid `token_lifetime` seconds."""
+        if entra and apps:
+            raise StackError("the Entra ID mode runs no apps (their stores authenticate with keys): use entra=True without apps")
         if apps and WORKFLOW_APP_ID not in app_ids:
             raise StackError(f"apps=True runs the workflow app beside the {WORKFLOW_APP_ID} sidecar: "
                              f"add {WORKFLOW_APP_ID!r} to app_ids")
-        self.resources_path = Path(resources_path) if resources_path is not None else default_components_dir()
+        self.entra = entra
+        self.token_lifetime = token_lifetime
+        if resources_path is not None:
+            self.resources_path = Path(resources_path)
+        else:
+            self.resources_path = entra_components_dir() if entra else default_components_dir()
         self.app_ids = tuple(app_ids)
         self._own_run_dir = run_dir is None
         self._run_dir = Path(run_dir) if run_dir else None
@@ -472,6 +492,9 @@ class LocalStack:
         self._certs: LocalCertificates | None = None
         self._lock = threading.Lock()
         self._stopped = False
+        self._tenant, self.identities = load_tenant()  # name -> Identity (used in Entra mode)
+        self.token_endpoint: TokenEndpoint | None = None  # Entra mode, once started
+        self._identity_env_saved: dict[str, str | None] | None = None  # os.environ before cosmos_client set it
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -501,6 +524,8 @@ class LocalStack:
                 self.placement = DaprService("placement", placement, self.run_dir, self.startup_timeout)
                 self.scheduler = DaprService("scheduler", scheduler, self.run_dir, self.startup_timeout)
             self._certs = make_certificates(self.run_dir / "tls")
+            if self.entra:
+                self.token_endpoint = TokenEndpoint(self.run_dir, self.token_lifetime, self.startup_timeout)
             self._start_server()
             self.provision()
             for service in self.services():
@@ -545,6 +570,9 @@ class LocalStack:
             service.process.stop()
         if self._server is not None:
             self._server.stop()
+        if self.token_endpoint is not None:
+            self.token_endpoint.process.stop()
+        self._restore_identity_env()
         atexit.unregister(self.stop)
         self._tidy_run_dir(keep_logs=keep_logs or self._failed or died)
 
@@ -560,6 +588,7 @@ class LocalStack:
     def processes(self) -> list[ManagedProcess]:
         procs = [a.process for a in self.app_processes.values()] + [s.process for s in self.sidecars.values()]
         procs += [s.process for s in self.services()]
+        procs += [self.token_endpoint.process] if self.token_endpoint else []
         return procs + ([self._server] if self._server else [])
 
     def services(self) -> list[DaprService]:
@@ -580,18 +609,92 @@ class LocalStack:
         env = dict(os.environ if base is None else base)
         env.update(
             COSMOS_URL=self.cosmos.url,
-            COSMOS_MASTER_KEY=self.cosmos.master_key,
             SSL_CERT_FILE=str(self.cosmos.ca_file),
             REQUESTS_CA_BUNDLE=str(self.cosmos.ca_file),
         )
+        if self.token_endpoint is None:
+            env["COSMOS_MASTER_KEY"] = self.cosmos.master_key
+            return env
+        # Entra ID mode: no key at all; the App Service managed identity environment, and none of
+        # another protocol's variables (azidentity and azure-identity would pick those first).
+        for name in ("COSMOS_MASTER_KEY", *OTHER_IDENTITY_VARIABLES):
+            env.pop(name, None)
+        env.update(self.token_endpoint.env())
         return env
 
-    def cosmos_client(self):
-        """A synchronous azure-cosmos client for this stack's server (trusting its CA)."""
-        from explorer.cosmos_connect import sync_client
+    def cosmos_client(self, identity: str = "contributor"):
+        """A synchronous azure-cosmos client for this stack's server (trusting its CA): with the key, or
+        in Entra ID mode as `identity` (azure-identity's ManagedIdentityCredential with its client id).
+        That credential reads IDENTITY_ENDPOINT / IDENTITY_HEADER from os.environ at every token
+        request, so in Entra mode this sets them in os.environ (one managed identity endpoint per
+        process, as on Azure); stop() puts back what was there."""
+        from explorer.cosmos_connect import client_kwargs, sync_client
 
         assert self.cosmos is not None
-        return sync_client(self.cosmos.url, self.cosmos.master_key, str(self.cosmos.ca_file))
+        if self.token_endpoint is None:
+            return sync_client(self.cosmos.url, self.cosmos.master_key, str(self.cosmos.ca_file))
+        from azure.cosmos import CosmosClient
+        from azure.identity import ManagedIdentityCredential
+
+        if identity not in self.identities:
+            raise StackError(f"the Entra stack has no identity {identity!r}; it has {', '.join(self.identities)}")
+        self._apply_identity_env()
+        credential = ManagedIdentityCredential(client_id=self.identities[identity].client_id)
+        return CosmosClient(self.cosmos.url, credential=credential, **client_kwargs(str(self.cosmos.ca_file)))
+
+    # -- Entra ID mode -----------------------------------------------------------------------
+
+    def issued_tokens(self) -> dict[str, int]:
+        """Entra mode: how many tokens the endpoint has issued per identity since it started."""
+        return self._endpoint().issued()
+
+    def mint_token(self, identity: str = "contributor", **claims: str | int) -> str:
+        """Entra mode, negative tests: a token with chosen claims (TokenEndpoint.mint). Never print it."""
+        return self._endpoint().mint(identity, **claims)
+
+    def _endpoint(self) -> TokenEndpoint:
+        if self.token_endpoint is None:
+            raise StackError("this stack is not in Entra ID mode (start it with entra=True)")
+        return self.token_endpoint
+
+    def _apply_identity_env(self) -> None:
+        assert self.token_endpoint is not None
+        wanted = self.token_endpoint.env()
+        if all(os.environ.get(k) == v for k, v in wanted.items()):
+            return
+        if self._identity_env_saved is None:
+            self._identity_env_saved = {k: os.environ.get(k) for k in (*wanted, *OTHER_IDENTITY_VARIABLES)}
+        for name in OTHER_IDENTITY_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ.update(wanted)
+
+    def _restore_identity_env(self) -> None:
+        """Put back the variables cosmos_client() set, unless someone changed them since."""
+        saved, self._identity_env_saved = self._identity_env_saved, None
+        if saved is None or self.token_endpoint is None:
+            return
+        if any(os.environ.get(k) != v for k, v in self.token_endpoint.env().items()):
+            return
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _write_entra_config(self) -> Path:
+        """The server's --entra config: the endpoint's key, the tenant, who holds which role, and the
+        containers to create at boot (database and container writes are control plane in this mode)."""
+        assert self.token_endpoint is not None
+        containers: dict[tuple[str, str], dict] = {}  # two stores may share a container
+        for spec in container_specs(self.components):
+            containers.setdefault((spec.database, spec.container), {
+                "database": spec.database, "container": spec.container, "partitionKeyPath": PARTITION_KEY_PATH,
+                **({"defaultTtl": spec.default_ttl} if spec.default_ttl is not None else {})})
+        path = self.run_dir / "entra-config.json"
+        config = server_config(self.token_endpoint.public_key_file, self._tenant, self.identities.values(),
+                               containers.values())
+        path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        return path
 
     # -- outages: take one piece away, bring it back where its clients expect it ------------
 
@@ -677,35 +780,32 @@ class LocalStack:
         assert self._certs is not None
         self._server_starts += 1  # a log per start: READY is read from the new one only
         suffix = "" if self._server_starts == 1 else f".{self._server_starts}"
+        entra = ["--entra", str(self._write_entra_config())] if self.token_endpoint else []
         self._server = ManagedProcess(
             "cosmosdb-server",
             [node, str(script), "--port", str(port), "--host", "127.0.0.1",
-             "--cert", str(self._certs.cert_file), "--key", str(self._certs.key_file)],
+             "--cert", str(self._certs.cert_file), "--key", str(self._certs.key_file), *entra],
             self.run_dir / f"cosmosdb-server{suffix}.log",
             env={**os.environ, **node_env},
         )
-        url: list[str] = []
-
-        def ready() -> bool:
-            for line in self._server.log_tail(50).splitlines():
-                if line.startswith("READY "):
-                    url.append(line.split(" ", 1)[1].strip())
-                    return True
-            return not self._server.alive()
-
-        wait_until(ready, self.startup_timeout)
+        url = wait_ready_line(self._server, self.startup_timeout)
         if not url:
             state = "exited" if not self._server.alive() else f"did not report READY within {self.startup_timeout:.0f}s"
             raise StackError(f"the Cosmos-compatible server {state}. Its log ({self._server.log_path}):\n{self._server.log_tail()}")
-        # A restart keeps the key the sidecars were started with.
-        key = self.cosmos.master_key if self.cosmos else base64.b64encode(secrets.token_bytes(64)).decode()
-        self.cosmos = CosmosEndpoint(url[0], key, self._certs.ca_file)
+        # A restart keeps the key the sidecars were started with; Entra mode has none.
+        if self.token_endpoint is not None:
+            key = ""
+        else:
+            key = self.cosmos.master_key if self.cosmos else base64.b64encode(secrets.token_bytes(64)).decode()
+        self.cosmos = CosmosEndpoint(url, key, self._certs.ca_file)
 
     def provision(self) -> list[ContainerSpec]:
         """Create every database and container the component files name (idempotent)."""
         from azure.cosmos import PartitionKey
 
         specs = container_specs(self.components)
+        if self.token_endpoint is not None:  # the server made them at boot, from the config
+            return specs
         client = self.cosmos_client()
         for spec in specs:
             database = client.create_database_if_not_exists(spec.database)

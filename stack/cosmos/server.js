@@ -2,7 +2,10 @@
 // generate per stack (the package's bundled one expired in 2021 and has no
 // subjectAltName, which Go refuses). Used only by explorer.localstack.
 //
-// usage: node server.js --port PORT --cert CERT.pem --key KEY.pem [--host 127.0.0.1]
+// usage: node server.js --port PORT --cert CERT.pem --key KEY.pem [--host 127.0.0.1] [--entra CONFIG.json]
+//
+// --entra: the account has key authorization disabled and checks Entra ID tokens and data-plane
+// roles instead (entra.js, docs/local-stack.md "Entra ID mode").
 //
 // Requiring this file (rather than running it) applies the gap fixes below
 // without starting a server; bench/server_query_bench.js uses that.
@@ -806,7 +809,7 @@ function parseArgs(argv) {
     args[name] = argv[i + 1];
   }
   if (!args.cert || !args.key) {
-    console.error("usage: node server.js --port PORT --cert CERT --key KEY [--host HOST]");
+    console.error("usage: node server.js --port PORT --cert CERT --key KEY [--host HOST] [--entra CONFIG.json]");
     process.exit(2);
   }
   return args;
@@ -814,6 +817,7 @@ function parseArgs(argv) {
 
 function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.entra) require("./entra").install(args.entra, { host: args.host, routes });
   const server = createHttpsServer({
     cert: fs.readFileSync(args.cert),
     key: fs.readFileSync(args.key),
