@@ -103,6 +103,14 @@ class RoleMissing(CosmosError):
         return RoleMissing(self.what, self.writing, identity) if identity and not self.identity else self
 
 
+class SignInFailed(CosmosError):
+    """No credential of the store's Entra ID chain issued a token (explorer.identity): nothing was
+    sent to Cosmos DB. The text says who tried and why, never a token or a secret."""
+
+    title = "Entra ID sign-in"
+    retryable = True  # an identity endpoint or the network may come back
+
+
 # -- Dapr sidecars (explorer.sidecar, explorer.own_sidecar) ------------------------------------
 
 class SidecarError(ExplorerError):

@@ -23,8 +23,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from explorer.core.azure_auth import AuthPlan, Kind, Method, Step, reachable
-from explorer.errors import ComponentError
+from azure.core.exceptions import ClientAuthenticationError
+
+from explorer.core.azure_auth import MASK, AuthPlan, Kind, Method, Step, reachable
+from explorer.errors import ComponentError, SignInFailed
 
 #: auth.go addCLIProvider wraps the CLI credential in a 30 s timeout.
 CLI_TIMEOUT_SECONDS = 30
@@ -78,10 +80,40 @@ class StoreCredential:
         self._chain = ChainedTokenCredential(*(_Recorded(credential, step, self) for step, credential in built))
 
     async def get_token(self, *scopes: str, **kwargs: Any):
-        return await self._chain.get_token(*scopes, **kwargs)
+        try:
+            return await self._chain.get_token(*scopes, **kwargs)
+        except ClientAuthenticationError as exc:
+            raise self._failed(exc) from None
 
     async def get_token_info(self, *scopes: str, options: Any = None):
-        return await self._chain.get_token_info(*scopes, options=options)
+        try:
+            return await self._chain.get_token_info(*scopes, options=options)
+        except ClientAuthenticationError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: Exception) -> SignInFailed:
+        """The chain's failure as one line: who tried, and each credential's first reason (azure-identity
+        lists them under "Attempted credentials:"), scrubbed of the plan's secrets all the same."""
+        text = getattr(exc, "message", None) or str(exc)
+        reasons = [line.strip().split(": ", 1)[-1] for line in text.splitlines()  # "\t<Credential>: <why>"
+                   if line.startswith(("\t", "    ")) and ": " in line]
+        reasons = [r[len("(None) "):] if r.startswith("(None) ") else r for r in reasons]
+        reason = "; ".join(r.rstrip(". ") for r in reasons) or next(
+            (line.strip() for line in text.splitlines() if line.strip()), "").rstrip(". ")
+        for secret in self._secrets():
+            reason = reason.replace(secret, MASK)
+        reason = " ".join(reason.split())[:400]
+        return SignInFailed(f"signing in to Cosmos DB with Entra ID as {self.describe()} failed: {reason}. "
+                            "Nothing was sent; check the identity exists where the explorer runs "
+                            "(docs/entra-id.md).")
+
+    def _secrets(self) -> list[str]:
+        found = []
+        for step in self.plan.steps:
+            for secret in (step.client_secret, step.certificate, step.certificate_password):
+                if secret is not None and len(secret.reveal()) >= 4:
+                    found.append(secret.reveal())
+        return found
 
     async def close(self) -> None:
         await self._chain.close()

@@ -131,6 +131,9 @@ async def token_endpoint(monkeypatch):
 
     async def token(request: web.Request) -> web.Response:
         asked.append({"client_id": request.query.get("client_id"), "header": request.headers.get("X-IDENTITY-HEADER")})
+        if (request.query.get("client_id") or "").startswith("00000000"):
+            return web.Response(status=400, content_type="application/json", text=json.dumps(
+                {"error": "invalid_request", "error_description": "No user-assigned identity with that client_id"}))
         body = {"access_token": f"token-for-{request.query.get('client_id') or 'system'}",
                 "expires_on": str(int(time.time()) + 3600), "resource": request.query.get("resource"),
                 "token_type": "Bearer"}
@@ -170,3 +173,15 @@ async def test_an_unavailable_cli_passes_on_to_managed_identity_and_the_descript
         token = await credential.get_token_info(SCOPE)
         assert token.token == "token-for-system"
         assert credential.describe() == "managed identity, system-assigned"
+
+
+async def test_an_identity_the_endpoint_does_not_know_fails_in_one_line_naming_it(token_endpoint):
+    from explorer.errors import SignInFailed, is_retryable
+
+    plan = plan_auth({"azureClientId": "00000000-1111-2222-3333-444444444444"}, {"IDENTITY_ENDPOINT": "x"})
+    async with credential_for(plan) as credential:
+        with pytest.raises(SignInFailed) as failed:
+            await credential.get_token(SCOPE)
+    line = str(failed.value)
+    assert "\n" not in line and "managed identity, client id 00000000…" in line and "Nothing was sent" in line
+    assert "No user-assigned identity" in line and is_retryable(failed.value)
