@@ -224,7 +224,10 @@ function classify(req) {
   if (dbs !== "dbs") return {};
   if (segments.length <= 2 || (colls === "colls" && segments.length <= 4)) {
     // databases and containers: reading and listing them is metadata; writing them is control plane
-    if (read || method === "QUERY") return { action: READ_METADATA, scope: segments.length <= 2 ? "/" : `/dbs/${db}` };
+    if (read || method === "QUERY") {
+      const scope = segments.length <= 2 ? "/" : segments.length === 3 ? `/dbs/${db}` : `/dbs/${db}/colls/${coll}`;
+      return { action: READ_METADATA, scope };
+    }
     return { controlPlane: true, pathname };
   }
   const scope = `/dbs/${db}/colls/${coll}`;

@@ -88,7 +88,9 @@ def test_the_wheel_carries_every_module_and_the_files_the_app_needs(installed):
         for path in (REPO / folder).glob(pattern):
             assert f"explorer/_data/{folder}/{path.name}" in names
     for name in ("build-daprd.sh", "build-dapr-services.sh", "dapr-scratch.sh", "daprd/main.go", "daprd/go.mod",
-                 "daprd/go.sum", "daprd/stub/components.go", "cosmos/server.js", "cosmos/package.json", "cosmos/package-lock.json"):
+                 "daprd/go.sum", "daprd/stub/components.go", "cosmos/server.js", "cosmos/package.json", "cosmos/package-lock.json",
+                 "cosmos/entra.js", "identity/token_endpoint.js", "identity/identities.json",
+                 "entra/components/statestore-entra.yaml", "entra/components/statestore-entra-reader.yaml"):
         assert f"explorer/_data/stack/{name}" in names
     assert not [n for n in names if "node_modules" in n]
     assert installed.site_package.is_relative_to(installed.bin.parent) and not installed.site_package.is_relative_to(REPO)
@@ -102,6 +104,17 @@ def test_help_and_stores_from_another_folder(installed):
                            "--dapr-grpc-port", str(free_port()))
     assert result.returncode == 0, result.stderr
     assert "statestore-agents-cosmos" in result.stdout
+
+
+def test_the_entra_modes_files_are_found_in_the_package_and_its_token_endpoint_runs(installed, tmp_path):
+    code = ("from pathlib import Path; from explorer.resources import identity_sources, entra_components_dir;"
+            "from explorer.localstack.entra import TokenEndpoint, load_tenant;"
+            "print(identity_sources()); print(entra_components_dir()); print(sorted(load_tenant()[1]));"
+            f"e = TokenEndpoint(Path({str(tmp_path)!r}), 60, 30); print(e.issued()); e.process.stop()")
+    lines = installed.python(code).splitlines()
+    assert lines[:2] == [str(installed.site_package / "_data" / "stack" / "identity"),
+                         str(installed.site_package / "_data" / "stack" / "entra" / "components")]
+    assert lines[2:] == ["['contributor', 'reader']", "{'reader': 0, 'contributor': 0}"]
 
 
 def quit_with_q(term: Terminal) -> int:
