@@ -25,7 +25,7 @@ from typing import Any
 
 from azure.core.exceptions import ClientAuthenticationError
 
-from explorer.core.azure_auth import MASK, AuthPlan, Kind, Method, Step, reachable
+from explorer.core.azure_auth import MASK, AuthPlan, Kind, Method, Step, describe_chain
 from explorer.errors import ComponentError, SignInFailed
 
 #: auth.go addCLIProvider wraps the CLI credential in a 30 s timeout.
@@ -127,10 +127,7 @@ class StoreCredential:
     def describe(self) -> str:
         """Which identity this store uses: the one that issued a token, else the first the chain
         tries (with the ones it can still reach). Never a secret."""
-        if self.answered is not None:
-            return self.answered.describe()
-        first, rest = self._steps[0], [s.method.label for s in self._steps[1:] if reachable(self._steps, s)]
-        return first.describe() + (f" (else {', '.join(rest)})" if rest else "")
+        return self.answered.describe() if self.answered is not None else describe_chain(self._steps)
 
 
 def credential_for(plan: AuthPlan, store: str = "") -> StoreCredential:

@@ -97,7 +97,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 #: Every metadata name the Azure auth helper reads, lower-case -> as Dapr spells it.
 AZURE_FIELDS: dict[str, str] = {name.lower(): name for names in ALIASES.values() for name in names}
-_SECRET_SETTINGS = frozenset({"ClientSecret", "Certificate", "CertificatePassword"})
 
 
 class Method(enum.Enum):
@@ -271,11 +270,9 @@ class AuthPlan:
         tries, with the ones the chain can still reach when that one is unavailable."""
         if self.kind is Kind.MASTER_KEY:
             return "account key"
-        steps = self.mirrored_steps
-        if self.refusal is not None or not steps:
+        if self.refusal is not None or not self.mirrored_steps:
             return "Entra ID (no usable credential)"
-        rest = [s.method.label for s in steps[1:] if reachable(steps, s)]
-        return steps[0].describe() + (f" (else {', '.join(rest)})" if rest else "")
+        return describe_chain(self.mirrored_steps)
 
 
 # -- reading the metadata like GetMetadataProperty -------------------------------------------------
@@ -505,12 +502,8 @@ def reachable(steps: tuple[Step, ...] | list[Step], step: Step) -> bool:
     return all(s.method in CAN_BE_UNAVAILABLE for s in before)
 
 
-def metadata_names_used(metadata: Mapping[str, Value]) -> list[str]:
-    """The Azure auth names a component gives, as written (for the doctor's 'ignored' finding)."""
-    return [name for name in metadata if name.lower() in AZURE_FIELDS]
+def describe_chain(steps: tuple[Step, ...] | list[Step]) -> str:
+    """The first step's identity, with the methods the chain can still reach when it is unavailable."""
+    rest = [s.method.label for s in steps[1:] if reachable(steps, s)]
+    return steps[0].describe() + (f" (else {', '.join(rest)})" if rest else "")
 
-
-def is_secret_setting(name: str) -> bool:
-    """Whether an Azure auth metadata name holds a secret (client secret, certificate, its password)."""
-    lower = name.lower()
-    return any(lower in {a.lower() for a in ALIASES[s]} for s in _SECRET_SETTINGS)
