@@ -86,6 +86,7 @@ class RoleMissing(CosmosError):
 
     exit_code = 6
     title = "Role missing"
+    refused = True  # nothing was written: the audit log (on main since dd18bc7) records it as refused
 
     def __init__(self, what: str, writing: bool, identity: str | None = None):
         self.what, self.writing, self.identity = what, writing, identity

@@ -112,10 +112,11 @@ class Workspace:
                 self._credentials[slot] = credential_for(plan, comp.name)
             credential = self._credentials[slot]
         if slot not in self._listers:
-            lister = CosmosLister(url, credential, self.ca_file)
-            lister.identity = plan.describe() if plan.kind is Kind.MASTER_KEY else credential.describe()
-            self._listers[slot] = lister
-        return self._listers[slot]
+            self._listers[slot] = CosmosLister(url, credential, self.ca_file)
+        lister = self._listers[slot]
+        # named in a refusal; an Entra ID one says who answered once a token was issued
+        lister.identity = plan.describe() if isinstance(credential, str) else credential.describe()
+        return lister
 
     def identity(self, store: str) -> str:
         """Which identity the store signs in as, in one line (for the audit log and messages): "account
