@@ -80,9 +80,25 @@ def is_rbac_refusal(text: str) -> bool:
     return RBAC_REFUSAL in text.lower()
 
 
-class RoleMissing(CosmosError):
+class SignInFailed(CosmosError):
+    """No credential of the store's Entra ID chain issued a token (explorer.identity): nothing was
+    sent to Cosmos DB. The text says who tried and why, never a token or a secret."""
+
+    title = "Entra ID sign-in"
+    retryable = True  # an identity endpoint or the network may come back
+
+
+# -- Dapr sidecars (explorer.sidecar, explorer.own_sidecar) ------------------------------------
+
+class SidecarError(ExplorerError):
+    title = "Sidecar"
+
+
+class RoleMissing(CosmosError, SidecarError):
     """Cosmos DB refused the signed-in identity: its role assignments do not allow the operation
-    (403, substatus 5301). Nothing was read or written. `identity` is a description (never a token)."""
+    (403, substatus 5301). Nothing was read or written. `identity` is a description (never a token).
+    A Cosmos error that reaches the explorer from the SDK (reads) or inside daprd's answer (writes),
+    so both families catch it."""
 
     exit_code = 6
     title = "Role missing"
@@ -102,20 +118,6 @@ class RoleMissing(CosmosError):
     def with_identity(self, identity: str | None) -> "RoleMissing":
         """The same refusal naming the identity (the layer that knows the store adds it)."""
         return RoleMissing(self.what, self.writing, identity) if identity and not self.identity else self
-
-
-class SignInFailed(CosmosError):
-    """No credential of the store's Entra ID chain issued a token (explorer.identity): nothing was
-    sent to Cosmos DB. The text says who tried and why, never a token or a secret."""
-
-    title = "Entra ID sign-in"
-    retryable = True  # an identity endpoint or the network may come back
-
-
-# -- Dapr sidecars (explorer.sidecar, explorer.own_sidecar) ------------------------------------
-
-class SidecarError(ExplorerError):
-    title = "Sidecar"
 
 
 class SidecarUnavailable(SidecarError):
