@@ -3,23 +3,16 @@
 What it is for: one place that builds azure-cosmos clients (sync and async) the
 same way everywhere. TLS is always verified: the SDK skips verification for
 hosts named localhost/127.0.0.1 unless given an explicit CA, so we always pass
-one (SSL_CERT_FILE or --cosmos-ca-file, else the certifi bundle). The credential
-is an account key (a string) or a token credential (Entra ID, explorer.identity:
-async for `async_client`, a sync azure-identity credential for `sync_client`).
+one (SSL_CERT_FILE or --cosmos-ca-file, else the certifi bundle).
 
-What it must never do: turn verification off, or show the key or a token.
+What it must never do: turn verification off, or show the key.
 """
 
 from __future__ import annotations
 
 import os
 
-from typing import Any
-
 from azure.cosmos.documents import SSLConfiguration
-
-#: An account key, or an azure-core token credential (sync or async to match the client).
-Credential = str | Any
 
 
 def trusted_ca_file(explicit: str | None = None) -> str:
@@ -42,13 +35,16 @@ def client_kwargs(ca_file: str | None = None) -> dict:
     return {"ssl_config": ssl, "connection_verify": ca}
 
 
-def sync_client(url: str, credential: Credential, ca_file: str | None = None):
+def sync_client(url: str, credential: object, ca_file: str | None = None):
+    """`credential`: an account key (text) or a sync token credential; never shown."""
     from azure.cosmos import CosmosClient
 
     return CosmosClient(url, credential=credential, **client_kwargs(ca_file))
 
 
-def async_client(url: str, credential: Credential, ca_file: str | None = None):
+def async_client(url: str, credential: object, ca_file: str | None = None):
+    """`credential`: an account key (text) or an async token credential (Entra ID, explorer.identity);
+    never shown, and no token is ever logged."""
     from azure.core.pipeline.transport import AioHttpTransport
     from azure.cosmos.aio import CosmosClient
 

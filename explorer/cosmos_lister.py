@@ -250,8 +250,6 @@ def _row(item: Mapping[str, Any]) -> KeyRow:
 class CosmosLister:
     """Read-only access to one Cosmos DB account. Use `async with` or call close()."""
 
-    identity: str | None = None  # who signs in, described (explorer.workspace sets it): named when a role is missing
-
     def __init__(self, url: str, key: str, ca_file: str | None = None, on_charge: ChargeListener | None = None):
         self._client = async_client(url, key, ca_file)
         self._on_charge = on_charge
@@ -262,6 +260,8 @@ class CosmosLister:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    identity: str | None = None  # who signs in, described (explorer.workspace sets it): named when a role is missing
 
     async def close(self) -> None:
         await self._client.close()
