@@ -28,7 +28,8 @@ import yaml
 
 from explorer.errors import ComponentError
 
-SECRET_FIELD_PATTERN = re.compile(r"(key|secret|password|token|credential)", re.IGNORECASE)
+# "certificate": azureCertificate holds a PEM or PFX with its private key.
+SECRET_FIELD_PATTERN = re.compile(r"(key|secret|password|token|credential|certificate)", re.IGNORECASE)
 ENV_TEMPLATE_PATTERN = re.compile(r"^\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
 MASK = "••••••"
 

@@ -1,4 +1,4 @@
-"""How the explorer connects to a Cosmos DB account: endpoint, key and TLS trust.
+"""How the explorer connects to a Cosmos DB account: endpoint, credential and TLS trust.
 
 What it is for: one place that builds azure-cosmos clients (sync and async) the
 same way everywhere. TLS is always verified: the SDK skips verification for
@@ -35,13 +35,16 @@ def client_kwargs(ca_file: str | None = None) -> dict:
     return {"ssl_config": ssl, "connection_verify": ca}
 
 
-def sync_client(url: str, key: str, ca_file: str | None = None):
+def sync_client(url: str, credential: object, ca_file: str | None = None):
+    """`credential`: an account key (text) or a sync token credential; never shown."""
     from azure.cosmos import CosmosClient
 
-    return CosmosClient(url, credential=key, **client_kwargs(ca_file))
+    return CosmosClient(url, credential=credential, **client_kwargs(ca_file))
 
 
-def async_client(url: str, key: str, ca_file: str | None = None):
+def async_client(url: str, credential: object, ca_file: str | None = None):
+    """`credential`: an account key (text) or an async token credential (Entra ID, explorer.identity);
+    never shown, and no token is ever logged."""
     from azure.core.pipeline.transport import AioHttpTransport
     from azure.cosmos.aio import CosmosClient
 
@@ -66,4 +69,4 @@ def async_client(url: str, key: str, ca_file: str | None = None):
                 return self._contexts[verify]
             return super()._build_ssl_config(cert, verify)
 
-    return CosmosClient(url, credential=key, transport=_CaOnlyAioHttpTransport(), **client_kwargs(ca_file))
+    return CosmosClient(url, credential=credential, transport=_CaOnlyAioHttpTransport(), **client_kwargs(ca_file))

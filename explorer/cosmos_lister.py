@@ -27,7 +27,7 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.core.model import MissingPartitionKey, partition_of, whole_number
 from explorer.cosmos_connect import async_client
-from explorer.errors import CosmosError, CosmosUnreachable, NotFound
+from explorer.errors import RBAC_SUBSTATUS, CosmosError, CosmosUnreachable, NotFound, RoleMissing, is_rbac_refusal
 
 ChargeListener = Callable[[str, float], None]
 
@@ -97,11 +97,17 @@ def _unreachable(what: str, exc: Exception) -> CosmosError:
     return CosmosUnreachable(f"{what} failed: no answer from the account{where} ({why})")
 
 
-def _answered(what: str, exc: Exception) -> CosmosError:
+def _answered(what: str, exc: Exception, identity: str | None = None) -> CosmosError:
     """One plain line for an answer of Cosmos DB that is an error (other than 404, which callers
-    turn into NotFound): the status, Cosmos' own first line, and what to do."""
+    turn into NotFound): the status, Cosmos' own first line, and what to do. `identity` describes
+    who signed in (never a secret): a refusal for a missing role names it."""
     status = getattr(exc, "status_code", None)
     message = (getattr(exc, "message", None) or str(exc)).strip()
+    if status == 403 and (getattr(exc, "sub_status", None) == RBAC_SUBSTATUS or is_rbac_refusal(message)):
+        return RoleMissing(what, writing=False, identity=identity)
+    if status in (401, 403) and "local authorization is disabled" in message.lower():
+        return CosmosError(f"{what} failed: the account does not accept account keys (local authorization is "
+                           "disabled); remove masterKey from the component to sign in with Entra ID as Dapr does.")
     first = next((line.strip() for line in message.splitlines() if line.strip() and not line.startswith("Code:")), "")
     if first.lower().startswith("message:"):
         first = first[len("message:"):].strip()
@@ -111,7 +117,8 @@ def _answered(what: str, exc: Exception) -> CosmosError:
     first = first[:200]
     hints = {
         400: "the request was refused as malformed",
-        401: "the account refused the key: check the component's masterKey (it is not shown)",
+        401: "the account refused the key: check the component's masterKey (it is not shown)" if not identity
+             or identity == "account key" else f"the account refused the Entra ID token of {identity}",
         403: "the identity has no access to this data",
         408: "Cosmos DB timed out; try again",
         413: "the item is larger than Cosmos DB allows (2 MB)",
@@ -134,11 +141,11 @@ def _plain_cosmos_errors(what: str):
 
     unreachable = (ServiceRequestError, ServiceResponseError)
 
-    def translated(exc: Exception) -> Exception:
+    def translated(exc: Exception, owner: object) -> Exception:
         if isinstance(exc, unreachable):
             return _unreachable(what, exc)
         if isinstance(exc, CosmosHttpResponseError):
-            return _answered(what, exc)
+            return _answered(what, exc, getattr(owner, "identity", None))
         return exc
 
     def wrap(method):
@@ -149,7 +156,7 @@ def _plain_cosmos_errors(what: str):
                     async for item in method(*args, **kwargs):
                         yield item
                 except (*unreachable, CosmosHttpResponseError) as exc:
-                    raise translated(exc) from exc
+                    raise translated(exc, args[0] if args else None) from exc
             return stream
 
         @functools.wraps(method)
@@ -157,7 +164,7 @@ def _plain_cosmos_errors(what: str):
             try:
                 return await method(*args, **kwargs)
             except (*unreachable, CosmosHttpResponseError) as exc:
-                raise translated(exc) from exc
+                raise translated(exc, args[0] if args else None) from exc
         return call
 
     return wrap
@@ -253,6 +260,8 @@ class CosmosLister:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    identity: str | None = None  # who signs in, described (explorer.workspace sets it): named when a role is missing
 
     async def close(self) -> None:
         await self._client.close()

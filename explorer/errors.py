@@ -65,10 +65,60 @@ class CosmosUnreachable(CosmosError):
     retryable = True
 
 
+#: Cosmos DB's text for a 403 (substatus 5301) to an Entra ID identity without the role an operation
+#: needs: "Request is blocked because principal [<id>] does not have required RBAC permissions to
+#: perform action [Microsoft.DocumentDB/…/items/create] on resource […]". It reaches the explorer in
+#: the SDK's error, and inside daprd's gRPC error for a write (components-contrib returns azcosmos'
+#: ResponseError text, which daprd wraps as "failed saving state in state store …").
+RBAC_REFUSAL = "does not have required rbac permissions"
+RBAC_SUBSTATUS = 5301
+DATA_READER = "Cosmos DB Built-in Data Reader"
+DATA_CONTRIBUTOR = "Cosmos DB Built-in Data Contributor"
+
+
+def is_rbac_refusal(text: str) -> bool:
+    """Whether an error text is Cosmos DB refusing an identity for a missing data-plane role."""
+    return RBAC_REFUSAL in text.lower()
+
+
+class SignInFailed(CosmosError):
+    """No credential of the store's Entra ID chain issued a token (explorer.identity): nothing was
+    sent to Cosmos DB. The text says who tried and why, never a token or a secret."""
+
+    title = "Entra ID sign-in"
+    retryable = True  # an identity endpoint or the network may come back
+
+
 # -- Dapr sidecars (explorer.sidecar, explorer.own_sidecar) ------------------------------------
 
 class SidecarError(ExplorerError):
     title = "Sidecar"
+
+
+class RoleMissing(CosmosError, SidecarError):
+    """Cosmos DB refused the signed-in identity: its role assignments do not allow the operation
+    (403, substatus 5301). Nothing was read or written. `identity` is a description (never a token).
+    A Cosmos error that reaches the explorer from the SDK (reads) or inside daprd's answer (writes),
+    so both families catch it."""
+
+    exit_code = 6
+    title = "Role missing"
+    refused = True  # nothing was written: the audit log (on main since dd18bc7) records it as refused
+
+    def __init__(self, what: str, writing: bool, identity: str | None = None):
+        self.what, self.writing, self.identity = what, writing, identity
+        who = f" ({identity})" if identity else ""
+        if writing:
+            line = (f"{what}: the write needs the {DATA_CONTRIBUTOR} role, which the identity used{who} does not "
+                    "have; nothing was written. Ask for a role assignment, or use a store whose identity has it.")
+        else:
+            line = (f"{what}: the identity used{who} has no data access to this account; reading needs the "
+                    f"{DATA_READER} role (or {DATA_CONTRIBUTOR}); nothing was read.")
+        super().__init__(line)
+
+    def with_identity(self, identity: str | None) -> "RoleMissing":
+        """The same refusal naming the identity (the layer that knows the store adds it)."""
+        return RoleMissing(self.what, self.writing, identity) if identity and not self.identity else self
 
 
 class SidecarUnavailable(SidecarError):

@@ -25,7 +25,7 @@ from explorer.core.expiry import effective_expiry
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of, whole_number
 from explorer.core.writes import KeyChange, WriteKind
 from explorer.cosmos_lister import CosmosLister
-from explorer.errors import NoSidecar, NotWritable
+from explorer.errors import NoSidecar, NotWritable, RoleMissing
 from explorer.sidecar import SidecarClient, StateWrite
 
 
@@ -67,13 +67,15 @@ class ReadOnlyGateway:
 class WritableGateway(ReadOnlyGateway):
     """Reads, and writes through Dapr with the item's partitionKey and an etag check.
 
-    `launch`, if given, supplies a sidecar for keys no reachable sidecar owns.
+    `launch`, if given, supplies a sidecar for keys no reachable sidecar owns; `identity`, if given,
+    describes who the store signs in as, named when Cosmos refuses a write for a missing role.
     """
 
     def __init__(self, lister: CosmosLister, sidecars: Mapping[str, SidecarClient] | None = None,
-                 launch: SidecarProvider | None = None):
+                 launch: SidecarProvider | None = None, identity: Callable[[], str] | None = None):
         super().__init__(lister, sidecars)
         self._launch = launch
+        self._identity = identity
 
     @property
     def read_only(self) -> bool:
@@ -100,10 +102,13 @@ class WritableGateway(ReadOnlyGateway):
         the explorer writes. Raises EtagConflict (nothing written) when the item changed, was
         deleted, or (create-only) appeared meanwhile."""
         sidecar = await self.writer_for(change.state_key)
-        if change.kind is WriteKind.DELETE:
-            await sidecar.delete(location.store, change.state_key.key, etag=change.etag, metadata=change.metadata)
-            return
-        assert change.value is not None
-        await sidecar.save(location.store, [StateWrite(
-            change.state_key.key, change.value.data, etag=change.etag, metadata=change.metadata,
-            first_write=change.etag is not None or change.create_only)])
+        try:
+            if change.kind is WriteKind.DELETE:
+                await sidecar.delete(location.store, change.state_key.key, etag=change.etag, metadata=change.metadata)
+                return
+            assert change.value is not None
+            await sidecar.save(location.store, [StateWrite(
+                change.state_key.key, change.value.data, etag=change.etag, metadata=change.metadata,
+                first_write=change.etag is not None or change.create_only)])
+        except RoleMissing as refused:  # daprd signs in with the component's identity: name it
+            raise refused.with_identity(self._identity() if self._identity else None) from refused

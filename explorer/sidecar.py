@@ -21,7 +21,10 @@ from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 
 from explorer.command_line import address_from_env as _address_from_env
-from explorer.errors import EtagConflict, ExplorerError, InvalidKey, SidecarError, SidecarUnavailable, WriteOutcomeUnknown
+from explorer.errors import (
+    EtagConflict, ExplorerError, InvalidKey, RoleMissing, SidecarError, SidecarUnavailable, WriteOutcomeUnknown,
+    is_rbac_refusal,
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ def _translate(exc: Exception, address: str, store: str, key: str, writing: bool
                                 "overloaded?). The write may or may not have happened: read the key again before "
                                 "retrying.")
         return SidecarUnavailable(f"the sidecar at {address} did not answer within {timeout:g}s (frozen or overloaded?).")
+    if is_rbac_refusal(details):  # Cosmos' 403 for a missing role, inside daprd's "failed saving state …"
+        return RoleMissing(what, writing)
     if code == grpc.StatusCode.ABORTED and "etag" in details.lower():
         return EtagConflict(f"{what} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
     if code == grpc.StatusCode.INVALID_ARGUMENT:

@@ -8,6 +8,10 @@ reachable sidecar keyed by its app-id, and the gateway type the mode allows
 explorer's own daprd for that app-id (explorer.own_sidecar), registered in
 `sidecars` and stopped by `close()`. A read-only workspace never starts one.
 
+A store whose component has a masterKey signs in with it; any other Cosmos
+store signs in with Entra ID the way daprd does (explorer.core.azure_auth decides
+the chain, explorer.identity builds it); `identity(store)` says which.
+
 What it must never do: print or log a resolved url key or token; errors name
 the component, field and variable, never the value.
 """
@@ -15,18 +19,21 @@ the component, field and variable, never the value.
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from explorer.components import Component, ComponentProblem, LoadedComponents, Resolver, load_resources
+from explorer.core.azure_auth import AZURE_FIELDS, UNRESOLVED, AuthPlan, Kind, plan_auth
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
 from explorer.cosmos_lister import CosmosLister
 from explorer.errors import ComponentError, ExplorerError, NotFound, SidecarError, UnknownStore
 from explorer.core.model import StoreLocation
 from explorer.gateway import ReadOnlyGateway, WritableGateway
+from explorer.identity import StoreCredential, credential_for
 from explorer.own_sidecar import OwnSidecar, SidecarLauncher
 from explorer.sidecar import SidecarClient, SidecarMetadata
 from explorer.stores import Store, match_stores
@@ -45,7 +52,8 @@ class Workspace:
     daprd: str | None = None  # its binary (default: ~/.dapr/bin/daprd, else the local stack's cached build)
     on_sidecar_started: Callable[[OwnSidecar], None] | None = None  # read when the first one starts
     component_problems: Sequence[ComponentProblem] = ()  # files or components that could not be used
-    _listers: dict[str, CosmosLister] = field(default_factory=dict)
+    _listers: dict[tuple, CosmosLister] = field(default_factory=dict)  # by account url and credential
+    _credentials: dict[tuple, StoreCredential] = field(default_factory=dict)  # Entra ID ones, closed by close()
     _launcher: SidecarLauncher | None = None
 
     @property
@@ -72,22 +80,53 @@ class Workspace:
             raise ExplorerError(f"store {store!r} is {comp.type}; only state.azure.cosmosdb stores can be browsed.")
         return comp
 
+    def auth_plan(self, store: str) -> AuthPlan:
+        """How the store signs in, as daprd decides it: the masterKey when set (the Azure fields are then
+        not resolved: Dapr never reads them), else Dapr's Entra ID chain from the resolved Azure fields and
+        this process's environment."""
+        comp = self.cosmos_component(store)
+        key = self.resolver.resolve(comp, "masterKey", required=False)
+        if key:
+            names = {item.name: UNRESOLVED for item in comp.metadata if item.name.lower() in AZURE_FIELDS}
+            return plan_auth(names, os.environ, master_key=key)
+        values = {item.name: self.resolver.resolve(comp, item.name) or ""
+                  for item in comp.metadata if item.name.lower() in AZURE_FIELDS}
+        return plan_auth(values, os.environ)
+
     def lister(self, store: str) -> CosmosLister:
         comp = self.cosmos_component(store)
         url = self.resolver.resolve(comp, "url")
-        key = self.resolver.resolve(comp, "masterKey", required=False)
-        if not key:
-            raise ComponentError(
-                f"component {comp.name}: no masterKey; Azure AD sign-in is not supported yet. Give masterKey via secretKeyRef or envRef."
-            )
-        try:
-            base64.b64decode(key)  # what the SDK does with it when it signs the first request
-        except ValueError:
-            raise ComponentError(f"component {comp.name}: masterKey is not a Cosmos DB account key (not base64). "
-                                 f"Check the value it reads in {comp.source} (not shown).") from None
-        if url not in self._listers:
-            self._listers[url] = CosmosLister(url, key, self.ca_file)
-        return self._listers[url]
+        plan = self.auth_plan(store)
+        if plan.kind is Kind.MASTER_KEY:
+            assert plan.master_key is not None
+            credential: str | StoreCredential = plan.master_key.reveal()
+            try:
+                base64.b64decode(credential)  # what the SDK does with it when it signs the first request
+            except ValueError:
+                raise ComponentError(f"component {comp.name}: masterKey is not a Cosmos DB account key (not base64). "
+                                     f"Check the value it reads in {comp.source} (not shown).") from None
+            slot: tuple = (url, plan.master_key)
+        else:
+            slot = (url, plan.steps)  # two stores on one account with two identities get two clients
+            if slot not in self._credentials:
+                self._credentials[slot] = credential_for(plan, comp.name)
+            credential = self._credentials[slot]
+        if slot not in self._listers:
+            self._listers[slot] = CosmosLister(url, credential, self.ca_file)
+        lister = self._listers[slot]
+        # named in a refusal; an Entra ID one says who answered once a token was issued
+        lister.identity = plan.describe() if isinstance(credential, str) else credential.describe()
+        return lister
+
+    def identity(self, store: str) -> str:
+        """Which identity the store signs in as, in one line (for the audit log and messages): "account
+        key", or the Entra ID identity — the one that answered once a token was issued. Never a secret."""
+        plan = self.auth_plan(store)
+        if plan.kind is Kind.MASTER_KEY:
+            return plan.describe()
+        url = self.resolver.resolve(self.cosmos_component(store), "url")
+        credential = self._credentials.get((url, plan.steps))
+        return credential.describe() if credential is not None else plan.describe()
 
     async def cosmos_facts(self, component: Component) -> CosmosFacts | None:
         """What the account and container actually do for one store, for the doctor (None: not a
@@ -122,7 +161,8 @@ class Workspace:
     def gateway(self, store: str) -> ReadOnlyGateway:
         if self.read_only:
             return ReadOnlyGateway(self.lister(store), self.sidecars)
-        return WritableGateway(self.lister(store), self.sidecars, partial(self._own_sidecar, store) if self.start_sidecars else None)
+        return WritableGateway(self.lister(store), self.sidecars, partial(self._own_sidecar, store) if self.start_sidecars else None,
+                               identity=partial(self.identity, store))
 
     async def _own_sidecar(self, store: str, state_key: StateKey) -> SidecarClient:
         """A sidecar for a key no reachable sidecar owns: a reachable one that writes the same id, else our own."""
@@ -147,6 +187,8 @@ class Workspace:
     async def close(self) -> None:
         for lister in self._listers.values():
             await lister.close()
+        for credential in self._credentials.values():
+            await credential.close()
         for client in self.sidecars.values():
             if not self._is_own(client):
                 await client.close()

@@ -11,7 +11,9 @@ collection, contentType), its Azure AD settings (common/authentication/azure,
 including the spn*/clientId aliases), and the generic state-store fields daprd
 itself consumes (keyPrefix, actorStateStore, outbox*). See
 /work/shared/notes/dapr-cosmos.md. Names are matched case-insensitively, as
-Dapr's metadata decoding does.
+Dapr's metadata decoding does. How the store signs in (account key or Dapr's
+Entra ID chain) comes from explorer.core.azure_auth, planned without resolving
+references and without an environment (the doctor cannot see daprd's).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import enum
 from dataclasses import dataclass
 
 from explorer.components import MASK, Component, MetadataValue, is_secret_field
+from explorer.core import azure_auth
 
 COSMOS_TYPE = "state.azure.cosmosdb"
 DAPR_PARTITION_KEY_PATH = "/partitionKey"
@@ -88,20 +91,17 @@ CONTENT_TYPE = "content-type"
 CONTAINER_NOT_FOUND = "container-not-found"
 NOT_ACTOR_STATE_STORE = "not-actor-state-store"
 LEGACY_REMINDERS = "legacy-reminders"
+AUTH = "auth"  # how the store signs in (info)
+AZURE_IGNORED = "azure-ignored"  # Azure fields beside a masterKey
+AZURE_ENVIRONMENT = "azure-environment"  # an azureEnvironment Dapr refuses
+AUTH_METHOD = "auth-method"  # an azureAuthMethods Dapr refuses, or a method it leaves out
+AUTH_NOT_MIRRORED = "auth-not-mirrored"  # a method the explorer cannot do (SPIFFE)
 
 #: Dapr's kit/strings.IsTruthy, which daprd applies to `actorStateStore`.
 _TRUTHY = frozenset({"y", "yes", "true", "t", "on", "1"})
 
-_AZURE_AD_FIELDS = (
-    "azureTenantId", "azureClientId", "azureClientSecret", "azureCertificate", "azureCertificateFile",
-    "azureCertificatePassword", "azureEnvironment", "azureFederatedTokenFile", "azureAuthorityHost",
-    # Aliases the Azure auth helper still accepts.
-    "spnTenantId", "spnClientId", "spnClientSecret", "spnCertificate", "spnCertificateFile",
-    "spnCertificatePassword", "tenantId", "clientId", "clientSecret",
-)
-_AZURE_AD_CREDENTIAL_FIELDS = frozenset(
-    n.lower() for n in _AZURE_AD_FIELDS if n not in {"azureEnvironment", "azureAuthorityHost"}
-)
+# Every name common/authentication/azure reads (metadata-properties.go MetadataKeys, aliases included).
+_AZURE_AD_FIELDS = tuple(azure_auth.AZURE_FIELDS.values())
 _COSMOS_FIELDS = ("url", "masterKey", "database", "collection", "contentType")
 _GENERIC_STATE_FIELDS = (
     "actorStateStore", "keyPrefix",
@@ -137,6 +137,15 @@ _EXPLAINED: dict[str, tuple[str, str]] = {
     "indexingpolicy": ("the indexing policy is a container setting", _IN_AZURE_FIX),
     "throughputtype": ("throughput is a database/container setting", _IN_AZURE_FIX),
     "requestunits": ("throughput (RU/s) is a database/container setting", _IN_AZURE_FIX),
+    "azurefederatedtokenfile": (
+        "workload identity reads AZURE_FEDERATED_TOKEN_FILE from daprd's environment, not from the component",
+        "remove it; the workload identity webhook sets AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE "
+        "in the pod",
+    ),
+    "azureauthorityhost": (
+        "the authority comes from azureEnvironment (AZURE_AUTHORITY_HOST in daprd's environment for workload identity)",
+        "remove it; set azureEnvironment (AzurePublicCloud, AzureChinaCloud or AzureUSGovernmentCloud)",
+    ),
 }
 # Names people use for fields Dapr does read under another name.
 _RENAMES = {
@@ -161,6 +170,7 @@ def diagnose(component: Component, facts: CosmosFacts | None = None, namespace: 
     findings += _fact_findings(component, facts)
     findings.append(_key_prefix_finding(component, namespace))
     findings += _content_type_findings(component)
+    findings += _auth_findings(component)
     findings = [_scrub(f, _secret_values(component)) for f in findings]
     return sorted(findings, key=lambda f: f.severity.rank)
 
@@ -263,14 +273,6 @@ def _required_findings(component: Component) -> list[Finding]:
                 f"required field '{name}' is missing or empty: daprd fails to initialise the store ('{name} is required')",
                 f"add `{name}` ({what}) to {component.source.name}",
             ))
-    if not _present(component, "masterKey") and not any(
-        _present(component, n) for n in _AZURE_AD_CREDENTIAL_FIELDS
-    ):
-        out.append(Finding(
-            component.name, NO_AUTH, Severity.ERROR, "masterKey",
-            "no masterKey and no Azure AD fields: Dapr falls back to ambient Azure AD credentials, which emulators and most hosts lack",
-            "add masterKey through secretKeyRef or envRef, or set azureClientId/azureTenantId for Azure AD auth",
-        ))
     item = component.get("contentType")
     if item is not None and item.source == "value" and not (item.value or "").strip():
         out.append(Finding(
@@ -424,6 +426,55 @@ def _content_type_findings(component: Component) -> list[Finding]:
         f"contentType is {value}: values are {stored}",
         "keep it if intended; use application/json (the default) to store JSON objects queryable in Cosmos",
     )]
+
+
+# --- how the store signs in --------------------------------------------------
+
+_AUTH_CODES = {
+    azure_auth.IGNORED_FOR_KEY: (AZURE_IGNORED, Severity.WARNING,
+                                 "remove the Azure fields, or remove masterKey to sign in with Entra ID"),
+    azure_auth.INVALID_CLOUD: (AZURE_ENVIRONMENT, Severity.ERROR,
+                               "use AzurePublicCloud (the default), AzureChinaCloud or AzureUSGovernmentCloud"),
+    azure_auth.UNKNOWN_METHOD: (AUTH_METHOD, Severity.ERROR,
+                                "write azureAuthMethods as a comma list of clientcredentials, clientcertificate, "
+                                "workloadidentity, managedidentity, commandlineinterface (or creds, cert, wi, mi, cli)"),
+    azure_auth.METHODS_DISABLED: (AUTH_METHOD, Severity.ERROR,
+                                  "remove 'none' from azureAuthMethods, or give masterKey"),
+    azure_auth.NO_PROVIDER: (NO_AUTH, Severity.ERROR,
+                             "give the settings of a method azureAuthMethods names (e.g. azureClientId, azureTenantId "
+                             "and azureClientSecret for creds), add mi, or give masterKey"),
+    azure_auth.SKIPPED: (AUTH_METHOD, Severity.WARNING,
+                         "give the method its settings, or drop it from azureAuthMethods"),
+    azure_auth.NOT_MIRRORED: (AUTH_NOT_MIRRORED, Severity.WARNING,
+                              "name the method daprd should use in azureAuthMethods (e.g. managedidentity), or remove "
+                              "azureTenantId where no SPIFFE federation is meant"),
+    azure_auth.AMBIGUOUS_FIELD: (IGNORED_FIELD, Severity.WARNING, "keep one spelling of the field"),
+}
+
+
+def _auth_findings(component: Component) -> list[Finding]:
+    """How daprd signs this store in, and what in its Azure fields it refuses, ignores or the explorer
+    cannot mirror. References are planned as given-but-unknown; no environment is read."""
+    metadata: dict[str, azure_auth.Value] = {}
+    for item in component.metadata:
+        if item.name.lower() in azure_auth.AZURE_FIELDS:
+            metadata[item.name] = item.value if item.source == "value" and item.value is not None else azure_auth.UNRESOLVED
+    key = component.get("masterKey")
+    master_key = None if key is None else (key.value if key.source == "value" else azure_auth.UNRESOLVED)
+    plan = azure_auth.plan_auth(metadata, {}, master_key=master_key)
+    out = [Finding(component.name, code, severity, problem.field, problem.message, fix)
+           for problem in plan.problems for code, severity, fix in [_AUTH_CODES[problem.code]]]
+    if plan.kind is azure_auth.Kind.MASTER_KEY:
+        said, fix = "signs in with the account key (masterKey)", "keep the key in a secret store; rotate it in Azure"
+    elif plan.refusal is None:
+        chain = " → ".join(step.method.label for step in plan.steps)
+        said = (f"signs in with Entra ID; daprd tries {chain}" + (" (workload identity first where daprd's environment "
+                "has AZURE_FEDERATED_TOKEN_FILE; the CLI is left out on Azure hosts)" if plan.explicit_methods is None else ""))
+        fix = ("grant the identity a Cosmos DB data-plane role: Built-in Data Reader to browse, Data Contributor to "
+               "write (docs/entra-id.md)")
+    else:
+        return out
+    return out + [Finding(component.name, AUTH, Severity.INFO, "masterKey" if master_key else None, said, fix)]
 
 
 # --- helpers ---------------------------------------------------------------

@@ -185,20 +185,108 @@ def test_empty_required_value_counts_as_missing():
     assert [f.field for f in diagnose(component) if f.code == "missing-field"] == ["database"]
 
 
-def test_no_master_key_and_no_azure_ad_is_an_error_but_azure_ad_fields_satisfy_it():
-    without_key = (GOOD % "").replace("secretKeyRef: {name: COSMOS_KEY, key: COSMOS_KEY}", "")
-    without_key = without_key.replace("- name: masterKey\n", "")
-    [component] = parse_components(without_key, Path("orders.yaml"))
-    [finding] = [f for f in diagnose(component) if f.code == "no-auth"]
-    assert finding.severity is Severity.ERROR and "azureClientId" in finding.fix
-    with_ad = without_key.replace("%s", "").replace(
-        "- {name: collection, value: coll}",
-        "- {name: collection, value: coll}\n    - {name: azureClientId, value: c7dd251f-811f-4ba2-a905-acd4d3f8f08b}",
-    )
-    [component] = parse_components(with_ad, Path("orders.yaml"))
-    findings = diagnose(component)
+WITHOUT_KEY = (GOOD % "%s").replace("    - name: masterKey\n      secretKeyRef: {name: COSMOS_KEY, key: COSMOS_KEY}\n", "")
+
+
+def keyless(extra: str = "") -> Component:
+    """The correct component without masterKey (Entra ID), plus extra metadata lines."""
+    [component] = parse_components(WITHOUT_KEY % extra, Path("orders.yaml"))
+    return component
+
+
+def test_no_master_key_and_no_azure_fields_is_the_ambient_identity_in_dapr_s_order():
+    """Dapr's default chain always holds managed identity: a system-assigned identity needs no field."""
+    findings = diagnose(keyless())
     assert "no-auth" not in codes(findings)
-    assert not [f for f in findings if f.severity is not Severity.INFO]
+    assert not [f for f in findings if f.severity is not Severity.INFO], text_of(findings)
+    [auth] = [f for f in findings if f.code == "auth"]
+    assert "signs in with Entra ID" in auth.message and "managed identity → Azure CLI" in auth.message
+    assert "Data Contributor" in auth.fix
+
+
+def test_a_master_key_store_says_it_signs_in_with_the_key():
+    [auth] = [f for f in diagnose(good()) if f.code == "auth"]
+    assert "account key" in auth.message and auth.severity is Severity.INFO
+
+
+def test_azure_fields_beside_a_master_key_are_reported_as_ignored():
+    component = good("    - {name: azureClientId, value: c7dd251f-811f-4ba2-a905-acd4d3f8f08b}\n"
+                     "    - {name: SPNTENANTID, envRef: TENANT}\n    - {name: azureEnvironment, value: Mars}")
+    [finding] = [f for f in diagnose(component) if f.code == "azure-ignored"]
+    assert finding.severity is Severity.WARNING
+    for name in ("azureClientId", "SPNTENANTID", "azureEnvironment"):
+        assert name in finding.message
+    assert "masterKey" in finding.fix
+    assert "azure-environment" not in codes(diagnose(component))  # Dapr never reads it with a key
+
+
+@pytest.mark.parametrize("name", ["Mars", "AzureGermanCloud", "public"])
+def test_an_unknown_azure_environment_is_an_error_like_daprd_s(name):
+    [finding] = [f for f in diagnose(keyless(f"    - {{name: azureCloud, value: {name}}}")) if f.code == "azure-environment"]
+    assert finding.severity is Severity.ERROR and finding.field == "azureCloud"
+    assert f"'{name}'" in finding.message and "refuses" in finding.message and "AzureChinaCloud" in finding.fix
+
+
+@pytest.mark.parametrize("name", ["AzureChinaCloud", "azureusgovernment", "AZUREPUBLIC"])
+def test_known_azure_environments_are_quiet(name):
+    assert "azure-environment" not in codes(diagnose(keyless(f"    - {{name: azureEnvironment, value: {name}}}")))
+
+
+@pytest.mark.parametrize(("methods", "says"), [("mi,serviceprincipal", "'serviceprincipal'"), ("mi,none", "disabled"),
+                                               ("mi,", "empty name")])
+def test_auth_methods_dapr_refuses_are_errors(methods, says):
+    [finding] = [f for f in diagnose(keyless(f"    - {{name: entraIDAuthMethods, value: '{methods}'}}"))
+                 if f.code == "auth-method"]
+    assert finding.severity is Severity.ERROR and says in finding.message and finding.field == "entraIDAuthMethods"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("azureAuthMethods", "mi"), ("azureADAuthMethods", "mi"), ("entraIDAuthMethods", "mi"),
+    ("microsoftEntraIDAuthMethods", "mi"), ("azureCloud", "AzurePublicCloud"), ("spnCertificateFile", "/c.pem"),
+])
+def test_every_spelling_dapr_reads_is_a_known_field(name, value):
+    assert "ignored-field" not in codes(diagnose(keyless(f"    - {{name: {name}, value: {value}}}")))
+
+
+def test_spiffe_that_hides_managed_identity_is_reported_as_not_mirrored():
+    component = keyless("    - {name: azureClientId, value: c7dd251f-811f-4ba2-a905-acd4d3f8f08b}\n"
+                        "    - {name: azureTenantId, value: 72f988bf-86f1-41af-91ab-2d7cd011db47}")
+    [finding] = [f for f in diagnose(component) if f.code == "auth-not-mirrored"]
+    assert finding.severity is Severity.WARNING and finding.field == "azureTenantId"
+    assert "SPIFFE" in finding.message and "never tries managed identity" in finding.message
+    assert "azureAuthMethods" in finding.fix
+    # naming the method removes the surprise
+    pinned = keyless("    - {name: azureClientId, value: c7dd251f-811f-4ba2-a905-acd4d3f8f08b}\n"
+                     "    - {name: azureTenantId, value: 72f988bf-86f1-41af-91ab-2d7cd011db47}\n"
+                     "    - {name: azureAuthMethods, value: managedidentity}")
+    assert "auth-not-mirrored" not in codes(diagnose(pinned))
+    assert not [f for f in diagnose(pinned) if f.severity is not Severity.INFO]
+
+
+def test_a_named_method_without_its_settings_leaves_no_credential():
+    findings = diagnose(keyless("    - {name: azureAuthMethods, value: creds}"))
+    [error] = [f for f in findings if f.code == "no-auth"]
+    assert error.severity is Severity.ERROR and "azureClientSecret" in error.fix
+    assert "auth-method" in codes(findings)
+
+
+def test_fields_dapr_does_not_read_for_cosmos_are_ignored_with_the_reason():
+    findings = diagnose(keyless("    - {name: azureFederatedTokenFile, value: /var/run/token}\n"
+                                "    - {name: azureAuthorityHost, value: 'https://login.example/'}"))
+    ignored = {f.field: f for f in findings if f.code == "ignored-field"}
+    assert "AZURE_FEDERATED_TOKEN_FILE" in ignored["azureFederatedTokenFile"].message
+    assert "azureEnvironment" in ignored["azureAuthorityHost"].fix
+
+
+def test_an_inline_certificate_is_a_secret_and_never_shown():
+    pem = "-----BEGIN PRIVATE KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-----END PRIVATE KEY-----"
+    component = keyless(f"    - {{name: azureCertificate, value: '{pem}'}}\n"
+                        "    - {name: azureClientId, value: c7dd251f-811f-4ba2-a905-acd4d3f8f08b}\n"
+                        "    - {name: azureTenantId, value: 72f988bf-86f1-41af-91ab-2d7cd011db47}")
+    findings = diagnose(component)
+    assert [f.field for f in findings if f.code == "plain-secret"] == ["azureCertificate"]
+    assert "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in text_of(findings)
+    assert component.masked()["azureCertificate"] == "••••••"
 
 
 @pytest.mark.parametrize("field", ["database", "collection", "masterKey", "keyPrefix"])

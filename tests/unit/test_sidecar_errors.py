@@ -56,3 +56,32 @@ def test_a_sidecar_that_dies_during_a_write_leaves_the_outcome_open():
     refused = _translate(rpc_error(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses"), "127.0.0.1:5001",
                          "s", "k", True, 5)
     assert type(refused) is SidecarUnavailable
+
+
+#: What daprd 1.18 answers when Cosmos refuses the component's identity a write: components-contrib
+#: returns azcore's ResponseError text and daprd wraps it in messages.ErrStateSave (gRPC Internal).
+DAPRD_403 = """failed saving state in state store statestore-entra-reader: POST https://127.0.0.1:8081/dbs/db/colls/c/docs
+--------------------------------------------------------------------------------
+RESPONSE 403: 403 Forbidden
+ERROR CODE: Forbidden
+--------------------------------------------------------------------------------
+{
+  "code": "Forbidden",
+  "message": "Request blocked by Auth acct : Request is blocked because principal [5e1d…] does not have required RBAC permissions to perform action [Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers/items/upsert] on resource [dbs/db/colls/c]."
+}
+--------------------------------------------------------------------------------
+"""
+
+
+def test_a_write_cosmos_refuses_for_a_missing_role_says_which_role_in_one_line():
+    from explorer.errors import RoleMissing
+
+    error = _translate(rpc_error(grpc.StatusCode.INTERNAL, DAPRD_403), "127.0.0.1:5001", "statestore-entra-reader",
+                       "order-1", True, 20)
+    assert type(error) is RoleMissing and error.exit_code == 6 and not is_retryable(error)
+    line = str(error.with_identity("managed identity, client id 1f3c2a9b…"))
+    assert "\n" not in line and "statestore-entra-reader/order-1" in line
+    assert "Cosmos DB Built-in Data Contributor" in line and "nothing was written" in line
+    assert "managed identity, client id 1f3c2a9b…" in line and "RESPONSE 403" not in line
+    read = _translate(rpc_error(grpc.StatusCode.INTERNAL, DAPRD_403.replace("saving", "getting")), "a", "s", "k", False, 5)
+    assert "nothing was read" in str(read) and "Cosmos DB Built-in Data Reader" in str(read)
