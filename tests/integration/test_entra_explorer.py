@@ -116,6 +116,13 @@ def test_a_write_through_the_reader_store_is_refused_in_one_line_and_nothing_cha
     assert deleted.returncode == 6 and "Data Contributor" in deleted.stderr
     after = doc(cosmos, "entra:order-2")
     assert (after["_etag"], after["value"]) == (before["_etag"], before["value"])
+    # The audit log (the run's own, tests/conftest.py) says who was refused: the identity, never a token.
+    from explorer.audit import AuditLog
+
+    mine = [r for r in AuditLog().read().records if r.key == "entra:order-2"]
+    assert [(r.operation, r.outcome) for r in mine] == [("create", "done"), ("save", "refused"), ("delete", "refused")]
+    assert READER_ID[:8] in mine[1].identity and "Data Contributor" in mine[1].error
+    assert "managed identity" in mine[0].identity and READER_ID[:8] not in mine[0].identity
 
 
 def test_the_contributor_store_deletes(stack, cosmos):
