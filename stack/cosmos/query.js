@@ -2,9 +2,10 @@
 // server's query engine) cannot parse: DISTINCT, DISTINCT VALUE, GROUP BY (with COUNT, SUM,
 // MIN, MAX, AVG) and OFFSET ... LIMIT, answered with Cosmos DB's documented semantics
 // (docs/local-stack.md, "Queries: DISTINCT, GROUP BY, OFFSET…LIMIT", cites each rule).
-// Used only by server.js's Documents.prototype.query; it never touches stored documents
-// and never answers a query the engine can parse on its own (plan() returns null for those,
-// so their rows, pages and tokens stay exactly what they were).
+// Also refuses, as the gateway does, GROUP BY and aggregates without VALUE across partitions.
+// Used only by server.js's Documents.prototype.query. It must never touch stored documents,
+// and never answer a query the engine can parse on its own (plan() returns null for those, so
+// their rows, pages and tokens stay exactly what they were).
 //
 // How: the query is cut into its top-level clauses by a small tokenizer, and the engine
 // evaluates what it can parse (the SELECT list, FROM, WHERE, ORDER BY); this file then
