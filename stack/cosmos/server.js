@@ -108,6 +108,7 @@ const transformer = engine("transformer");
 const Items = require("@vercel/cosmosdb-server/lib/account/items").default;
 const Documents = require("@vercel/cosmosdb-server/lib/account/documents").default;
 const queryDocuments = require("@vercel/cosmosdb-server/lib/handler/query-documents");
+const queries = require("./query");
 
 // 1. in-place accumulation
 helpers.__append = (acc, items) => {
@@ -349,16 +350,18 @@ Documents.prototype.query = function query(params, options) {
       const source = partition === undefined ? this._data : (this._byPartition && this._byPartition.get(indexed)) || new Map();
       const parent = this._parent.read();
       const udf = this._userDefinedFunctions();
-      let result;
-      capturing = true;
+      const docs = [...source.values()].map((item) => item.read());
+      const options = {
+        parameters: params.parameters,
+        udf,
+        compositeIndexes: (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [],
+      };
+      // DISTINCT, GROUP BY, OFFSET...LIMIT (query.js): whole rows, paged below like any others
+      const extended = queries.run(params, partition === undefined, (text) => this._getQuery(text).exec(docs, options));
+      let result = extended && { [ROWS]: extended };
+      capturing = !extended;
       try {
-        result = this._getQuery(params.query).exec([...source.values()].map((item) => item.read()), {
-          parameters: params.parameters,
-          udf,
-          maxItemCount,
-          continuation,
-          compositeIndexes: (parent.indexingPolicy ? parent.indexingPolicy.compositeIndexes : null) || [],
-        });
+        if (!extended) result = this._getQuery(params.query).exec(docs, { ...options, maxItemCount, continuation });
       } finally {
         capturing = false;
       }
