@@ -378,6 +378,16 @@ def to_cosmos(query: StateQuery) -> CosmosQuery:
     return CosmosQuery(sql, tuple(translation.parameters), query.limit, query.token)
 
 
+@dataclass(frozen=True)
+class QueryAnswer:
+    """One answer of QueryStateAlpha1 as daprd gives it: (key, data, etag, error) per item, and the
+    token for the next page ("" when daprd gave none)."""
+
+    results: tuple[tuple[str, bytes, str, str], ...]
+    token: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
 # -- answers (dapr/dapr pkg/api/universal/state_query.go, cosmosdb_query.go Query.execute) -----------
 
 
@@ -522,3 +532,122 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     except (ValueError, QueryError):
         parsed = value
     return name, parsed
+
+
+# -- agreement of the two answers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectItem:
+    """An item of the direct answer as Dapr would answer it: the document's id, etag and value."""
+
+    doc_id: str
+    etag: str
+    is_binary: bool
+    value: Any  # the document's JSON value, or bytes for isBinary
+
+
+@dataclass(frozen=True)
+class DaprItem:
+    key: str
+    etag: str
+    data: bytes
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Whether the sidecar's answer is the direct one: the same (key, etag) pairs — in the same order
+    when the query sorts — and the same values, read as Dapr returns them (six decimals, see
+    `dapr_answer_value`)."""
+
+    compared: int
+    only_direct: tuple[str, ...] = ()
+    only_dapr: tuple[str, ...] = ()
+    different_values: tuple[str, ...] = ()
+    order_differs: bool = False
+    rounded: tuple[str, ...] = ()  # keys whose value Dapr's answer rounds (counted as agreeing)
+
+    @property
+    def same(self) -> bool:
+        return not (self.only_direct or self.only_dapr or self.different_values or self.order_differs)
+
+    def lines(self) -> list[str]:
+        """The agreement in words, one fact a line."""
+        def some(keys: tuple[str, ...]) -> str:
+            shown = ", ".join(repr(k) for k in keys[:5])
+            return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+        if self.same:
+            lines = [f"agree: Dapr and Cosmos DB return the same {self.compared} keys, etags and values"]
+        else:
+            lines = ["DISAGREE: Dapr's answer is not what Cosmos DB holds for this query"]
+        if self.only_direct:
+            lines.append(f"only in Cosmos DB's answer: {some(self.only_direct)}")
+        if self.only_dapr:
+            lines.append(f"only in Dapr's answer: {some(self.only_dapr)}")
+        if self.different_values:
+            lines.append(f"different values: {some(self.different_values)}")
+        if self.order_differs:
+            lines.append("same keys, in another order")
+        if self.rounded:
+            lines.append(f"Dapr's answer rounds numbers to six decimals in {some(self.rounded)} "
+                         "(jsoniter's ConfigFastest in Query.execute); the stored values are exact")
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agree": self.same, "compared": self.compared, "onlyCosmos": list(self.only_direct),
+                "onlyDapr": list(self.only_dapr), "differentValues": list(self.different_values),
+                "orderDiffers": self.order_differs, "rounded": list(self.rounded)}
+
+
+def _dapr_value(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def agree(direct: Sequence[DirectItem], via_dapr: Sequence[DaprItem], ordered: bool = False) -> Agreement:
+    """Compare the direct answer with the sidecar's: keys as daprd names them (original_state_key),
+    etags, values as daprd marshals them, and the order when `ordered` (the query sorts)."""
+    from collections import Counter
+
+    mine = [(original_state_key(item.doc_id), item.etag) for item in direct]
+    theirs = [(item.key, item.etag) for item in via_dapr]
+    mine_count, their_count = Counter(mine), Counter(theirs)
+    only_direct = tuple(k for (k, _), n in (mine_count - their_count).items() for _ in range(n))
+    only_dapr = tuple(k for (k, _), n in (their_count - mine_count).items() for _ in range(n))
+    data = {}
+    for item in via_dapr:
+        data.setdefault((item.key, item.etag), item)
+    different: list[str] = []
+    rounded: list[str] = []
+    compared = 0
+    for item, pair in zip(direct, mine):
+        answer = data.get(pair)
+        if answer is None:
+            continue
+        compared += 1
+        if item.is_binary:
+            same = isinstance(item.value, (bytes, bytearray)) and bytes(item.value) == answer.data
+        else:
+            expected = dapr_answer_value(item.value)
+            same = not answer.error and _dapr_value(answer.data) == expected
+            if same and expected != item.value:
+                rounded.append(pair[0])
+        if not same:
+            different.append(pair[0])
+    order_differs = ordered and not only_direct and not only_dapr and mine != theirs
+    return Agreement(compared, only_direct, only_dapr, tuple(different), order_differs, tuple(rounded))
+
+
+def parse_search(text: str) -> StateQuery:
+    """A query as typed on the command line: a whole Dapr query, or just its filter object
+    ('{"EQ": {"k": "v"}}' — which Dapr itself would ignore as an unknown field and match every item)."""
+    if isinstance(text, str) and text.strip():
+        obj = _loads(text)
+        if isinstance(obj, dict) and len(obj) == 1 and next(iter(obj)) in OPERATORS:
+            obj = {"filter": obj}
+        return parse_query(obj)
+    return parse_query(text)
