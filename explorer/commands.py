@@ -782,7 +782,9 @@ async def _print_search(args: argparse.Namespace, via: str, pages, show: bool, b
 def _hit_record(hit, via: str, both: bool) -> dict[str, Any]:
     record: dict[str, Any] = {"key": hit.shown_key}
     if hit.doc_id is not None:
-        record.update({"id": hit.doc_id, "appId": hit.app_id, **_partition_json(hit.partition_key)})
+        record.update({"id": hit.doc_id, "appId": hit.app_id})
+        if hit.partition_key is not None:
+            record.update(_partition_json(hit.partition_key))
     record["etag"] = hit.etag
     record["isBinary"] = hit.is_binary
     record["value"] = ({"base64": base64.b64encode(hit.value).decode(), "size": len(hit.value)}

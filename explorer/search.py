@@ -123,18 +123,31 @@ async def search_cosmos(lister: CosmosLister, location: StoreLocation, query: Co
 async def search_sql(lister: CosmosLister, location: StoreLocation, query: CosmosQuery,
                      partition: str | None = None, page_size: int = SQL_PAGE_SIZE) -> AsyncIterator[SearchPage]:
     """Raw Cosmos SQL (checked by state_query.raw_sql), page by page. Items that are not whole
-    documents (a projection, VALUE) come as hits with an empty key and the item as value."""
+    documents come as they are: a projection with an id keyed by it, anything else (VALUE) with
+    an empty key."""
     token = query.token or None
     while True:
         page = await lister.query_page(location.database, location.container, query.sql, query.parameter_list,
                                        partition=partition, continuation=token, page_size=page_size,
                                        operation="search")
-        hits = tuple(hit_of_document(item, location) if isinstance(item, dict) and "id" in item
-                     else SearchHit("", "", item, False) for item in page.items)
+        hits = tuple(_hit_of_sql_item(item, location) for item in page.items)
         token = page.continuation
         yield SearchPage(hits, token or "", page.request_charge)
         if not token:
             return
+
+
+def _hit_of_sql_item(item: Any, location: StoreLocation) -> SearchHit:
+    """A whole document as a document; a projection (no Dapr envelope) as it is, keyed by its id if
+    it has one, with the partition and etag only when it carries them."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        return SearchHit("", "", item, False)
+    if "value" in item and isinstance(item.get("isBinary"), bool):
+        return hit_of_document(item, location)
+    doc_id = item["id"]
+    partition = partition_of(item) if "partitionKey" in item else None
+    return SearchHit(original_state_key(doc_id), str(item.get("_etag", "")), item, False, doc_id, partition,
+                     parse_document_id(doc_id, location.key_prefix, location.store))
 
 
 def _hit_of_result(key: str, data: bytes, etag: str, error: str) -> SearchHit:

@@ -182,6 +182,10 @@ def test_sql_mode_with_parameters(stack):
                  "--json")
     assert result.returncode == 0, result.stderr
     assert set(keys_of(result)) == {"person:2", "person:4"}
+    ages = lines(cli(stack, CACHE_STORE, "SELECT c.id, c['value'].age FROM c WHERE c['value'].age < 30", "--sql",
+                     "--json"))
+    assert sorted((line["key"], line["value"]["age"], "partitionKey" in line) for line in ages) == \
+        [("person:3", 28, False), ("person:6", 3.14159265, False)]
     projection = cli(stack, CACHE_STORE, "SELECT VALUE c['value'].state FROM c WHERE c.partitionKey = @pk", "--sql",
                      "--param", "@pk=team-a", "--json")
     assert projection.returncode == 0, projection.stderr
