@@ -438,6 +438,9 @@ class ExplorerSession:
         if via == "cosmos":
             return search_cosmos(lister, location, to_cosmos(query), partition, follow)
         to_cosmos(query)  # what daprd would send is checked here too: a refused key is refused both ways
+        if isinstance(partition, MissingPartitionKey):
+            raise UsageError("items without a partitionKey cannot be asked for through Dapr (it always sends one): "
+                             "search them with --via cosmos")
         return search_dapr(self._query_sidecar(location.store), location.store, query, partition, follow)
 
     def _query_sidecar(self, store: str) -> SidecarClient:
