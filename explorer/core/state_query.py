@@ -582,12 +582,10 @@ class Agreement:
             lines = [f"agree: Dapr and Cosmos DB return the same {self.compared} keys, etags and values"]
         else:
             lines = ["DISAGREE: Dapr's answer is not what Cosmos DB holds for this query"]
-        if self.only_direct:
-            lines.append(f"only in Cosmos DB's answer: {some(self.only_direct)}")
-        if self.only_dapr:
-            lines.append(f"only in Dapr's answer: {some(self.only_dapr)}")
-        if self.different_values:
-            lines.append(f"different values: {some(self.different_values)}")
+        for label, keys in (("only in Cosmos DB's answer", self.only_direct), ("only in Dapr's answer", self.only_dapr),
+                            ("different values", self.different_values)):
+            if keys:
+                lines.append(f"{label}: {some(keys)}")
         if self.order_differs:
             lines.append("same keys, in another order")
         if self.rounded:
