@@ -224,3 +224,14 @@ def test_unknown_store_and_no_sidecar(stack):
                      "--dapr-grpc-port", "1"], env)
     no_traceback(alone)
     assert alone.returncode == 1 and f"no reachable sidecar has loaded '{CACHE_STORE}'" in alone.stderr, alone.stderr
+
+
+def test_global_options_before_the_subcommand(stack):
+    env = stack.client_env()
+    env.pop("DAPR_GRPC_PORT", None)
+    result = run_cli(["--json", "--read-only", "--dapr-grpc-port", str(stack.sidecars[CACHE_APP].grpc_port),
+                      "--resources-path", str(REPO / "components"), "search", CACHE_STORE,
+                      '{"filter": {"EQ": {"person.name": "Émile"}}}', "--via", "both"], env)
+    assert result.returncode == 0, result.stderr
+    first, agreement = lines(result)
+    assert first["key"] == "person:5" and agreement["agreement"]["agree"] is True
