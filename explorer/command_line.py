@@ -133,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--etag", help="expected etag (default: the etag read just before writing)")
         p.add_argument("--partition", help="the item's partitionKey (default: found by id; the document id for a new key)")
         p.add_argument("--app-id", help="the app that owns the key (its id prefix)")
+    p = _subcommand(sub, "search", "find keys by value: a filter in Dapr's state query language (EQ, NEQ, GT, GTE, "
+                                   "LT, LTE, IN, AND, OR, sort, page), run as Dapr runs it, or raw Cosmos SQL")
+    p.add_argument("store")
+    p.add_argument("filter", metavar="FILTER",
+                   help='Dapr query JSON, e.g. \'{"filter": {"EQ": {"person.org": "A"}}}\' (or just the filter '
+                        'object); with --sql a SELECT; - reads it from stdin')
+    p.add_argument("--partition", help="only this partitionKey (Dapr: request metadata partitionKey)")
+    p.add_argument("--sql", action="store_true", help="FILTER is Cosmos DB SQL (SELECT only), run directly")
+    p.add_argument("--param", action="append", default=[], metavar="@NAME=VALUE",
+                   help="a parameter of the --sql query (VALUE as JSON when it parses, else text; repeatable)")
+    p.add_argument("--via", choices=("cosmos", "dapr", "both"), default="cosmos",
+                   help="cosmos (default): directly, the SQL daprd would send; dapr: through a sidecar's "
+                        "QueryStateAlpha1; both: run both and say whether they agree (exit 1 if not)")
+    p.add_argument("--token", help="continue from this page token (sets the query's page.token)")
     p = _subcommand(sub, "workflows", "list a store's Dapr workflow instances (found by their metadata documents)")
     p.add_argument("store")
     p.add_argument("--status", action="append", default=[], metavar="STATUS",

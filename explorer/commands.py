@@ -925,3 +925,104 @@ async def cmd_diff(session: ExplorerSession, args: argparse.Namespace) -> int:
 
 
 COMMANDS.update({"bulk": cmd_bulk, "import": cmd_import, "diff": cmd_diff})  # defined after the table, beside their helpers
+
+# -- search by value --------------------------------------------------------------------------------
+
+async def cmd_search(session: ExplorerSession, args: argparse.Namespace) -> int:
+    """Keys whose value matches a Dapr state query (or a --sql SELECT): a table of key, partition,
+    etag and a short value, or JSON lines; --via dapr asks a sidecar, --via both compares the two."""
+    from explorer.core.state_query import agree, parse_parameter, parse_search, raw_sql
+
+    text = sys.stdin.read() if args.filter == "-" else args.filter
+    if args.sql:
+        query = raw_sql(text, dict(parse_parameter(p) for p in args.param))
+        if args.token:
+            query = dataclasses.replace(query, token=args.token)
+        follow = True
+    else:
+        if args.param:
+            raise UsageError("--param is for --sql queries; Dapr's query language carries its values in the filter")
+        query = parse_search(text)
+        if args.token is not None:
+            query = query.with_token(args.token)
+        for note in query.notes:
+            print(f"note: {note}", file=sys.stderr)
+        follow = query.limit == 0  # with a limit, one page, as one call of Dapr's query API answers
+    location = await session.location(args.store)
+    partition = partition_arg(args.partition)
+    ways = ("cosmos", "dapr") if args.via == "both" else (args.via,)
+    searches = {via: session.search(location, query, via, partition, follow) for via in ways}  # refused before any I/O
+    answers: dict[str, list] = {}
+    for via, pages in searches.items():
+        answers[via] = await _print_search(args, via, pages, show=via == ways[0], both=len(ways) > 1)
+    if len(ways) == 1:
+        return 0
+    agreement = agree([h.direct_item() for h in answers["cosmos"]], [h.dapr_item() for h in answers["dapr"]],
+                      ordered=bool(getattr(query, "sort", ())))
+    if args.json:
+        _emit_json({"agreement": agreement.to_json()})
+    else:
+        for line in agreement.lines():
+            print(line)
+    return 0 if agreement.same else 1
+
+
+async def _print_search(args: argparse.Namespace, via: str, pages, show: bool, both: bool) -> list:
+    """Print (when `show`) and return the hits of a search's pages; the count, charge, token and what
+    Dapr's paging skipped go to stderr."""
+    from explorer.search import short_value
+
+    hits: list = []
+    rows: list[list[str]] = []
+    charge: float | None = None
+    token = ""
+    skipped = 0
+    try:
+        async for page in pages:
+            token, skipped = page.token, skipped + page.skipped
+            if page.request_charge is not None:
+                charge = (charge or 0.0) + page.request_charge
+            for hit in page.hits:
+                hits.append(hit)
+                if not show:
+                    continue
+                if args.json:
+                    _emit_json(_hit_record(hit, via, both))
+                else:
+                    rows.append([hit.shown_key, hit.app_id or "", "" if hit.partition_key is None else hit.partition_key,
+                                 hit.etag, short_value(hit.value)])
+    except ExplorerError as exc:
+        raise OutputIncomplete.after(len(hits), "keys", exc) from exc
+    if show and not args.json:
+        columns = ["Key", "App", "Partition", "Etag", "Value"]
+        if via == "dapr":  # daprd's answer has neither the app-id nor the partition
+            rows, columns = [[r[0], r[3], r[4]] for r in rows], ["Key", "Etag", "Value"]
+        _table(f"{args.store} · search via {'Cosmos DB' if via == 'cosmos' else 'Dapr'}", columns, rows)
+    cost = f" · {charge:g} RU" if charge is not None else " · (daprd does not report the request charge)"
+    print(f"{len(hits)} keys via {via}{cost}", file=sys.stderr)
+    if skipped:
+        print(f"note: Dapr's paging leaves out {skipped} more matching items: page.limit cut a Cosmos DB page, and "
+              "Dapr's token points past that page (components-contrib Query.execute)", file=sys.stderr)
+    if token:
+        print(f"more: --token '{token}'", file=sys.stderr)
+    return hits
+
+
+def _hit_record(hit, via: str, both: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {"key": hit.shown_key}
+    if hit.doc_id is not None:
+        record.update({"id": hit.doc_id, "appId": hit.app_id})
+        if hit.partition_key is not None:
+            record.update(_partition_json(hit.partition_key))
+    record["etag"] = hit.etag
+    record["isBinary"] = hit.is_binary
+    record["value"] = ({"base64": base64.b64encode(hit.value).decode(), "size": len(hit.value)}
+                       if isinstance(hit.value, bytes) else hit.value)
+    if hit.error:
+        record["error"] = hit.error
+    if both:
+        record["via"] = via
+    return record
+
+
+COMMANDS["search"] = cmd_search

@@ -29,6 +29,7 @@ from explorer.core.audit import Outcome, record_for
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
+from explorer.core.state_query import CosmosQuery, StateQuery
 from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
 from explorer.errors import (
@@ -39,9 +40,11 @@ from explorer.errors import (
     SavedUnverified,
     SidecarError,
     SidecarUnavailable,
+    UsageError,
     describe,
 )
 from explorer.gateway import WritableGateway
+from explorer.search import SearchPage
 from explorer.sidecar import SidecarClient
 from explorer.stores import Store
 from explorer.workflow_reader import WorkflowReader
@@ -419,3 +422,42 @@ class ExplorerSession:
 
     async def close(self) -> None:
         await self.workspace.close()
+
+    def search(self, location: StoreLocation, query: StateQuery | CosmosQuery, via: str = "cosmos",
+               partition: str | None = None, follow: bool = True) -> AsyncIterator[SearchPage]:
+        """Pages of a search (explorer.search): a Dapr state query (`StateQuery`) directly against
+        Cosmos DB (`via` "cosmos", translated as daprd's Cosmos store does) or through a sidecar that
+        loaded the store (`via` "dapr", QueryStateAlpha1); raw Cosmos SQL (`CosmosQuery` from
+        state_query.raw_sql) directly only. `partition`: one partition only. `follow`: go on with the
+        next page's token. Stop by leaving the loop. Raises UsageError/SidecarError before any I/O when
+        the search cannot go that way."""
+        from explorer.core.state_query import to_cosmos
+        from explorer.search import search_cosmos, search_dapr, search_sql
+
+        lister = self.workspace.lister(location.store)
+        if isinstance(query, CosmosQuery):
+            if via != "cosmos":
+                raise UsageError("--sql runs on Cosmos DB directly: Dapr's query API takes only its own query language")
+            return search_sql(lister, location, query, partition)
+        if via == "cosmos":
+            return search_cosmos(lister, location, to_cosmos(query), partition, follow)
+        to_cosmos(query)  # what daprd would send is checked here too: a refused key is refused both ways
+        if isinstance(partition, MissingPartitionKey):
+            raise UsageError("items without a partitionKey cannot be asked for through Dapr (it always sends one): "
+                             "search them with --via cosmos")
+        return search_dapr(self._query_sidecar(location.store), location.store, query, partition, follow)
+
+    def _query_sidecar(self, store: str) -> SidecarClient:
+        """A reachable sidecar that loaded `store` and says it supports Dapr's query API."""
+        loaded = [meta for meta in self.workspace.sidecar_metadata
+                  if meta.app_id in self.workspace.sidecars and any(s.name == store for s in meta.stores)]
+        if not loaded:
+            down = f" (not reachable: {self.sidecar_problems[0]})" if self.sidecar_problems else ""
+            raise SidecarError(f"no reachable sidecar has loaded {store!r}{down}: start the app's sidecar, or pass "
+                               "--dapr-grpc-port for one whose component files include the store.")
+        for meta in loaded:
+            capabilities = next(s.capabilities for s in meta.stores if s.name == store)
+            if "QUERY_API" in capabilities:
+                return self.workspace.sidecars[meta.app_id]
+        raise SidecarError(f"the sidecar of {loaded[0].app_id} says {store!r} does not support Dapr's query API "
+                           f"(its capabilities: {', '.join(next(s.capabilities for s in loaded[0].stores if s.name == store)) or 'none'}).")

@@ -21,6 +21,7 @@ from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 
 from explorer.command_line import address_from_env as _address_from_env
+from explorer.core.state_query import QueryAnswer
 from explorer.errors import (
     EtagConflict, ExplorerError, InvalidKey, RoleMissing, SidecarError, SidecarUnavailable, WriteOutcomeUnknown,
     is_rbac_refusal,
@@ -189,3 +190,14 @@ class SidecarClient:
             await self._stub.DeleteState(request, metadata=self._metadata, timeout=self._timeout)
         except Exception as exc:  # noqa: BLE001 - translated to one line
             raise _translate(exc, self.address, store, key, True, self._timeout) from exc
+
+    async def query_state(self, store: str, query_json: str, metadata: Mapping[str, str] | None = None) -> QueryAnswer:
+        """Dapr's state query API (QueryStateAlpha1): `query_json` as the app would send it; request
+        metadata `partitionKey` keeps it to one partition on Cosmos DB."""
+        request = state_pb2.QueryStateRequest(store_name=store, query=query_json, metadata=dict(metadata or {}))
+        try:
+            reply = await self._stub.QueryStateAlpha1(request, metadata=self._metadata, timeout=self._timeout)
+        except Exception as exc:  # noqa: BLE001 - translated to one line
+            raise _translate(exc, self.address, store, "", False, self._timeout) from exc
+        return QueryAnswer(tuple((r.key, r.data, r.etag, r.error) for r in reply.results), reply.token,
+                           dict(reply.metadata))

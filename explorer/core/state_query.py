@@ -1,0 +1,651 @@
+"""Dapr's state query language (the body of QueryStateAlpha1), read and translated into Cosmos DB SQL
+exactly as Dapr's Cosmos DB state store translates it; and raw Cosmos SQL, checked to be a SELECT.
+
+What it is for: `search` runs the same filter directly against Cosmos DB and through a sidecar, and
+the two answers can only be compared if the direct query is the one daprd sends. Every rule here
+names the Go function of components-contrib v1.18.3 (state/query, state/azure/cosmosdb/
+cosmosdb_query.go) or dapr/dapr v1.18.2 it follows; tests/unit/recorded/dapr-query-cosmos-1.18.3.json
+holds what that Go code itself produced for a table of queries, and the unit tests hold this module
+to it. Where Dapr does something a user would not expect, the parsed query carries a `note` saying
+so (printed by the CLI), or — where what daprd would send is not valid SQL or would let a property
+name rewrite the SQL — a `QueryError` says why, and nothing is sent.
+
+Pure: no I/O, no clock; never builds SQL by putting a value into its text (values are always
+parameters, as Dapr does); property paths are written into the SQL as Dapr writes them, and refused
+when Dapr's writing of them would not be a plain property path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, Union
+
+from explorer.errors import UsageError
+
+#: The comparison operators of Dapr's query language (query.ParseFilter) and the SQL operator the
+#: Cosmos store writes for each (cosmosdb_query.go Visit*).
+STRING_OPERATORS = {"EQ": "=", "NEQ": "!="}
+NUMBER_OPERATORS = {"GT": ">", "GTE": ">=", "LT": "<", "LTE": "<="}
+COMBINATIONS = ("AND", "OR")
+OPERATORS = (*STRING_OPERATORS, *NUMBER_OPERATORS, "IN", *COMBINATIONS)
+
+#: Go's int (Pagination.Limit): 64 bits.
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+class QueryError(UsageError):
+    """The query is not one Dapr's Cosmos store would run (or not one to send); nothing was sent."""
+
+    title = "Query"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One comparison: `key` (a dotted path inside the value) `op` `value` (IN: a tuple of values)."""
+
+    op: str
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Combination:
+    """AND / OR of at least two parts."""
+
+    op: str
+    parts: tuple[Filter, ...]
+
+
+Filter = Union[Condition, Combination]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    key: str
+    descending: bool  # only the exact text "DESC" sorts descending (cosmosdb_query.go Finalize)
+
+
+@dataclass(frozen=True)
+class StateQuery:
+    """A Dapr state query as daprd reads it (query.Query.UnmarshalJSON), with notes on its surprises."""
+
+    filter: Filter | None
+    sort: tuple[SortKey, ...] = ()
+    limit: int = 0  # 0: no limit (Dapr then returns every match in one answer)
+    token: str = ""
+    notes: tuple[str, ...] = ()
+    document: Mapping[str, Any] = field(default_factory=dict)  # the JSON object as given
+
+    def to_json(self) -> str:
+        """The query as JSON text for daprd: the object as given, with page.token set to `token`."""
+        obj = dict(self.document)
+        page_key = next((k for k in obj if k.casefold() == "page"), "page")
+        page = dict(obj.get(page_key) or {})
+        token_key = next((k for k in page if k.casefold() == "token"), "token")
+        if self.token:
+            page[token_key] = self.token
+        else:
+            page.pop(token_key, None)
+        if page:
+            obj[page_key] = page
+        else:
+            obj.pop(page_key, None)
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+    def with_token(self, token: str) -> StateQuery:
+        return replace(self, token=token)
+
+
+@dataclass(frozen=True)
+class CosmosQuery:
+    """What daprd's Cosmos store sends: the SQL, its parameters, and how it pages (Query.execute)."""
+
+    sql: str
+    parameters: tuple[Mapping[str, Any], ...]
+    limit: int = 0
+    token: str = ""
+
+    @property
+    def parameter_list(self) -> list[dict[str, Any]]:
+        return [dict(p) for p in self.parameters]
+
+
+# -- reading the query (state/query/query.go Query.UnmarshalJSON, filter.go ParseFilter) ------------
+
+
+def _refuse_constant(name: str):
+    raise QueryError(f"not valid JSON: {name} is not a JSON number")
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except QueryError:
+        raise
+    except RecursionError:
+        raise QueryError("not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise QueryError(f"not valid JSON{where}: {detail}") from None
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _fold_fields(obj: Mapping[str, Any], known: Sequence[str], where: str, notes: list[str]) -> dict[str, Any]:
+    """A JSON object's fields as Go's encoding/json fills a struct: names match case-insensitively
+    (Unicode folding: 'ſort' is 'sort'), a later duplicate wins, unknown fields are ignored — each
+    ignored field gets a note, since a typo ('filters') silently matches every item."""
+    fields: dict[str, Any] = {}
+    for name, value in obj.items():
+        folded = name.casefold()
+        match = next((k for k in known if k == folded), None)
+        if match is None:
+            notes.append(f"{where}field {name!r} is not part of Dapr's query language: Dapr ignores it")
+            continue
+        fields[match] = value
+    return fields
+
+
+def _string_field(value: Any, what: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise QueryError(f"{what} must be a string, not {_shown(value)}")
+    return value
+
+
+def _parse_filter(obj: Any, where: str = "filter") -> Filter:
+    """query.ParseFilter: a map of exactly one operator."""
+    if not isinstance(obj, dict):
+        raise QueryError(f"{where}: each filter is an object with one operator ({', '.join(OPERATORS)}), "
+                         f"not {_shown(obj)}")
+    if len(obj) != 1:
+        raise QueryError(f"{where}: a filter object holds exactly one operator, not {len(obj)} "
+                         f"({', '.join(obj) or 'none'}); combine them with AND or OR")
+    ((op, body),) = obj.items()
+    if op not in OPERATORS:
+        hint = f" (operators are upper-case: {op.upper()})" if op.upper() in OPERATORS else ""
+        raise QueryError(f"{where}: unknown operator {op!r}{hint}; Dapr's query language has "
+                         f"{', '.join(OPERATORS)}")
+    here = f"{where}.{op}"
+    if op in COMBINATIONS:  # filter.go parseFilters
+        if not isinstance(body, list):
+            raise QueryError(f"{here} must be an array of filters, not {_shown(body)}")
+        if len(body) < 2:
+            raise QueryError(f"{here} must hold at least two filters (Dapr refuses {len(body)})")
+        return Combination(op, tuple(_parse_filter(part, f"{here}[{i}]") for i, part in enumerate(body)))
+    if not isinstance(body, dict):  # EQ.Parse and the others
+        raise QueryError(f"{here} must be an object {{\"<key>\": <value>}}, not {_shown(body)}")
+    if len(body) != 1:
+        raise QueryError(f"{here} must hold exactly one key and its value, not {len(body)}")
+    ((key, value),) = body.items()
+    if op == "IN":  # IN.Parse, then cosmosdb_query.go VisitIN
+        if not isinstance(value, list):
+            raise QueryError(f"{here}: the value of {key!r} must be an array of strings, not {_shown(value)}")
+        if not value:
+            raise QueryError(f"{here}: the array for {key!r} is empty (Dapr's Cosmos store refuses an empty IN)")
+        for item in value:
+            _check_string(op, key, item, here)
+        return Condition(op, key, tuple(value))
+    if op in STRING_OPERATORS:  # VisitEQ / VisitNEQ: `f.Val.(string)`
+        _check_string(op, key, value, here)
+        return Condition(op, key, value)
+    # VisitGT/GTE/LT/LTE: int or float64; encoding/json always decodes a number as float64.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise QueryError(f"{here}: {key!r} is compared with {_shown(value)}, but Dapr's Cosmos store compares "
+                         f"{op} with numbers only")
+    try:
+        number = float(value)  # a whole number too: Dapr compares with the float64 it decoded
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise QueryError(f"{here}: {_shown(value)} is out of range for a number (Dapr refuses it)")
+    return Condition(op, key, number)
+
+
+def _check_string(op: str, key: str, value: Any, where: str) -> None:
+    if not isinstance(value, str):
+        kind = ("a number" if isinstance(value, (int, float)) and not isinstance(value, bool) else _shown(value))
+        raise QueryError(f"{where}: {key!r} is compared with {kind}, but Dapr's Cosmos store compares {op} with "
+                         "strings only (a number or true/false stored in the value can only be found with "
+                         "GT/GTE/LT/LTE, or with --sql)")
+
+
+def parse_query(query: str | Mapping[str, Any] | None) -> StateQuery:
+    """Read a Dapr state query (JSON text or an already parsed object) as daprd does; QueryError
+    (one line, naming what is wrong) when daprd would refuse it."""
+    if isinstance(query, str):
+        if not query.strip():
+            raise QueryError("the query is empty: give a JSON object such as '{\"filter\": {\"EQ\": {\"k\": \"v\"}}}' "
+                             "('{}' matches every item)")
+        query = _loads(query)
+        if isinstance(query, float) and not math.isfinite(query):
+            raise QueryError("not valid JSON: the number is out of range")
+    if query is None:  # JSON null: encoding/json leaves the struct empty
+        query = {}
+    if not isinstance(query, Mapping):
+        raise QueryError(f"the query must be a JSON object with filter, sort and page, not {_shown(query)}")
+    _check_numbers(query)
+    notes: list[str] = []
+    fields = _fold_fields(query, ("filter", "sort", "page"), "", notes)
+
+    raw_filter = fields.get("filter")
+    if raw_filter is not None and not isinstance(raw_filter, dict):
+        raise QueryError(f"filter must be an object such as {{\"EQ\": {{\"k\": \"v\"}}}}, not {_shown(raw_filter)}")
+    parsed = _parse_filter(raw_filter) if raw_filter else None  # UnmarshalJSON: an empty filter is none
+
+    raw_sort = fields.get("sort")
+    if raw_sort is not None and not isinstance(raw_sort, list):
+        raise QueryError(f"sort must be an array of {{\"key\": …, \"order\": \"ASC\"|\"DESC\"}}, not {_shown(raw_sort)}")
+    sort: list[SortKey] = []
+    for i, item in enumerate(raw_sort or ()):
+        if item is None:
+            item = {}
+        if not isinstance(item, dict):
+            raise QueryError(f"sort[{i}] must be an object {{\"key\": …, \"order\": …}}, not {_shown(item)}")
+        entry = _fold_fields(item, ("key", "order"), f"sort[{i}]: ", notes)
+        key = _string_field(entry.get("key"), f"sort[{i}].key")
+        order = _string_field(entry.get("order"), f"sort[{i}].order")
+        if order not in ("", "ASC", "DESC"):
+            notes.append(f"sort[{i}].order {order!r} sorts ascending: Dapr sorts descending only for the exact "
+                         "text \"DESC\"")
+        sort.append(SortKey(key, order == "DESC"))
+
+    raw_page = fields.get("page")
+    if raw_page is None:
+        raw_page = {}
+    if not isinstance(raw_page, dict):
+        raise QueryError(f"page must be an object {{\"limit\": N, \"token\": \"…\"}}, not {_shown(raw_page)}")
+    page = _fold_fields(raw_page, ("limit", "token"), "page: ", notes)
+    limit = page.get("limit")
+    if limit is None:
+        limit = 0
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise QueryError(f"page.limit must be a whole number written without a point or exponent, not {_shown(limit)}")
+    if not _INT64[0] <= limit <= _INT64[1]:
+        raise QueryError(f"page.limit {limit} is out of range (Dapr reads it as a 64-bit integer)")
+    if limit < 0:
+        notes.append(f"page.limit {limit} is negative: Dapr's Cosmos store then answers with no items")
+    token = _string_field(page.get("token"), "page.token")
+    return StateQuery(parsed, tuple(sort), limit, token, tuple(notes), dict(query))
+
+
+def _check_numbers(value: Any, depth: int = 0) -> None:
+    """encoding/json refuses a number beyond float64 (json.loads reads 1e400 as inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise QueryError("a number in the query is out of range (Dapr refuses it)")
+    if depth > 200:
+        raise QueryError("the query is nested too deeply")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_numbers(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_numbers(item, depth + 1)
+
+
+# -- property paths (cosmosdb_query.go replaceKeywords / replaceKeyword) ---------------------------
+
+
+def _is_letter(ch: str) -> bool:
+    return ("a" <= ch <= "z") or ("A" <= ch <= "Z")
+
+
+def _replace_keyword(key: str, keyword: str) -> str:
+    """cosmosdb_query.go replaceKeyword, step for step (Go indexes bytes; every match it makes is at
+    an ASCII position — 'c.value' first, then the start of the rest — so code points give the same)."""
+    index = key.upper().find("." + keyword.upper())
+    if index == -1:
+        return key
+    after = index + len(keyword) + 1
+    if after == len(key) or not _is_letter(key[after]):
+        new_keyword = keyword
+        if after < len(key) - 1:
+            period = key[after + 1:].find(".")
+            new_keyword = key[after + 1:after + period + 1] if period != -1 else key[after + 1:]
+        return f"{key[:index]}['{key[index + 1:after]}']{_replace_keyword(key[after:], new_keyword)}"
+    return key
+
+
+def dapr_property_path(key: str) -> str:
+    """The SQL Dapr writes for a key of the query language: replaceKeywords("c.value." + key)."""
+    return _replace_keyword("c.value." + key, "value")
+
+
+_PLAIN_SEGMENT = re.compile(r"\['([^'\\]*)'\]")
+
+
+def property_path(key: str, where: str) -> str:
+    """dapr_property_path, refused (QueryError) when what Dapr writes is not a plain property path:
+    an empty key or one ending in '.', which Dapr turns into invalid SQL, or a key holding a quote or
+    a backslash, which Dapr writes into the SQL unescaped (so the key would rewrite the query)."""
+    path = dapr_property_path(key)
+    rest = path[len("c"):]
+    segments = _PLAIN_SEGMENT.findall(rest)
+    if "".join(f"['{s}']" for s in segments) != rest:
+        if "'" in key or "\\" in key:
+            why = ("holds a quote or a backslash, which Dapr's Cosmos store writes into the SQL unescaped "
+                   "(it would change the query, or Cosmos DB refuses it)")
+        else:
+            why = "is empty or ends with '.', which Dapr's Cosmos store turns into invalid SQL"
+        raise QueryError(f"{where}: the key {key!r} {why}: {path}")
+    return path
+
+
+# -- translation (cosmosdb_query.go Query.Visit*, visitFilters, Finalize, setNextParameter*) ---------
+
+
+class _Translation:
+    def __init__(self) -> None:
+        self.parameters: list[dict[str, Any]] = []
+
+    def parameter(self, value: Any) -> str:
+        """setNextParameter: @__param__<n>__, numbered in the order the visitor meets the values."""
+        name = f"@__param__{len(self.parameters)}__"
+        self.parameters.append({"name": name, "value": value})
+        return name
+
+    def visit(self, node: Filter, where: str) -> str:
+        if isinstance(node, Combination):  # VisitAND / VisitOR → visitFilters
+            texts = []
+            for i, part in enumerate(node.parts):
+                text = self.visit(part, f"{where}.{node.op}[{i}]")
+                texts.append(f"({text})" if isinstance(part, Combination) else text)
+            return f" {node.op} ".join(texts)
+        path = property_path(node.key, f"{where}.{node.op}")
+        if node.op == "IN":  # VisitIN
+            return f"{path} IN ({', '.join(self.parameter(v) for v in node.value)})"
+        operator = STRING_OPERATORS.get(node.op) or NUMBER_OPERATORS[node.op]
+        return f"{path} {operator} {self.parameter(node.value)}"
+
+
+def to_cosmos(query: StateQuery) -> CosmosQuery:
+    """The SQL, parameters, limit and token daprd's Cosmos store runs for `query` (Query.Finalize)."""
+    translation = _Translation()
+    where = translation.visit(query.filter, "filter") if query.filter is not None else ""
+    order = [f"{property_path(s.key, f'sort[{i}]')} {'DESC' if s.descending else 'ASC'}"
+             for i, s in enumerate(query.sort)]
+    sql = "SELECT * FROM c" + (f" WHERE {where}" if where else "") + (f" ORDER BY {', '.join(order)}" if order else "")
+    return CosmosQuery(sql, tuple(translation.parameters), query.limit, query.token)
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """One answer of QueryStateAlpha1 as daprd gives it: (key, data, etag, error) per item, and the
+    token for the next page ("" when daprd gave none)."""
+
+    results: tuple[tuple[str, bytes, str, str], ...]
+    token: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+# -- answers (dapr/dapr pkg/api/universal/state_query.go, cosmosdb_query.go Query.execute) -----------
+
+
+def original_state_key(doc_id: str) -> str:
+    """The key daprd puts in a query answer for an item id: GetOriginalStateKey (dapr/dapr
+    pkg/components/state/state_config.go) — the text between the first and second '||', the whole
+    id when it has none. So an actor key `app||type||id||key` comes back as just `type`, and the
+    same key of two apps comes back twice under one name."""
+    parts = doc_id.split("||", 2)
+    return doc_id if len(parts) <= 1 else parts[1]
+
+
+@dataclass(frozen=True)
+class LimitedPage:
+    """What Query.execute keeps of the Cosmos pages it read for one answer."""
+
+    items: tuple[Mapping[str, Any], ...]
+    done: bool  # the answer is complete: stop reading Cosmos pages
+    skipped: int  # items of the last page read that the answer leaves out although its token is past them
+
+
+def take_for_limit(kept: int, page: Sequence[Mapping[str, Any]], limit: int) -> LimitedPage:
+    """Query.execute's loop over one Cosmos page when `kept` items are already in the answer: items
+    are appended until `limit` (when not 0) is reached; the rest of the page is dropped, and the
+    answer's token is the one after this page — so those dropped items are in no page of Dapr's."""
+    if limit == 0:
+        return LimitedPage(tuple(page), False, 0)
+    room = max(limit - kept, 0)
+    taken = tuple(page[:room])
+    done = kept + len(taken) >= limit
+    return LimitedPage(taken, done, len(page) - len(taken) if done else 0)
+
+
+def _go_float(value: Any) -> Any:
+    """A decoded JSON value as encoding/json decodes it into interface{}: every number a float64."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {k: _go_float(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_go_float(v) for v in value]
+    return value
+
+
+def _jsoniter_float(value: float) -> str:
+    """json-iterator's WriteFloat64Lossy (ConfigFastest: MarshalFloatWith6Digits): at most six
+    decimals, rounded half up; beyond 0x4ffffff its WriteFloat64 (shortest digits, 'e' form below
+    1e-6 or from 1e21)."""
+    sign = ""
+    if value < 0:
+        sign, value = "-", -value
+    if value > 0x4FFFFFF:
+        if value >= 1e21:
+            mantissa, _, exponent = repr(value).partition("e")
+            exponent = exponent or "0"
+            return f"{sign}{mantissa.removesuffix('.0')}e{'+' if not exponent.startswith('-') else '-'}" \
+                   f"{exponent.lstrip('+-').lstrip('0') or '0'}"
+        return sign + format(Decimal(repr(value)), "f").removesuffix(".0")
+    scaled = int(value * 1_000_000 + 0.5)
+    whole, fraction = divmod(scaled, 1_000_000)
+    if fraction == 0:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}." + f"{fraction:06d}".rstrip("0")
+
+
+def _jsoniter(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        return _jsoniter_float(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_jsoniter(v)}" for k, v in value.items()) + "}"
+    return "[" + ",".join(_jsoniter(v) for v in value) + "]"
+
+
+def dapr_answer_value(value: Any) -> Any:
+    """A stored JSON value as a query answer through daprd carries it, decoded again: Query.execute
+    marshals the value with jsoniter.ConfigFastest, which keeps six decimals of a number and turns
+    integers beyond 2^53 into float64 (so 3.14159265 comes back 3.141593, 1e-7 as 0). Key order
+    is not kept by Dapr either (a Go map); compare the result as JSON."""
+    return json.loads(_jsoniter(_go_float(value)))
+
+
+# -- raw SQL ---------------------------------------------------------------------------------------
+
+
+_SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_PARAMETER = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*")
+
+
+def raw_sql(sql: str, parameters: Mapping[str, Any] | None = None) -> CosmosQuery:
+    """A Cosmos SQL query to run as it is, with `parameters` ({"@name": value}); QueryError unless it
+    is one SELECT (Cosmos SQL has no statement that writes, but anything else is not ours to send),
+    or when a parameter it names is not given (or one given is not named)."""
+    text = sql.strip()
+    bare = _SQL_COMMENT.sub(" ", text).strip()
+    first = bare.split(None, 1)[0].upper() if bare else ""
+    if first != "SELECT":
+        shown = bare.split(None, 1)[0] if bare else "nothing"
+        raise QueryError(f"--sql runs one SELECT query only (Cosmos DB SQL reads; writes go through Dapr); "
+                         f"this starts with {shown!r}")
+    if ";" in _strip_strings(bare).rstrip().rstrip(";"):
+        raise QueryError("--sql runs one SELECT query only: remove the ';' and what follows it")
+    given = dict(parameters or {})
+    for name in given:
+        if not _PARAMETER.fullmatch(name):
+            raise QueryError(f"parameter name {name!r} must look like @name")
+    named = set(_PARAMETER.findall(_strip_strings(bare)))
+    missing = sorted(named - set(given))
+    if missing:
+        raise QueryError(f"the SQL names {', '.join(missing)} but no value is given for it: pass --param "
+                         f"{missing[0]}=VALUE")
+    unused = sorted(set(given) - named)
+    if unused:
+        raise QueryError(f"parameter {', '.join(unused)} is given but the SQL does not use it")
+    return CosmosQuery(text.rstrip().rstrip(";").rstrip(), tuple({"name": k, "value": v} for k, v in given.items()))
+
+
+def _strip_strings(sql: str) -> str:
+    """The SQL with its string literals blanked (so '@x' or ';' inside a string do not count)."""
+    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", sql)
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """--param @name=VALUE: VALUE as JSON when it parses (42, true, "x", [..]), else the text itself."""
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise QueryError(f"--param {text!r}: write it as @name=VALUE")
+    if not name.startswith("@"):
+        name = "@" + name
+    try:
+        parsed = json.loads(value, parse_constant=_refuse_constant)
+    except (ValueError, QueryError):
+        parsed = value
+    return name, parsed
+
+
+# -- agreement of the two answers ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectItem:
+    """An item of the direct answer as Dapr would answer it: the document's id, etag and value."""
+
+    doc_id: str
+    etag: str
+    is_binary: bool
+    value: Any  # the document's JSON value, or bytes for isBinary
+
+
+@dataclass(frozen=True)
+class DaprItem:
+    key: str
+    etag: str
+    data: bytes
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Whether the sidecar's answer is the direct one: the same (key, etag) pairs — in the same order
+    when the query sorts — and the same values, read as Dapr returns them (six decimals, see
+    `dapr_answer_value`)."""
+
+    compared: int
+    only_direct: tuple[str, ...] = ()
+    only_dapr: tuple[str, ...] = ()
+    different_values: tuple[str, ...] = ()
+    order_differs: bool = False
+    rounded: tuple[str, ...] = ()  # keys whose value Dapr's answer rounds (counted as agreeing)
+
+    @property
+    def same(self) -> bool:
+        return not (self.only_direct or self.only_dapr or self.different_values or self.order_differs)
+
+    def lines(self) -> list[str]:
+        """The agreement in words, one fact a line."""
+        def some(keys: tuple[str, ...]) -> str:
+            shown = ", ".join(repr(k) for k in keys[:5])
+            return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+        if self.same:
+            lines = [f"agree: Dapr and Cosmos DB return the same {self.compared} keys, etags and values"]
+        else:
+            lines = ["DISAGREE: Dapr's answer is not what Cosmos DB holds for this query"]
+        for label, keys in (("only in Cosmos DB's answer", self.only_direct), ("only in Dapr's answer", self.only_dapr),
+                            ("different values", self.different_values)):
+            if keys:
+                lines.append(f"{label}: {some(keys)}")
+        if self.order_differs:
+            lines.append("same keys, in another order")
+        if self.rounded:
+            lines.append(f"Dapr's answer rounds numbers to six decimals in {some(self.rounded)} "
+                         "(jsoniter's ConfigFastest in Query.execute); the stored values are exact")
+        return lines
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agree": self.same, "compared": self.compared, "onlyCosmos": list(self.only_direct),
+                "onlyDapr": list(self.only_dapr), "differentValues": list(self.different_values),
+                "orderDiffers": self.order_differs, "rounded": list(self.rounded)}
+
+
+def _dapr_value(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def agree(direct: Sequence[DirectItem], via_dapr: Sequence[DaprItem], ordered: bool = False) -> Agreement:
+    """Compare the direct answer with the sidecar's: keys as daprd names them (original_state_key),
+    etags, values as daprd marshals them, and the order when `ordered` (the query sorts)."""
+    from collections import Counter
+
+    mine = [(original_state_key(item.doc_id), item.etag) for item in direct]
+    theirs = [(item.key, item.etag) for item in via_dapr]
+    mine_count, their_count = Counter(mine), Counter(theirs)
+    only_direct = tuple(k for (k, _), n in (mine_count - their_count).items() for _ in range(n))
+    only_dapr = tuple(k for (k, _), n in (their_count - mine_count).items() for _ in range(n))
+    data = {}
+    for item in via_dapr:
+        data.setdefault((item.key, item.etag), item)
+    different: list[str] = []
+    rounded: list[str] = []
+    compared = 0
+    for item, pair in zip(direct, mine):
+        answer = data.get(pair)
+        if answer is None:
+            continue
+        compared += 1
+        if item.is_binary:
+            same = isinstance(item.value, (bytes, bytearray)) and bytes(item.value) == answer.data
+        else:
+            expected = dapr_answer_value(item.value)
+            same = not answer.error and _dapr_value(answer.data) == expected
+            if same and expected != item.value:
+                rounded.append(pair[0])
+        if not same:
+            different.append(pair[0])
+    order_differs = ordered and not only_direct and not only_dapr and mine != theirs
+    return Agreement(compared, only_direct, only_dapr, tuple(different), order_differs, tuple(rounded))
+
+
+def parse_search(text: str) -> StateQuery:
+    """A query as typed on the command line: a whole Dapr query, or just its filter object
+    ('{"EQ": {"k": "v"}}' — which Dapr itself would ignore as an unknown field and match every item)."""
+    if isinstance(text, str) and text.strip():
+        obj = _loads(text)
+        if isinstance(obj, dict) and len(obj) == 1 and next(iter(obj)) in OPERATORS:
+            obj = {"filter": obj}
+        return parse_query(obj)
+    return parse_query(text)
