@@ -52,6 +52,7 @@ class Browser(Screen):
         Binding("y", "copy", "Copy", tooltip="Copy the key, etag or id (OSC 52)"),
         Binding("f", "findings", "Doctor", tooltip="The doctor's findings for the selected store"),
         Binding("k", "raw_keys", "Raw keys", tooltip="Show partitions and keys as stored, or decoded (toggle)"),
+        Binding("s", "search", "Search", tooltip="Find keys by value: Dapr's query language or Cosmos SQL, directly or through Dapr"),
         Binding("L", "audit", "Audit log", tooltip="Every write made from this user's explorer: what, where, who, outcome"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -374,6 +375,12 @@ class Browser(Screen):
             from explorer.widgets.workflows import Workflows
 
             self.app.push_screen(Workflows(self.session, self.location))
+
+    def action_search(self) -> None:
+        if self._store_open():
+            from explorer.widgets.search import SearchView
+
+            self.app.push_screen(SearchView(self.session, self.location, self.partition))
 
     def action_audit(self) -> None:
         from explorer.audit import AuditLog

@@ -235,3 +235,63 @@ def test_global_options_before_the_subcommand(stack):
     assert result.returncode == 0, result.stderr
     first, agreement = lines(result)
     assert first["key"] == "person:5" and agreement["agreement"]["agree"] is True
+
+
+# -- the TUI's search view (s in the browser) ---------------------------------------------------
+
+
+async def test_tui_search_finds_by_value_both_ways_says_they_agree_and_opens_a_key(stack):
+    """`s` on a store: a Dapr filter typed and run directly lists the matching keys as they arrive,
+    with the request charge; both ways compared says the answers agree; Enter opens the key."""
+    from explorer.app import ExplorerApp
+    from explorer.components import load_components
+    from explorer.widgets.key_editor import KeyEditor
+    from explorer.widgets.search import SearchView
+
+    from .conftest import stack_env
+    from .test_tui import to_store, until
+
+    with stack_env(stack):
+        paths = [stack.resources_path]
+        app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
+        async with app.run_test(size=(110, 30)) as pilot:
+            await to_store(pilot, CACHE_STORE)
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SearchView), "the search view")
+            view = app.screen
+            assert f"Search {CACHE_STORE} ·" in str(view.query_one("#search-scope").render())  # the whole store
+            view.query_one("#search-query").value = '{"EQ": {"person.org": "Dev Ops"}}'
+            await pilot.press("enter")
+            await until(pilot, lambda: not view.running and len(view.hits) == 2, "two keys found")
+            assert sorted(h.shown_key for h in view.hits) == ["person:1", "person:2"]
+            status = str(view.query_one("#search-status").render())
+            assert "2 keys" in status and "RU" in status
+            await pilot.press("ctrl+t", "ctrl+t")  # through Dapr, then both ways
+            assert view.mode == "both"
+            view.query_one("#search-query").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: view.agreement is not None, "both answers compared")
+            assert view.agreement.same, view.agreement.lines()
+            assert "agree" in str(view.query_one("#search-status").render())
+            view.query_one("#search-query").value = '{"EQ": {"nope": 1}}'  # Dapr's EQ takes strings only
+            view.query_one("#search-query").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: "string" in str(view.query_one("#search-status").render()), "one line on the filter")
+            await pilot.press("ctrl+t", "ctrl+t")  # SQL, then back to directly
+            view.query_one("#search-query").value = '{"EQ": {"state": "CA"}}'
+            view.query_one("#search-query").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: not view.running and len(view.hits) == 2,
+                        f"the CA keys ({view.mode}: {view.query_one('#search-status').render()})")
+            view.query_one("#search-table").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, KeyEditor) and app.screen.opened is not None, "the key")
+            assert app.screen.opened.key.state_key.key in ("person:1", "person:3")
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is view, "back to the search")
+            assert view.partition is not None  # the browser's partition when s was pressed
+            await pilot.press("ctrl+o")  # only that partition
+            view.query_one("#search-query").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: not view.running and len(view.hits) == 1, "the partition's CA key")
+            assert {str(h.partition_key) for h in view.hits} == {view.partition}
