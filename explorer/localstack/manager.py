@@ -435,6 +435,7 @@ class LocalStack:
         api_logging: bool = False,
         actors: bool = False,
         apps: bool = False,
+        api_tokens: Mapping[str, str] | None = None,
     ):
         """`resources_path`: the component files (default: the package's, explorer.resources);
         `run_dir`: where logs and TLS files go (default: a temp folder made by start() and removed
@@ -442,7 +443,13 @@ class LocalStack:
         `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows);
         `apps`: also run the workflow app (needs `order-processor` in `app_ids`) and the actor app with
         its own `cart-service` daprd, so the seeder can drive them (implies `actors`), and the dapr-agents
-        app beside `agent-registry` when that is in `app_ids` (`runs_agents`)."""
+        app beside `agent-registry` when that is in `app_ids` (`runs_agents`); `api_tokens`: app-id -> the
+        DAPR_API_TOKEN that sidecar requires on every call (the others require none, whatever our own
+        environment holds); only for sidecars without an app, whose app would not be given it."""
+        self.api_tokens = dict(api_tokens or {})
+        if apps and set(self.api_tokens) & {WORKFLOW_APP_ID, ACTOR_APP_ID, AGENTS_APP_ID}:
+            raise StackError("api_tokens: a sidecar with an app of the stack beside it cannot require a token "
+                             "(its app is not given one); secure a sidecar without an app, such as chat-api")
         if apps and WORKFLOW_APP_ID not in app_ids:
             raise StackError(f"apps=True runs the workflow app beside the {WORKFLOW_APP_ID} sidecar: "
                              f"add {WORKFLOW_APP_ID!r} to app_ids")
@@ -738,9 +745,14 @@ class LocalStack:
                 self._start_app(app_id)
 
     def _start_sidecar(self, daprd: Path, app_id: str, grpc_port: int = 0, http_port: int = 0) -> None:
-        """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones); wait_healthy() waits."""
+        """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones), requiring its token from
+        `api_tokens` if it has one; wait_healthy() waits."""
+        env = self.client_env()
+        env.pop("DAPR_API_TOKEN", None)
+        if self.api_tokens.get(app_id):
+            env["DAPR_API_TOKEN"] = self.api_tokens[app_id]
         started = start_daprd(
-            daprd, app_id, [self.resources_path], self.run_dir / f"daprd-{app_id}.log", self.client_env(),
+            daprd, app_id, [self.resources_path], self.run_dir / f"daprd-{app_id}.log", env,
             ports=DaprdPorts.pick(grpc_port, http_port), api_logging=self.api_logging,
             placement_address=self.placement.address if self.placement else "",
             scheduler_address=self.scheduler.address if self.scheduler else "",

@@ -72,8 +72,11 @@ class Browser(Screen):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        bar = self.app.context_bar()
+        if bar is not None:
+            yield Static(bar, id="context-bar")
         if self.app.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
+            yield Static(f"READ-ONLY SESSION — browse everything; nothing can be written ({self.app.read_only_reason})",
                          classes="banner")
         yield StoreList(id="stores")
         with Horizontal(id="browser"):
@@ -84,7 +87,7 @@ class Browser(Screen):
                 yield Static("", id="keys-message")
         yield Static("connecting…", id="status")
         if self.app.read_only:
-            yield Static("read-only: started with --read-only, so edit and delete are not available", id="why")
+            yield Static(f"read-only: {self.app.read_only_reason}, so edit and delete are not available", id="why")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
