@@ -76,8 +76,9 @@ class Browser(Screen):
         if bar is not None:
             yield Static(bar, id="context-bar")
         if self.app.read_only:
-            yield Static(f"READ-ONLY SESSION — browse everything; nothing can be written ({self.app.read_only_reason})",
-                         classes="banner")
+            reason = self.app.read_only_reason or "started with --read-only"
+            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)"
+                         if reason == "started with --read-only" else f"READ-ONLY — {reason}", classes="banner")
         yield StoreList(id="stores")
         with Horizontal(id="browser"):
             yield PartitionList(id="partitions")

@@ -185,11 +185,11 @@ class TypeContextName(ModalScreen[bool]):
 
     def __init__(self, context: str, what: str) -> None:
         super().__init__(classes="dialog")
-        self._context, self._what = context, what
+        self._name, self._what = context, what
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body production"):
-            yield Label(f"Production context {self._context}", classes="dialog-title")
+            yield Label(f"Production context {self._name}", classes="dialog-title")
             yield Static(f"About to {self._what}.\nType the context's name to send it; esc cancels and nothing is sent.")
             yield Input(placeholder="the context's name", id="context-name")
             yield Static("", id="context-name-error", classes="dialog-error")
@@ -200,11 +200,11 @@ class TypeContextName(ModalScreen[bool]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         from explorer.core.contexts import typed_name_matches
 
-        if typed_name_matches(self._context, event.value):
+        if typed_name_matches(self._name, event.value):
             self.dismiss(True)
             return
         self.query_one("#context-name-error", Static).update(
-            f"that is not {self._context}: nothing was sent. Type it exactly, or esc to cancel.")
+            f"that is not {self._name}: nothing was sent. Type it exactly, or esc to cancel.")
         event.input.value = ""
 
     def action_cancel(self) -> None:

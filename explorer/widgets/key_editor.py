@@ -75,7 +75,8 @@ class KeyEditor(Screen):
 
     def compose(self) -> ComposeResult:
         if self.session.read_only:
-            yield Static(f"READ-ONLY SESSION — nothing can be edited or deleted ({self._why_read_only})",
+            yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)"
+                         if self._why_read_only == "started with --read-only" else f"READ-ONLY — {self._why_read_only}",
                          classes="banner")
         yield Static(Text(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
         yield Static("reading…", id="envelope")
@@ -92,7 +93,7 @@ class KeyEditor(Screen):
 
     @property
     def _why_read_only(self) -> str:
-        return getattr(self.app, "read_only_reason", None) or "--read-only"
+        return getattr(self.app, "read_only_reason", None) or "started with --read-only"
 
     @property
     def reason_read_only(self) -> str | None:
