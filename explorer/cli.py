@@ -145,7 +145,7 @@ def _chosen_context(args: argparse.Namespace):
     from explorer.contexts import load_table
 
     if not args.context:
-        return None, None
+        return None, load_table(strict=False)  # the TUI's palette still offers them
     table = load_table()
     return table.pick(args.context), table
 

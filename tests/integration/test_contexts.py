@@ -70,6 +70,8 @@ def home(stack, tmp_path_factory) -> Path:
         for name, extra in (("prod", "    production: true\n    color: '#d70000'\n"),
                             ("staging", "    color: '#0087ff'\n    description: pre-production\n"),
                             ("audit", "    read_only: true\n")))
+    body += (f"  cache-only:\n    resources: {stack.resources_path}\n    env_file: stack.env\n    sidecars:\n"
+             f"      - address: {stack.sidecars[CACHE_APP].grpc_address}\n        api_token_env: CHAT_TOKEN\n")
     (config / "contexts.yaml").write_text("contexts:\n" + body)
     return root
 
@@ -152,11 +154,26 @@ def test_a_writable_context_writes_without_asking_and_a_read_only_one_never(stac
     assert value_of(cosmos)["value"] == {"ctx": "staging"}
 
 
+def test_the_explorers_own_daprd_reads_the_context_env_file_too(stack, cosmos, home):
+    """cache-only reaches chat-api alone: a write of an agent-registry key starts our own daprd for that
+    app-id, which resolves the components' COSMOS_URL and key from the context's env file (the shell has none)."""
+    from explorer.localstack.seed import AGENTS_STORE
+
+    doc = f"{AGENTS_APP}||agent:planner"
+    result = cli(home, "--context", "cache-only", "set", AGENTS_STORE, "agent:planner", '{"via": "own daprd"}',
+                 "--app-id", AGENTS_APP, "--partition", "gpt4")
+    assert result.returncode == 0, result.stderr
+    assert "started daprd for app-id agent-registry" in result.stderr
+    assert container(cosmos, "dapr-agents", "agent-registry").read_item(doc, partition_key="gpt4")["value"] == {
+        "via": "own daprd"}
+    secrets_absent(result, TOKEN, stack.cosmos.master_key)
+
+
 def test_contexts_lists_each_with_where_it_came_from_and_never_a_secret(stack, home):
     result = cli(home, "contexts", "--json")
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in map(orjson.loads, result.stdout.splitlines())}
-    assert set(rows) == {"prod", "staging", "audit"}
+    assert set(rows) == {"prod", "staging", "audit", "cache-only"}
     assert rows["prod"]["production"] and rows["prod"]["source"] == str(home / "config" / "dapr-explorer" / "contexts.yaml")
     assert rows["prod"]["sidecars"][0]["apiTokenEnv"] == "CHAT_TOKEN" and rows["audit"]["readOnly"]
     table = cli(home, "contexts")
@@ -169,7 +186,7 @@ def test_an_unknown_context_and_a_loose_env_file_are_one_line_each(stack, home, 
     result = cli(home, "--context", "prdo", "stores")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "dapr-explorer: no context named 'prdo' (did you mean 'prod'?); known: audit, prod, staging."]
+        "dapr-explorer: no context named 'prdo' (did you mean 'prod'?); known: audit, cache-only, prod, staging."]
     loose = tmp_path / "home"
     config = loose / "config" / "dapr-explorer"
     config.mkdir(parents=True)
