@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from explorer.core.display import kind_words as _kind
 from explorer.errors import ContextError
 
 #: The variable a sidecar's token is read from when neither the sidecar nor the context names one.
@@ -112,23 +113,6 @@ class Context:
 
 
 # -- parsing -----------------------------------------------------------------------------------------
-
-def _kind(value: object) -> str:
-    """What a YAML value is, in the user's words, without showing it."""
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, Mapping):
-        return "a map"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return f"a YAML {type(value).__name__}"
-
 
 class _Where:
     """Builds the one-line errors of one context: file, context, field."""

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -25,6 +24,8 @@ from explorer.errors import SidecarError
 from explorer.localstack.seed import AGENTS_APP, CACHE_APP, CACHE_STORE
 from explorer.widgets.dialogs import TypeContextName
 from explorer.widgets.key_editor import KeyEditor
+
+from tests.support import no_traceback, read_until, run_cli
 
 from .conftest import container, own_stack
 from .test_tui import browse_to, open_key, palette, save_through_dialog, shown, text, until
@@ -83,9 +84,8 @@ def shell_env(home: Path) -> dict[str, str]:
 
 
 def cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "explorer", *args], input=stdin if stdin is not None else "",
-                            capture_output=True, text=True, env=shell_env(home), timeout=120)
-    assert "Traceback" not in result.stderr, result.stderr
+    result = run_cli(list(args), shell_env(home), stdin=stdin)
+    no_traceback(result)
     return result
 
 
@@ -234,12 +234,7 @@ def test_a_running_stack_is_the_local_context_until_sigterm(tmp_path):
                              stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     registry = home / "state" / "dapr-explorer" / "contexts.d"
     try:
-        said = ""
-        deadline = time.monotonic() + 120
-        while "Ctrl-C stops everything" not in said and time.monotonic() < deadline:
-            line = stack.stdout.readline()
-            assert line or stack.poll() is None, stack.stderr.read()
-            said += line
+        said = read_until(stack, "Ctrl-C stops everything")
         assert "registered as context 'local'" in said and "dapr-explorer --context local stores" in said
         assert sorted(p.name for p in registry.iterdir()) == ["local.env", "local.yaml"]
         for path in registry.iterdir():
