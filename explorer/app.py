@@ -108,10 +108,10 @@ class ExplorerApp(App):
         self.sub_title = " · ".join(p for p in (prepared.context_name, "read-only" if self.read_only else "") if p)
 
     def context_bar(self):
-        """The header line of a context in its own colour (None: no context)."""
-        from rich.text import Text
+        """The header line of the context in use, in its own colour, for a screen to compose (None: no context)."""
+        from textual.widgets import Static
 
-        from explorer.core.contexts import header_style
+        from explorer.core.contexts import header_colours
 
         if self.context is None:
             return None
@@ -125,7 +125,9 @@ class ExplorerApp(App):
             parts.append("every write asks for the context's name")
         if context.description:
             parts.append(context.description)
-        return Text(" · ".join(parts), style=header_style(context.color, context.production))
+        bar = Static(" · ".join(parts), id="context-bar", markup=False)
+        bar.styles.color, bar.styles.background = header_colours(context.color, context.production)
+        return bar
 
     def initial_stores(self):
         """What the component files alone say: drawn before any SDK is loaded."""

@@ -363,8 +363,7 @@ def decide_writes(context: Context | None, read_only_flag: bool, allow_writes: b
         return WritePolicy(True, f"context '{context.name}' is read_only ({context.source})")
     if context.production:
         if not allow_writes:
-            return WritePolicy(True, f"context '{context.name}' is production: read-only unless started with "
-                                     "--allow-writes")
+            return WritePolicy(True, f"context '{context.name}' is production: writes need --allow-writes")
         return WritePolicy(False, confirm_name=context.name)
     return WritePolicy(False)
 
@@ -460,15 +459,14 @@ def format_env_file(values: Mapping[str, str]) -> str:
 
 # -- the TUI's header ------------------------------------------------------------------------------------
 
-def header_style(colour: str | None, production: bool) -> str:
-    """A Rich style for a context's header line: bold on the context's colour (red for a production
-    context without one, blue otherwise), with black or white text, whichever reads on it."""
+def header_colours(colour: str | None, production: bool) -> tuple[str, str]:
+    """(text, background) as #rrggbb for a context's header line: the context's colour (red for a
+    production context without one, blue otherwise) behind black or white text, whichever reads on it."""
     from rich.color import Color, ColorParseError
 
-    background = colour or ("red" if production else "blue")
     try:
-        triplet = Color.parse(background).get_truecolor()
+        triplet = Color.parse(colour or ("#d70000" if production else "#005fd7")).get_truecolor()
     except ColorParseError:
-        background, triplet = "blue", Color.parse("blue").get_truecolor()
+        triplet = Color.parse("#005fd7").get_truecolor()
     luminance = 0.2126 * triplet.red + 0.7152 * triplet.green + 0.0722 * triplet.blue
-    return f"bold {'black' if luminance > 140 else 'white'} on {background}"
+    return ("#000000" if luminance > 140 else "#ffffff"), triplet.hex

@@ -74,7 +74,7 @@ class Browser(Screen):
     def compose(self) -> ComposeResult:
         bar = self.app.context_bar()
         if bar is not None:
-            yield Static(bar, id="context-bar")
+            yield bar
         if self.app.read_only:
             reason = self.app.read_only_reason or "started with --read-only"
             yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)"
@@ -88,7 +88,9 @@ class Browser(Screen):
                 yield Static("", id="keys-message")
         yield Static("connecting…", id="status")
         if self.app.read_only:
-            yield Static(f"read-only: {self.app.read_only_reason}, so edit and delete are not available", id="why")
+            reason = self.app.read_only_reason or "started with --read-only"
+            yield Static(f"read-only: {reason}, so edit and delete are not available"
+                         if reason == "started with --read-only" else f"no edit or delete: {reason}", id="why")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

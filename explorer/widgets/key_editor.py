@@ -74,6 +74,9 @@ class KeyEditor(Screen):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        bar = self.app.context_bar() if hasattr(self.app, "context_bar") else None
+        if bar is not None:
+            yield bar
         if self.session.read_only:
             yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)"
                          if self._why_read_only == "started with --read-only" else f"READ-ONLY — {self._why_read_only}",

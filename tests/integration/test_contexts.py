@@ -107,7 +107,7 @@ def test_a_production_context_refuses_set_without_allow_writes(stack, cosmos, ho
         result = cli(home, *args, stdin="prod\n")
         assert result.returncode == 5, result.stderr
         assert result.stderr.strip().splitlines() == [
-            "dapr-explorer: read-only: 'set' writes, and context 'prod' is production: read-only unless started with "
+            "dapr-explorer: read-only: 'set' writes, and context 'prod' is production: writes need "
             "--allow-writes. Nothing was sent."]
     assert value_of(cosmos)["_etag"] == before["_etag"]
 
@@ -303,7 +303,7 @@ async def test_tui_production_context_without_allow_writes_is_read_only_with_the
             browser = await browse_to(pilot, CACHE_STORE, "user")
             words, colour = bar(app)
             assert words.startswith("context prod · PRODUCTION · read-only") and colour == Color.parse("#d70000").get_truecolor()
-            assert "production: read-only unless started with --allow-writes" in shown(browser.query_one(".banner"))
+            assert "production: writes need --allow-writes" in shown(browser.query_one(".banner"))
             assert not {"edit", "delete"} & {b.binding.action for b in browser.active_bindings.values() if b.enabled}
             assert app.session.read_only and app.session.context_name == "prod"
     finally:

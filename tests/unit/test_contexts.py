@@ -24,7 +24,7 @@ from explorer.core.contexts import (
     decide_writes,
     for_standalone_daprd,
     format_env_file,
-    header_style,
+    header_colours,
     parse_address,
     parse_contexts,
     parse_env_file,
@@ -182,7 +182,7 @@ def test_a_name_defined_twice_is_an_error_naming_both_files():
     (None, True, False, True, None, "started with --read-only"),
     (ctx("dev"), False, False, False, None, None),
     (ctx("dev"), False, True, False, None, None),
-    (ctx("prod", production=True), False, False, True, None, "production: read-only unless started with --allow-writes"),
+    (ctx("prod", production=True), False, False, True, None, "production: writes need --allow-writes"),
     (ctx("prod", production=True), False, True, False, "prod", None),
     (ctx("prod", production=True), True, True, True, None, "--read-only"),
     (ctx("audit", read_only=True), False, True, True, None, "is read_only"),
@@ -297,10 +297,11 @@ def test_env_files_written_are_read_back_the_same(values):
         assert read[name] == value or (value != value.strip() and read[name] == expected[name])
 
 
-def test_header_style_reads_on_its_background():
-    assert header_style("#ffff00", False) == "bold black on #ffff00"
-    assert header_style("#000080", False) == "bold white on #000080"
-    assert header_style(None, True).endswith("on red") and header_style(None, False).endswith("on blue")
+def test_the_header_reads_on_the_contexts_colour():
+    assert header_colours("#ffff00", False) == ("#000000", "#ffff00")
+    assert header_colours("#000080", False) == ("#ffffff", "#000080")
+    assert header_colours("dark_orange", True)[1] == "#ff8700"
+    assert header_colours(None, True) == ("#ffffff", "#d70000") and header_colours(None, False)[1] == "#005fd7"
 
 
 # -- the file side: XDG paths, permissions, registration (tmp files only) -------------------------------
