@@ -83,8 +83,9 @@ def shell_env(home: Path) -> dict[str, str]:
     return env
 
 
-def cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    result = run_cli(list(args), shell_env(home), stdin=stdin)
+def cli(home: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    """`dapr-explorer ARGS` from a shell with no Cosmos or Dapr variables, on the contexts under `home`."""
+    result = run_cli(list(args), {**shell_env(home), **env}, stdin=stdin)
     no_traceback(result)
     return result
 
@@ -167,6 +168,48 @@ def test_the_explorers_own_daprd_reads_the_context_env_file_too(stack, cosmos, h
     assert container(cosmos, "dapr-agents", "agent-registry").read_item(doc, partition_key="gpt4")["value"] == {
         "via": "own daprd"}
     secrets_absent(result, TOKEN, stack.cosmos.master_key)
+
+
+def test_a_kubectl_export_is_a_context_our_own_daprd_loads_too(stack, cosmos, home, tmp_path):
+    """The stack's components as `kubectl get components.dapr.io -n orders -o yaml` prints them (a List, a
+    namespace, the server's fields, kubectl's last-applied copy): the CLI lists the stores, and a write whose
+    app has no reachable sidecar goes through our own daprd started on the exported components."""
+    import yaml
+
+    from explorer.localstack.seed import AGENTS_STORE
+
+    items = []
+    for path in sorted(stack.resources_path.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            doc["metadata"].update(namespace="orders", uid="7c1f", resourceVersion="4242", generation=1,
+                                   creationTimestamp="2026-11-01T10:00:00Z", managedFields=[{"manager": "kubectl"}],
+                                   annotations={"kubectl.kubernetes.io/last-applied-configuration": orjson.dumps(doc).decode()})
+            items.append(doc)
+    export = tmp_path / "prod-eu.yaml"
+    export.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}))
+    cluster = tmp_path / "home"
+    config = cluster / "config" / "dapr-explorer"
+    config.mkdir(parents=True)
+    env_file = config / "stack.env"
+    env_file.write_bytes((home / "config" / "dapr-explorer" / "stack.env").read_bytes())
+    env_file.chmod(0o600)
+    (config / "contexts.yaml").write_text(
+        f"contexts:\n  from-cluster:\n    components: {export}\n    env_file: stack.env\n    sidecars:\n"
+        f"      - address: {stack.sidecars[CACHE_APP].grpc_address}\n        api_token_env: CHAT_TOKEN\n")
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    stores = cli(cluster, "--context", "from-cluster", "stores", "--json", TMPDIR=str(temp))
+    assert stores.returncode == 0, stores.stderr
+    assert {row["name"] for row in map(orjson.loads, stores.stdout.splitlines())} >= {AGENTS_STORE, CACHE_STORE}
+    result = cli(cluster, "--context", "from-cluster", "set", AGENTS_STORE, "agent:summarizer", '{"via": "kubectl"}',
+                 "--app-id", AGENTS_APP, "--partition", "gpt4", TMPDIR=str(temp))
+    assert result.returncode == 0, result.stderr
+    assert "started daprd for app-id agent-registry" in result.stderr
+    doc = f"{AGENTS_APP}||agent:summarizer"
+    assert container(cosmos, "dapr-agents", "agent-registry").read_item(doc, partition_key="gpt4")["value"] == {
+        "via": "kubectl"}
+    assert list(temp.iterdir()) == []  # the exported components' folder (and our daprd's logs) went with the session
 
 
 def test_contexts_lists_each_with_where_it_came_from_and_never_a_secret(stack, home):
