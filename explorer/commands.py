@@ -338,7 +338,7 @@ def cmd_contexts(args: argparse.Namespace) -> int:
             source = f"{c.source} (registered by process {c.pid})" if c.registered and c.pid else c.source
             rows.append([c.name, kind + (f" · {c.color}" if c.color else ""), "\n".join(where), "\n".join(sidecars), source])
         _table("Contexts", ["Name", "Kind", "Component files", "Sidecars (token variable)", "Defined in"], rows)
-    else:
+    elif not table.problems:
         print(f"no contexts: write them in {config_file()} (see docs/contexts.md), or start `dapr-explorer stack`, "
               "which registers 'local' while it runs", file=sys.stderr)
     for problem in table.problems:
