@@ -219,7 +219,7 @@ class ExplorerApp(App):
     @work(exclusive=True, group="switch")
     async def switch_context(self, name: str) -> None:
         """Close this session and open context `name` (read afresh: a stack may have stopped meanwhile);
-        on a failure the current session stays."""
+        on a failure, or while a key is being edited, the current session stays."""
         import asyncio
 
         from explorer.components import load_resources
@@ -227,6 +227,9 @@ class ExplorerApp(App):
         from explorer.errors import describe
         from explorer.widgets.browser import Browser
 
+        if any(getattr(screen, "editing", False) for screen in self.screen_stack):
+            self.notify("finish or cancel the edit (esc) first: switching closes this session", severity="warning")
+            return
         read_only, allow_writes = self._flags
         try:
             table = await asyncio.to_thread(load_table, None, False)

@@ -365,6 +365,11 @@ async def test_tui_production_save_asks_for_the_name_and_only_the_name_sends_it(
             assert editor.opened.read_through == f"Dapr ({CACHE_APP})"  # the token reached the secured sidecar
             await pilot.press("e")
             editor.query_one("#value-edit").text = '{"tui": "typed"}'
+            session = app.session
+            app.switch_context("staging")  # as from the palette: refused while an edit is open
+            await until(pilot, lambda: any("finish or cancel the edit" in str(n.message) for n in app._notifications),
+                        "the refusal")  # noqa: SLF001
+            assert app.session is session and app.context.name == "prod" and editor.editing
             await save_through_dialog(pilot)
             await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the typed-name dialog")
             await pilot.press(*"prd", "enter")
