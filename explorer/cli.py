@@ -185,7 +185,7 @@ def _say_started(sidecar: OwnSidecar) -> None:
 def _run_command(args: argparse.Namespace) -> int:
     import asyncio
 
-    from explorer.commands import COMMANDS, WRITE_COMMANDS
+    from explorer.commands import ASK_AT_THE_KEY, COMMANDS, WRITE_COMMANDS, confirm_typed_name
     from explorer.contexts import prepare
     from explorer.core.contexts import decide_writes
     from explorer.errors import ReadOnlyRefusal
@@ -196,6 +196,10 @@ def _run_command(args: argparse.Namespace) -> int:
     if policy.read_only and args.command in WRITE_COMMANDS:
         raise ReadOnlyRefusal(f"read-only: '{args.command}' writes, and {policy.reason}. Nothing was sent.")
     args.confirm_name = policy.confirm_name  # set/delete ask for it to be typed before they write
+    if policy.confirm_name and args.command in WRITE_COMMANDS - ASK_AT_THE_KEY:
+        # Any other write command (bulk, import, …) asks before anything is opened: nothing is sent unless typed.
+        store = getattr(args, "store", None)
+        confirm_typed_name(args, f"run '{args.command}'" + (f" on {store}" if store else ""))
 
     prepared = prepare(context, read_only=args.read_only, allow_writes=args.allow_writes,
                        resources=args.resources_path, ports=args.dapr_grpc_port, ca_file=args.cosmos_ca_file)
@@ -230,14 +234,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     _raise_on_termination()
     try:
+        if args.command == "contexts":  # the contexts files alone: no component files, sidecar or Cosmos
+            from explorer.commands import cmd_contexts
+
+            return cmd_contexts(args)
         if args.command == "demo":
             return _run_demo(args)
         if args.command == "stack":
             return _run_stack(args)
-        if args.command == "contexts":
-            from explorer.commands import cmd_contexts
-
-            return cmd_contexts(args)
         if args.command:
             return _run_command(args)
         return _run_explorer(args)

@@ -295,6 +295,10 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
     return 0
 
 
+#: Write commands that ask for a production context's name once they know the key (the others ask first).
+ASK_AT_THE_KEY = frozenset({"set", "delete"})
+
+
 def confirm_typed_name(args: argparse.Namespace, what: str) -> None:
     """In a production context opened with --allow-writes (`args.confirm_name`), ask on stderr for the
     context's name and read one line from stdin; anything but the name (or end of input) refuses the

@@ -108,15 +108,12 @@ class StoreSession(Protocol):
 class ExplorerSession:
     """One explorer session: a workspace, plus the sidecar addresses it may reconnect to."""
 
-    def __init__(self, workspace: Workspace, sidecar_addresses: Sequence[str] = (), api_token: str | None = None,
-                 api_tokens: Mapping[str, str] | None = None, context_name: str | None = None):
-        """`api_token` is sent to every sidecar address, unless `api_tokens` (address -> token) has one of
-        its own; `context_name`: the named context this session was opened on (explorer.contexts)."""
+    def __init__(self, workspace: Workspace, sidecar_addresses: Sequence[str] = (), api_token: str | None = None):
         self.workspace = workspace
         self._addresses = list(sidecar_addresses)
         self._api_token = api_token
-        self._api_tokens = dict(api_tokens or {})
-        self.context_name = context_name
+        self._api_tokens: dict[str, str] = {}  # address -> its own token (a context's); the others get api_token
+        self.context_name: str | None = None  # the named context it was opened on (explorer.contexts)
         self._connected: dict[str, str] = {}  # address -> app-id
 
     def __repr__(self) -> str:  # tokens stay out of tracebacks
@@ -128,12 +125,15 @@ class ExplorerSession:
                    on_sidecar_started=None, api_tokens: Mapping[str, str] | None = None,
                    context_name: str | None = None) -> ExplorerSession:
         """`start_sidecars`, `daprd`, `on_sidecar_started`: the explorer's own daprd for an app-id whose
-        sidecar is not reachable (writable sessions only; see explorer.own_sidecar). `api_tokens`,
-        `context_name`: see __init__."""
+        sidecar is not reachable (writable sessions only; see explorer.own_sidecar). `api_tokens`: address ->
+        the token sent to that sidecar instead of `api_token` (a context's per-sidecar token variables);
+        `context_name`: the named context the session is opened on."""
         workspace = await open_workspace(components_paths, [], api_token=api_token, read_only=read_only,
                                          ca_file=ca_file, start_sidecars=start_sidecars, daprd=daprd,
                                          on_sidecar_started=on_sidecar_started)
-        session = cls(workspace, sidecar_addresses, api_token, api_tokens, context_name)
+        session = cls(workspace, sidecar_addresses, api_token)
+        session._api_tokens = dict(api_tokens or {})
+        session.context_name = context_name
         await session.reconnect_sidecars()
         return session
 

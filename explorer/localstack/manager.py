@@ -432,24 +432,20 @@ class LocalStack:
         run_dir: Path | None = None,
         daprd: str | os.PathLike[str] | None = None,
         startup_timeout: float = 60.0,
+        api_tokens: Mapping[str, str] | None = None,
         api_logging: bool = False,
         actors: bool = False,
         apps: bool = False,
-        api_tokens: Mapping[str, str] | None = None,
     ):
         """`resources_path`: the component files (default: the package's, explorer.resources);
         `run_dir`: where logs and TLS files go (default: a temp folder made by start() and removed
-        by stop()); `api_logging`: start every daprd with --enable-api-logging (a log line per call);
+        by stop()); `api_tokens`: app-id -> the DAPR_API_TOKEN that sidecar requires on every call (the
+        others require none, whatever our environment holds; only sidecars without an app of the stack);
+        `api_logging`: start every daprd with --enable-api-logging (a log line per call);
         `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows);
         `apps`: also run the workflow app (needs `order-processor` in `app_ids`) and the actor app with
         its own `cart-service` daprd, so the seeder can drive them (implies `actors`), and the dapr-agents
-        app beside `agent-registry` when that is in `app_ids` (`runs_agents`); `api_tokens`: app-id -> the
-        DAPR_API_TOKEN that sidecar requires on every call (the others require none, whatever our own
-        environment holds); only for sidecars without an app, whose app would not be given it."""
-        self.api_tokens = dict(api_tokens or {})
-        if apps and set(self.api_tokens) & {WORKFLOW_APP_ID, ACTOR_APP_ID, AGENTS_APP_ID}:
-            raise StackError("api_tokens: a sidecar with an app of the stack beside it cannot require a token "
-                             "(its app is not given one); secure a sidecar without an app, such as chat-api")
+        app beside `agent-registry` when that is in `app_ids` (`runs_agents`)."""
         if apps and WORKFLOW_APP_ID not in app_ids:
             raise StackError(f"apps=True runs the workflow app beside the {WORKFLOW_APP_ID} sidecar: "
                              f"add {WORKFLOW_APP_ID!r} to app_ids")
@@ -464,6 +460,10 @@ class LocalStack:
         self.api_logging = api_logging
         self.apps = apps
         self.actors = actors or apps
+        self.api_tokens = dict(api_tokens or {})
+        if apps and set(self.api_tokens) & {WORKFLOW_APP_ID, ACTOR_APP_ID, AGENTS_APP_ID}:
+            raise StackError("api_tokens: a sidecar with an app of the stack beside it cannot require a token "
+                             "(its app is not given one); secure a sidecar without an app, such as chat-api")
         self.placement: DaprService | None = None
         self.scheduler: DaprService | None = None
         self.components = load_components([self.resources_path])
