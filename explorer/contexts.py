@@ -338,8 +338,17 @@ def register_stack(stack: LocalStack, environ: Mapping[str, str] | None = None, 
     the Cosmos URL and key and the tokens."""
     assert stack.cosmos is not None
     registry = registry_dir(environ)
-    registry.mkdir(parents=True, exist_ok=True)
-    os.chmod(registry, 0o700)
+    try:
+        registry.mkdir(parents=True, exist_ok=True)
+        os.chmod(registry, 0o700)
+        return _register(stack, registry, color)
+    except OSError as exc:
+        raise ContextError(f"cannot register the local stack as a context in {registry} "
+                           f"({exc.strerror or exc.__class__.__name__}); set XDG_STATE_HOME to a folder you can write.") from None
+
+
+def _register(stack: LocalStack, registry: Path, color: str) -> Registration:
+    assert stack.cosmos is not None
     name = _free_name(registry)
     values = {"COSMOS_URL": stack.cosmos.url, "COSMOS_MASTER_KEY": stack.cosmos.master_key,
               "SSL_CERT_FILE": str(stack.cosmos.ca_file)}

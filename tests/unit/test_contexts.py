@@ -428,3 +428,10 @@ def test_a_broken_user_file_is_an_error_for_a_pick_and_a_problem_line_for_a_list
     with pytest.raises(ContextError, match="field 'production' must be true or false"):
         files.load_table(env)
     assert "field 'production'" in files.load_table(env, strict=False).problems[0]
+
+
+def test_a_registry_that_cannot_be_written_is_one_line(tmp_path):
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the state folder should be")
+    with pytest.raises(ContextError, match=r"cannot register the local stack as a context in .*; set XDG_STATE_HOME"):
+        files.register_stack(_stand_in_stack(tmp_path, {}), {"XDG_STATE_HOME": str(blocker)})
