@@ -135,25 +135,23 @@ def test_invalid_json_message(snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_confirm_save_with_diff_and_ttl_choice(snap_compare):
-    async def run_before(pilot):
-        await in_editor(pilot, "agent:planner")
-        await pilot.press("e")
-        pilot.app.screen.query_one("#value-edit").text = '{"name": "planner", "status": "paused"}'
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+async def at_save_confirmation(pilot) -> None:
+    """agent:planner edited and ctrl+s pressed: the save confirmation (diff and TTL choice) is up."""
+    await in_editor(pilot, "agent:planner")
+    await pilot.press("e")
+    pilot.app.screen.query_one("#value-edit").text = '{"name": "planner", "status": "paused"}'
+    await pilot.press("ctrl+s")
+    await pilot.pause(0.2)
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+def test_confirm_save_with_diff_and_ttl_choice(snap_compare):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=at_save_confirmation)
 
 
 def test_etag_conflict(snap_compare):
     async def run_before(pilot):
-        await in_editor(pilot, "agent:planner")
         pilot.app.recorded.conflict_on_save = True
-        await pilot.press("e")
-        pilot.app.screen.query_one("#value-edit").text = '{"name": "planner", "status": "paused"}'
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await at_save_confirmation(pilot)
         await pilot.press("ctrl+s")
         await pilot.pause(0.3)
 
@@ -166,11 +164,7 @@ def test_production_context_without_allow_writes(snap_compare):
 
 def test_production_context_asks_for_its_name_before_a_save(snap_compare):
     async def run_before(pilot):
-        await in_editor(pilot, "agent:planner")
-        await pilot.press("e")
-        pilot.app.screen.query_one("#value-edit").text = '{"name": "planner", "status": "paused"}'
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await at_save_confirmation(pilot)
         await pilot.press("ctrl+s")
         await pilot.pause(0.2)
         await pilot.press(*"prod", "enter")
