@@ -3,7 +3,11 @@
 - `dapr-explorer`              open the explorer on component files and sidecars
 - `dapr-explorer demo`         start the local stack, seed it, open the explorer, stop it all on quit
 - `dapr-explorer stack`        start and seed the local stack and keep it up until Ctrl-C
+- `dapr-explorer contexts`     list the named contexts (`--context NAME` picks one for any command)
   (both run the workflow, actor and dapr-agents apps, whose state daprd writes; `--no-apps`: a quicker stack without)
+
+`stack` and `demo` register the stack as the `local` context while they run (explorer.contexts),
+so `dapr-explorer --context local …` reaches it; the registration goes when the stack stops.
 
 Never prints a secret: stack environment is shown with the key masked.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -21,6 +26,11 @@ from explorer.errors import ExplorerError
 
 if TYPE_CHECKING:
     from explorer.own_sidecar import OwnSidecar
+
+
+#: The local stack's sidecar that requires an API token in `stack` and `demo` (it has no app beside it), so
+#: the `local` context shows a secured sidecar reached with nothing copied by hand.
+SECURED_APP = "chat-api"
 
 
 def _raise_on_termination() -> None:
@@ -42,7 +52,7 @@ def _start_seeded_stack(args: argparse.Namespace):
     apps = not args.no_apps
     print("starting the local stack (Cosmos-compatible server + daprd"
           + (", placement, scheduler, the workflow, actor and dapr-agents apps)…" if apps else ")…"), file=sys.stderr)
-    stack = LocalStack(daprd=args.daprd, apps=apps).start()
+    stack = LocalStack(daprd=args.daprd, apps=apps, api_tokens={SECURED_APP: secrets.token_urlsafe(32)}).start()
     try:
         summary = seed_with_progress(stack, args.scale, args.partitions)
     except BaseException:
@@ -78,19 +88,19 @@ def _stop_stack(stack, keep_logs: bool = False) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
+    """The seeded stack, registered as the `local` context, in the explorer opened on that context."""
+    from explorer.contexts import load_table, read_contexts_file, register_stack
 
     stack = _start_seeded_stack(args)
+    registration = None
     try:
-        os.environ.update(stack.client_env())
-        addresses = [s.grpc_address for s in stack.sidecars.values()]
-        paths = [stack.resources_path]
-        app = ExplorerApp(load_components(paths), paths, addresses, read_only=args.read_only, daprd=args.daprd)
-        app.run()
+        registration = register_stack(stack)
+        local = read_contexts_file(registration.context_file, registered=True)[0]
+        return _open_explorer(args, local, load_table(strict=False))
     finally:
+        if registration is not None:
+            registration.remove()
         _stop_stack(stack)
-    return _app_exit_code(app)
 
 
 def _app_exit_code(app) -> int:
@@ -101,41 +111,71 @@ def _app_exit_code(app) -> int:
 def _run_stack(args: argparse.Namespace) -> int:
     import time
 
+    from explorer.contexts import register_stack
+
     stack = _start_seeded_stack(args)
+    registration = None
     try:
+        registration = register_stack(stack)
         env = stack.client_env({})
         for name in ("COSMOS_URL", "SSL_CERT_FILE"):
             print(f"export {name}={env[name]}")
-        print("export COSMOS_MASTER_KEY=…  # in the daprd environment; not printed")
+        print("export COSMOS_MASTER_KEY=…  # in the daprd environment and the context's env file; not printed")
         for sidecar in stack.sidecars.values():
-            print(f"# {sidecar.app_id}: DAPR_GRPC_PORT={sidecar.grpc_port} DAPR_HTTP_PORT={sidecar.http_port}")
+            secured = (" (requires a DAPR_API_TOKEN: it is in the context's env file, not printed)"
+                       if stack.api_tokens.get(sidecar.app_id) else "")
+            print(f"# {sidecar.app_id}: DAPR_GRPC_PORT={sidecar.grpc_port} DAPR_HTTP_PORT={sidecar.http_port}{secured}")
         for app in stack.app_processes.values():
             print(f"# the {app.app_id} app runs beside its daprd (log: {app.process.log_path})")
+        print(f"# registered as context '{registration.name}' ({registration.context_file}): "
+              f"dapr-explorer --context {registration.name} stores")
         print("# Ctrl-C stops everything", flush=True)
         while all(p.alive() for p in stack.processes()):
             time.sleep(0.5)
         print("a stack process exited", file=sys.stderr)
         return 1
     finally:
+        if registration is not None:
+            registration.remove()
         _stop_stack(stack)
 
 
-def _run_explorer(args: argparse.Namespace) -> int:
-    from explorer.app import ExplorerApp
-    from explorer.components import default_resources_paths, load_resources
-    from explorer.command_line import address_from_env
+def _chosen_context(args: argparse.Namespace):
+    """The context --context names (None without it), and every context known (for the TUI's switch)."""
+    from explorer.contexts import load_table
 
-    paths = default_resources_paths(args.resources_path)
-    loaded = load_resources(paths)  # a bad file is a warning on screen; the other stores still open
-    for problem in loaded.problems:
-        print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
-    addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
-    app = ExplorerApp(list(loaded.components), paths, addresses, read_only=args.read_only, ca_file=args.cosmos_ca_file,
-                      api_token=os.environ.get("DAPR_API_TOKEN"), daprd=args.daprd,
-                      start_sidecars=not args.no_start_sidecar,
-                      component_problems=[str(p) for p in loaded.problems])
-    app.run()
+    if not args.context:
+        return None, load_table(strict=False)  # the TUI's palette still offers them
+    table = load_table()
+    return table.pick(args.context), table
+
+
+def _open_explorer(args: argparse.Namespace, context, table) -> int:
+    """The TUI on `context` (None: the command line and the environment alone, as without contexts)."""
+    from explorer.app import ExplorerApp
+    from explorer.components import load_resources
+    from explorer.contexts import prepare
+
+    prepared = prepare(context, read_only=args.read_only, allow_writes=args.allow_writes,
+                       resources=args.resources_path, ports=args.dapr_grpc_port, ca_file=args.cosmos_ca_file)
+    try:
+        prepared.apply()
+        loaded = load_resources(prepared.resources_paths)  # a bad file is a warning on screen; the others still open
+        for problem in loaded.problems:
+            print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
+        app = ExplorerApp(list(loaded.components), prepared.resources_paths, prepared.addresses,
+                          ca_file=prepared.ca_file, daprd=args.daprd, start_sidecars=not args.no_start_sidecar,
+                          component_problems=[str(p) for p in loaded.problems], prepared=prepared, contexts=table,
+                          flags=(args.read_only, args.allow_writes))
+        app.run()
+    finally:
+        prepared.close()  # the app closes the ones it switched to
     return _app_exit_code(app)
+
+
+def _run_explorer(args: argparse.Namespace) -> int:
+    context, table = _chosen_context(args)
+    return _open_explorer(args, context, table)
 
 
 def _say_started(sidecar: OwnSidecar) -> None:
@@ -145,22 +185,31 @@ def _say_started(sidecar: OwnSidecar) -> None:
 def _run_command(args: argparse.Namespace) -> int:
     import asyncio
 
-    from explorer.command_line import address_from_env
-    from explorer.commands import COMMANDS, WRITE_COMMANDS
-    from explorer.components import default_resources_paths
+    from explorer.commands import ASK_AT_THE_KEY, COMMANDS, WRITE_COMMANDS, confirm_typed_name
+    from explorer.contexts import prepare
+    from explorer.core.contexts import decide_writes
     from explorer.errors import ReadOnlyRefusal
     from explorer.session import ExplorerSession
 
-    if args.read_only and args.command in WRITE_COMMANDS:
-        raise ReadOnlyRefusal(f"read-only: '{args.command}' writes, and this session was started with --read-only. "
-                              "Nothing was sent.")
+    context, _ = _chosen_context(args)
+    policy = decide_writes(context, args.read_only, args.allow_writes)
+    if policy.read_only and args.command in WRITE_COMMANDS:
+        raise ReadOnlyRefusal(f"read-only: '{args.command}' writes, and {policy.reason}. Nothing was sent.")
+    args.confirm_name = policy.confirm_name  # set/delete ask for it to be typed before they write
+    if policy.confirm_name and args.command in WRITE_COMMANDS - ASK_AT_THE_KEY:
+        # Any other write command (bulk, import, …) asks before anything is opened: nothing is sent unless typed.
+        store = getattr(args, "store", None)
+        confirm_typed_name(args, f"run '{args.command}'" + (f" on {store}" if store else ""))
+
+    prepared = prepare(context, read_only=args.read_only, allow_writes=args.allow_writes,
+                       resources=args.resources_path, ports=args.dapr_grpc_port, ca_file=args.cosmos_ca_file)
 
     async def run() -> int:
-        addresses = [address_from_env(port=p) for p in args.dapr_grpc_port] or [address_from_env()]
         session = await ExplorerSession.open(
-            default_resources_paths(args.resources_path), addresses, os.environ.get("DAPR_API_TOKEN"),
-            read_only=args.read_only, ca_file=args.cosmos_ca_file, start_sidecars=not args.no_start_sidecar,
-            daprd=args.daprd, on_sidecar_started=_say_started)
+            prepared.resources_paths, prepared.addresses, prepared.api_token,
+            read_only=prepared.policy.read_only, ca_file=prepared.ca_file, start_sidecars=not args.no_start_sidecar,
+            daprd=args.daprd, on_sidecar_started=_say_started, api_tokens=prepared.api_tokens,
+            context_name=prepared.context_name)
         for problem in session.component_problems:
             print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
         try:
@@ -168,7 +217,11 @@ def _run_command(args: argparse.Namespace) -> int:
         finally:
             await session.close()
 
-    return asyncio.run(run())
+    try:
+        prepared.apply()
+        return asyncio.run(run())
+    finally:
+        prepared.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     _raise_on_termination()
     try:
+        if args.command == "contexts":  # the contexts files alone: no component files, sidecar or Cosmos
+            from explorer.commands import cmd_contexts
+
+            return cmd_contexts(args)
         if args.command == "demo":
             return _run_demo(args)
         if args.command == "stack":

@@ -3,7 +3,7 @@ where a sidecar is by default.
 
 What it is for: argparse definitions and environment defaults the entry point needs before it
 knows whether it will open the TUI or run a command. Every global option (`--read-only`,
-`--json`, `--resources-path`, …) means the same before or after the subcommand:
+`--json`, `--resources-path`, `--context`, `--allow-writes`, …) means the same before or after the subcommand:
 `dapr-explorer --read-only delete S K` and `dapr-explorer delete S K --read-only` are one
 command. (argparse alone gets this wrong: a subparser's defaults overwrite what was given before
 the subcommand, which once let `--read-only` placed first be dropped.)
@@ -77,6 +77,11 @@ def _add_global_options(parser: argparse.ArgumentParser, dest_prefix: str = "") 
     add("--json", dest="json", default=False, action="store_true", help="JSON output (JSON lines for listings)")
     add("--cosmos-ca-file", dest="cosmos_ca_file", default=None, metavar="FILE",
         help="CA bundle for Cosmos TLS (default SSL_CERT_FILE, else certifi)")
+    add("--context", dest="context", default=None, metavar="NAME",
+        help="a named environment from ~/.config/dapr-explorer/contexts.yaml, or one a running `dapr-explorer stack` "
+             "registered (`local`); `dapr-explorer contexts` lists them")
+    add("--allow-writes", dest="allow_writes", default=False, action="store_true",
+        help="allow writes in a production context; each write then asks for the context's name to be typed")
 
 
 def _merge_globals(args: argparse.Namespace) -> argparse.Namespace:
@@ -109,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _subcommand(sub, "stores", "list state stores from component files and sidecars")
+    _subcommand(sub, "contexts", "list the named contexts: where each comes from, what it reaches, whether it "
+                                 "may be written (never a secret)")
     p = _subcommand(sub, "doctor", "declared versus effective settings of each Cosmos store (or the ones named)")
     p.add_argument("stores", nargs="*", metavar="STORE", help="only these stores (default: every Cosmos store)")
     p = _subcommand(sub, "partitions", "stream a store's partition keys")

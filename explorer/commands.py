@@ -2,12 +2,13 @@
 
 Human output is rich tables; `--json` prints JSON (JSON lines for listings and
 export). Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 etag conflict,
-5 refused by read-only.
+5 refused by read-only (or a production context's name not typed).
 
 What it must never do: print a secret (component values are shown masked),
-write in --read-only (write commands are refused before the session opens, and
-the read-only gateway has no write methods), or write except through the
-session's one write path (`ExplorerSession.write`).
+write in --read-only or a read-only context (write commands are refused before the
+session opens, and the read-only gateway has no write methods), write in a production
+context without the context's name typed (`confirm_typed_name`), or write except
+through the session's one write path (`ExplorerSession.write`).
 """
 
 from __future__ import annotations
@@ -260,6 +261,7 @@ async def cmd_set(session: ExplorerSession, args: argparse.Namespace) -> int:
     value = _new_value(args)
     ttl = TtlChoice.parse(args.ttl)
     target = await _target(session, args, must_exist=False)
+    confirm_typed_name(args, f"set {args.key} in {args.store} (partition {target.partition})")
     if target.key is None:
         state_key = parse_document_id(target.doc_id, target.location.key_prefix, target.location.store)
         after = await session.create(target.location, state_key, target.partition, value, ttl, expected_etag=args.etag)
@@ -283,6 +285,7 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
                                "nothing was deleted.") from None
         raise
     assert target.key is not None
+    confirm_typed_name(args, f"delete {args.key} from {args.store} (partition {target.partition})")
     key = dataclasses.replace(target.key, etag=args.etag) if args.etag else target.key
     await session.delete(target.location, key)
     if args.json:
@@ -290,6 +293,61 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
     else:
         print(f"deleted {args.key}")
     return 0
+
+
+#: Write commands that ask for a production context's name once they know the key (the others ask first).
+ASK_AT_THE_KEY = frozenset({"set", "delete"})
+
+
+def confirm_typed_name(args: argparse.Namespace, what: str) -> None:
+    """In a production context opened with --allow-writes (`args.confirm_name`), ask on stderr for the
+    context's name and read one line from stdin; anything but the name (or end of input) refuses the
+    write before it is sent (exit 5)."""
+    name = getattr(args, "confirm_name", None)
+    if not name:
+        return
+    from explorer.core.contexts import typed_name_matches
+    from explorer.errors import ReadOnlyRefusal
+
+    print(f"context '{name}' is PRODUCTION. About to {what}.\nType the context's name to write: ",
+          end="", file=sys.stderr, flush=True)
+    typed = sys.stdin.readline()
+    if not typed:
+        print(file=sys.stderr)
+        raise ReadOnlyRefusal(f"no name was typed (end of input): the write to production context '{name}' is "
+                              "refused. Nothing was sent.")
+    if not typed_name_matches(name, typed):
+        raise ReadOnlyRefusal(f"what was typed is not '{name}': the write to production context '{name}' is refused. "
+                              "Nothing was sent.")
+
+
+def cmd_contexts(args: argparse.Namespace) -> int:
+    """Every named context: where it comes from, what it reaches, whether it may be written; never a
+    secret (only the names of the variables that hold tokens). Exit 1 when a contexts file is wrong."""
+    from explorer.contexts import config_file, load_table
+
+    table = load_table(strict=False)
+    contexts = sorted(table.contexts, key=lambda c: (c.registered, c.name))
+    if args.json:
+        for context in contexts:
+            _emit_json(context.to_json())
+    elif contexts:
+        rows = []
+        for c in contexts:
+            kind = "production" if c.production else "writable"
+            if c.read_only:
+                kind = "read-only" + (" · production" if c.production else "")
+            sidecars = [f"{s.address} ({c.token_env(s)})" for s in c.sidecars] or [f"from DAPR_GRPC_* ({c.token_env()})"]
+            where = [*c.resources, *(f"{p} (component list)" for p in c.components)]
+            source = f"{c.source} (registered by process {c.pid})" if c.registered and c.pid else c.source
+            rows.append([c.name, kind + (f" · {c.color}" if c.color else ""), "\n".join(where), "\n".join(sidecars), source])
+        _table("Contexts", ["Name", "Kind", "Component files", "Sidecars (token variable)", "Defined in"], rows)
+    elif not table.problems:
+        print(f"no contexts: write them in {config_file()} (see docs/contexts.md), or start `dapr-explorer stack`, "
+              "which registers 'local' while it runs", file=sys.stderr)
+    for problem in table.problems:
+        print(f"dapr-explorer: {problem}", file=sys.stderr)
+    return 1 if table.problems else 0
 
 
 class OutputIncomplete(ExplorerError):

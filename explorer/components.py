@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from explorer.core.display import kind_words as _kind
 from explorer.errors import ComponentError
 
 # "certificate": azureCertificate holds a PEM or PFX with its private key.
@@ -172,23 +173,6 @@ class LoadedComponents:
 
 class _Invalid(Exception):
     """One wrong field of a component document (internal: becomes a ComponentProblem)."""
-
-
-def _kind(value: object) -> str:
-    """What a YAML value is, in the user's words, without showing it (it may be a secret)."""
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, dict):
-        return "a map"
-    if isinstance(value, (list, tuple, set)):
-        return "a list"
-    return f"a YAML {type(value).__name__}"
 
 
 def _text(value: object) -> str:

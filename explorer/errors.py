@@ -36,6 +36,14 @@ class UnknownStore(ExplorerError):
     title = "Unknown store"
 
 
+class ContextError(ExplorerError):
+    """A contexts file, a context's field, its env file or its component list is wrong, or no context has
+    the name given (explorer.core.contexts, explorer.contexts); nothing was opened."""
+
+    exit_code = 2
+    title = "Context"
+
+
 class InstallError(ExplorerError):
     """The installed package lacks files it ships with (a broken or partial install)."""
 

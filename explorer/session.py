@@ -17,7 +17,7 @@ an etag conflict, or let a secret reach a message it returns.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -129,20 +129,30 @@ class ExplorerSession:
         self.workspace = workspace
         self._addresses = list(sidecar_addresses)
         self._api_token = api_token
+        self._api_tokens: dict[str, str] = {}  # address -> its own token (a context's); the others get api_token
+        self.context_name: str | None = None  # the named context it was opened on (explorer.contexts)
         self._connected: dict[str, str] = {}  # address -> app-id
         self.audit = audit if audit is not None else AuditLog()
         self.context_name = context_name
 
+    def __repr__(self) -> str:  # tokens stay out of tracebacks
+        return f"ExplorerSession(context={self.context_name!r}, addresses={self._addresses!r})"
+
     @classmethod
     async def open(cls, components_paths, sidecar_addresses: Sequence[str], api_token: str | None,
                    read_only: bool, ca_file: str | None, start_sidecars: bool = True, daprd: str | None = None,
-                   on_sidecar_started=None) -> ExplorerSession:
+                   on_sidecar_started=None, api_tokens: Mapping[str, str] | None = None,
+                   context_name: str | None = None) -> ExplorerSession:
         """`start_sidecars`, `daprd`, `on_sidecar_started`: the explorer's own daprd for an app-id whose
-        sidecar is not reachable (writable sessions only; see explorer.own_sidecar)."""
+        sidecar is not reachable (writable sessions only; see explorer.own_sidecar). `api_tokens`: address ->
+        the token sent to that sidecar instead of `api_token` (a context's per-sidecar token variables);
+        `context_name`: the named context the session is opened on."""
         workspace = await open_workspace(components_paths, [], api_token=api_token, read_only=read_only,
                                          ca_file=ca_file, start_sidecars=start_sidecars, daprd=daprd,
                                          on_sidecar_started=on_sidecar_started)
         session = cls(workspace, sidecar_addresses, api_token)
+        session._api_tokens = dict(api_tokens or {})
+        session.context_name = context_name
         await session.reconnect_sidecars()
         return session
 
@@ -199,7 +209,7 @@ class ExplorerSession:
         SidecarError if nothing answers). A client that stopped answering stays registered until
         a new one answers: writes then fail plainly instead of going elsewhere."""
         ws = self.workspace
-        client = SidecarClient(address, api_token=self._api_token, timeout=5)
+        client = SidecarClient(address, api_token=self._api_tokens.get(address, self._api_token), timeout=5)
         try:
             meta = await client.metadata()
         except SidecarError:

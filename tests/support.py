@@ -27,10 +27,12 @@ def http_save(port: int, store: str, key: str, value_json: bytes, metadata: dict
 
 
 def run_cli(args: list[str | bytes], env: dict[str, str], timeout: float = 120, cwd: Path | None = None,
-            executable: list[str] | None = None) -> subprocess.CompletedProcess:
-    """`dapr-explorer ARGS` as a user runs it (a new process), its output as text."""
+            executable: list[str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """`dapr-explorer ARGS` as a user runs it (a new process), its output as text; `stdin`: what is typed
+    (None: an empty stdin, i.e. end of input at once)."""
     argv = (executable or [sys.executable, "-m", "explorer"]) + list(args)
-    result = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, cwd=cwd)
+    result = subprocess.run(argv, capture_output=True, env=env, timeout=timeout, cwd=cwd,
+                            input=(stdin or "").encode())
     return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode("utf-8", "replace"),
                                        result.stderr.decode("utf-8", "replace"))
 
@@ -91,3 +93,18 @@ async def write_editing_keys(stack) -> int:
     async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as client:
         await client.save(AGENTS_STORE, writes)
     return len(writes)
+
+
+def read_until(process: subprocess.Popen, marker: str, timeout: float = 120) -> str:
+    """What a long-running `dapr-explorer stack` (stdout a text pipe) printed up to the line holding
+    `marker`; fails with its stderr if it exits first."""
+    import time
+
+    said = ""
+    deadline = time.monotonic() + timeout
+    while marker not in said and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        assert line or process.poll() is None, process.stderr.read()
+        said += line
+    assert marker in said, f"{marker!r} not printed within {timeout:.0f}s: {said[-2000:]}"
+    return said

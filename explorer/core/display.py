@@ -28,6 +28,24 @@ from rich.cells import get_character_cell_size
 from explorer.errors import describe, is_retryable
 
 
+def kind_words(value: object) -> str:
+    """What a YAML value is, in the user's words, without showing it (it may be a secret): the one way
+    component files and contexts files say what a wrong field holds."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, (list, tuple, set)):
+        return "a list"
+    return f"a YAML {type(value).__name__}"
+
+
 class InvalidEdit(ValueError):
     """What the user typed cannot be sent: says where and why. Nothing is sent."""
 

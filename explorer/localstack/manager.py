@@ -442,6 +442,7 @@ class LocalStack:
         run_dir: Path | None = None,
         daprd: str | os.PathLike[str] | None = None,
         startup_timeout: float = 60.0,
+        api_tokens: Mapping[str, str] | None = None,
         api_logging: bool = False,
         actors: bool = False,
         apps: bool = False,
@@ -450,7 +451,9 @@ class LocalStack:
     ):
         """`resources_path`: the component files (default: the package's, explorer.resources);
         `run_dir`: where logs and TLS files go (default: a temp folder made by start() and removed
-        by stop()); `api_logging`: start every daprd with --enable-api-logging (a log line per call);
+        by stop()); `api_tokens`: app-id -> the DAPR_API_TOKEN that sidecar requires on every call (the
+        others require none, whatever our environment holds; only sidecars without an app of the stack);
+        `api_logging`: start every daprd with --enable-api-logging (a log line per call);
         `actors`: also run placement and scheduler and connect every daprd to them (actors, workflows);
         `apps`: also run the workflow app (needs `order-processor` in `app_ids`) and the actor app with
         its own `cart-service` daprd, so the seeder can drive them (implies `actors`), and the dapr-agents
@@ -477,6 +480,10 @@ class LocalStack:
         self.api_logging = api_logging
         self.apps = apps
         self.actors = actors or apps
+        self.api_tokens = dict(api_tokens or {})
+        if apps and set(self.api_tokens) & {WORKFLOW_APP_ID, ACTOR_APP_ID, AGENTS_APP_ID}:
+            raise StackError("api_tokens: a sidecar with an app of the stack beside it cannot require a token "
+                             "(its app is not given one); secure a sidecar without an app, such as chat-api")
         self.placement: DaprService | None = None
         self.scheduler: DaprService | None = None
         self.components = load_components([self.resources_path])
@@ -838,9 +845,14 @@ class LocalStack:
                 self._start_app(app_id)
 
     def _start_sidecar(self, daprd: Path, app_id: str, grpc_port: int = 0, http_port: int = 0) -> None:
-        """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones); wait_healthy() waits."""
+        """Start daprd for `app_id` on the given gRPC/HTTP ports (0: free ones), requiring its token from
+        `api_tokens` if it has one; wait_healthy() waits."""
+        env = self.client_env()
+        env.pop("DAPR_API_TOKEN", None)
+        if self.api_tokens.get(app_id):
+            env["DAPR_API_TOKEN"] = self.api_tokens[app_id]
         started = start_daprd(
-            daprd, app_id, [self.resources_path], self.run_dir / f"daprd-{app_id}.log", self.client_env(),
+            daprd, app_id, [self.resources_path], self.run_dir / f"daprd-{app_id}.log", env,
             ports=DaprdPorts.pick(grpc_port, http_port), api_logging=self.api_logging,
             placement_address=self.placement.address if self.placement else "",
             scheduler_address=self.scheduler.address if self.scheduler else "",

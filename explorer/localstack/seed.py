@@ -410,7 +410,7 @@ async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 1
         (CACHE_APP, CACHE_STORE, cache_writes()),
         (WORKFLOWS_APP, WORKFLOWS_STORE, order_writes()),
     ):
-        async with SidecarClient(stack.sidecars[app].grpc_address) as client:
+        async with SidecarClient(stack.sidecars[app].grpc_address, api_token=stack.api_tokens.get(app)) as client:
             await client.save(store, writes)
         plain += len(writes)
 
@@ -425,7 +425,7 @@ async def seed(stack: LocalStack, scale_keys: int = 0, scale_partitions: int = 1
 
     scaled = 0
     if scale_keys:
-        async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as client:
+        async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address, api_token=stack.api_tokens.get(AGENTS_APP)) as client:
             scaled = await _save_batches(
                 client, AGENTS_STORE, scale_writes(scale_keys, scale_partitions), scale_keys, progress=progress
             )

@@ -74,9 +74,13 @@ class Browser(Screen):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        bar = self.app.context_bar()
+        if bar is not None:
+            yield bar
         if self.app.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
-                         classes="banner")
+            reason = self.app.read_only_reason or "started with --read-only"
+            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)"
+                         if reason == "started with --read-only" else f"READ-ONLY — {reason}", classes="banner")
         yield StoreList(id="stores")
         with Horizontal(id="browser"):
             yield PartitionList(id="partitions")
@@ -86,7 +90,9 @@ class Browser(Screen):
                 yield Static("", id="keys-message")
         yield Static("connecting…", id="status")
         if self.app.read_only:
-            yield Static("read-only: started with --read-only, so edit and delete are not available", id="why")
+            reason = self.app.read_only_reason or "started with --read-only"
+            yield Static(f"read-only: {reason}, so edit and delete are not available"
+                         if reason == "started with --read-only" else f"no edit or delete: {reason}", id="why")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

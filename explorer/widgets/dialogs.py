@@ -1,4 +1,5 @@
-"""Modal dialogs: confirm a save (diff + TTL choice), an etag conflict, delete, go to, doctor, copy, help.
+"""Modal dialogs: confirm a save (diff + TTL choice), an etag conflict, delete, a production context's
+name typed before a write, go to, doctor, copy, help.
 
 Each dialog only shows what it is given and dismisses with the user's choice;
 none of them does I/O. Escape always cancels and nothing is sent.
@@ -174,6 +175,40 @@ class ConfirmDelete(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+class TypeContextName(ModalScreen[bool]):
+    """Before a write in a production context: type the context's name. Dismisses with True only when
+    the name typed is exactly the context's; a wrong name is said and the dialog stays; Escape: False."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, context: str, what: str) -> None:
+        super().__init__(classes="dialog")
+        self._name, self._what = context, what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-body production"):
+            yield Label(f"Production context {self._name}", classes="dialog-title")
+            yield Static(f"About to {self._what}.\nType the context's name to send it; esc cancels and nothing is sent.")
+            yield Input(placeholder="the context's name", id="context-name")
+            yield Static("", id="context-name-error", classes="dialog-error")
+
+    def on_mount(self) -> None:
+        self.query_one("#context-name", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        from explorer.core.contexts import typed_name_matches
+
+        if typed_name_matches(self._name, event.value):
+            self.dismiss(True)
+            return
+        self.query_one("#context-name-error", Static).update(
+            f"that is not {self._name}: nothing was sent. Type it exactly, or esc to cancel.")
+        event.input.value = ""
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
 
 
 class GoTo(ModalScreen[tuple[str, str] | None]):

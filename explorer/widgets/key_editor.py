@@ -11,6 +11,9 @@ When the key cannot be read (or a save could not be read back), the editor
 shows the failure in one line instead of the key, offers `r` only when asking
 again can help, and offers no edit, delete or save until a key is shown again.
 
+Every save, overwrite and delete goes through `ExplorerApp.guard_write`, which in a production
+context asks for the context's name before anything is sent.
+
 What it must never do: I/O outside a worker, a write in a read-only session or
 for actor/workflow state (those open read-only with the reason), or a write
 without the etag unless the user chose "overwrite" in the conflict dialog; or
@@ -71,8 +74,13 @@ class KeyEditor(Screen):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        bar = self.app.context_bar() if hasattr(self.app, "context_bar") else None
+        if bar is not None:
+            yield bar
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)", classes="banner")
+            yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)"
+                         if self._why_read_only == "started with --read-only" else f"READ-ONLY — {self._why_read_only}",
+                         classes="banner")
         yield Static(Text(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
         yield Static("reading…", id="envelope")
         yield Static("", id="editor-message")
@@ -87,9 +95,13 @@ class KeyEditor(Screen):
         self.load()
 
     @property
+    def _why_read_only(self) -> str:
+        return getattr(self.app, "read_only_reason", None) or "started with --read-only"
+
+    @property
     def reason_read_only(self) -> str | None:
         if self.session.read_only:
-            return "read-only session (--read-only): there is no way to write"
+            return f"read-only session ({self._why_read_only}): there is no way to write"
         if self.opened is not None:
             return why_not_writable(self.opened.key)
         return None
@@ -272,8 +284,22 @@ class KeyEditor(Screen):
         if choice is None:
             self._message("save cancelled; nothing was sent", "")
             return
-        self._message("saving through Dapr…", "")
-        self.save(value, shown, choice, overwrite)
+        self._guarded("save", lambda: self.save(value, shown, choice, overwrite))
+
+    def _guarded(self, verb: str, send) -> None:
+        """`send` the write now, or once a production context's name is typed (the app asks)."""
+        key = self.opened.key
+
+        def go() -> None:
+            self._message("saving through Dapr…" if verb != "delete" else "deleting through Dapr…", "")
+            send()
+
+        what = f"{verb} {key.state_key.key} in {self.location.store} (partition {key.partition_key})"
+        guard = getattr(self.app, "guard_write", None)  # ExplorerApp's; a bare test app has none
+        if guard is None:
+            go()
+            return
+        guard(what, go, lambda why: self._message(why, "warning"))
 
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
@@ -324,7 +350,7 @@ class KeyEditor(Screen):
             self.load()
         elif answer == "overwrite":
             self._message("overwriting without the etag check, as you chose…", "warning")
-            self.save(value, shown, ttl, True)
+            self._guarded("overwrite", lambda: self.save(value, shown, ttl, True))
         else:
             self._message("conflict: nothing was saved; still editing (ctrl+s tries again with the old etag)", "warning")
 
@@ -336,7 +362,7 @@ class KeyEditor(Screen):
             return
         key = self.opened.key
         self.app.push_screen(ConfirmDelete(key.state_key.key, key.partition_key, key.etag),
-                             lambda yes: self.delete() if yes else self._message("delete cancelled", ""))
+                             lambda yes: self._guarded("delete", self.delete) if yes else self._message("delete cancelled", ""))
 
     @work(exclusive=True, group="write")
     async def delete(self) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from explorer.errors import StackError
 from explorer.localstack.manager import LocalStack
+from tests.support import read_until
 
 pytestmark = pytest.mark.integration
 
@@ -159,14 +160,11 @@ def test_cli_stack_leaves_nothing_behind_when_stopped(how, apps, tmp_path):
     cli = subprocess.Popen(
         [sys.executable, "-m", "explorer", "stack", *([] if apps else ["--no-apps"])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env=dict(os.environ, TMPDIR=str(tmp_path)),  # kill -9 leaves its run folder: here, not in /tmp
+        # kill -9 leaves its run folder and its `local` context registration: here, not in /tmp or ~/.local/state
+        env=dict(os.environ, TMPDIR=str(tmp_path), XDG_STATE_HOME=str(tmp_path / "state")),
     )
     try:
-        line = ""
-        deadline = time.monotonic() + 120
-        while "Ctrl-C stops everything" not in line and time.monotonic() < deadline:
-            line = cli.stdout.readline()
-            assert line or cli.poll() is None, cli.stderr.read()
+        read_until(cli, "Ctrl-C stops everything")
         kids = children_of(cli.pid)
         assert len(kids) == (10 if apps else 4), "server, 3 daprd (+ placement, scheduler, cart-service's daprd, 3 apps)"
         os.kill(cli.pid, how)

@@ -26,14 +26,24 @@ COMPONENTS = [Path(__file__).resolve().parents[2] / "components"]
 SIZE = (80, 24)
 
 
-def make_app(read_only: bool = False, theme: str | None = None) -> ExplorerApp:
+def make_app(read_only: bool = False, theme: str | None = None, production: bool | None = None) -> ExplorerApp:
+    """`production`: on a production context "prod-eu", opened with --allow-writes (True) or without (False)."""
+    prepared = None
+    if production is not None:
+        from explorer.contexts import Prepared
+        from explorer.core.contexts import Context, decide_writes
+
+        context = Context("prod-eu", "contexts.yaml", resources=tuple(map(str, COMPONENTS)), production=True,
+                          color="#d70000", description="orders, West Europe")
+        prepared = Prepared(context, decide_writes(context, read_only, production), list(COMPONENTS), [], None, {}, None)
+        read_only = prepared.policy.read_only
     session = RecordedSession.for_paths(COMPONENTS, read_only)
 
     async def factory(app):
         return session
 
     app = ExplorerApp(load_components(COMPONENTS), COMPONENTS, read_only=read_only, clock=lambda: NOW,
-                      session_factory=factory)
+                      session_factory=factory, prepared=prepared)
     if theme:
         app.theme = theme
     app.recorded = session
@@ -125,29 +135,42 @@ def test_invalid_json_message(snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_confirm_save_with_diff_and_ttl_choice(snap_compare):
-    async def run_before(pilot):
-        await in_editor(pilot, "agent:planner")
-        await pilot.press("e")
-        pilot.app.screen.query_one("#value-edit").text = '{"name": "planner", "status": "paused"}'
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+async def at_save_confirmation(pilot) -> None:
+    """agent:planner edited and ctrl+s pressed: the save confirmation (diff and TTL choice) is up."""
+    await in_editor(pilot, "agent:planner")
+    await pilot.press("e")
+    pilot.app.screen.query_one("#value-edit").text = '{"name": "planner", "status": "paused"}'
+    await pilot.press("ctrl+s")
+    await pilot.pause(0.2)
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+def test_confirm_save_with_diff_and_ttl_choice(snap_compare):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=at_save_confirmation)
 
 
 def test_etag_conflict(snap_compare):
     async def run_before(pilot):
-        await in_editor(pilot, "agent:planner")
         pilot.app.recorded.conflict_on_save = True
-        await pilot.press("e")
-        pilot.app.screen.query_one("#value-edit").text = '{"name": "planner", "status": "paused"}'
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.2)
+        await at_save_confirmation(pilot)
         await pilot.press("ctrl+s")
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_production_context_without_allow_writes(snap_compare):
+    assert snap_compare(make_app(production=False), terminal_size=SIZE, run_before=at_partition)
+
+
+def test_production_context_asks_for_its_name_before_a_save(snap_compare):
+    async def run_before(pilot):
+        await at_save_confirmation(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.2)
+        await pilot.press(*"prod", "enter")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(production=True), terminal_size=SIZE, run_before=run_before)
 
 
 def test_doctor_findings(snap_compare):
