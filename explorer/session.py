@@ -130,7 +130,6 @@ class ExplorerSession:
         self._addresses = list(sidecar_addresses)
         self._api_token = api_token
         self._api_tokens: dict[str, str] = {}  # address -> its own token (a context's); the others get api_token
-        self.context_name: str | None = None  # the named context it was opened on (explorer.contexts)
         self._connected: dict[str, str] = {}  # address -> app-id
         self.audit = audit if audit is not None else AuditLog()
         self.context_name = context_name
