@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 #: A quarter of the smallest provisioned container (400 RU/s): see the module's docstring.
 DEFAULT_PRODUCTION_RU_PER_SECOND = 100.0
@@ -54,6 +55,15 @@ class RuBudget:
         if self._ready_at is None:
             return 0.0
         return max(0.0, self._ready_at - self._clock())
+
+
+class CosmosLoad(NamedTuple):
+    """What the explorer has put on one account so far: RU spent, the budget (None: unpaced), and the
+    seconds left of a 429 wait under way (0: none)."""
+
+    spent: float
+    ru_per_second: float | None = None
+    waiting: float = 0.0
 
 
 def seconds_text(seconds: float) -> str:

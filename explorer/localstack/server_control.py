@@ -21,8 +21,10 @@ from urllib.parse import urlsplit
 
 from explorer.errors import StackError
 
-#: The user agents the server sees: azure-cosmos for Python (the explorer) and azcosmos for Go (daprd).
-EXPLORER_AGENT = "azsdk-python-cosmos"
+#: What the user agents the server sees contain: the explorer's lister is azure-cosmos' async client
+#: (the stack's and the tests' own clients are its sync one); daprd's is azcosmos for Go (after Dapr's
+#: application id, "dapr-1.18.2 azsdk-go-azcosmos/v1.0.3 …").
+EXPLORER_AGENT = "azsdk-python-cosmos-async"
 DAPRD_AGENT = "azsdk-go-azcosmos"
 
 
@@ -42,11 +44,11 @@ class RecordedRequest:
 
     @property
     def from_explorer(self) -> bool:
-        return self.user_agent.startswith(EXPLORER_AGENT)
+        return EXPLORER_AGENT in self.user_agent
 
     @property
     def from_daprd(self) -> bool:
-        return self.user_agent.startswith(DAPRD_AGENT)
+        return DAPRD_AGENT in self.user_agent
 
     @property
     def throttled(self) -> bool:
