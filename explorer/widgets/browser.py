@@ -29,7 +29,7 @@ from explorer.core.display import CountSummary, failure_line
 from explorer.core.envelope import KeyKind, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.core.key_window import KeyWindow, PageRequest
-from explorer.core.ru_budget import load_text
+from explorer.core.ru_budget import load_text, throttled_text
 from explorer.errors import describe
 from explorer.widgets.dialogs import CopyChoice, DoctorFindings, GoTo
 from explorer.widgets.key_table import KeyEntry, KeyTable
@@ -130,21 +130,30 @@ class Browser(Screen):
     # -- status -------------------------------------------------------------------------
 
     def set_status(self) -> None:
+        """Alarms first, so a narrow terminal never cuts them off: a 429 wait under way, then sidecars
+        that do not answer; then the account's load and the counts."""
         if self.session is None:
             return
         stores = self.session.stores()
         sidecars = len(self.session.sidecar_app_ids)
         parts = [f"{len(stores)} stores", f"{sidecars} sidecar{'' if sidecars == 1 else 's'}"]
+        alarms = [(f"sidecar not reachable: {problem}", "yellow") for problem in self.session.sidecar_problems]
         self._load = ""
         if self.store and self.location is not None:
             try:
-                self._load = load_text(*self.session.cosmos_load(self.store))
-                parts[:0] = [f"last call {self.session.last_charge(self.store):,.2f} RU", self._load]
+                load = self.session.cosmos_load(self.store)
+                self._load = load_text(*load)
+                parts[:0] = [f"last call {self.session.last_charge(self.store):,.2f} RU",
+                             load_text(load.spent, load.ru_per_second)]
+                if load.waiting > 0:
+                    alarms.insert(0, (throttled_text(load.waiting), "bold yellow"))
             except Exception:  # noqa: BLE001 - the charge is a nicety; the status line still shows
                 pass
-        status = Text(" · ".join(parts))
-        for problem in self.session.sidecar_problems:
-            status.append(f" · sidecar not reachable: {problem}", style="yellow")
+        status = Text()
+        for alarm, style in alarms:
+            status.append(alarm, style=style)
+            status.append(" · ")
+        status.append(" · ".join(parts))
         self.query_one("#status", Static).update(status)
 
     # -- session ready, stores and the doctor ----------------------------------------------
