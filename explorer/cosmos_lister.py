@@ -291,12 +291,12 @@ class CosmosLister:
         self.on_throttle = on_throttle
         self.last_charge: float = 0.0
         self.ru_spent: float = 0.0  # every charge of this lister's requests, paced or not
-        self._throttled_until = 0.0  # time.monotonic() when the current 429 wait ends
+        self._waits: dict[object, float] = {}  # each 429 wait under way -> time.monotonic() when it ends
         self._sleep = asyncio.sleep  # replaced by a unit test's fake clock
 
     def throttled_for(self) -> float:
-        """Seconds left of the 429 wait under way (0: none)."""
-        return max(0.0, self._throttled_until - time.monotonic())
+        """Seconds left of the 429 waits under way (0: none; several calls may wait at once)."""
+        return max(0.0, max(self._waits.values(), default=0.0) - time.monotonic())
 
     async def __aenter__(self) -> CosmosLister:
         return self
@@ -327,13 +327,14 @@ class CosmosLister:
         seconds = _retry_after(exc)
         if waited + seconds > MAX_THROTTLED_SECONDS:
             raise exc
-        self._throttled_until = time.monotonic() + seconds
+        token = object()
+        self._waits[token] = time.monotonic() + seconds
         if self.on_throttle is not None:
             self.on_throttle(seconds)
         try:
             await self._sleep(seconds)
-        finally:
-            self._throttled_until = 0.0
+        finally:  # also when the caller is cancelled (the TUI moved on)
+            del self._waits[token]
         return waited + seconds
 
     async def _call(self, call: Callable[[], Any]) -> Any:

@@ -227,8 +227,12 @@ def test_the_browser_status_line_shows_the_ru_spent_and_a_429_wait(fresh):
             browser = await to_store(pilot, CACHE_STORE)
             await until(pilot, lambda: "RU this session" in text(browser, "#status"), "the RU spent")
             await until(pilot, lambda: len(browser.partitions.partitions) == PARTITIONS, "the partitions")
+            await until(pilot, lambda: len(browser.findings) == 3, "the doctor's checks of the three stores")
             spent = float(text(browser, "#status").split(" RU this session")[0].split("· ")[-1].replace(",", ""))
             assert spent > 0
+            # a budget (contexts will give one; here set on the session's lister) shows beside what is spent
+            app.session.workspace.lister(CACHE_STORE).budget = RuBudget(100)
+            await until(pilot, lambda: "RU this session · budget 100 RU/s" in text(browser, "#status"), "the budget")
             server_control.fail_next(fresh, 1, method="POST", user_agent=server_control.EXPLORER_AGENT, retry_after_ms=3000)
             await pilot.press("r")  # ask again: the scan's first query is refused for 3 s
             await until(pilot, lambda: "throttled, waiting" in text(browser, "#status"), "the 429 wait to show")
