@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from explorer.core.ru_budget import DEFAULT_PRODUCTION_RU_PER_SECOND, RuBudget  # noqa: E402
-from explorer.cosmos_lister import CosmosLister  # noqa: E402
 from explorer.localstack import server_control  # noqa: E402
 from explorer.localstack.manager import LocalStack  # noqa: E402
-from tests.integration.test_gentle import CONTAINER, DATABASE, seed_many  # noqa: E402
+from tests.integration.test_gentle import CONTAINER, DATABASE, scan_and_export, seed_many  # noqa: E402
 
 RUNS = (  # (label, the server's RU/s for the container or None, the lister's budget or None)
     ("no throttling, unpaced", None, None),
@@ -28,24 +26,6 @@ RUNS = (  # (label, the server's RU/s for the container or None, the lister's bu
     (f"server at 400 RU/s, budget {DEFAULT_PRODUCTION_RU_PER_SECOND:g} RU/s (the default)", 400,
      DEFAULT_PRODUCTION_RU_PER_SECOND),
 )
-
-
-async def scan_and_export(stack, budget: RuBudget | None) -> dict:
-    waits: list[float] = []
-    async with CosmosLister(stack.cosmos.url, stack.cosmos.master_key, str(stack.cosmos.ca_file), budget=budget,
-                            on_throttle=waits.append) as lister:
-        started = time.monotonic()
-        partitions = []
-        async for batch in lister.partitions(DATABASE, CONTAINER):
-            partitions.extend(batch.partitions)
-        documents = 0
-        for pk in partitions:
-            async for _ in lister.iter_documents(DATABASE, CONTAINER, pk):
-                documents += 1
-        took = time.monotonic() - started
-        return {"partitions": len(partitions), "documents": documents, "RU": round(lister.ru_spent, 1),
-                "seconds": round(took, 2), "RU/s": round(lister.ru_spent / took, 1), "429s waited": len(waits),
-                "seconds waited": round(sum(waits), 2)}
 
 
 def main() -> None:
@@ -56,7 +36,10 @@ def main() -> None:
             server_control.clear(stack)
             if limit:
                 server_control.throttle(stack, limit, DATABASE, CONTAINER)
-            figures = asyncio.run(scan_and_export(stack, RuBudget(rate) if rate else None))
+            run = asyncio.run(scan_and_export(stack, RuBudget(rate) if rate else None))
+            figures = {"partitions": run.partitions, "documents": run.documents, "RU": round(run.ru_spent, 1),
+                       "seconds": round(run.seconds, 2), "RU/s": round(run.ru_spent / run.seconds, 1),
+                       "429s waited": len(run.waits), "seconds waited": round(sum(run.waits), 2)}
             ours = [r for r in server_control.requests(stack) if r.from_explorer]
             figures.update(requests=len(ours), priorities=sorted({str(r.priority) for r in ours}))
             print(f"{label}: {figures}", flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -66,6 +67,31 @@ def cli(stack, *args, timeout=180):
                     "--dapr-grpc-port", str(stack.sidecars[CACHE_APP].grpc_port)], env, timeout=timeout)
 
 
+@dataclass(frozen=True)
+class ScanRun:
+    partitions: int
+    documents: int
+    ru_spent: float
+    seconds: float
+    waits: tuple[float, ...]  # each 429's retry-after the lister waited out
+
+
+async def scan_and_export(local, budget: RuBudget | None = None) -> ScanRun:
+    """What `export` does, in process: scan the partitions, then read every document of each."""
+    waits: list[float] = []
+    async with CosmosLister(local.cosmos.url, local.cosmos.master_key, str(local.cosmos.ca_file), budget=budget,
+                            on_throttle=waits.append) as lister:
+        started = time.monotonic()
+        partitions = []
+        async for batch in lister.partitions(DATABASE, CONTAINER):
+            partitions.extend(batch.partitions)
+        documents = 0
+        for pk in partitions:
+            async for _ in lister.iter_documents(DATABASE, CONTAINER, pk):
+                documents += 1
+        return ScanRun(len(partitions), documents, lister.ru_spent, time.monotonic() - started, tuple(waits))
+
+
 def explorers(record):
     return [r for r in record if r.from_explorer]
 
@@ -104,32 +130,17 @@ def test_a_budget_paces_a_full_scan_and_export_under_the_server_s_limit(fresh):
     budget's rate and are never throttled."""
     budget_rate = 400.0
     server_control.throttle(fresh, 1000, DATABASE, CONTAINER)
-    waits: list[float] = []
-
-    async def scan_and_export():
-        budget = RuBudget(budget_rate)
-        async with CosmosLister(fresh.cosmos.url, fresh.cosmos.master_key, str(fresh.cosmos.ca_file),
-                                budget=budget, on_throttle=waits.append) as lister:
-            partitions = []
-            async for batch in lister.partitions(DATABASE, CONTAINER):
-                partitions.extend(batch.partitions)
-            count = 0
-            for pk in partitions:
-                async for _ in lister.iter_documents(DATABASE, CONTAINER, pk):
-                    count += 1
-            return len(partitions), count, lister.ru_spent, budget.spent
-
-    started = time.monotonic()
-    partitions, count, spent, budget_spent = asyncio.run(scan_and_export())
-    took = time.monotonic() - started
-    assert (partitions, count) == (PARTITIONS, DOCUMENTS)
+    budget = RuBudget(budget_rate)
+    run = asyncio.run(scan_and_export(fresh, budget))
+    spent, took = run.ru_spent, run.seconds
+    assert (run.partitions, run.documents) == (PARTITIONS, DOCUMENTS)
     record = [r for r in explorers(server_control.requests(fresh)) if r.collection == CONTAINER and r.status != 429]
     charged = sum(r.charge for r in record)
-    assert spent == pytest.approx(budget_spent)  # the lister counted every charge, the budget too
+    assert spent == pytest.approx(budget.spent)  # the lister counted every charge, the budget too
     assert spent == pytest.approx(charged, abs=5)  # (the SDK's own container read is not reported to us)
     assert charged > 3 * budget_rate, "enough work for the pacing to matter"
     assert took >= (charged - max(r.charge for r in record)) / budget_rate * 0.95
-    assert waits == [] and not any(r.throttled for r in server_control.requests(fresh))
+    assert run.waits == () and not any(r.throttled for r in server_control.requests(fresh))
     assert {r.priority for r in record} == {"Low"}
     # in any stretch between two request arrivals, what was spent stays within the budget plus one request
     # (and the jitter of arrival times on a loaded machine: 50 ms of budget)
