@@ -99,7 +99,7 @@ def explorers(record):
 def test_partitions_and_export_finish_under_throttling_with_low_priority_only(fresh):
     # 150 RU/s for the container: the unpaced scan and export need several times that.
     server_control.throttle(fresh, 150, DATABASE, CONTAINER)
-    scan = cli(fresh, "partitions", CACHE_STORE, "--json")
+    scan = cli(fresh, "--json", "partitions", CACHE_STORE)  # a global option before the subcommand
     no_traceback(scan)
     assert scan.returncode == 0, scan.stderr
     found = {orjson.loads(line)["partitionKey"] for line in scan.stdout.splitlines()}
@@ -115,6 +115,8 @@ def test_partitions_and_export_finish_under_throttling_with_low_priority_only(fr
     # throttled, said so on stderr only, and waited out
     assert re.search(r"^throttled, waiting \d+(\.\d)? s$", export.stderr, re.M), export.stderr[-2000:]
     assert "throttled" not in scan.stdout + export.stdout
+    others = [line for line in export.stderr.splitlines() if not line.startswith("throttled, waiting ")]
+    assert others == [f"exported {DOCUMENTS} items"], others  # one line per wait, nothing else
     assert "throttled" in scan.stderr or "throttled" in export.stderr
     ours = explorers(server_control.requests(fresh))
     assert len(ours) > PARTITIONS  # a query per partition at least, told apart by the user agent
