@@ -17,6 +17,7 @@ import pytest
 
 from explorer.core.ru_budget import RuBudget
 from explorer.cosmos_lister import CosmosLister
+from explorer.errors import StackError
 from explorer.localstack import server_control
 from explorer.localstack.seed import CACHE_APP, CACHE_STORE
 from tests.support import no_traceback, run_cli
@@ -257,3 +258,21 @@ def test_the_browser_status_line_shows_the_ru_spent_and_a_429_wait(fresh):
         asyncio.run(scenario())
     refused = [r for r in server_control.requests(fresh) if r.throttled]
     assert len(refused) == 1 and refused[0].from_explorer and refused[0].priority == "Low"
+
+
+def test_an_account_wide_limit_covers_every_collection_and_bad_settings_are_refused(fresh):
+    with pytest.raises(StackError, match="ruPerSecond must be a number >= 0"):
+        server_control.throttle(fresh, -1)
+    with pytest.raises(StackError, match="both database and collection"):
+        server_control.throttle(fresh, 10, DATABASE)
+    cosmos = fresh.cosmos_client()  # made first: the sync client reads the account as it is made
+    server_control.throttle(fresh, 0)  # the account: nothing may be spent
+    for database, collection in (("dapr-agents", "agent-registry"), (DATABASE, CONTAINER)):
+        with pytest.raises(Exception) as caught:
+            list(container(cosmos, database, collection).query_items("SELECT * FROM c", enable_cross_partition_query=True))
+        assert getattr(caught.value, "status_code", None) == 429
+    refused = [r for r in server_control.requests(fresh) if r.throttled]
+    assert {r.collection for r in refused} >= {"agent-registry", CONTAINER} and all(r.charge == 0 for r in refused)
+    server_control.unthrottle(fresh)
+    assert list(container(cosmos, DATABASE, CONTAINER).query_items("SELECT TOP 1 c.id FROM c",
+                                                                   enable_cross_partition_query=True))
