@@ -39,6 +39,7 @@ const MAX_RECORDED = 200000;
 //   write (POST/PUT/PATCH .../docs..., DELETE .../docs/{id}, batches)
 //                                          5 RU per started KB of the request body (at least 5)
 //   anything else (account, databases, collections, partition key ranges): 1 RU
+//   an error answer (400 and up: refused, not found, conflict, precondition failed): 1 RU
 //   a 429 of ours: 0 RU (the request was not executed)
 const KB = 1024;
 const DOCS = /^\/*dbs\/([^/]+)\/colls\/([^/]+)\/docs(\/[^/?]+)?\/?$/;
@@ -55,6 +56,7 @@ function isQuery(req) {
 
 function charge(req, status, responseBytes) {
   if (status === 429) return 0;
+  if (status >= 400) return 1;
   const docs = DOCS.exec(pathOf(req));
   if (!docs) return 1;
   const pointRequest = docs[3] !== undefined;
