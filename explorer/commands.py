@@ -30,6 +30,7 @@ from rich.table import Table
 from explorer.core.envelope import ValueKind, decode_value, document_id, parse_document_id
 from explorer.core.expiry import countdown_text, effective_expiry
 from explorer.core.model import NO_PARTITION_KEY, KeyValue, MissingPartitionKey, StoreLocation, TtlChoice
+from explorer.core.ru_budget import throttled_text
 from explorer.core.writes import NewValue, encode_text
 from explorer.errors import EtagConflict, ExplorerError, NotFound, UsageError, describe
 from explorer.session import ExplorerSession
@@ -98,7 +99,14 @@ async def cmd_doctor(session: ExplorerSession, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def say_throttled(session: ExplorerSession, store: str) -> None:
+    """'throttled, waiting N s' on stderr (never stdout, which is the listing) each time the store's
+    account answers 429 and the lister waits out its retry-after (explorer.cosmos_lister)."""
+    session.workspace.lister(store).on_throttle = lambda seconds: print(throttled_text(seconds), file=sys.stderr, flush=True)
+
+
 async def cmd_partitions(session: ExplorerSession, args: argparse.Namespace) -> int:
+    say_throttled(session, args.store)
     location = await session.location(args.store)
     total = 0
     charge = 0.0
@@ -379,6 +387,7 @@ async def cmd_export(session: ExplorerSession, args: argparse.Namespace) -> int:
     """JSON lines, one per item: decoded key, envelope fields and value. Streams; never holds a partition.
     Items Dapr did not write are exported as they are, with a warning; a failure part-way exits 1 and says
     how far it got."""
+    say_throttled(session, args.store)
     location = await session.location(args.store)
     count = warned = 0
 

@@ -8,6 +8,15 @@ every call it makes.
 What it must never do: write. There is no method here that creates, replaces,
 upserts or deletes an item; writes go through Dapr (explorer.gateway).
 
+Gentle on the account (docs/production-load.md): every request is Cosmos DB's low priority
+(`priority="Low"` per call, and client-wide in explorer.cosmos_connect, which also covers the
+SDK's own metadata reads and the account read, where no per-call priority can be given). The
+SDK's own throttle retries are off: a 429 is waited out here for the time the server asks
+(x-ms-retry-after-ms), reported to `on_throttle(seconds)`, and the same call or the same page
+(from the same continuation) asked again. Scans, searches and listings (partitions, keys pages,
+documents, query pages, finding an id) are paced by an optional `RuBudget`; every charge counts
+in `ru_spent` and in the budget, paced or not. Reads only: a throttled write cannot happen here.
+
 Queries are plain Cosmos SQL that real Cosmos DB and the local server both
 answer: partitions are found by streaming `c.partitionKey` and de-duplicating
 (no DISTINCT), and a partition's keys are always asked for with
@@ -16,9 +25,11 @@ answer: partitions are found by streaming `c.partitionKey` and de-duplicating
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -26,10 +37,19 @@ from typing import Any, NamedTuple
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.core.model import MissingPartitionKey, partition_of, whole_number
+from explorer.core.ru_budget import RuBudget
 from explorer.cosmos_connect import async_client
 from explorer.errors import RBAC_SUBSTATUS, CosmosError, CosmosUnreachable, NotFound, RoleMissing, is_rbac_refusal
 
 ChargeListener = Callable[[str, float], None]
+ThrottleListener = Callable[[float], None]
+
+#: The priority of every request (Cosmos DB priority-based execution).
+PRIORITY = "Low"
+#: How long one request may be kept waiting by 429s in all before its 429 is the caller's error.
+MAX_THROTTLED_SECONDS = 300.0
+#: The wait when a 429 names none (Cosmos DB always sends x-ms-retry-after-ms).
+DEFAULT_RETRY_AFTER = 1.0
 
 KEY_COLUMNS = "c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary"
 PARTITION_SCAN_PAGE = 1000
@@ -225,6 +245,22 @@ def _charge(headers: Mapping[str, str]) -> float:
         return 0.0
 
 
+def _retry_after(exc: Exception) -> float:
+    """Seconds a 429 asks to wait (x-ms-retry-after-ms), DEFAULT_RETRY_AFTER when it names none."""
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        millis = float(headers.get("x-ms-retry-after-ms"))
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    return max(0.0, millis / 1000.0) if millis == millis else DEFAULT_RETRY_AFTER
+
+
+def _is_throttled(exc: Exception) -> bool:
+    from azure.cosmos.exceptions import CosmosHttpResponseError
+
+    return isinstance(exc, CosmosHttpResponseError) and exc.status_code == 429
+
+
 def _in_partition(partition: str) -> tuple[str, list[dict[str, Any]], Any]:
     """(SQL condition, parameters, partition_key argument) that select one partition; the items
     with no partitionKey (NO_PARTITION_KEY) are Cosmos' 'undefined' partition."""
@@ -248,12 +284,26 @@ def _row(item: Mapping[str, Any]) -> KeyRow:
 
 
 class CosmosLister:
-    """Read-only access to one Cosmos DB account. Use `async with` or call close()."""
+    """Read-only access to one Cosmos DB account. Use `async with` or call close().
 
-    def __init__(self, url: str, key: str, ca_file: str | None = None, on_charge: ChargeListener | None = None):
+    `budget`: pace scans under its RU/s (None: unpaced). `on_throttle(seconds)`: called before each
+    wait for a 429's retry-after. Both may also be set later as attributes (the CLI sets
+    `on_throttle` on the lister its workspace made)."""
+
+    def __init__(self, url: str, key: str, ca_file: str | None = None, on_charge: ChargeListener | None = None,
+                 budget: RuBudget | None = None, on_throttle: ThrottleListener | None = None):
         self._client = async_client(url, key, ca_file)
         self._on_charge = on_charge
+        self.budget = budget
+        self.on_throttle = on_throttle
         self.last_charge: float = 0.0
+        self.ru_spent: float = 0.0  # every charge of this lister's requests, paced or not
+        self._waits: dict[object, float] = {}  # each 429 wait under way -> time.monotonic() when it ends
+        self._sleep = asyncio.sleep  # replaced by a unit test's fake clock
+
+    def throttled_for(self) -> float:
+        """Seconds left of the 429 waits under way (0: none; several calls may wait at once)."""
+        return max(0.0, max(self._waits.values(), default=0.0) - time.monotonic())
 
     async def __aenter__(self) -> CosmosLister:
         return self
@@ -268,8 +318,79 @@ class CosmosLister:
 
     def _report(self, operation: str, charge: float) -> None:
         self.last_charge = charge
+        self.ru_spent += charge
+        if self.budget is not None:
+            self.budget.charge(charge)
         if self._on_charge is not None:
             self._on_charge(operation, charge)
+
+    async def _pace(self) -> None:
+        """Wait until the budget allows the next request of a scan."""
+        if self.budget is not None:
+            wait = self.budget.wait()
+            if wait > 0:
+                await self._sleep(wait)
+
+    async def _wait_out(self, exc: Exception, waited: float) -> float:
+        """Wait out a 429 (re-raised once a request has waited MAX_THROTTLED_SECONDS); the new total waited."""
+        seconds = _retry_after(exc)
+        if waited + seconds > MAX_THROTTLED_SECONDS:
+            raise exc
+        token = object()
+        self._waits[token] = time.monotonic() + seconds
+        if self.on_throttle is not None:
+            self.on_throttle(seconds)
+        try:
+            await self._sleep(seconds)
+        finally:  # also when the caller is cancelled (the TUI moved on)
+            del self._waits[token]
+        return waited + seconds
+
+    async def _call(self, call: Callable[[], Any]) -> Any:
+        """`await call()`, asked again after each 429's retry-after."""
+        waited = 0.0
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                if not _is_throttled(exc):
+                    raise
+                waited = await self._wait_out(exc, waited)
+
+    async def _pages(self, query: Callable[[list[float]], Any], operation: str, continuation: str | None = None,
+                     paced: bool = True) -> AsyncIterator[tuple[list[dict[str, Any]], str | None, float]]:
+        """The pages of a query from `continuation`: (items, token of the next page or None, charge).
+        `query(charges)` makes the SDK's query, its response_hook appending each charge to `charges`.
+        A 429 is waited out and the same page asked again from the token it was asked with."""
+        charges: list[float] = []
+        pages = query(charges).by_page(continuation)
+        waited = 0.0
+        while True:
+            if paced:
+                await self._pace()
+            try:
+                page = await pages.__anext__()
+                items = [item async for item in page]
+            except StopAsyncIteration:
+                return
+            except Exception as exc:
+                if not _is_throttled(exc):
+                    raise
+                waited = await self._wait_out(exc, waited)
+                charges.clear()
+                pages = query(charges).by_page(continuation)
+                continue
+            waited = 0.0
+            charge = sum(charges)
+            charges.clear()
+            continuation = pages.continuation_token or None
+            self._report(operation, charge)
+            yield items, continuation, charge
+            if continuation is None:
+                return
+
+    def _hook(self, charges: list[float]):
+        return lambda headers, *_: charges.append(_charge(headers))
 
     def _container(self, database: str, container: str):
         return self._client.get_database_client(database).get_container_client(container)
@@ -279,9 +400,8 @@ class CosmosLister:
         from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
         try:
-            props = await self._container(database, container).read(
-                response_hook=lambda headers, _: self._report("read container", _charge(headers))
-            )
+            props = await self._call(lambda: self._container(database, container).read(
+                priority=PRIORITY, response_hook=lambda headers, _: self._report("read container", _charge(headers))))
         except CosmosResourceNotFoundError as exc:
             raise NotFound(
                 f"container {database}/{container} not found. Check the component's database and collection fields."
@@ -298,52 +418,43 @@ class CosmosLister:
         """
         seen: set[str] = set()
         scanned = 0
-        charges: list[float] = []
-        pages = self._container(database, container).query_items(
-            "SELECT c.partitionKey FROM c",
-            max_item_count=page_size,
-            response_hook=lambda headers, _: charges.append(_charge(headers)),
-        ).by_page()
-        async for page in pages:
+        query = lambda charges: self._container(database, container).query_items(  # noqa: E731
+            "SELECT c.partitionKey FROM c", max_item_count=page_size, priority=PRIORITY, response_hook=self._hook(charges))
+        async for items, _, charge in self._pages(query, "scan partitions"):
             fresh = []
-            async for item in page:
+            for item in items:
                 scanned += 1
                 pk = partition_of(item)
                 if pk not in seen:
                     seen.add(pk)
                     fresh.append(pk)
-            charge = sum(charges)
-            charges.clear()
-            self._report("scan partitions", charge)
             yield PartitionBatch(tuple(fresh), len(seen), scanned, charge)
 
     def _in_partition_pages(self, database: str, container: str, columns: str, partition: str, page_size: int,
-                            charges: list[float], continuation: str | None = None):
-        """The pages of `SELECT columns` over one partition (its request charges appended to `charges`)."""
+                            operation: str, continuation: str | None = None):
+        """The pages of `SELECT columns` over one partition, as `_pages` gives them (paced)."""
         condition, parameters, partition_key = _in_partition(partition)
-        return self._container(database, container).query_items(
+        return self._pages(lambda charges: self._container(database, container).query_items(
             f"SELECT {columns} FROM c WHERE {condition}",
             parameters=parameters,
             partition_key=partition_key,
             max_item_count=page_size,
-            response_hook=lambda headers, _: charges.append(_charge(headers)),
-        ).by_page(continuation)
+            priority=PRIORITY,
+            response_hook=self._hook(charges),
+        ), operation, continuation)
 
     @_plain_cosmos_errors("listing keys")
     async def keys_page(
         self, database: str, container: str, partition: str, continuation: str | None = None, page_size: int = 100
     ) -> KeyPage:
         """One page of a partition's keys (no values), with the token for the next page."""
-        charges: list[float] = []
-        pages = self._in_partition_pages(database, container, KEY_COLUMNS, partition, page_size, charges, continuation)
-        rows: tuple[KeyRow, ...] = ()
-        async for page in pages:
-            rows = tuple([_row(item) async for item in page])
-            break
-        token = pages.continuation_token
-        charge = sum(charges)
-        self._report("list keys", charge)
-        return KeyPage(rows, token or None, charge)
+        pages = self._in_partition_pages(database, container, KEY_COLUMNS, partition, page_size, "list keys", continuation)
+        try:
+            async for items, token, charge in pages:
+                return KeyPage(tuple([_row(item) for item in items]), token, charge)
+        finally:
+            await pages.aclose()
+        return KeyPage((), None, 0.0)
 
     async def iter_keys(self, database: str, container: str, partition: str, page_size: int = 100) -> AsyncIterator[KeyRow]:
         """Every key of a partition, one page in memory at a time."""
@@ -360,13 +471,9 @@ class CosmosLister:
     async def iter_documents(self, database: str, container: str, partition: str,
                              page_size: int = 100) -> AsyncIterator[dict[str, Any]]:
         """Every whole document of a partition (values included), one page in memory at a time."""
-        charges: list[float] = []
-        pages = self._in_partition_pages(database, container, "*", partition, page_size, charges)
-        async for page in pages:
-            async for item in page:
+        async for items, _, _ in self._in_partition_pages(database, container, "*", partition, page_size, "read documents"):
+            for item in items:
                 yield item
-            self._report("read documents", sum(charges))
-            charges.clear()
 
     @_plain_cosmos_errors("reading the key")
     async def read_item(self, database: str, container: str, item_id: str, partition: str) -> dict[str, Any]:
@@ -381,39 +488,35 @@ class CosmosLister:
                            f"{MAX_ID_BYTES:,} bytes (so Dapr cannot have saved it either)")
         _, _, partition_key = _in_partition(partition)
         if read_by_query(item_id):
-            charges: list[float] = []
-            found = [item async for item in self._container(database, container).query_items(
-                "SELECT * FROM c WHERE c.id = @id",
-                parameters=[{"name": "@id", "value": item_id}],
-                partition_key=partition_key,
-                response_hook=lambda headers, _: charges.append(_charge(headers)),
-            )]
-            self._report("read item (by query)", sum(charges))
+            found = [item async for items, _, _ in self._pages(
+                lambda charges: self._container(database, container).query_items(
+                    "SELECT * FROM c WHERE c.id = @id",
+                    parameters=[{"name": "@id", "value": item_id}],
+                    partition_key=partition_key,
+                    priority=PRIORITY,
+                    response_hook=self._hook(charges),
+                ), "read item (by query)", paced=False) for item in items]
             if not found:
                 raise missing
             return found[0]
         try:
-            return await self._container(database, container).read_item(
-                item_id, partition_key=partition_key,
+            return await self._call(lambda: self._container(database, container).read_item(
+                item_id, partition_key=partition_key, priority=PRIORITY,
                 response_hook=lambda headers, _: self._report("read item", _charge(headers)),
-            )
+            ))
         except CosmosResourceNotFoundError as exc:
             raise missing from exc
 
     @_plain_cosmos_errors("finding the id")
     async def items_with_id(self, database: str, container: str, item_id: str) -> list[dict[str, Any]]:
-        """Every item with this id, in any partition (cross-partition query)."""
-        charges: list[float] = []
-        items = [
-            item
-            async for item in self._container(database, container).query_items(
+        """Every item with this id, in any partition (cross-partition query; paced: a search)."""
+        return [item async for items, _, _ in self._pages(
+            lambda charges: self._container(database, container).query_items(
                 "SELECT * FROM c WHERE c.id = @id",
                 parameters=[{"name": "@id", "value": item_id}],
-                response_hook=lambda headers, _: charges.append(_charge(headers)),
-            )
-        ]
-        self._report("find id", sum(charges))
-        return items
+                priority=PRIORITY,
+                response_hook=self._hook(charges),
+            ), "find id") for item in items]
 
     @_plain_cosmos_errors("querying")
     async def query_page(self, database: str, container: str, sql: str, parameters: list[dict[str, Any]] | None = None,
@@ -421,44 +524,43 @@ class CosmosLister:
                          operation: str = "query") -> QueryPage:
         """One page of a read query (cross-partition unless `partition` is given), with the token
         for the next page. For callers that build their own (read-only) SELECT: workflow instances."""
-        charges: list[float] = []
         kwargs: dict[str, Any] = {}
         if partition is not None:
             kwargs["partition_key"] = _in_partition(partition)[2]
-        pages = self._container(database, container).query_items(
-            sql, parameters=parameters or [], max_item_count=page_size,
-            response_hook=lambda headers, _: charges.append(_charge(headers)), **kwargs,
-        ).by_page(continuation)
-        items: list[dict[str, Any]] = []
-        async for page in pages:
-            items = [item async for item in page]
-            break
-        charge = sum(charges)
-        self._report(operation, charge)
-        return QueryPage(tuple(items), pages.continuation_token or None, charge)
+        pages = self._pages(lambda charges: self._container(database, container).query_items(
+            sql, parameters=parameters or [], max_item_count=page_size, priority=PRIORITY,
+            response_hook=self._hook(charges), **kwargs,
+        ), operation, continuation)
+        try:
+            async for items, token, charge in pages:
+                return QueryPage(tuple(items), token, charge)
+        finally:
+            await pages.aclose()
+        return QueryPage((), None, 0.0)
 
     @_plain_cosmos_errors("sampling items with ttl")
     async def sample_ttl_items(self, database: str, container: str, limit: int = 100) -> int:
         """How many of the first `limit` items carry a ttl (for the doctor)."""
-        count = 0
-        pages = self._container(database, container).query_items(
-            "SELECT c.ttl FROM c", max_item_count=limit
-        ).by_page()
-        async for page in pages:
-            async for item in page:
-                if item.get("ttl") is not None:
-                    count += 1
-            break
-        return count
+        pages = self._pages(lambda charges: self._container(database, container).query_items(
+            "SELECT c.ttl FROM c", max_item_count=limit, priority=PRIORITY, response_hook=self._hook(charges),
+        ), "sample items", paced=False)
+        try:
+            async for items, _, _ in pages:
+                return sum(1 for item in items if item.get("ttl") is not None)
+        finally:
+            await pages.aclose()
+        return 0
 
     @_plain_cosmos_errors("looking for workflow state")
     async def workflow_state_sample(self, database: str, container: str) -> str | None:
         """The id of one workflow instance's metadata document, or None (for the doctor)."""
         from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 
-        async for item in self._container(database, container).query_items(
-                'SELECT TOP 5 c.id FROM c WHERE ENDSWITH(c.id, "||metadata") AND CONTAINS(c.id, ".workflow||")',
-                max_item_count=5):
+        found = [item async for items, _, _ in self._pages(lambda charges: self._container(database, container).query_items(
+            'SELECT TOP 5 c.id FROM c WHERE ENDSWITH(c.id, "||metadata") AND CONTAINS(c.id, ".workflow||")',
+            max_item_count=5, priority=PRIORITY, response_hook=self._hook(charges)), "sample workflows", paced=False)
+            for item in items]
+        for item in found:
             key = parse_document_id(str(item.get("id", "")), KeyPrefix.from_metadata(None))
             if key.kind is KeyKind.WORKFLOW:
                 return key.doc_id
@@ -468,11 +570,16 @@ class CosmosLister:
     async def legacy_reminder_ids(self, database: str, container: str, limit: int = 5) -> tuple[str, ...]:
         """Ids of reminder documents Dapr before 1.17 kept in the actor state store (`actors||<type>`,
         `actors||<type>||metadata`, `actors||<type>||<partition>`), at most `limit`."""
-        return tuple([str(item["id"]) async for item in self._container(database, container).query_items(
-            f'SELECT TOP {int(limit)} c.id FROM c WHERE STARTSWITH(c.id, "actors||")', max_item_count=limit)])
+        return tuple([str(item["id"]) async for items, _, _ in self._pages(
+            lambda charges: self._container(database, container).query_items(
+                f'SELECT TOP {int(limit)} c.id FROM c WHERE STARTSWITH(c.id, "actors||")', max_item_count=limit,
+                priority=PRIORITY, response_hook=self._hook(charges)), "sample reminders", paced=False)
+            for item in items])
 
     @_plain_cosmos_errors("reading the account")
     async def account_consistency(self) -> str | None:
-        account = await self._client._get_database_account()  # noqa: SLF001 - the SDK's only way to read it
+        # No per-call priority here: the client-wide default (explorer.cosmos_connect) sends it.
+        account = await self._call(lambda: self._client._get_database_account(  # noqa: SLF001 - the SDK's only way to read it
+            response_hook=lambda headers: self._report("read account", _charge(headers))))
         policy = getattr(account, "ConsistencyPolicy", None) or {}
         return policy.get("defaultConsistencyLevel")

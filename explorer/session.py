@@ -29,6 +29,7 @@ from explorer.core.audit import Outcome, record_for
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
+from explorer.core.ru_budget import CosmosLoad
 from explorer.core.state_query import CosmosQuery, StateQuery
 from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
@@ -99,6 +100,7 @@ class StoreSession(Protocol):
 
     def stores(self) -> list[Store]: ...
     def last_charge(self, store: str) -> float: ...
+    def cosmos_load(self, store: str) -> CosmosLoad: ...
     async def reconnect_sidecars(self) -> None: ...
     async def findings(self, store: str) -> list[Finding]: ...
     async def location(self, store: str) -> StoreLocation: ...
@@ -162,6 +164,11 @@ class ExplorerSession:
     def last_charge(self, store: str) -> float:
         """Request charge (RU) of the most recent Cosmos call made for `store`'s account."""
         return self.workspace.lister(store).last_charge
+
+    def cosmos_load(self, store: str) -> CosmosLoad:
+        """RU spent on `store`'s account this session, its budget, and a 429 wait under way."""
+        lister = self.workspace.lister(store)
+        return CosmosLoad(lister.ru_spent, lister.budget.ru_per_second if lister.budget else None, lister.throttled_for())
 
     def stores(self) -> list[Store]:
         return self.workspace.stores()

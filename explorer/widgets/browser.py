@@ -29,6 +29,7 @@ from explorer.core.display import CountSummary, failure_line
 from explorer.core.envelope import KeyKind, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.core.key_window import KeyWindow, PageRequest
+from explorer.core.ru_budget import load_text, throttled_text
 from explorer.errors import describe
 from explorer.widgets.dialogs import CopyChoice, DoctorFindings, GoTo
 from explorer.widgets.key_table import KeyEntry, KeyTable
@@ -37,6 +38,7 @@ from explorer.widgets.store_list import Badge, StoreList
 
 KEY_PAGE = 100
 WINDOW_PAGES = 10  # the key table holds at most this many pages of rows
+LOAD_INTERVAL = 0.25  # seconds between looks at the account's load (a 429 wait is often shorter than 1 s)
 
 
 class Browser(Screen):
@@ -70,6 +72,7 @@ class Browser(Screen):
         self._pending_partition: str | None = None  # open once the store's location is known
         self.keys_failed: str | None = None  # what the keys pane's error is about: "partitions", "keys"
         self._keys_span = ""  # the key pane title's tail: which keys are held
+        self._load = ""  # the status line's words for the account's load (RU spent, budget, a 429 wait)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -100,12 +103,15 @@ class Browser(Screen):
         self.query_one(StoreList).show(self.app.initial_stores(), {})
         self.query_one(StoreList).focus()
         self._ticker = self.set_interval(1.0, self.tick)
+        self._load_ticker = self.set_interval(LOAD_INTERVAL, self.tick_load)
 
     def on_screen_suspend(self) -> None:
         self._ticker.pause()
+        self._load_ticker.pause()
 
     def on_screen_resume(self) -> None:
         self._ticker.resume()
+        self._load_ticker.resume()
         self.tick()
 
     @property
@@ -132,19 +138,30 @@ class Browser(Screen):
     # -- status -------------------------------------------------------------------------
 
     def set_status(self) -> None:
+        """Alarms first, so a narrow terminal never cuts them off: a 429 wait under way, then sidecars
+        that do not answer; then the account's load and the counts."""
         if self.session is None:
             return
         stores = self.session.stores()
         sidecars = len(self.session.sidecar_app_ids)
         parts = [f"{len(stores)} stores", f"{sidecars} sidecar{'' if sidecars == 1 else 's'}"]
+        alarms = [(f"sidecar not reachable: {problem}", "yellow") for problem in self.session.sidecar_problems]
+        self._load = ""
         if self.store and self.location is not None:
             try:
-                parts.insert(0, f"last call {self.session.last_charge(self.store):,.2f} RU")
+                load = self.session.cosmos_load(self.store)
+                self._load = load_text(*load)
+                parts[:0] = [f"last call {self.session.last_charge(self.store):,.2f} RU",
+                             load_text(load.spent, load.ru_per_second)]
+                if load.waiting > 0:
+                    alarms.insert(0, (throttled_text(load.waiting), "bold yellow"))
             except Exception:  # noqa: BLE001 - the charge is a nicety; the status line still shows
                 pass
-        status = Text(" · ".join(parts))
-        for problem in self.session.sidecar_problems:
-            status.append(f" · sidecar not reachable: {problem}", style="yellow")
+        status = Text()
+        for alarm, style in alarms:
+            status.append(alarm, style=style)
+            status.append(" · ")
+        status.append(" · ".join(parts))
         self.query_one("#status", Static).update(status)
 
     # -- session ready, stores and the doctor ----------------------------------------------
@@ -342,6 +359,17 @@ class Browser(Screen):
 
     def tick(self) -> None:
         self.keys.tick(self.app.now())
+
+    def tick_load(self) -> None:
+        """Keep the status line's load current between pages: a 429 wait shows, counts down, and ends."""
+        if self.session is None or not self.store or self.location is None:
+            return
+        try:
+            load = load_text(*self.session.cosmos_load(self.store))
+        except Exception:  # noqa: BLE001 - as in set_status
+            return
+        if load != self._load:
+            self.set_status()
 
     # -- opening keys -----------------------------------------------------------------------
 

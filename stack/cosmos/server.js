@@ -826,6 +826,7 @@ function main() {
     key: fs.readFileSync(args.key),
     keepAlive: true,
   });
+  require("./throttle").install(server); // charges, provisioned RU/s, the request record (throttle.js)
   server.on("error", (err) => {
     console.error(`cosmosdb-server failed: ${err.message}`);
     process.exit(1);

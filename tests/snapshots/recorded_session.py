@@ -30,6 +30,7 @@ from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of
+from explorer.core.ru_budget import CosmosLoad
 from explorer.session import FoundId, OpenedKey
 from explorer.errors import EtagConflict, NotFound
 from explorer.sidecar import RegisteredStore, SidecarMetadata
@@ -273,6 +274,9 @@ class RecordedSession:
 
     def last_charge(self, store: str) -> float:
         return 2.83
+
+    def cosmos_load(self, store: str) -> CosmosLoad:
+        return CosmosLoad(14.15)
 
     async def reconnect_sidecars(self) -> None:
         return None
