@@ -49,16 +49,30 @@ def _start_seeded_stack(args: argparse.Namespace):
 
     if args.scale < 0 or args.partitions < 1:
         raise ExplorerError("--scale must be >= 0 and --partitions >= 1")
-    apps = not args.no_apps
+    if args.entra and args.scale:
+        raise ExplorerError("--scale seeds with the account key, which the Entra ID mode refuses: drop one of them")
+    apps = not args.no_apps and not args.entra
     print("starting the local stack (Cosmos-compatible server + daprd"
-          + (", placement, scheduler, the workflow, actor and dapr-agents apps)…" if apps else ")…"), file=sys.stderr)
-    stack = LocalStack(daprd=args.daprd, apps=apps, api_tokens={SECURED_APP: secrets.token_urlsafe(32)}).start()
+          + (", placement, scheduler, the workflow, actor and dapr-agents apps)…" if apps else
+             ", in Entra ID mode: no account key, a stand-in managed identity endpoint)…" if args.entra else ")…"),
+          file=sys.stderr)
+    stack = LocalStack(daprd=args.daprd, apps=apps, entra=args.entra,
+                       api_tokens={SECURED_APP: secrets.token_urlsafe(32)}).start()
     try:
-        summary = seed_with_progress(stack, args.scale, args.partitions)
+        if args.entra:
+            import asyncio
+
+            from explorer.localstack.seed import seed_entra
+
+            summary = asyncio.run(seed_entra(stack))
+        else:
+            summary = seed_with_progress(stack, args.scale, args.partitions)
     except BaseException:
         _stop_stack(stack, keep_logs=True)
         raise
-    print(_seed_summary(summary, apps) + f"; logs in {stack.run_dir} (removed on exit)", file=sys.stderr)
+    said = (f"seeded {summary.plain_keys} keys through daprd with the contributor identity (Entra ID mode: no apps)"
+            if args.entra else _seed_summary(summary, apps))
+    print(said + f"; logs in {stack.run_dir} (removed on exit)", file=sys.stderr)
     return stack
 
 
@@ -120,7 +134,12 @@ def _run_stack(args: argparse.Namespace) -> int:
         env = stack.client_env({})
         for name in ("COSMOS_URL", "SSL_CERT_FILE"):
             print(f"export {name}={env[name]}")
-        print("export COSMOS_MASTER_KEY=…  # in the daprd environment and the context's env file; not printed")
+        if stack.entra:
+            print("# Entra ID mode: no account key anywhere; daprd and the explorer get tokens from the stand-in "
+                  "managed identity endpoint (IDENTITY_ENDPOINT/IDENTITY_HEADER, in the context's env file, not printed)")
+            print("# stores: statestore-entra (the contributor identity), statestore-entra-reader (the reader)")
+        else:
+            print("export COSMOS_MASTER_KEY=…  # in the daprd environment and the context's env file; not printed")
         for sidecar in stack.sidecars.values():
             secured = (" (requires a DAPR_API_TOKEN: it is in the context's env file, not printed)"
                        if stack.api_tokens.get(sidecar.app_id) else "")
@@ -157,7 +176,8 @@ def _open_explorer(args: argparse.Namespace, context, table) -> int:
     from explorer.contexts import prepare
 
     prepared = prepare(context, read_only=args.read_only, allow_writes=args.allow_writes,
-                       resources=args.resources_path, ports=args.dapr_grpc_port, ca_file=args.cosmos_ca_file)
+                       resources=args.resources_path, ports=args.dapr_grpc_port, ca_file=args.cosmos_ca_file,
+                       ru_per_second=args.ru_per_second)
     try:
         prepared.apply()
         loaded = load_resources(prepared.resources_paths)  # a bad file is a warning on screen; the others still open
@@ -202,14 +222,15 @@ def _run_command(args: argparse.Namespace) -> int:
         confirm_typed_name(args, f"run '{args.command}'" + (f" on {store}" if store else ""))
 
     prepared = prepare(context, read_only=args.read_only, allow_writes=args.allow_writes,
-                       resources=args.resources_path, ports=args.dapr_grpc_port, ca_file=args.cosmos_ca_file)
+                       resources=args.resources_path, ports=args.dapr_grpc_port, ca_file=args.cosmos_ca_file,
+                       ru_per_second=args.ru_per_second)
 
     async def run() -> int:
         session = await ExplorerSession.open(
             prepared.resources_paths, prepared.addresses, prepared.api_token,
             read_only=prepared.policy.read_only, ca_file=prepared.ca_file, start_sidecars=not args.no_start_sidecar,
             daprd=args.daprd, on_sidecar_started=_say_started, api_tokens=prepared.api_tokens,
-            context_name=prepared.context_name)
+            context_name=prepared.context_name, ru_per_second=prepared.ru_per_second)
         for problem in session.component_problems:
             print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
         try:

@@ -56,6 +56,16 @@ def _positive(text: str) -> int:
     return number
 
 
+def _positive_number(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+    return number
+
+
 def _add_global_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> None:
     """The options every command takes. Inside a subcommand (`dest_prefix` set) they default to
     nothing and are merged with the ones given before the subcommand by `_merge_globals`."""
@@ -75,6 +85,9 @@ def _add_global_options(parser: argparse.ArgumentParser, dest_prefix: str = "") 
     add("--no-start-sidecar", dest="no_start_sidecar", default=False, action="store_true",
         help="never start a daprd of our own for an app-id with no reachable sidecar (writes then fail)")
     add("--json", dest="json", default=False, action="store_true", help="JSON output (JSON lines for listings)")
+    add("--ru-per-second", dest="ru_per_second", default=None, type=_positive_number, metavar="RU",
+        help="pace scans, searches and exports to this many request units per second (default: the context's "
+             "ru_per_second; 100 for a production context; else unpaced)")
     add("--cosmos-ca-file", dest="cosmos_ca_file", default=None, metavar="FILE",
         help="CA bundle for Cosmos TLS (default SSL_CERT_FILE, else certifi)")
     add("--context", dest="context", default=None, metavar="NAME",
@@ -219,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         p = _subcommand(sub, name, text)
         p.add_argument("--scale", type=int, default=0, metavar="KEYS", help="also seed KEYS bench keys (e.g. 100000)")
         p.add_argument("--partitions", type=_positive, default=10_000, help="partitions for --scale keys (default 10000)")
+        p.add_argument("--entra", action="store_true",
+                       help="Entra ID mode: no account key anywhere; a stand-in managed identity endpoint issues tokens "
+                            "for a reader and a contributor identity, and the server enforces their roles (no apps)")
         p.add_argument("--no-apps", action="store_true",
                        help="skip the workflow and actor apps (and placement, scheduler): a quicker start, no workflow state")
     return parser

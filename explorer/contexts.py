@@ -215,6 +215,7 @@ class Prepared:
     api_tokens: dict[str, str]  # address -> token
     ca_file: str | None
     env: dict[str, str] = field(default_factory=dict)
+    ru_per_second: float | None = None  # the RU/s budget of long operations (None: unpaced)
     _temp: Path | None = None
     _saved: dict[str, str | None] | None = None
 
@@ -249,10 +250,11 @@ class Prepared:
 
 def prepare(context: Context | None, *, read_only: bool = False, allow_writes: bool = False,
             resources: Sequence[str] = (), ports: Sequence[int] = (), ca_file: str | None = None,
-            environ: Mapping[str, str] | None = None) -> Prepared:
+            environ: Mapping[str, str] | None = None, ru_per_second: float | None = None) -> Prepared:
     """A session's settings: the context's, with what the command line gave winning (`resources`: folders,
-    `ports`: sidecar gRPC ports, `ca_file`). Without a context: the command line and the environment,
-    as before contexts existed. Reads the env file (refused unless private) and the component lists."""
+    `ports`: sidecar gRPC ports, `ca_file`, `ru_per_second`). Without a context: the command line and the
+    environment, as before contexts existed. The RU budget: the command line's, else the context's, else
+    DEFAULT_PRODUCTION_RU_PER_SECOND for a production context, else none. Reads the env file (refused unless private) and the component lists."""
     from explorer.command_line import address_from_env
     from explorer.components import default_resources_paths
 
@@ -261,7 +263,7 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
     if context is None:
         return Prepared(None, policy, default_resources_paths(resources),
                         [address_from_env(base_env, port=p) for p in ports] or [address_from_env(base_env)],
-                        base_env.get("DAPR_API_TOKEN"), {}, ca_file)
+                        base_env.get("DAPR_API_TOKEN"), {}, ca_file, ru_per_second=ru_per_second)
     env = read_env_file(Path(context.env_file)) if context.env_file else {}
     merged = {**base_env, **env}
     temp: Path | None = None
@@ -284,8 +286,11 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
         raise
+    from explorer.core.ru_budget import DEFAULT_PRODUCTION_RU_PER_SECOND
+
+    budget = ru_per_second or context.ru_per_second or (DEFAULT_PRODUCTION_RU_PER_SECOND if context.production else None)
     return Prepared(context, policy, paths, addresses, merged.get(context.token_env()), tokens,
-                    ca_file or context.cosmos_ca_file, env, temp)
+                    ca_file or context.cosmos_ca_file, env, budget, temp)
 
 
 # -- the stack's registration ---------------------------------------------------------------------------------
@@ -350,8 +355,12 @@ def register_stack(stack: LocalStack, environ: Mapping[str, str] | None = None, 
 def _register(stack: LocalStack, registry: Path, color: str) -> Registration:
     assert stack.cosmos is not None
     name = _free_name(registry)
-    values = {"COSMOS_URL": stack.cosmos.url, "COSMOS_MASTER_KEY": stack.cosmos.master_key,
-              "SSL_CERT_FILE": str(stack.cosmos.ca_file)}
+    if getattr(stack, "entra", False):  # no key: the managed identity endpoint, as the stack's daprd has it
+        env = stack.client_env({})
+        values = {name: env[name] for name in ("COSMOS_URL", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
+    else:
+        values = {"COSMOS_URL": stack.cosmos.url, "COSMOS_MASTER_KEY": stack.cosmos.master_key,
+                  "SSL_CERT_FILE": str(stack.cosmos.ca_file)}
     sidecars: list[object] = []
     for app_id, sidecar in stack.sidecars.items():
         token = stack.api_tokens.get(app_id)

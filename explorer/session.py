@@ -143,17 +143,17 @@ class ExplorerSession:
     async def open(cls, components_paths, sidecar_addresses: Sequence[str], api_token: str | None,
                    read_only: bool, ca_file: str | None, start_sidecars: bool = True, daprd: str | None = None,
                    on_sidecar_started=None, api_tokens: Mapping[str, str] | None = None,
-                   context_name: str | None = None) -> ExplorerSession:
+                   context_name: str | None = None, ru_per_second: float | None = None) -> ExplorerSession:
         """`start_sidecars`, `daprd`, `on_sidecar_started`: the explorer's own daprd for an app-id whose
         sidecar is not reachable (writable sessions only; see explorer.own_sidecar). `api_tokens`: address ->
         the token sent to that sidecar instead of `api_token` (a context's per-sidecar token variables);
-        `context_name`: the named context the session is opened on."""
+        `context_name`: the named context the session is opened on; `ru_per_second`: the RU budget of
+        scans, searches and exports (None: unpaced)."""
         workspace = await open_workspace(components_paths, [], api_token=api_token, read_only=read_only,
                                          ca_file=ca_file, start_sidecars=start_sidecars, daprd=daprd,
-                                         on_sidecar_started=on_sidecar_started)
-        session = cls(workspace, sidecar_addresses, api_token)
+                                         on_sidecar_started=on_sidecar_started, ru_per_second=ru_per_second)
+        session = cls(workspace, sidecar_addresses, api_token, context_name=context_name)
         session._api_tokens = dict(api_tokens or {})
-        session.context_name = context_name
         await session.reconnect_sidecars()
         return session
 

@@ -29,6 +29,7 @@ from explorer.components import Component, ComponentProblem, LoadedComponents, R
 from explorer.core.azure_auth import AZURE_FIELDS, UNRESOLVED, AuthPlan, Kind, plan_auth
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
+from explorer.core.ru_budget import RuBudget
 from explorer.cosmos_lister import CosmosLister
 from explorer.errors import ComponentError, ExplorerError, NotFound, SidecarError, UnknownStore
 from explorer.core.model import StoreLocation
@@ -52,6 +53,7 @@ class Workspace:
     daprd: str | None = None  # its binary (default: ~/.dapr/bin/daprd, else the local stack's cached build)
     on_sidecar_started: Callable[[OwnSidecar], None] | None = None  # read when the first one starts
     component_problems: Sequence[ComponentProblem] = ()  # files or components that could not be used
+    ru_per_second: float | None = None  # every lister's RU budget for long operations (None: unpaced)
     _listers: dict[tuple, CosmosLister] = field(default_factory=dict)  # by account url and credential
     _credentials: dict[tuple, StoreCredential] = field(default_factory=dict)  # Entra ID ones, closed by close()
     _launcher: SidecarLauncher | None = None
@@ -112,7 +114,8 @@ class Workspace:
                 self._credentials[slot] = credential_for(plan, comp.name)
             credential = self._credentials[slot]
         if slot not in self._listers:
-            self._listers[slot] = CosmosLister(url, credential, self.ca_file)
+            budget = RuBudget(self.ru_per_second) if self.ru_per_second else None
+            self._listers[slot] = CosmosLister(url, credential, self.ca_file, budget=budget)
         lister = self._listers[slot]
         # named in a refusal; an Entra ID one says who answered once a token was issued
         lister.identity = plan.describe() if isinstance(credential, str) else credential.describe()
@@ -205,16 +208,19 @@ async def open_workspace(
     start_sidecars: bool = True,
     daprd: str | None = None,
     on_sidecar_started: Callable[[OwnSidecar], None] | None = None,
+    ru_per_second: float | None = None,
 ) -> Workspace:
     """Load component files and connect to every sidecar that answers (others are noted, not fatal).
     A bad component file is noted in `component_problems`; the other components still load.
 
-    `start_sidecars`, `daprd`, `on_sidecar_started`: see `Workspace` (writable workspaces only).
+    `start_sidecars`, `daprd`, `on_sidecar_started`: see `Workspace` (writable workspaces only);
+    `ru_per_second`: the RU budget of every account's long operations (explorer.core.ru_budget).
     """
     loaded = load_resources(resources_paths)
     workspace = Workspace(list(loaded.components), read_only=read_only, ca_file=ca_file,
                           resources_paths=tuple(resources_paths), start_sidecars=start_sidecars, daprd=daprd,
-                          on_sidecar_started=on_sidecar_started, component_problems=loaded.problems)
+                          on_sidecar_started=on_sidecar_started, component_problems=loaded.problems,
+                          ru_per_second=ru_per_second)
     for address in sidecar_addresses:
         client = SidecarClient(address, api_token=api_token, timeout=5)
         try:

@@ -447,3 +447,30 @@ def seed_with_progress(stack: LocalStack, scale_keys: int = 0, scale_partitions:
 
         summary = asyncio.run(seed(stack, scale_keys, scale_partitions, progress))
     return summary
+
+
+#: The Entra ID mode's stores (stack/entra/components): the contributor's writes, the reader's reads.
+ENTRA_STORE = "statestore-entra"
+ENTRA_READER_STORE = "statestore-entra-reader"
+
+
+def entra_writes() -> list[StateWrite]:
+    """A few orders in three partitions, as an app with the contributor identity writes them."""
+    writes = []
+    for i in range(1, 13):
+        region = ("emea", "amer", "apac")[i % 3]
+        value = {"order": f"o-{i:04d}", "region": region, "total": round(9.5 * i, 2), "status": "open" if i % 4 else "paid"}
+        writes.append(StateWrite(f"order:{i:04d}", orjson.dumps(value),
+                                 metadata={"partitionKey": region, "contentType": "application/json"}))
+    return writes
+
+
+async def seed_entra(stack: LocalStack) -> SeedSummary:
+    """The Entra ID mode's data: written through daprd with the contributor store (its identity's
+    token, no key); the reader store reads the same container."""
+    started = time.perf_counter()
+    app = next(iter(stack.sidecars))
+    writes = entra_writes()
+    async with SidecarClient(stack.sidecars[app].grpc_address, api_token=stack.api_tokens.get(app)) as client:
+        await client.save(ENTRA_STORE, writes)
+    return SeedSummary(len(writes), 0, (), 0, time.perf_counter() - started)

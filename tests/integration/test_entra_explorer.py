@@ -205,3 +205,42 @@ def test_no_token_in_any_output_or_log(stack):
     logs = list(stack.run_dir.rglob("*.log"))
     assert logs
     assert not [log for log in logs if JWT_START in log.read_text(errors="replace")]
+
+
+def test_the_stack_in_entra_mode_is_reached_through_its_local_context_with_no_key(tmp_path):
+    """`dapr-explorer stack --entra` as a user starts it: the `local` context it registers reaches the
+    reader and the contributor stores by managed identity alone — the reader reads and is refused a
+    write (exit 6), the contributor writes — and nothing it printed or registered holds a key."""
+    import os
+    import signal
+
+    from tests.support import read_until
+
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               TMPDIR=str(tmp_path))
+    env.pop("COSMOS_MASTER_KEY", None)
+    stack = subprocess.Popen([sys.executable, "-m", "explorer", "stack", "--entra"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    try:
+        said = read_until(stack, "Ctrl-C stops everything")
+        assert "Entra ID mode: no account key" in said and "COSMOS_MASTER_KEY" not in said
+
+        def explorer(*args, check):
+            result = subprocess.run([DAPR_EXPLORER, "--context", "local", *args], capture_output=True, text=True,
+                                    env=env, timeout=120)
+            OUTPUTS.extend([result.stdout, result.stderr])
+            assert result.returncode == check, result.stderr
+            return result
+
+        keys = explorer("keys", READER, "--partition", "emea", "--json", check=0)
+        assert len(keys.stdout.splitlines()) == 4
+        refused = explorer("set", READER, "order:0001", '{"x": 1}', "--partition", "amer", "--app-id", APP, check=6)
+        assert "Data Contributor" in refused.stderr
+        explorer("set", WRITER, "order:0001", '{"x": 1}', "--partition", "amer", "--app-id", APP, check=0)
+        registered = tmp_path / "state" / "dapr-explorer" / "contexts.d"
+        env_text = (registered / "local.env").read_text()
+        assert "IDENTITY_ENDPOINT=" in env_text and "COSMOS_MASTER_KEY" not in env_text
+    finally:
+        os.killpg(stack.pid, signal.SIGTERM)
+        stack.wait(timeout=60)
+    assert not list((tmp_path / "state" / "dapr-explorer" / "contexts.d").glob("local.*"))

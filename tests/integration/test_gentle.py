@@ -278,3 +278,21 @@ def test_an_account_wide_limit_covers_every_collection_and_bad_settings_are_refu
     server_control.unthrottle(fresh)
     assert list(container(cosmos, DATABASE, CONTAINER).query_items("SELECT TOP 1 c.id FROM c",
                                                                    enable_cross_partition_query=True))
+
+
+def test_the_cli_export_keeps_to_the_budget_it_is_given(fresh):
+    """`--ru-per-second` (a production context's default, or its ru_per_second, reach the same
+    lister budget: tests/unit/test_contexts.py): an export paced at 300 RU/s, as a user types it
+    (the option before the subcommand), takes at least its charge over the budget."""
+    budget_rate = 300.0
+    started = time.monotonic()
+    export = cli(fresh, "--ru-per-second", str(budget_rate), "export", CACHE_STORE)
+    took = time.monotonic() - started
+    no_traceback(export)
+    assert export.returncode == 0, export.stderr
+    assert len(export.stdout.splitlines()) == DOCUMENTS
+    record = [r for r in explorers(server_control.requests(fresh)) if r.collection == CONTAINER and r.status != 429]
+    charged = sum(r.charge for r in record)
+    assert charged > 2 * budget_rate, "enough work for the pacing to matter"
+    assert took >= (charged - max(r.charge for r in record)) / budget_rate * 0.95
+    assert {r.priority for r in record} == {"Low"}

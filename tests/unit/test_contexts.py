@@ -435,3 +435,18 @@ def test_a_registry_that_cannot_be_written_is_one_line(tmp_path):
     blocker.write_text("a file where the state folder should be")
     with pytest.raises(ContextError, match=r"cannot register the local stack as a context in .*; set XDG_STATE_HOME"):
         files.register_stack(_stand_in_stack(tmp_path, {}), {"XDG_STATE_HOME": str(blocker)})
+
+
+def test_the_ru_budget_is_the_command_lines_then_the_contexts_then_productions_default():
+    from explorer.core.ru_budget import DEFAULT_PRODUCTION_RU_PER_SECOND
+
+    cases = [(Context("dev", "f", resources=("/c",)), None, None),
+             (Context("dev", "f", resources=("/c",), ru_per_second=250.0), None, 250.0),
+             (Context("prod", "f", resources=("/c",), production=True), None, DEFAULT_PRODUCTION_RU_PER_SECOND),
+             (Context("prod", "f", resources=("/c",), production=True, ru_per_second=40.0), None, 40.0),
+             (Context("prod", "f", resources=("/c",), production=True), 10.0, 10.0),
+             (None, None, None), (None, 75.0, 75.0)]
+    for context, given, expected in cases:
+        prepared = files.prepare(context, environ={}, ru_per_second=given)
+        assert prepared.ru_per_second == expected, (context, given)
+        prepared.close()
