@@ -74,6 +74,11 @@ class SidecarMetadata:
 address_from_env = _address_from_env
 
 
+def _throttled(details: str) -> bool:
+    """Whether daprd's error carries Cosmos DB's 429 (its HTTP response, after "failed saving state")."""
+    return "429" in details and any(t in details for t in ("Too Many Requests", "TooManyRequests", "Request rate is large"))
+
+
 def _translate(exc: Exception, address: str, store: str, key: str, writing: bool, timeout: float) -> ExplorerError:
     """One plain line for a failed call: what failed, and what to do."""
     what = f"{store}/{key}" if key else store
@@ -97,12 +102,18 @@ def _translate(exc: Exception, address: str, store: str, key: str, writing: bool
         return SidecarUnavailable(f"the sidecar at {address} did not answer within {timeout:g}s (frozen or overloaded?).")
     if is_rbac_refusal(details):  # Cosmos' 403 for a missing role, inside daprd's "failed saving state …"
         return RoleMissing(what, writing)
+    if _throttled(details):  # Cosmos' 429 after daprd's own retries (azcore: 3, after each retry-after)
+        verb = "write" if writing else "read"
+        return SidecarError(f"Cosmos DB throttled the {verb} of {what} (429: request rate too large) and daprd gave up "
+                            f"after its own retries; {'nothing was written' if writing else 'nothing was read'}. "
+                            "Wait a moment and try again, or ask for more RU/s on the container.")
     if code == grpc.StatusCode.ABORTED and "etag" in details.lower():
         return EtagConflict(f"{what} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidKey(f"{what}: {first}")
     if code == grpc.StatusCode.UNAUTHENTICATED or "api token" in details.lower():
-        return SidecarError(f"the sidecar at {address} refused the request: {first}. Set DAPR_API_TOKEN to its token.")
+        return SidecarError(f"the sidecar at {address} refused the request: {first}. Set DAPR_API_TOKEN (or the "
+                            "variable the context's api_token_env names) to its token.")
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return SidecarError(f"the service at {address} does not implement Dapr's API ({first}); is it a Dapr sidecar's "
                             "gRPC port?")

@@ -226,6 +226,7 @@ def test_a_write_throttled_past_daprd_s_retries_fails_once_and_changes_nothing(f
     result = cli(fresh, "set", CACHE_STORE, key, '{"never":"written"}')
     no_traceback(result)
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Cosmos DB throttled the write" in result.stderr and "nothing was written" in result.stderr
     writes = [r for r in server_control.requests(fresh) if r.from_daprd and r.method == "POST" and r.collection == CONTAINER]
     assert [r.status for r in writes] == [429] * 4, writes  # daprd: the first try and azcore's 3 retries, no more
     server_control.unthrottle(fresh)
