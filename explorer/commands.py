@@ -269,9 +269,10 @@ async def cmd_set(session: ExplorerSession, args: argparse.Namespace) -> int:
     value = _new_value(args)
     ttl = TtlChoice.parse(args.ttl)
     target = await _target(session, args, must_exist=False)
-    confirm_typed_name(args, f"set {args.key} in {args.store} (partition {target.partition})")
+    state_key = parse_document_id(target.doc_id, target.location.key_prefix, target.location.store)
+    _confirm_or_record(session, args, target, state_key, "create" if target.key is None else "save",
+                       f"set {args.key} in {args.store} (partition {target.partition})")
     if target.key is None:
-        state_key = parse_document_id(target.doc_id, target.location.key_prefix, target.location.store)
         after = await session.create(target.location, state_key, target.partition, value, ttl, expected_etag=args.etag)
     else:
         key = dataclasses.replace(target.key, etag=args.etag) if args.etag else target.key
@@ -293,7 +294,8 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
                                "nothing was deleted.") from None
         raise
     assert target.key is not None
-    confirm_typed_name(args, f"delete {args.key} from {args.store} (partition {target.partition})")
+    _confirm_or_record(session, args, target, target.key.state_key, "delete",
+                       f"delete {args.key} from {args.store} (partition {target.partition})")
     key = dataclasses.replace(target.key, etag=args.etag) if args.etag else target.key
     await session.delete(target.location, key)
     if args.json:
@@ -305,6 +307,18 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
 
 #: Write commands that ask for a production context's name once they know the key (the others ask first).
 ASK_AT_THE_KEY = frozenset({"set", "delete"})
+
+
+def _confirm_or_record(session: ExplorerSession, args: argparse.Namespace, target: _Target, state_key, operation: str,
+                       what: str) -> None:
+    """`confirm_typed_name`, and when the name is not typed, the refusal's audit line before it is said."""
+    from explorer.errors import ReadOnlyRefusal
+
+    try:
+        confirm_typed_name(args, what)
+    except ReadOnlyRefusal as exc:
+        session.record_refusal(target.location, state_key, target.partition, operation, describe(exc), before=target.key)
+        raise
 
 
 def confirm_typed_name(args: argparse.Namespace, what: str) -> None:

@@ -366,6 +366,20 @@ class ExplorerSession:
         except Exception:  # noqa: BLE001 - the audit line says "unknown" rather than stop a write
             return None
 
+    def record_refusal(self, location: StoreLocation, state_key: StateKey, partition: str, operation: str,
+                       reason: str, before: KeyValue | None = None) -> None:
+        """One "refused" audit line for a write the user did not confirm (a production context's name
+        not typed): nothing was sent. `operation`: save, create or delete."""
+        if self.read_only:
+            return  # nothing can be written, so nothing was refused: a read-only session never opens the log
+        kind = WriteKind.DELETE if operation == "delete" else WriteKind.SAVE
+        change = KeyChange(kind, state_key, partition, None if before is None else before.etag,
+                           create_only=operation == "create")
+        self.audit.append(record_for(change, location.store, who(self.context_name, self.identity(location.store)),
+                                     time.time(), Outcome.REFUSED,
+                                     before=None if before is None else before.value_bytes,
+                                     before_is_binary=before is not None and before.is_binary, error=reason))
+
     async def write(self, location: StoreLocation, change: KeyChange, before: KeyValue | None = None,
                     ttl_choice: TtlChoice | None = None) -> KeyValue | None:
         """Carry out one write (the gateway's one write path), read the item back (None after a

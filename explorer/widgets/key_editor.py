@@ -22,6 +22,8 @@ let an exception out of a worker (Textual would end the app).
 
 from __future__ import annotations
 
+from functools import partial
+
 import base64
 from dataclasses import replace
 
@@ -299,7 +301,21 @@ class KeyEditor(Screen):
         if guard is None:
             go()
             return
-        guard(what, go, lambda why: self._message(why, "warning"))
+        def refused(why: str) -> None:
+            self._message(why, "warning")
+            record = getattr(self.session, "record_refusal", None)
+            if record is not None:  # the audit log says a write was refused (nothing was sent); a file: a worker
+                self.run_worker(partial(self._record_refusal, record, key, "delete" if verb == "delete" else "save", why),
+                                thread=True, group="audit")
+
+        guard(what, go, refused)
+
+    def _record_refusal(self, record, key, operation: str, why: str) -> None:
+        try:
+            record(self.location, key.state_key, key.partition_key, operation, why, before=key)
+        except Exception as exc:  # noqa: BLE001 - the refusal stands; say the log could not take it
+            self.app.call_from_thread(self.notify, f"the audit log could not record the refusal: {exc}",
+                                      severity="warning")
 
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:

@@ -121,6 +121,11 @@ def test_with_allow_writes_a_wrong_name_or_none_refuses_and_sends_nothing(stack,
     assert result.returncode == 5, result.stderr
     assert "Type the context's name to write" in result.stderr and "Nothing was sent." in result.stderr
     assert value_of(cosmos)["_etag"] == before["_etag"]
+    from explorer.audit import AuditLog  # the refusal is in the audit log: a refused write, nothing sent
+
+    last = AuditLog(home / "state" / "dapr-explorer" / "audit.jsonl").read().records[-1]
+    assert (last.key, last.operation, last.outcome, last.context) == (KEY, "save", "refused", "prod")
+    assert last.etag_before == before["_etag"] and "Nothing was sent" in last.error and last.etag_after is None
 
 
 def test_with_allow_writes_and_the_name_typed_set_and_delete_write_through_the_secured_sidecar(stack, cosmos, home):
@@ -382,12 +387,16 @@ async def test_tui_production_save_asks_for_the_name_and_only_the_name_sends_it(
             await until(pilot, lambda: isinstance(app.screen, KeyEditor), "back in the editor")
             assert "nothing was sent to production context prod" in text(editor, "#editor-message")
             assert value_of(cosmos)["_etag"] == before["_etag"]
+            await until(pilot, lambda: [r.outcome for r in app.session.audit.read().records if r.key == KEY][-1:]
+                        == ["refused"], "the refusal's audit line")
 
             await save_through_dialog(pilot)  # still editing: ctrl+s asks again
             await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the typed-name dialog")
             await pilot.press(*"prod", "enter")
             await until(pilot, lambda: editor.saved_etags, "the save")
             assert value_of(cosmos)["value"] == {"tui": "typed"} and value_of(cosmos)["_etag"] == editor.saved_etags[-1]
+            done = [r for r in app.session.audit.read().records if r.key == KEY][-1]
+            assert (done.outcome, done.context, done.etag_after) == ("done", "prod", editor.saved_etags[-1])
     finally:
         app.close_context()
     assert "COSMOS_MASTER_KEY" not in os.environ  # the env file's values went with the session
