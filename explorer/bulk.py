@@ -33,6 +33,17 @@ Progress = Callable[[BulkReport], None]
 T = TypeVar("T")
 
 
+async def unchanged_since_dry_run(session, location, doc_id: str, partition: str, etag: str | None):
+    """The key as it is now, if it still has the etag the dry run saw: (key, ""), else (None, why)."""
+    try:
+        now = await session.read(location, doc_id, partition)
+    except NotFound:
+        return None, "deleted since the dry run"
+    if now.etag != etag:
+        return None, f"changed since the dry run (etag {etag} → {now.etag})"
+    return now, ""
+
+
 async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple[ItemOutcome, str]:
     listed = target.listed
     if plan.action is BulkAction.DELETE:
@@ -40,12 +51,9 @@ async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple
         before = None
         ttl = None
     else:
-        try:
-            before = await session.read(location, listed.doc_id, listed.partition)
-        except NotFound:
-            return ItemOutcome.SKIPPED, "gone since the dry run"
-        if before.etag != listed.etag:
-            return ItemOutcome.SKIPPED, f"changed since the dry run (etag {listed.etag} → {before.etag})"
+        before, why = await unchanged_since_dry_run(session, location, listed.doc_id, listed.partition, listed.etag)
+        if before is None:
+            return ItemOutcome.SKIPPED, why
         ttl = TtlChoice(TtlMode.SET, plan.ttl_seconds) if plan.action is BulkAction.SET_TTL else TtlChoice(TtlMode.NONE)
         value = NewValue.raw(before.value_bytes) if before.is_binary else NewValue.json_bytes(before.value_bytes)
         change = KeyChange.save(before, value, ttl, time.time())

@@ -14,11 +14,12 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from explorer.bulk import unchanged_since_dry_run
 from explorer.core.bulk import ItemOutcome
 from explorer.core.model import TtlChoice, TtlMode
 from explorer.core.restore import ImportDecision, ImportStep
 from explorer.core.writes import KeyChange, NewValue
-from explorer.errors import EtagConflict, NotFound
+from explorer.errors import EtagConflict
 
 
 def _ttl_choice(ttl_in_seconds: str | None) -> TtlChoice:
@@ -39,12 +40,10 @@ async def import_one(session, location, decision: ImportDecision) -> tuple[ItemO
                                      ttl_seconds=decision.ttl_in_seconds)
         before = None
     else:
-        try:
-            before = await session.read(location, exported.doc_id, exported.partition)
-        except NotFound:
-            return ItemOutcome.SKIPPED, "deleted since the dry run"
-        if before.etag != decision.current_etag:
-            return ItemOutcome.SKIPPED, f"changed since the dry run (etag {decision.current_etag} → {before.etag})"
+        before, why = await unchanged_since_dry_run(session, location, exported.doc_id, exported.partition,
+                                                    decision.current_etag)
+        if before is None:
+            return ItemOutcome.SKIPPED, why
         change = dataclasses.replace(KeyChange.save(before, value, TtlChoice(), time.time(), change_shape=True),
                                      ttl_seconds=decision.ttl_in_seconds)
     try:
