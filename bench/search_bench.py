@@ -13,7 +13,9 @@ The filter is Dapr's state query language, `{"filter": {"EQ": {"status": "flagge
             read (explorer/search.py search_cosmos: no page size sent, as daprd sends none);
   bare SDK  azure-cosmos async `container.query_items(sql, parameters=…, max_item_count=None)`
             .by_page() with `state_query.to_cosmos(query)`'s SQL and parameters, on a client with
-            the same settings (explorer.cosmos_connect.async_client: TLS verified against the stack's CA).
+            the same settings (explorer.cosmos_connect.async_client: TLS verified against the stack's CA);
+  lister    the explorer's requests alone (CosmosLister.query_page as search_cosmos calls it, without
+            turning documents into hits): where the explorer's extra time goes.
 Timed: to the FIRST results (the first page that holds a hit, as the caller receives it) and the
 whole search (every page read). --repeat rounds, alternating which side goes first; medians, the
 ratio of medians and the median of per-round ratios. Twice: "warm" (the local server answers from
@@ -21,7 +23,7 @@ its cached rows for that query) and "after a write" (one item written back uncha
 run, so the server evaluates the query over the whole container: docs/local-stack.md, "Query cost";
 a cost of this server both sides pay; real Cosmos DB has an index instead).
 
-Usage: .venv/bin/python bench/search_bench.py [--items 100000] [--partitions 1000] [--every 33] [--repeat 7]
+Usage: .venv/bin/python bench/search_bench.py [--items 100000] [--partitions 1000] [--every 33] [--repeat 7] [--profile N]
 Never a test: the machine is shared and noisy; quote the medians and ratios it prints.
 """
 
@@ -67,6 +69,26 @@ async def explorer_search(session, location, query) -> tuple[float, float, int, 
     return first or 0.0, time.perf_counter() - started, hits, pages
 
 
+async def lister_pages(session, location, sql: str, parameters: list[dict]) -> tuple[float, float, int, int]:
+    """The explorer's requests alone: CosmosLister.query_page as search_cosmos calls it (no page size, each
+    page from the last one's token), without turning documents into hits — where the time goes."""
+    lister = session.workspace.lister(location.store)
+    started = time.perf_counter()
+    first = None
+    hits = pages = 0
+    token = None
+    while True:
+        page = await lister.query_page(location.database, location.container, sql, parameters, continuation=token,
+                                       page_size=None, operation="search")
+        pages += 1
+        hits += len(page.items)
+        if first is None and page.items:
+            first = time.perf_counter() - started
+        token = page.continuation
+        if not token:
+            return first or 0.0, time.perf_counter() - started, hits, pages
+
+
 async def bare_search(container, sql: str, parameters: list[dict]) -> tuple[float, float, int, int]:
     started = time.perf_counter()
     first = None
@@ -78,6 +100,24 @@ async def bare_search(container, sql: str, parameters: list[dict]) -> tuple[floa
         if first is None and found:
             first = time.perf_counter() - started
     return first or 0.0, time.perf_counter() - started, hits, pages
+
+
+async def profile(call, runs: int) -> list[str]:
+    """`runs` explorer searches (warm) under cProfile: the functions with the most time of their own."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        await call()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
+    top = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:12]  # type: ignore[attr-defined]
+    return [f"profile ({runs} explorer searches, warm, under cProfile): {total * 1000 / runs:.1f} ms a search of own time"] + [
+        f"  {tt * 1000 / runs:6.2f} ms/search own, {ct * 1000 / runs:7.2f} ms cumulative, {nc // runs:>6} calls: "
+        f"{Path(file).name}:{line} {func}" for (file, line, func), (_, nc, tt, ct, _) in top]
 
 
 async def bench(args) -> None:
@@ -109,16 +149,17 @@ async def bench(args) -> None:
             notes.append(f"filter {FILTER} -> SQL {sql!r}, parameters {parameters}")
             expected = len(range(0, args.items, args.every))
             ways = {"explorer": lambda: explorer_search(session, location, query),
-                    "bare": lambda: bare_search(container, sql, parameters)}
+                    "bare": lambda: bare_search(container, sql, parameters),
+                    "lister": lambda: lister_pages(session, location, sql, parameters)}
             shape = {}
             for name, way in ways.items():  # once each before timing (and the answers must agree)
                 shape[name] = await way()
-            assert shape["explorer"][2] == shape["bare"][2] == expected, (shape, expected)
+            assert shape["explorer"][2] == shape["bare"][2] == shape["lister"][2] == expected, (shape, expected)
             for state in ("warm", "after a write"):
-                firsts: dict[str, list[float]] = {"explorer": [], "bare": []}
-                wholes: dict[str, list[float]] = {"explorer": [], "bare": []}
+                firsts: dict[str, list[float]] = {name: [] for name in ways}
+                wholes: dict[str, list[float]] = {name: [] for name in ways}
                 for round_ in range(args.repeat):
-                    for name in list(ways)[:: 1 if round_ % 2 == 0 else -1]:
+                    for name in list(ways)[round_ % 3:] + list(ways)[:round_ % 3]:  # rotate who goes first
                         if state == "after a write":
                             await container.upsert_item({k: v for k, v in first_doc.items() if not k.startswith("_")})
                         first, whole, hits, pages = await ways[name]()
@@ -127,7 +168,7 @@ async def bench(args) -> None:
                         firsts[name].append(first)
                         wholes[name].append(whole)
                 for label, times in (("first results", firsts), ("whole search", wholes)):
-                    e, b = median(times["explorer"]), median(times["bare"])
+                    e, b, l_ = median(times["explorer"]), median(times["bare"]), median(times["lister"])
                     paired = statistics.median(x / y for x, y in zip(times["explorer"], times["bare"]))
                     target = label == "first results"
                     verdict = ("OK" if e / b <= TARGET_RATIO else "MISSED") if target else ""
@@ -135,7 +176,10 @@ async def bench(args) -> None:
                             + (f": explorer <= {TARGET_RATIO}x bare SDK" if target else ""))
                     rows.append((what, f"explorer {ms(e)}, bare SDK {ms(b)}: {e / b:.2f}x (median of per-round ratios "
                                  f"{paired:.2f}; n={args.repeat}; min {ms(min(times['explorer']))} / "
-                                 f"{ms(min(times['bare']))})", verdict))
+                                 f"{ms(min(times['bare']))}; the explorer's requests alone, lister.query_page without "
+                                 f"making hits, {ms(l_)}: {l_ / b:.2f}x)", verdict))
+            if args.profile:
+                notes.extend(await profile(lambda: explorer_search(session, location, query), args.profile))
             for name in ways:
                 _, _, hits, pages = shape[name]
                 notes.append(f"{name}: {hits:,} hits ({hits / args.items:.1%} of the items) in {pages} page(s)")
@@ -151,6 +195,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=1_000)
     parser.add_argument("--every", type=int, default=33, help="every N-th item matches the filter")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile N explorer searches")
     asyncio.run(bench(parser.parse_args()))
 
 
