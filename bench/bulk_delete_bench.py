@@ -24,7 +24,8 @@ explorer side runs (and the keys done at each sample); flat = no growth with key
 Then, unless --no-breakdown, one more round of each not counted above, to say where the explorer's
 time goes: the explorer with its audit log instrumented (the seconds spent in AuditLog.append,
 which runs on the event loop and fsyncs, and in the rest of ExplorerSession.write), and the
-explorer with its audit log on /dev/shm (tmpfs: fsync is free) — same keys in flight.
+explorer with its audit log on /dev/shm (tmpfs: fsync is free) — same keys in flight — and one
+explorer round under cProfile (the functions with the most time of their own).
 
 Every key is checked gone from Cosmos at the end (both sides), and the audit file must hold one
 "done" record per explorer key.
@@ -50,6 +51,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.many_keys import profile  # noqa: E402
 from bench.tui_bench import median, print_report  # noqa: E402
 
 PER_PARTITION = 100
@@ -179,7 +181,7 @@ async def bench(args) -> None:
     rows: list[tuple[str, str, str]] = []
     notes: list[str] = []
     per_round = args.keys // PER_PARTITION // args.rounds  # partitions a side deletes each round
-    extra = 0 if args.no_breakdown else 2 * per_round  # partitions for the breakdown rounds (explorer only)
+    extra = 0 if args.no_breakdown else 3 * per_round  # partitions for the breakdown rounds (explorer only)
     sides = {"explorer": [f"bulk-e-{n:03d}" for n in range(args.keys // PER_PARTITION + extra)],
              "bare": [f"bulk-b-{n:03d}" for n in range(args.keys // PER_PARTITION)]}
     audit_dir = Path(tempfile.mkdtemp(prefix="bench-bulk-audit-", dir=args.audit_dir))
@@ -268,6 +270,11 @@ async def bench(args) -> None:
                     (shm / "audit.jsonl").unlink()
                     shm.rmdir()
                     session.audit = AuditLog(audit_dir / "audit.jsonl")
+                    parts = sides["explorer"][base + 2 * per_round:base + 3 * per_round]
+                    listed = await listing(session, location, parts)
+                    notes.extend(await profile(
+                        lambda: explorer_delete(session, location, listed, args.concurrency, []), 1,
+                        f"run_plan deleting {len(listed):,} keys, audit log in {audit_dir.parent}"))
 
             # checks: every key gone, one "done" audit record per explorer key of the counted rounds
             container = stack.cosmos_client().get_database_client(location.database).get_container_client(
@@ -278,7 +285,7 @@ async def bench(args) -> None:
             assert left == 0, f"{left} keys left in Cosmos"
             records = [json.loads(line) for line in (audit_dir / "audit.jsonl").read_text().splitlines()]
             outcomes = {r.get("outcome") for r in records}
-            expected = counts["explorer"] + (0 if args.no_breakdown else per_round * PER_PARTITION)
+            expected = counts["explorer"] + (0 if args.no_breakdown else 2 * per_round * PER_PARTITION)
             assert len(records) == expected and outcomes == {"done"}, (len(records), expected, outcomes)
             notes.append(f"checked: no bulk key left in Cosmos; the audit log ({audit_dir}, "
                          f"{os.statvfs(audit_dir).f_bsize}-byte blocks) holds {len(records):,} records, all 'done'")

@@ -3,7 +3,7 @@ the same SQL and parameters, side by side in one run.
 
 Starts the local Cosmos-compatible server alone (LocalStack(app_ids=()): no daprd; the search goes
 directly to Cosmos, `--via cosmos`, the default), seeds --items Dapr-shaped documents of
-statestore-cache-cosmos (bench/many_keys_seed.py: "chat-api||item-N", value {"n", "status", "region",
+statestore-cache-cosmos (bench/many_keys.py: "chat-api||item-N", value {"n", "status", "region",
 "note"}) over --partitions partitions, straight through the SDK (load, not a test of Dapr's writes).
 Every --every-th item has status "flagged" (default 33: ~3 %), item n in partition n % partitions,
 so the matches are spread over the whole container.
@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.many_keys_seed import envelope, progress_printer, seed  # noqa: E402
+from bench.many_keys import envelope, profile, progress_printer, seed  # noqa: E402
 from bench.tui_bench import median, ms, print_report  # noqa: E402
 
 STORE, APP = "statestore-cache-cosmos", "chat-api"
@@ -102,24 +102,6 @@ async def bare_search(container, sql: str, parameters: list[dict]) -> tuple[floa
     return first or 0.0, time.perf_counter() - started, hits, pages
 
 
-async def profile(call, runs: int) -> list[str]:
-    """`runs` explorer searches (warm) under cProfile: the functions with the most time of their own."""
-    import cProfile
-    import pstats
-
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(runs):
-        await call()
-    profiler.disable()
-    stats = pstats.Stats(profiler)
-    total = sum(v[2] for v in stats.stats.values())  # type: ignore[attr-defined]
-    top = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:12]  # type: ignore[attr-defined]
-    return [f"profile ({runs} explorer searches, warm, under cProfile): {total * 1000 / runs:.1f} ms a search of own time"] + [
-        f"  {tt * 1000 / runs:6.2f} ms/search own, {ct * 1000 / runs:7.2f} ms cumulative, {nc // runs:>6} calls: "
-        f"{Path(file).name}:{line} {func}" for (file, line, func), (_, nc, tt, ct, _) in top]
-
-
 async def bench(args) -> None:
     from explorer.core.state_query import parse_query, to_cosmos
     from explorer.cosmos_connect import async_client
@@ -137,7 +119,7 @@ async def bench(args) -> None:
         try:
             location = await session.location(STORE)
             container = client.get_database_client(location.database).get_container_client(location.container)
-            seconds = await seed(container, args.items, args.partitions, document(args.every),
+            seconds, _ = await seed(container, args.items, args.partitions, document(args.every),
                                  progress=progress_printer(args.items))
             notes.append(f"seeded {args.items:,} items over {args.partitions:,} partitions through the SDK in "
                          f"{seconds:.0f} s ({args.items / seconds:,.0f} items/s)")
@@ -179,7 +161,7 @@ async def bench(args) -> None:
                                  f"{ms(min(times['bare']))}; the explorer's requests alone, lister.query_page without "
                                  f"making hits, {ms(l_)}: {l_ / b:.2f}x)", verdict))
             if args.profile:
-                notes.extend(await profile(lambda: explorer_search(session, location, query), args.profile))
+                notes.extend(await profile(lambda: explorer_search(session, location, query), args.profile, "explorer search, warm"))
             for name in ways:
                 _, _, hits, pages = shape[name]
                 notes.append(f"{name}: {hits:,} hits ({hits / args.items:.1%} of the items) in {pages} page(s)")
