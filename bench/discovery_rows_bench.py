@@ -155,7 +155,7 @@ async def bench(args) -> None:
                         label = "lister.partitions (the product)" if name == "lister" else f"bare SDK {name}"
                         ok = "" if m["found"] == args.partitions else f" (found {m['found']}!)"
                         rows.append((f"{have:,} items / {args.partitions} partitions: {label}",
-                                     f"{m['rows']:,} rows in {m["pages"]:,} page(s){ok}; {m['after a write']:.2f} s after a "
+                                     f"{m['rows']:,} rows in {m['pages']:,} page(s){ok}; {m['after a write']:.2f} s after a "
                                      f"write, {m['warm']:.2f} s warm; {m['sql']}", ""))
                     if have < target:
                         notes.append(f"the seeding budget ({args.seed_budget:.0f} s) ran out at {have:,} items of "
