@@ -128,7 +128,7 @@ async def bench(args) -> None:
                 have = 0
                 for target in steps:
                     seconds, written = await seed(container, target, args.partitions, document, args.concurrency,
-                                                  progress_printer(target), start=have, deadline=deadline)
+                                                  progress_printer(target - have), start=have, deadline=deadline)
                     have = next(iter([n async for n in container.query_items("SELECT VALUE COUNT(1) FROM c")]))
                     notes.append(f"seeded {written:,} items in {seconds:.0f} s ({written / max(seconds, 1e-9):,.0f} "
                                  f"items/s, {args.concurrency} batches of 100 in flight): {have:,} items; server VmRSS "
