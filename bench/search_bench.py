@@ -17,7 +17,9 @@ The filter is Dapr's state query language, `{"filter": {"EQ": {"status": "flagge
   lister    the explorer's requests alone (CosmosLister.query_page as search_cosmos calls it, without
             turning documents into hits): where the explorer's extra time goes.
 Timed: to the FIRST results (the first page that holds a hit, as the caller receives it) and the
-whole search (every page read). --repeat rounds, alternating which side goes first; medians, the
+whole search (every page read). The same filter again with `"page": {"limit": 100}`: the first answer
+of 100 hits, as Dapr's query API pages it (Cosmos pages read until 100 items are in, the rest of the
+last page dropped); the bare SDK reads the same pages the same way. --repeat rounds, alternating which side goes first; medians, the
 ratio of medians and the median of per-round ratios. Twice: "warm" (the local server answers from
 its cached rows for that query) and "after a write" (one item written back unchanged before each
 run, so the server evaluates the query over the whole container: docs/local-stack.md, "Query cost";
@@ -45,6 +47,8 @@ from bench.tui_bench import median, ms, print_report  # noqa: E402
 
 STORE, APP = "statestore-cache-cosmos", "chat-api"
 FILTER = '{"filter": {"EQ": {"status": "flagged"}}}'
+LIMIT = 100
+FILTER_LIMIT = '{"filter": {"EQ": {"status": "flagged"}}, "page": {"limit": %d}}' % LIMIT
 TARGET_RATIO = 1.2
 
 
@@ -57,11 +61,12 @@ def document(every: int):
 
 
 async def explorer_search(session, location, query) -> tuple[float, float, int, int]:
-    """(seconds to the first hit, seconds for the whole search, hits, pages)"""
+    """(seconds to the first hit, seconds for the whole search, hits, pages); with a page.limit, its
+    first answer only (follow=False), as the TUI and `search` stop after it."""
     started = time.perf_counter()
     first = None
     hits = pages = 0
-    async for page in session.search(location, query):
+    async for page in session.search(location, query, follow=query.limit == 0):
         pages += 1
         hits += len(page.hits)
         if first is None and page.hits:
@@ -69,7 +74,7 @@ async def explorer_search(session, location, query) -> tuple[float, float, int, 
     return first or 0.0, time.perf_counter() - started, hits, pages
 
 
-async def lister_pages(session, location, sql: str, parameters: list[dict]) -> tuple[float, float, int, int]:
+async def lister_pages(session, location, sql: str, parameters: list[dict], limit: int) -> tuple[float, float, int, int]:
     """The explorer's requests alone: CosmosLister.query_page as search_cosmos calls it (no page size, each
     page from the last one's token), without turning documents into hits — where the time goes."""
     lister = session.workspace.lister(location.store)
@@ -82,14 +87,15 @@ async def lister_pages(session, location, sql: str, parameters: list[dict]) -> t
                                        page_size=None, operation="search")
         pages += 1
         hits += len(page.items)
-        if first is None and page.items:
+        if first is None and page.items and not limit:
             first = time.perf_counter() - started
         token = page.continuation
-        if not token:
-            return first or 0.0, time.perf_counter() - started, hits, pages
+        if not token or (limit and hits >= limit):
+            return first or time.perf_counter() - started, time.perf_counter() - started, min(hits, limit or hits), pages
 
 
-async def bare_search(container, sql: str, parameters: list[dict]) -> tuple[float, float, int, int]:
+async def bare_search(container, sql: str, parameters: list[dict], limit: int) -> tuple[float, float, int, int]:
+    """The same SQL with the bare SDK; with a limit, pages read until `limit` items are in (daprd's paging)."""
     started = time.perf_counter()
     first = None
     hits = pages = 0
@@ -97,9 +103,11 @@ async def bare_search(container, sql: str, parameters: list[dict]) -> tuple[floa
         pages += 1
         found = [item async for item in page]
         hits += len(found)
-        if first is None and found:
+        if limit and hits >= limit:
+            return time.perf_counter() - started, time.perf_counter() - started, limit, pages
+        if first is None and found and not limit:
             first = time.perf_counter() - started
-    return first or 0.0, time.perf_counter() - started, hits, pages
+    return first or time.perf_counter() - started, time.perf_counter() - started, hits, pages
 
 
 async def bench(args) -> None:
@@ -125,46 +133,53 @@ async def bench(args) -> None:
                          f"{seconds:.0f} s ({args.items / seconds:,.0f} items/s)")
             first_doc = await container.read_item(f"{APP}||item-0000000", partition_key="part-00000")
 
-            query = parse_query(FILTER)
-            translated = to_cosmos(query)
-            sql, parameters = translated.sql, translated.parameter_list
-            notes.append(f"filter {FILTER} -> SQL {sql!r}, parameters {parameters}")
-            expected = len(range(0, args.items, args.every))
-            ways = {"explorer": lambda: explorer_search(session, location, query),
-                    "bare": lambda: bare_search(container, sql, parameters),
-                    "lister": lambda: lister_pages(session, location, sql, parameters)}
-            shape = {}
-            for name, way in ways.items():  # once each before timing (and the answers must agree)
-                shape[name] = await way()
-            assert shape["explorer"][2] == shape["bare"][2] == shape["lister"][2] == expected, (shape, expected)
-            for state in ("warm", "after a write"):
-                firsts: dict[str, list[float]] = {name: [] for name in ways}
-                wholes: dict[str, list[float]] = {name: [] for name in ways}
-                for round_ in range(args.repeat):
-                    for name in list(ways)[round_ % 3:] + list(ways)[:round_ % 3]:  # rotate who goes first
-                        if state == "after a write":
-                            await container.upsert_item({k: v for k, v in first_doc.items() if not k.startswith("_")})
-                        first, whole, hits, pages = await ways[name]()
-                        assert hits == expected, (name, hits, expected)
-                        shape[name] = (first, whole, hits, pages)
-                        firsts[name].append(first)
-                        wholes[name].append(whole)
-                for label, times in (("first results", firsts), ("whole search", wholes)):
-                    e, b, l_ = median(times["explorer"]), median(times["bare"]), median(times["lister"])
-                    paired = statistics.median(x / y for x, y in zip(times["explorer"], times["bare"]))
-                    target = label == "first results"
-                    verdict = ("OK" if e / b <= TARGET_RATIO else "MISSED") if target else ""
-                    what = (f"search {args.items:,} items, {label} ({state})"
-                            + (f": explorer <= {TARGET_RATIO}x bare SDK" if target else ""))
-                    rows.append((what, f"explorer {ms(e)}, bare SDK {ms(b)}: {e / b:.2f}x (median of per-round ratios "
-                                 f"{paired:.2f}; n={args.repeat}; min {ms(min(times['explorer']))} / "
-                                 f"{ms(min(times['bare']))}; the explorer's requests alone, lister.query_page without "
-                                 f"making hits, {ms(l_)}: {l_ / b:.2f}x)", verdict))
+            for case, text in ((f"{args.items:,} items, first results", FILTER),
+                               (f"{args.items:,} items, page.limit {LIMIT}", FILTER_LIMIT)):
+                query = parse_query(text)
+                translated = to_cosmos(query)
+                sql, parameters = translated.sql, translated.parameter_list
+                notes.append(f"filter {text} -> SQL {sql!r}, parameters {parameters}")
+                matches = len(range(0, args.items, args.every))
+                expected = min(matches, query.limit) if query.limit else matches
+                ways = {"explorer": lambda: explorer_search(session, location, query),
+                        "bare": lambda: bare_search(container, sql, parameters, query.limit),
+                        "lister": lambda: lister_pages(session, location, sql, parameters, query.limit)}
+                shape = {}
+                for name, way in ways.items():  # once each before timing (and the answers must agree)
+                    shape[name] = await way()
+                assert shape["explorer"][2] == shape["bare"][2] == shape["lister"][2] == expected, (shape, expected)
+                for state in ("warm", "after a write"):
+                    firsts: dict[str, list[float]] = {name: [] for name in ways}
+                    wholes: dict[str, list[float]] = {name: [] for name in ways}
+                    for round_ in range(args.repeat):
+                        for name in list(ways)[round_ % 3:] + list(ways)[:round_ % 3]:  # rotate who goes first
+                            if state == "after a write":
+                                await container.upsert_item({k: v for k, v in first_doc.items() if not k.startswith("_")})
+                            first, whole, hits, pages = await ways[name]()
+                            assert hits == expected, (name, hits, expected)
+                            shape[name] = (first, whole, hits, pages)
+                            firsts[name].append(first)
+                            wholes[name].append(whole)
+                    measures = (("", firsts),) if query.limit else (("", firsts), ("whole search", wholes))
+                    for label, times in measures:
+                        e, b, l_ = median(times["explorer"]), median(times["bare"]), median(times["lister"])
+                        paired = statistics.median(x / y for x, y in zip(times["explorer"], times["bare"]))
+                        target = not label
+                        verdict = ("OK" if e / b <= TARGET_RATIO else "MISSED") if target else ""
+                        what = (f"search {case if target else f'{args.items:,} items, {label}'} ({state})"
+                                + (f": explorer <= {TARGET_RATIO}x bare SDK" if target else ""))
+                        rows.append((what, f"explorer {ms(e)}, bare SDK {ms(b)}: {e / b:.2f}x (median of per-round "
+                                     f"ratios {paired:.2f}; n={args.repeat}; min {ms(min(times['explorer']))} / "
+                                     f"{ms(min(times['bare']))}; the explorer's requests alone, lister.query_page "
+                                     f"without making hits, {ms(l_)}: {l_ / b:.2f}x)", verdict))
+                for name in ways:
+                    _, _, hits, pages = shape[name]
+                    notes.append(f"{case}, {name}: {hits:,} hits (of {matches:,} matching: {matches / args.items:.1%} of "
+                                 f"the items) from {pages} Cosmos page(s)")
             if args.profile:
-                notes.extend(await profile(lambda: explorer_search(session, location, query), args.profile, "explorer search, warm"))
-            for name in ways:
-                _, _, hits, pages = shape[name]
-                notes.append(f"{name}: {hits:,} hits ({hits / args.items:.1%} of the items) in {pages} page(s)")
+                query = parse_query(FILTER)
+                notes.extend(await profile(lambda: explorer_search(session, location, query), args.profile,
+                                           "explorer search without a limit, warm"))
         finally:
             await client.close()
             await session.close()
