@@ -44,9 +44,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.many_keys import envelope, progress_printer, seed  # noqa: E402
+from bench.server_partition_discovery import CONTAINER, DATABASE, lister_scan, sdk_pages  # noqa: E402
 from bench.tui_bench import print_report  # noqa: E402
 
-DATABASE, CONTAINER = "bench-discovery", "items"
 QUERIES = {
     "scan": "SELECT c.partitionKey FROM c",
     "distinct": "SELECT DISTINCT c.partitionKey FROM c",
@@ -64,26 +64,6 @@ def proc_rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-async def sdk_rows(container, sql: str) -> tuple[int, int, int]:
-    """(rows received, pages, distinct partitions) of one streamed query."""
-    rows = pages = 0
-    seen: set[str] = set()
-    async for page in container.query_items(sql, max_item_count=1000).by_page():
-        pages += 1
-        async for row in page:
-            rows += 1
-            seen.add(row if isinstance(row, str) else row["partitionKey"])
-    return rows, pages, len(seen)
-
-
-async def lister_rows(lister) -> tuple[int, int, int]:
-    pages = scanned = found = 0
-    async for batch in lister.partitions(DATABASE, CONTAINER):
-        pages += 1
-        scanned, found = batch.items_scanned, batch.total_partitions
-    return scanned, pages, found
 
 
 class SqlRecorder:
@@ -135,8 +115,9 @@ async def bench(args) -> None:
                                  f"{proc_rss_mb(server_pid):,.0f} MB")
                     first = await container.read_item("bench-app||k0000000", partition_key="tenant-000")
                     recorder = SqlRecorder()
-                    ways = {"lister": lambda: lister_rows(lister),
-                            **{name: (lambda sql=sql: sdk_rows(container, sql)) for name, sql in QUERIES.items()}}
+                    ways = {"lister": lambda: lister_scan(lister),
+                            **{name: (lambda sql=sql, value=name == "value": sdk_pages(container, sql, value))
+                               for name, sql in QUERIES.items()}}
                     measured: dict[str, dict] = {}
                     try:
                         for name, way in ways.items():
