@@ -6,7 +6,8 @@ and delete the explorer sends (TUI, CLI, and any later bulk or import: they all 
 $DAPR_EXPLORER_AUDIT_LOG, else $XDG_STATE_HOME/dapr-explorer/audit.jsonl (default
 ~/.local/state/dapr-explorer/audit.jsonl), made readable by its user only. `ready()` is
 called before a write is sent: a log that cannot be written refuses the write (nothing sent).
-Each line is written with one append and fsync'd.
+Lines are appended and fsync'd before the write that made them is reported; concurrent writes (a
+bulk action's) share one append and one fsync (`append_async`).
 
 What it must never do: be written in a read-only session (there is nothing to log; read-only
 sessions never open it), or hold a secret (records come from explorer.core.audit).
@@ -14,6 +15,8 @@ sessions never open it), or hold a secret (records come from explorer.core.audit
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import getpass
 import os
 import socket
@@ -39,6 +42,7 @@ def default_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(state) / "dapr-explorer" / FILE_NAME
 
 
+@functools.cache
 def os_user() -> str:
     try:
         return getpass.getuser()
@@ -46,8 +50,13 @@ def os_user() -> str:
         return f"uid {os.getuid()}"
 
 
+@functools.cache
+def _host() -> str:
+    return socket.gethostname()
+
+
 def who(context: str | None = None, identity: str | None = None) -> Who:
-    return Who(os_user(), socket.gethostname(), context, identity)
+    return Who(os_user(), _host(), context, identity)
 
 
 class AuditLog:
@@ -55,13 +64,24 @@ class AuditLog:
 
     def __init__(self, path: Path | None = None):
         self.path = path if path is not None else default_path()
+        self._pending: list[tuple[bytes, asyncio.Future]] = []  # lines waiting for the next flush
+        self._flusher: asyncio.Task | None = None
+        self._writable = False  # a line reached the file, and no append failed since
 
     def _open(self) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
+    @property
+    def writable(self) -> bool:
+        """Whether a line reached the file and no append failed since (then `ready` asks nothing)."""
+        return self._writable
+
     def ready(self) -> None:
-        """Raise AuditUnavailable unless a record can be appended now (called before sending a write)."""
+        """Raise AuditUnavailable unless a record can be appended now (called before sending a write).
+        Once the file took a line, it is taken to stay writable until an append fails."""
+        if self._writable:
+            return
         try:
             os.close(self._open())
         except OSError as exc:
@@ -72,17 +92,49 @@ class AuditLog:
 
     def append(self, record: AuditRecord) -> None:
         """Append one record and flush it to disk; raises AuditUnavailable if that failed."""
-        line = record.to_json_line()
+        self._write_lines(record.to_json_line())
+
+    async def append_async(self, record: AuditRecord) -> None:
+        """Append one record and return once it is on disk, without blocking the event loop. Records
+        appended while a flush is under way go to disk together in the next one (one write and one
+        fsync for all of them): a bulk action's concurrent writes do not wait for each other's fsync."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((record.to_json_line(), done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+        await asyncio.shield(done)  # a cancelled writer still gets its line written
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await asyncio.to_thread(self._write_lines, b"".join(line for line, _ in batch))
+            except AuditUnavailable as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+
+    def _write_lines(self, lines: bytes) -> None:
+        self._write_once(lines)
+        self._writable = True
+
+    def _write_once(self, lines: bytes) -> None:
         try:
             fd = self._open()
             try:
-                written = os.write(fd, line)
-                if written != len(line):
-                    raise OSError(f"only {written} of {len(line)} bytes written")
+                view = memoryview(lines)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
                 os.fsync(fd)
             finally:
                 os.close(fd)
         except OSError as exc:
+            self._writable = False
             raise AuditUnavailable(f"the audit log {self.path} could not be written ({getattr(exc, 'strerror', None) or exc})") from None
 
     def read(self, since: float | None = None) -> ReadResult:

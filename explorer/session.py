@@ -16,6 +16,7 @@ an etag conflict, or let a secret reach a message it returns.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -388,11 +389,12 @@ class ExplorerSession:
         A failed read-back after a save says the save happened. An audit log that cannot be
         written refuses the write before anything is sent."""
         gateway = self._writable(location.store)
-        self.audit.ready()
+        if not self.audit.writable:
+            await asyncio.to_thread(self.audit.ready)  # file I/O off the event loop (the TUI's, or the bulk runner's)
         started = time.time()
 
-        def log(outcome: Outcome, etag_after: str | None = None, error: BaseException | None = None) -> None:
-            self.audit.append(record_for(
+        async def log(outcome: Outcome, etag_after: str | None = None, error: BaseException | None = None) -> None:
+            await self.audit.append_async(record_for(
                 change, location.store, who(self.context_name, self.identity(location.store)), started, outcome,
                 before=None if before is None else before.value_bytes,
                 before_is_binary=before is not None and before.is_binary, etag_after=etag_after,
@@ -402,22 +404,22 @@ class ExplorerSession:
         try:
             await gateway.write(location, change)
         except EtagConflict as exc:
-            log(Outcome.CONFLICT, error=exc)
+            await log(Outcome.CONFLICT, error=exc)
             raise
         except BaseException as exc:  # cancelled too: whether it reached Cosmos is not known
-            log(Outcome.REFUSED if isinstance(exc, ExplorerError) and exc.refused else Outcome.FAILED, error=exc)
+            await log(Outcome.REFUSED if isinstance(exc, ExplorerError) and exc.refused else Outcome.FAILED, error=exc)
             raise
         if change.kind is WriteKind.DELETE:
-            log(Outcome.DONE)
+            await log(Outcome.DONE)
             return None
         try:
             saved = await gateway.get(location, change.state_key.doc_id, change.partition, time.time())
         except Exception as exc:  # noqa: BLE001 - the write happened; say so, whatever the read-back did
-            log(Outcome.UNVERIFIED, error=exc)
+            await log(Outcome.UNVERIFIED, error=exc)
             raise SavedUnverified(
                 f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); press r to reload"
             ) from exc
-        log(Outcome.DONE, etag_after=saved.etag)
+        await log(Outcome.DONE, etag_after=saved.etag)
         return saved
 
     async def save(self, location: StoreLocation, key: KeyValue, value: bytes | NewValue, ttl: TtlChoice,

@@ -123,3 +123,39 @@ def test_since_takes_a_duration_ago_or_a_date(text, expected):
 def test_since_refuses_anything_else_and_says_what_to_type(text):
     with pytest.raises(ValueError, match="give a duration ago .* or a date/time"):
         parse_since(text, NOW)
+
+
+async def test_concurrent_appends_all_reach_the_file_and_share_their_fsyncs(tmp_path, monkeypatch):
+    """The audit log's own file (a temp folder; os.fsync counted, not faked away): 50 writes appending
+    at once each return only once their line is on disk, and they needed far fewer than 50 fsyncs."""
+    import asyncio
+    import os
+
+    from explorer.audit import AuditLog
+
+    syncs = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (syncs.append(fd), real_fsync(fd)))
+    log = AuditLog(tmp_path / "audit.jsonl")
+    key = _key({"a": 1})
+    records = [record_for(KeyChange.delete(key), f"s{i}", WHO, NOW + i, Outcome.DONE) for i in range(50)]
+
+    async def one(record):
+        await log.append_async(record)
+        assert record in log.read().records  # on disk when it returns
+
+    await asyncio.gather(*(one(r) for r in records))
+    assert [r.store for r in log.read().records] == [f"s{i}" for i in range(50)]
+    assert 1 <= len(syncs) < 10
+
+
+async def test_an_append_that_cannot_reach_the_file_raises_for_every_writer(tmp_path):
+    import asyncio
+
+    from explorer.audit import AuditLog, AuditUnavailable
+
+    (tmp_path / "file").write_text("a file where the folder should be")
+    log = AuditLog(tmp_path / "file" / "audit.jsonl")
+    record = record_for(KeyChange.delete(_key([1])), "s", WHO, NOW, Outcome.DONE)
+    results = await asyncio.gather(*(log.append_async(record) for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, AuditUnavailable) and "could not be written" in str(r) for r in results)
