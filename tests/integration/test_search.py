@@ -249,13 +249,13 @@ async def test_tui_search_finds_by_value_both_ways_says_they_agree_and_opens_a_k
     from explorer.widgets.search import SearchView
 
     from .conftest import stack_env
-    from .test_tui import to_store, until
+    from .test_tui import browse_to, until
 
     with stack_env(stack):
         paths = [stack.resources_path]
         app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
         async with app.run_test(size=(110, 30)) as pilot:
-            await to_store(pilot, CACHE_STORE)
+            await browse_to(pilot, CACHE_STORE, "team-a")  # a partition open: ctrl+o can narrow to it
             await pilot.press("s")
             await until(pilot, lambda: isinstance(app.screen, SearchView), "the search view")
             view = app.screen
@@ -289,7 +289,7 @@ async def test_tui_search_finds_by_value_both_ways_says_they_agree_and_opens_a_k
             assert app.screen.opened.key.state_key.key in ("person:1", "person:3")
             await pilot.press("escape")
             await until(pilot, lambda: app.screen is view, "back to the search")
-            assert view.partition is not None  # the browser's partition when s was pressed
+            assert view.partition == "team-a"  # the browser's partition when s was pressed
             await pilot.press("ctrl+o")  # only that partition
             view.query_one("#search-query").focus()
             await pilot.press("enter")
