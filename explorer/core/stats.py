@@ -233,3 +233,24 @@ def expiry_histogram(buckets: Sequence[int], width: int) -> list[str]:
     rows = [(b.label, buckets[b] if b < len(buckets) else 0, f"{buckets[b] if b < len(buckets) else 0:,}")
             for b in Bucket]
     return _bars(rows, width, label_cells=8)
+
+
+@dataclass(frozen=True)
+class StatsProgress:
+    """How far a stats run is: partitions found so far (and whether discovery is over), partitions
+    whose figures are in, and the request charge of both."""
+
+    discovered: int
+    done: int
+    discovery_finished: bool
+    request_charge: float
+
+    @property
+    def finished(self) -> bool:
+        return self.discovery_finished and self.done >= self.discovered
+
+    def text(self) -> str:
+        found = f"{self.discovered:,} partition{'' if self.discovered == 1 else 's'}"
+        if not self.discovery_finished:
+            found += " found so far"
+        return f"{self.done:,} of {found} · {self.request_charge:,.2f} RU"

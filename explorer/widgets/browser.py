@@ -229,17 +229,17 @@ class Browser(Screen):
                 pending, self._pending_partition = self._pending_partition, None
                 plist.select(pending)
                 self.open_partition(pending)
-            charge, scanned, count = 0.0, 0, 0
+            charge, count = 0.0, 0
             async for batch in self.session.partitions(self.location):
                 charge += batch.request_charge
-                scanned, count = batch.items_scanned, batch.total_partitions
-                plist.add(batch.partitions, str(CountSummary(count, "partition", scanned, charge)))
+                count = batch.total_partitions
+                plist.add(batch.partitions, str(CountSummary(count, "partition", charge=charge)))
                 self.set_status()
         except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
             plist.set_progress("✖ failed — see →")  # 18 columns: the reason goes where it fits
             self._keys_message(f"✖ partitions of {store}: {failure_line(exc)}", failed="partitions")
             return
-        plist.finish(str(CountSummary(count, "partition", scanned, charge)))
+        plist.finish(str(CountSummary(count, "partition", charge=charge)))
         if self.partition is None and plist.shown:
             plist.options.highlighted = 0
 
