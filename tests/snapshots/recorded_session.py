@@ -301,7 +301,7 @@ class RecordedSession:
     async def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]:
         docs = DOCUMENTS[location.store]
         found = list(dict.fromkeys(d["partitionKey"] for d in docs))
-        yield PartitionBatch(tuple(found), len(found), len(docs), 2.83)
+        yield PartitionBatch(tuple(found), len(found), len(found), 2.83)
 
     async def keys_page(self, location, partition, continuation, page_size=100) -> KeyPage:
         rows = tuple(KeyRow(d["id"], d["partitionKey"], d["_etag"], d["_ts"], d.get("ttl"), d["isBinary"])
