@@ -136,17 +136,10 @@ class PartitionList(Vertical):
     # -- labels ---------------------------------------------------------------------------
 
     def _decode(self, partition: str) -> None:
-        key = decode_partition(partition)
-        if key is None:
+        label = partition_label(partition)
+        if label is None:
             return
-        app, actor_type = key.app_id or "", key.actor_type or ""
-        if key.kind is KeyKind.WORKFLOW:
-            kind, text = "workflow", f"workflow {key.actor_id}"
-        elif actor_type.startswith("dapr.internal."):  # Dapr's own actors: activities, …
-            kind = actor_type.rsplit(".", 1)[-1]
-            text = f"{kind} {key.actor_id}"
-        else:
-            kind, text = "actor", f"actor {actor_type} {key.actor_id}"
+        text, app, kind = label
         self._labels[partition] = (text, app, kind)
         self._apps.setdefault(kind, set()).add(app)
         self.add_class("decoded")
@@ -219,6 +212,21 @@ class PartitionList(Vertical):
         event.stop()
         if event.option_index < len(self._shown):
             self.post_message(self.PartitionChosen(self._shown[event.option_index]))
+
+
+def partition_label(partition: str) -> tuple[str, str, str] | None:
+    """(label, app-id, kind) of an actor's or workflow's partition — `workflow order-1002`,
+    `actor CartActor cart-42`, `activity …` — or None for any other partition (shown as it is)."""
+    key = decode_partition(partition)
+    if key is None:
+        return None
+    app, actor_type = key.app_id or "", key.actor_type or ""
+    if key.kind is KeyKind.WORKFLOW:
+        return f"workflow {key.actor_id}", app, "workflow"
+    if actor_type.startswith("dapr.internal."):  # Dapr's own actors: activities, …
+        kind = actor_type.rsplit(".", 1)[-1]
+        return f"{kind} {key.actor_id}", app, kind
+    return f"actor {actor_type} {key.actor_id}", app, "actor"
 
 
 def decode_partition(partition: str) -> StateKey | None:

@@ -25,6 +25,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
 from explorer.core.display import age_text
+from explorer.widgets.partition_list import partition_label
 from explorer.core.stats import (
     PartitionStats,
     StatsProgress,
@@ -41,6 +42,12 @@ COLUMNS = (("Partition", None), ("Keys", "keys"), ("Size", "bytes"), ("Oldest", 
 MAX_ROWS = 1000  # rows the table holds (the first by the current sort); the chart and totals count every partition
 REDRAW_EVERY = 0.3  # seconds between redraws while partitions arrive
 CHART_BARS = 10
+
+
+def label(partition: str) -> str:
+    """A partition as the browser names it: `workflow order-1002`, `actor CartActor cart-42`, else as stored."""
+    decoded = partition_label(partition)
+    return decoded[0] if decoded is not None else (partition or "(empty partition key)")
 
 
 class TextLines(Widget):
@@ -154,7 +161,7 @@ class StatsView(Screen):
         now = time.time()
         table.clear()
         for s in self.shown:
-            table.add_row(s.partition, f"{s.keys:,}", size_figure(s.bytes), age_text(s.oldest or 0, now),
+            table.add_row(label(s.partition), f"{s.keys:,}", size_figure(s.bytes), age_text(s.oldest or 0, now),
                           age_text(s.newest or 0, now), f"{s.expiring_hour:,}", f"{s.expiring_day:,}")
         if cursor is not None:
             rows = [s.partition for s in self.shown]
@@ -162,7 +169,7 @@ class StatsView(Screen):
                 table.move_cursor(row=rows.index(cursor))
         stats, measure = list(self.stats), "bytes" if self.sort == "bytes" else "keys"
         self.query_one("#stats-chart", TextLines).show(
-            f"Largest partitions by {measure}", lambda width: largest_chart(stats, width, CHART_BARS, measure))
+            f"Largest partitions by {measure}", lambda width: largest_chart(stats, width, CHART_BARS, measure, label))
         buckets = totals(stats).buckets
         self.query_one("#stats-histogram", TextLines).show(
             "Expiries (keys, from now)", lambda width: expiry_histogram(buckets, width))
