@@ -57,8 +57,8 @@ DEFAULT_RETRY_AFTER = 1.0
 
 KEY_COLUMNS = "c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary"
 #: One partition's figures in one row (explorer.core.stats `partition_stats` reads these names).
-STATS_AGGREGATES = ("COUNT(1) AS keys, SUM(LENGTH(ToString(c))) AS size, MIN(c._ts) AS oldest, "
-                    "MAX(c._ts) AS newest")
+STATS_AGGREGATES = ("COUNT(1) AS keys, COUNT(c.ttl) AS withTtl, SUM(LENGTH(ToString(c))) AS size, "
+                    "MIN(c._ts) AS oldest, MAX(c._ts) AS newest")
 PARTITION_SCAN_PAGE = 1000
 
 
@@ -453,9 +453,10 @@ class CosmosLister:
                                 now: float) -> PartitionStats:
         """One partition's stats (explorer.core.stats) from single-partition queries, paced like a
         scan: its aggregates (`COUNT(1)`, the JSON length of each document, `MIN`/`MAX` of `_ts`)
-        in one row, then — only when the container's TTL is on — the `_ts` and `ttl` of the items
-        that can expire (every item under a default ttl; with defaultTtl -1 only those with a ttl
-        other than -1), bucketed by their effective expiry against `now`."""
+        and how many items carry a ttl (`COUNT(c.ttl)` counts the defined ones) in one row, then —
+        only when the container's TTL is on and an item can expire — the `_ts` and `ttl` of the items
+        that can (every item under a default ttl; with defaultTtl -1 only those with a ttl other
+        than -1), bucketed by their effective expiry against `now`."""
         condition, parameters, partition_key = _in_partition(partition)
         charge = 0.0
 
@@ -470,7 +471,8 @@ class CosmosLister:
             figures = items[0] if items else figures
         expiring: list[dict[str, Any]] = []
         ttl_on = default_ttl is not None and whole_number(default_ttl) is not None and (default_ttl == -1 or default_ttl > 0)
-        if ttl_on and figures.get("keys"):
+        # Under defaultTtl -1 only an item's own ttl can make it expire: no item with a ttl, nothing to read.
+        if ttl_on and figures.get("keys") and (default_ttl != -1 or figures.get("withTtl")):
             can_expire = "(NOT IS_DEFINED(c.ttl) OR c.ttl != -1)" if default_ttl != -1 else "(IS_DEFINED(c.ttl) AND c.ttl != -1)"
             async for items, _, cost in rows(f"SELECT c._ts, c.ttl FROM c WHERE {condition} AND {can_expire}",
                                              "partition expiries"):
