@@ -194,7 +194,7 @@ def _bars(rows: Sequence[tuple[str, int, str]], width: int, label_cells: int) ->
         return []
     largest = max(value for _, value, _ in rows)
     figure_cells = max(len(figure) for _, _, figure in rows)
-    label_cells = max(1, min(label_cells, max(cell_len(" ".join(label.split())) for label, _, _ in rows), width // 3))
+    label_cells = max(1, min(label_cells, max(cell_len(" ".join(label.split())) for label, _, _ in rows), width // 2))
     bar_cells = width - label_cells - figure_cells - 3  # " │" before the bar, " " before the figure
     lines = []
     for label, value, figure in rows:

@@ -37,8 +37,8 @@ from explorer.core.stats import (
 )
 
 #: (column title, sort) in table order; the sort's first letter is its key.
-COLUMNS = (("Partition", None), ("Keys", "keys"), ("Size", "bytes"), ("Oldest", "oldest"), ("Newest", "newest"),
-           ("<1h", "expiring"), ("<1d", "expiring"))
+COLUMNS = (("Partition", None), ("Keys", "keys"), ("Size", "bytes"), ("<1h", "expiring"), ("<1d", "expiring"),
+           ("Oldest", "oldest"), ("Newest", "newest"))
 MAX_ROWS = 1000  # rows the table holds (the first by the current sort); the chart and totals count every partition
 REDRAW_EVERY = 0.3  # seconds between redraws while partitions arrive
 CHART_BARS = 10
@@ -152,17 +152,15 @@ class StatsView(Screen):
             self._draw()
 
     def _draw(self) -> None:
-        import time
-
         self._dirty = False
         table = self.query_one("#stats-table", DataTable)
         cursor = self.shown[table.cursor_row].partition if self.shown and 0 <= table.cursor_row < len(self.shown) else None
         self.shown = sorted_stats(self.stats, self.sort)[:MAX_ROWS]
-        now = time.time()
+        now = self.app.now()  # the app's one clock (frozen in snapshots)
         table.clear()
         for s in self.shown:
-            table.add_row(label(s.partition), f"{s.keys:,}", size_figure(s.bytes), age_text(s.oldest or 0, now),
-                          age_text(s.newest or 0, now), f"{s.expiring_hour:,}", f"{s.expiring_day:,}")
+            table.add_row(label(s.partition), f"{s.keys:,}", size_figure(s.bytes), f"{s.expiring_hour:,}",
+                          f"{s.expiring_day:,}", age_text(s.oldest or 0, now), age_text(s.newest or 0, now))
         if cursor is not None:
             rows = [s.partition for s in self.shown]
             if cursor in rows:
