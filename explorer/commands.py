@@ -1107,6 +1107,7 @@ async def cmd_stats(session: ExplorerSession, args: argparse.Namespace) -> int:
     import shutil
 
     from explorer.core.display import age_text, timestamp_text
+    from explorer.core.envelope import partition_name
     from explorer.core.stats import Bucket, expiry_histogram, largest_chart, size_figure, sorted_stats, totals
 
     say_throttled(session, args.store)
@@ -1139,7 +1140,8 @@ async def cmd_stats(session: ExplorerSession, args: argparse.Namespace) -> int:
                  age_text(s.newest or 0, now), f"{s.expiring_hour:,}", f"{s.expiring_day:,}"] for s in shown])
         measure = "bytes" if args.sort == "bytes" else "keys"
         print(f"\nLargest partitions by {measure}:")
-        for line in largest_chart(found, width, min(top or 10, 10), measure) or ["(no partitions)"]:  # ten bars at most
+        bars = largest_chart(found, width, min(top or 10, 10), measure, partition_name)  # ten at most: the hot ones
+        for line in bars or ["(no partitions)"]:
             print(line)
         print("\nExpiries (keys, by when they expire from now):")
         for line in expiry_histogram(total.buckets, width):

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, parse_document_id
+from explorer.core.envelope import decode_partition, partition_label  # noqa: F401 - actors.py imports decode_partition here
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -214,31 +214,6 @@ class PartitionList(Vertical):
             self.post_message(self.PartitionChosen(self._shown[event.option_index]))
 
 
-def partition_label(partition: str) -> tuple[str, str, str] | None:
-    """(label, app-id, kind) of an actor's or workflow's partition — `workflow order-1002`,
-    `actor CartActor cart-42`, `activity …` — or None for any other partition (shown as it is)."""
-    key = decode_partition(partition)
-    if key is None:
-        return None
-    app, actor_type = key.app_id or "", key.actor_type or ""
-    if key.kind is KeyKind.WORKFLOW:
-        return f"workflow {key.actor_id}", app, "workflow"
-    if actor_type.startswith("dapr.internal."):  # Dapr's own actors: activities, …
-        kind = actor_type.rsplit(".", 1)[-1]
-        return f"{kind} {key.actor_id}", app, kind
-    return f"actor {actor_type} {key.actor_id}", app, "actor"
-
-
-def decode_partition(partition: str) -> StateKey | None:
-    """An actor's or workflow instance's partition (`app||type||id`, as Dapr's Cosmos store keys
-    actor state) decoded as the state key of a document in it would be; None for any other."""
-    if partition.count("||") != 2:
-        return None
-    key = parse_document_id(partition + "||_", _NO_PREFIX)
-    return key if key.kind is not KeyKind.PLAIN else None
-
-
-_NO_PREFIX = KeyPrefix.from_metadata(None)
 
 
 def _label(partition: str) -> Text:

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
 from explorer.core.display import age_text
-from explorer.widgets.partition_list import partition_label
+from explorer.core.envelope import partition_name as label
 from explorer.core.stats import (
     PartitionStats,
     StatsProgress,
@@ -42,12 +42,6 @@ COLUMNS = (("Partition", None), ("Keys", "keys"), ("Size", "bytes"), ("<1h", "ex
 MAX_ROWS = 1000  # rows the table holds (the first by the current sort); the chart and totals count every partition
 REDRAW_EVERY = 0.3  # seconds between redraws while partitions arrive
 CHART_BARS = 10
-
-
-def label(partition: str) -> str:
-    """A partition as the browser names it: `workflow order-1002`, `actor CartActor cart-42`, else as stored."""
-    decoded = partition_label(partition)
-    return decoded[0] if decoded is not None else (partition or "(empty partition key)")
 
 
 class TextLines(Widget):

@@ -221,3 +221,12 @@ def test_histogram_bars_never_exceed_the_width_and_keep_their_order(buckets, wid
             for j in range(5):
                 if buckets[i] > buckets[j]:
                     assert len(drawn[i]) >= len(drawn[j])
+
+
+def test_the_chart_names_workflow_and_actor_partitions_as_the_browser_does():
+    from explorer.core.envelope import partition_name
+
+    parts = [stats("order-processor||dapr.internal.default.order-processor.workflow||order-1002", keys=9),
+             stats("cart-service||CartActor||cart-42", keys=3), stats("", keys=1), stats("tenant-1", keys=2)]
+    names = [line.split(" │")[0].strip() for line in largest_chart(parts, 80, label=partition_name)]
+    assert names == ["workflow order-1002", "actor CartActor cart-42", "tenant-1", "(empty partition key)"]
