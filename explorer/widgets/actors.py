@@ -26,8 +26,7 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from explorer.core.display import CountSummary, failure_line, pretty_json_bytes
-from explorer.core.envelope import KeyKind
-from explorer.widgets.partition_list import decode_partition
+from explorer.core.envelope import KeyKind, decode_partition
 
 KEYS_PAGE = 100
 

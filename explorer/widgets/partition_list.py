@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.core.envelope import decode_partition, partition_label  # noqa: F401 - actors.py imports decode_partition here
+from explorer.core.envelope import partition_label
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
