@@ -71,6 +71,9 @@ async def shoot(stack: LocalStack) -> None:
     app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
     async with app.run_test(size=SIZE) as pilot:
         await shoot_teams(pilot)
+    app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
+    async with app.run_test(size=SIZE) as pilot:
+        await shoot_stats(pilot)
 
 
 async def to_store(pilot, store: str):
@@ -96,6 +99,17 @@ async def shoot_teams(pilot) -> None:
     await pilot.press("down")
     await pilot.pause(0.5)
     app.save_screenshot(str(OUT / "teams.svg"))
+
+
+async def shoot_stats(pilot) -> None:
+    """Partition insight: i on the workflow store, every partition's figures in, largest first."""
+    from explorer.widgets.stats import StatsView
+
+    app = pilot.app
+    await to_store(pilot, "statestore-workflows-cosmos")
+    await pilot.press("i")
+    await until(pilot, lambda: isinstance(app.screen, StatsView) and not app.screen.running and app.screen.shown)
+    app.save_screenshot(str(OUT / "stats.svg"))
 
 
 async def shoot_workflows(pilot) -> None:

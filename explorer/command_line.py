@@ -133,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("stores", nargs="*", metavar="STORE", help="only these stores (default: every Cosmos store)")
     p = _subcommand(sub, "partitions", "stream a store's partition keys")
     p.add_argument("store")
+    p = _subcommand(sub, "stats", "per-partition figures: keys, size, oldest and newest _ts, keys expiring within the "
+                                  "hour and the day; the largest partitions as bars and a histogram of expiries")
+    p.add_argument("store")
+    p.add_argument("--sort", choices=("keys", "bytes", "oldest", "newest", "expiring"), default="keys",
+                   help="which partitions come first: most keys (default), most bytes, oldest or newest data, "
+                        "most keys expiring soon")
+    p.add_argument("--top", type=_positive, metavar="N",
+                   help="only the first N partitions (default: 20 in the table; every partition with --json)")
     p = _subcommand(sub, "keys", "one page of a partition's keys")
     p.add_argument("store")
     p.add_argument("--partition", required=True, help="a partitionKey value; '(no partitionKey)' for items without one")

@@ -17,10 +17,13 @@ SDK's own throttle retries are off: a 429 is waited out here for the time the se
 documents, query pages, finding an id) are paced by an optional `RuBudget`; every charge counts
 in `ru_spent` and in the budget, paced or not. Reads only: a throttled write cannot happen here.
 
-Queries are plain Cosmos SQL that real Cosmos DB and the local server both
-answer: partitions are found by streaming `c.partitionKey` and de-duplicating
-(no DISTINCT), and a partition's keys are always asked for with
-`WHERE c.partitionKey = @pk`.
+Queries are plain Cosmos SQL that real Cosmos DB answers (the local server answers them the same
+way: docs/local-stack.md, "Queries"): partitions are found by `SELECT DISTINCT c.partitionKey`,
+so the rows transferred grow with partitions, not items (DISTINCT, not DISTINCT VALUE: the items
+without a partitionKey come back as `{}`); a partition's keys are always asked for with
+`WHERE c.partitionKey = @pk` and its partition key; a partition's figures (`partition_figures`)
+with aggregates in that one partition, since Cosmos DB refuses aggregates without VALUE (and
+GROUP BY) across partitions.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.core.model import MissingPartitionKey, partition_of, whole_number
 from explorer.core.ru_budget import RuBudget
+from explorer.core.stats import PartitionStats, partition_stats
 from explorer.cosmos_connect import async_client
 from explorer.errors import RBAC_SUBSTATUS, CosmosError, CosmosUnreachable, NotFound, RoleMissing, is_rbac_refusal
 
@@ -52,6 +56,9 @@ MAX_THROTTLED_SECONDS = 300.0
 DEFAULT_RETRY_AFTER = 1.0
 
 KEY_COLUMNS = "c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary"
+#: One partition's figures in one row (explorer.core.stats `partition_stats` reads these names).
+STATS_AGGREGATES = ("COUNT(1) AS keys, COUNT(c.ttl) AS withTtl, SUM(LENGTH(ToString(c))) AS size, "
+                    "MIN(c._ts) AS oldest, MAX(c._ts) AS newest")
 PARTITION_SCAN_PAGE = 1000
 
 
@@ -204,7 +211,7 @@ class PartitionBatch:
 
     partitions: tuple[str, ...]
     total_partitions: int
-    items_scanned: int
+    rows_read: int  # rows Cosmos returned for the discovery so far (one per partition and range, not per item)
     request_charge: float
 
 
@@ -358,10 +365,14 @@ class CosmosLister:
                 waited = await self._wait_out(exc, waited)
 
     async def _pages(self, query: Callable[[list[float]], Any], operation: str, continuation: str | None = None,
-                     paced: bool = True) -> AsyncIterator[tuple[list[dict[str, Any]], str | None, float]]:
+                     paced: bool = True, resumable: bool = True) -> AsyncIterator[tuple[list[dict[str, Any]], str | None, float]]:
         """The pages of a query from `continuation`: (items, token of the next page or None, charge).
         `query(charges)` makes the SDK's query, its response_hook appending each charge to `charges`.
-        A 429 is waited out and the same page asked again from the token it was asked with."""
+        A 429 is waited out and the same page asked again from the token it was asked with; for a
+        query whose tokens cannot be resumed (`resumable=False`: cross-partition DISTINCT, ORDER BY,
+        aggregates — the azure-cosmos README's limitation) the query starts again from `continuation`
+        as first given, so pages already yielded come again and the caller must tolerate repeats."""
+        start = continuation
         charges: list[float] = []
         pages = query(charges).by_page(continuation)
         waited = 0.0
@@ -378,9 +389,12 @@ class CosmosLister:
                     raise
                 waited = await self._wait_out(exc, waited)
                 charges.clear()
+                if not resumable:
+                    continuation = start
                 pages = query(charges).by_page(continuation)
                 continue
-            waited = 0.0
+            if resumable:  # a restarted query's waits add up over the whole query, so it cannot loop forever
+                waited = 0.0
             charge = sum(charges)
             charges.clear()
             continuation = pages.continuation_token or None
@@ -413,22 +427,58 @@ class CosmosLister:
     async def partitions(self, database: str, container: str, page_size: int = PARTITION_SCAN_PAGE) -> AsyncIterator[PartitionBatch]:
         """Distinct partitionKey values, streamed page by page (cancel by leaving the loop).
 
-        Memory grows with the number of distinct partitions (a set of strings),
-        never with the number of items.
+        `SELECT DISTINCT c.partitionKey FROM c`: Cosmos DB (through the SDK, per partition-key
+        range) returns one row per partition, `{}` for the items without a partitionKey, so rows
+        and memory grow with the number of partitions, never with the number of items. The set of
+        values seen also drops the repeats a restart after a 429 brings (such a query's
+        continuation cannot be resumed on Cosmos DB, so it starts again).
         """
         seen: set[str] = set()
-        scanned = 0
+        rows = 0
         query = lambda charges: self._container(database, container).query_items(  # noqa: E731
-            "SELECT c.partitionKey FROM c", max_item_count=page_size, priority=PRIORITY, response_hook=self._hook(charges))
-        async for items, _, charge in self._pages(query, "scan partitions"):
+            "SELECT DISTINCT c.partitionKey FROM c", max_item_count=page_size, priority=PRIORITY,
+            response_hook=self._hook(charges))
+        async for items, _, charge in self._pages(query, "discover partitions", resumable=False):
             fresh = []
             for item in items:
-                scanned += 1
+                rows += 1
                 pk = partition_of(item)
                 if pk not in seen:
                     seen.add(pk)
                     fresh.append(pk)
-            yield PartitionBatch(tuple(fresh), len(seen), scanned, charge)
+            yield PartitionBatch(tuple(fresh), len(seen), rows, charge)
+
+    @_plain_cosmos_errors("reading a partition's figures")
+    async def partition_figures(self, database: str, container: str, partition: str, default_ttl: int | None,
+                                now: float) -> PartitionStats:
+        """One partition's stats (explorer.core.stats) from single-partition queries, paced like a
+        scan: its aggregates (`COUNT(1)`, the JSON length of each document, `MIN`/`MAX` of `_ts`)
+        and how many items carry a ttl (`COUNT(c.ttl)` counts the defined ones) in one row, then —
+        only when the container's TTL is on and an item can expire — the `_ts` and `ttl` of the items
+        that can (every item under a default ttl; with defaultTtl -1 only those with a ttl other
+        than -1), bucketed by their effective expiry against `now`."""
+        condition, parameters, partition_key = _in_partition(partition)
+        charge = 0.0
+
+        def rows(sql: str, operation: str):
+            return self._pages(lambda charges: self._container(database, container).query_items(
+                sql, parameters=parameters, partition_key=partition_key, max_item_count=PARTITION_SCAN_PAGE,
+                priority=PRIORITY, response_hook=self._hook(charges)), operation)
+
+        figures: dict[str, Any] = {}
+        async for items, _, cost in rows(f"SELECT {STATS_AGGREGATES} FROM c WHERE {condition}", "partition figures"):
+            charge += cost
+            figures = items[0] if items else figures
+        expiring: list[dict[str, Any]] = []
+        ttl_on = default_ttl is not None and whole_number(default_ttl) is not None and (default_ttl == -1 or default_ttl > 0)
+        # Under defaultTtl -1 only an item's own ttl can make it expire: no item with a ttl, nothing to read.
+        if ttl_on and figures.get("keys") and (default_ttl != -1 or figures.get("withTtl")):
+            can_expire = "(NOT IS_DEFINED(c.ttl) OR c.ttl != -1)" if default_ttl != -1 else "(IS_DEFINED(c.ttl) AND c.ttl != -1)"
+            async for items, _, cost in rows(f"SELECT c._ts, c.ttl FROM c WHERE {condition} AND {can_expire}",
+                                             "partition expiries"):
+                charge += cost
+                expiring.extend(items)
+        return partition_stats(partition, figures, expiring, default_ttl, now, charge)
 
     def _in_partition_pages(self, database: str, container: str, columns: str, partition: str, page_size: int,
                             operation: str, continuation: str | None = None):

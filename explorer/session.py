@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +32,7 @@ from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
 from explorer.core.ru_budget import CosmosLoad
 from explorer.core.state_query import CosmosQuery, StateQuery
+from explorer.core.stats import PartitionStats, StatsProgress
 from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
 from explorer.errors import (
@@ -86,6 +87,10 @@ def _same_value(dapr: bytes, document: bytes, is_binary: bool) -> bool:
         return False
 
 
+#: Partitions whose figures are asked for at once by `stats` (each a single-partition query, low priority).
+STATS_CONCURRENCY = 4
+
+
 class StoreSession(Protocol):
     """What the screens may ask of a session — the whole of it. Each coroutine runs in a worker;
     each raises ExplorerError (or a network error) that the pane shows as it is. (The CLI uses
@@ -108,6 +113,8 @@ class StoreSession(Protocol):
     def workflows(self, location: StoreLocation) -> WorkflowReader: ...
     def agents(self, location: StoreLocation) -> AgentsReader: ...
     def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]: ...
+    def stats(self, location: StoreLocation, on_progress: Callable[[StatsProgress], None] | None = None
+              ) -> AsyncIterator[PartitionStats]: ...
     async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
                         page_size: int = 100) -> KeyPage: ...
     async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]: ...
@@ -292,6 +299,70 @@ class ExplorerSession:
         lister = self.workspace.lister(location.store)
         async for batch in lister.partitions(location.database, location.container):
             yield batch
+
+    async def stats(self, location: StoreLocation, on_progress: Callable[[StatsProgress], None] | None = None,
+                    concurrency: int = STATS_CONCURRENCY, now: float | None = None) -> AsyncIterator[PartitionStats]:
+        """Each partition's figures (explorer.core.stats), as they arrive: partitions are discovered by
+        DISTINCT and each one's figures asked for by `concurrency` single-partition queries at a time
+        while discovery goes on, all through the store's lister (low priority, paced by its RU budget).
+        `on_progress` hears after every discovery page and every partition. Expiries are bucketed
+        against one instant (`now`, default the start). Stop by leaving the loop (or cancelling the
+        worker): every query under way is cancelled. The first error ends the run and is raised."""
+        lister = self.workspace.lister(location.store)
+        now = time.time() if now is None else now
+        todo: asyncio.Queue = asyncio.Queue()
+        results: asyncio.Queue = asyncio.Queue()
+        finished = object()
+        state = {"found": 0, "done": 0, "over": False, "charge": 0.0}
+
+        def report() -> None:
+            if on_progress is not None:
+                on_progress(StatsProgress(state["found"], state["done"], state["over"], state["charge"]))
+
+        async def discover() -> None:
+            try:
+                async for batch in lister.partitions(location.database, location.container):
+                    state["charge"] += batch.request_charge
+                    state["found"] = batch.total_partitions
+                    for pk in batch.partitions:
+                        todo.put_nowait(pk)
+                    report()
+                state["over"] = True
+                report()
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+                results.put_nowait(exc)
+            finally:
+                for _ in range(concurrency):
+                    todo.put_nowait(finished)
+
+        async def figures() -> None:
+            try:
+                while (pk := await todo.get()) is not finished:
+                    results.put_nowait(await lister.partition_figures(
+                        location.database, location.container, pk, location.default_ttl, now))
+            except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+                results.put_nowait(exc)
+            finally:
+                results.put_nowait(finished)
+
+        tasks = [asyncio.create_task(discover())] + [asyncio.create_task(figures()) for _ in range(concurrency)]
+        try:
+            running = concurrency
+            while running:
+                item = await results.get()
+                if item is finished:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    state["done"] += 1
+                    state["charge"] += item.request_charge
+                    report()
+                    yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
                         page_size: int = 100) -> KeyPage:

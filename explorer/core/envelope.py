@@ -274,3 +274,36 @@ def decode_value(document: Mapping[str, object]) -> DecodedValue:
         except ValueError:  # binascii.Error, or non-ASCII text
             return DecodedValue(ValueKind.RAW_BYTES, None, value.encode("utf-8", "surrogatepass"), (NOT_BASE64,))
     return DecodedValue(ValueKind.RAW_BYTES, None, compact_json(value), (NOT_BASE64,))
+
+
+def partition_label(partition: str) -> tuple[str, str, str] | None:
+    """(label, app-id, kind) of an actor's or workflow's partition — `workflow order-1002`,
+    `actor CartActor cart-42`, `activity …` — or None for any other partition (shown as it is)."""
+    key = decode_partition(partition)
+    if key is None:
+        return None
+    app, actor_type = key.app_id or "", key.actor_type or ""
+    if key.kind is KeyKind.WORKFLOW:
+        return f"workflow {key.actor_id}", app, "workflow"
+    if actor_type.startswith("dapr.internal."):  # Dapr's own actors: activities, …
+        kind = actor_type.rsplit(".", 1)[-1]
+        return f"{kind} {key.actor_id}", app, kind
+    return f"actor {actor_type} {key.actor_id}", app, "actor"
+
+
+def decode_partition(partition: str) -> StateKey | None:
+    """An actor's or workflow instance's partition (`app||type||id`, as Dapr's Cosmos store keys
+    actor state) decoded as the state key of a document in it would be; None for any other."""
+    if partition.count("||") != 2:
+        return None
+    key = parse_document_id(partition + "||_", _NO_PREFIX_FOR_PARTITIONS)
+    return key if key.kind is not KeyKind.PLAIN else None
+
+
+_NO_PREFIX_FOR_PARTITIONS = KeyPrefix.from_metadata(None)
+
+
+def partition_name(partition: str) -> str:
+    """A partition as the browser names it: `workflow order-1002`, `actor CartActor cart-42`, else as stored."""
+    decoded = partition_label(partition)
+    return decoded[0] if decoded is not None else (partition or "(empty partition key)")

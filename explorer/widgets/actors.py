@@ -26,8 +26,7 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from explorer.core.display import CountSummary, failure_line, pretty_json_bytes
-from explorer.core.envelope import KeyKind
-from explorer.widgets.partition_list import decode_partition
+from explorer.core.envelope import KeyKind, decode_partition
 
 KEYS_PAGE = 100
 
@@ -103,22 +102,22 @@ class Actors(Screen):
     async def scan(self) -> None:
         progress = self.query_one("#actors-progress", Static)
         progress.update("scanning partitions for actor state…")
-        charge, scanned, count = 0.0, 0, 0
+        charge, count = 0.0, 0
         try:
             async for batch in self.session.partitions(self.location):
                 charge += batch.request_charge
-                scanned, count = batch.items_scanned, batch.total_partitions
+                count = batch.total_partitions
                 self._add(batch.partitions)
-                progress.update(self._progress(f"scanning · {CountSummary(count, 'partition', scanned, charge)}"))
+                progress.update(self._progress(f"scanning · {CountSummary(count, 'partition', charge=charge)}"))
         except Exception as exc:  # noqa: BLE001 - shown; the tree keeps what it found
             progress.update(Text(f"✖ {failure_line(exc)}", style="red"))
             return
         if not self.actors:
             progress.update(Text(f"no actor state in {self.location.store}: no partition is an actor's "
                                  "(`<app>||<actor type>||<actor id>`, the type not dapr.internal.…) · "
-                                 f"{CountSummary(count, 'partition', scanned, charge)}", style="yellow"))
+                                 f"{CountSummary(count, 'partition', charge=charge)}", style="yellow"))
         else:
-            progress.update(self._progress(str(CountSummary(count, "partition", scanned, charge))))
+            progress.update(self._progress(str(CountSummary(count, "partition", charge=charge))))
         self._status()
 
     def _progress(self, tail: str) -> str:

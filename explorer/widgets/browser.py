@@ -55,6 +55,7 @@ class Browser(Screen):
         Binding("f", "findings", "Doctor", tooltip="The doctor's findings for the selected store"),
         Binding("k", "raw_keys", "Raw keys", tooltip="Show partitions and keys as stored, or decoded (toggle)"),
         Binding("s", "search", "Search", tooltip="Find keys by value: Dapr's query language or Cosmos SQL, directly or through Dapr"),
+        Binding("i", "insight", "Insight", tooltip="Partition insight: keys, size, age and expiries per partition; the largest as bars"),
         Binding("L", "audit", "Audit log", tooltip="Every write made from this user's explorer: what, where, who, outcome"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -229,17 +230,17 @@ class Browser(Screen):
                 pending, self._pending_partition = self._pending_partition, None
                 plist.select(pending)
                 self.open_partition(pending)
-            charge, scanned, count = 0.0, 0, 0
+            charge, count = 0.0, 0
             async for batch in self.session.partitions(self.location):
                 charge += batch.request_charge
-                scanned, count = batch.items_scanned, batch.total_partitions
-                plist.add(batch.partitions, str(CountSummary(count, "partition", scanned, charge)))
+                count = batch.total_partitions
+                plist.add(batch.partitions, str(CountSummary(count, "partition", charge=charge)))
                 self.set_status()
         except Exception as exc:  # noqa: BLE001 - shown in the pane; the rest keeps working
             plist.set_progress("✖ failed — see →")  # 18 columns: the reason goes where it fits
             self._keys_message(f"✖ partitions of {store}: {failure_line(exc)}", failed="partitions")
             return
-        plist.finish(str(CountSummary(count, "partition", scanned, charge)))
+        plist.finish(str(CountSummary(count, "partition", charge=charge)))
         if self.partition is None and plist.shown:
             plist.options.highlighted = 0
 
@@ -415,6 +416,13 @@ class Browser(Screen):
             from explorer.widgets.search import SearchView
 
             self.app.push_screen(SearchView(self.session, self.location, self.partition))
+
+    def action_insight(self) -> None:
+        if self._store_open():
+            from explorer.widgets.stats import StatsView
+
+            self.app.push_screen(StatsView(self.session, self.location),
+                                 lambda partition: self._goto(("partition", partition)) if partition is not None else None)
 
     def action_audit(self) -> None:
         from explorer.audit import AuditLog

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, parse_document_id
+from explorer.core.envelope import partition_label
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -136,17 +136,10 @@ class PartitionList(Vertical):
     # -- labels ---------------------------------------------------------------------------
 
     def _decode(self, partition: str) -> None:
-        key = decode_partition(partition)
-        if key is None:
+        label = partition_label(partition)
+        if label is None:
             return
-        app, actor_type = key.app_id or "", key.actor_type or ""
-        if key.kind is KeyKind.WORKFLOW:
-            kind, text = "workflow", f"workflow {key.actor_id}"
-        elif actor_type.startswith("dapr.internal."):  # Dapr's own actors: activities, …
-            kind = actor_type.rsplit(".", 1)[-1]
-            text = f"{kind} {key.actor_id}"
-        else:
-            kind, text = "actor", f"actor {actor_type} {key.actor_id}"
+        text, app, kind = label
         self._labels[partition] = (text, app, kind)
         self._apps.setdefault(kind, set()).add(app)
         self.add_class("decoded")
@@ -221,16 +214,6 @@ class PartitionList(Vertical):
             self.post_message(self.PartitionChosen(self._shown[event.option_index]))
 
 
-def decode_partition(partition: str) -> StateKey | None:
-    """An actor's or workflow instance's partition (`app||type||id`, as Dapr's Cosmos store keys
-    actor state) decoded as the state key of a document in it would be; None for any other."""
-    if partition.count("||") != 2:
-        return None
-    key = parse_document_id(partition + "||_", _NO_PREFIX)
-    return key if key.kind is not KeyKind.PLAIN else None
-
-
-_NO_PREFIX = KeyPrefix.from_metadata(None)
 
 
 def _label(partition: str) -> Text:

@@ -301,7 +301,22 @@ class RecordedSession:
     async def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]:
         docs = DOCUMENTS[location.store]
         found = list(dict.fromkeys(d["partitionKey"] for d in docs))
-        yield PartitionBatch(tuple(found), len(found), len(docs), 2.83)
+        yield PartitionBatch(tuple(found), len(found), len(found), 2.83)
+
+    async def stats(self, location: StoreLocation, on_progress=None) -> AsyncIterator:
+        """Each partition's figures from the recorded documents, as the lister's queries would give
+        them (the JSON length of each document for its size), at the frozen clock."""
+        from explorer.core.stats import StatsProgress, partition_stats
+
+        docs = DOCUMENTS[location.store]
+        found = list(dict.fromkeys(d["partitionKey"] for d in docs))
+        for n, pk in enumerate(found, 1):
+            mine = [d for d in docs if d["partitionKey"] == pk]
+            figures = {"keys": len(mine), "size": sum(len(json.dumps(d, separators=(",", ":"))) for d in mine),
+                       "oldest": min(d["_ts"] for d in mine), "newest": max(d["_ts"] for d in mine)}
+            if on_progress is not None:
+                on_progress(StatsProgress(len(found), n, True, 2.83 + 3.0 * n))
+            yield partition_stats(pk, figures, [d for d in mine if "ttl" in d], location.default_ttl, NOW, 3.0)
 
     async def keys_page(self, location, partition, continuation, page_size=100) -> KeyPage:
         rows = tuple(KeyRow(d["id"], d["partitionKey"], d["_etag"], d["_ts"], d.get("ttl"), d["isBinary"])

@@ -272,6 +272,19 @@ def test_actors_view(snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_insight_view(snap_compare):
+    """i on the workflow store: its partitions by keys, the largest as bars, the expiry histogram."""
+    async def run_before(pilot):
+        from explorer.widgets.stats import StatsView
+
+        await at_partition(pilot, WORKFLOWS_STORE, "order-processor||CartActor||cart-42")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(pilot.app.screen, StatsView) and not pilot.app.screen.running
+                    and pilot.app.screen.shown, "every partition's figures")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
 # -- dapr-agents (its recorded documents) ------------------------------------------------------
 
 async def in_teams(pilot, agent: str = "Trip Planner") -> None:

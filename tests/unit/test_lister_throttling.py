@@ -124,15 +124,40 @@ async def _scan(lister):
     return found
 
 
+async def _documents(lister):
+    found = [item["partitionKey"] async for item in lister.iter_documents("db", "coll", "p")]
+    await lister.close()
+    return found
+
+
 def test_a_throttled_page_is_asked_again_from_the_same_continuation_and_nothing_is_lost():
     fake = FakeContainer(partition_pages(4), refuse={"t2": 2})
     lister, waits, slept = lister_on(fake)
-    found = asyncio.run(_scan(lister))
+    found = asyncio.run(_documents(lister))
     assert found == [f"p{page}-{i}" for page in range(4) for i in range(3)]  # each once, in order
     assert fake.asked == [None, "t1", "t2", "t2", "t2", "t3"]
     assert waits == [0.25, 0.25] and slept == [0.25, 0.25]
     assert lister.ru_spent == 4 * 3.0  # refused pages cost nothing
     assert lister.throttled_for() == 0
+
+
+def test_a_throttled_discovery_starts_again_and_names_each_partition_once():
+    """Cross-partition DISTINCT cannot resume a continuation on Cosmos DB (azure-cosmos README):
+    the discovery asks again from the start, and the repeated rows add no partition twice."""
+    fake = FakeContainer(partition_pages(4), refuse={"t2": 1})
+    lister, waits, _ = lister_on(fake)
+    found = asyncio.run(_scan(lister))
+    assert found == [f"p{page}-{i}" for page in range(4) for i in range(3)]
+    assert fake.asked == [None, "t1", "t2", None, "t1", "t2", "t3"]
+    assert waits == [0.25]
+
+
+def test_a_discovery_throttled_at_every_restart_still_gives_up_after_the_cap():
+    fake = FakeContainer(partition_pages(3), refuse={"t1": -1}, retry_after_ms="100000")
+    lister, waits, _ = lister_on(fake)
+    with pytest.raises(CosmosError, match="429"):
+        asyncio.run(_scan(lister))
+    assert sum(waits) <= MAX_THROTTLED_SECONDS and len(waits) == 3
 
 
 def test_the_first_page_throttled_starts_the_query_again():
