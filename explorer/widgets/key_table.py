@@ -39,7 +39,7 @@ from explorer.widgets.row_table import NAVIGATION, table_css
 
 PREFETCH_ROWS = 20  # ask for the next page when the cursor is this close to the last row held
 KEY_WIDTH = (8, 48)  # the key column fits the longest key held, within these bounds
-MARK, MARK_CELLS = "●", 3  # the mark column: a marked key's dot, padded
+MARK = "●"  # a marked key's dot, drawn in the key cell's left padding (no column of its own)
 FIXED = (("TTL", 23), ("Etag", 14), ("Modified", 8))
 TTL_WIDTH, AGE_WIDTH = FIXED[0][1], FIXED[2][1]
 STYLE_FILTERS = (ANSIToTruecolor, Monochrome, NoColor, DimFilter)  # Textual's own: each maps one segment's style
@@ -81,7 +81,7 @@ class KeyTable(ScrollView, can_focus=True):
         & > .key-table--workflow { color: $text-primary; }""")
     BINDINGS = [
         Binding("enter", "open_key", "Open", show=False),
-        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the key under the cursor (for a bulk action)"),
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark or unmark the key under the cursor (for a bulk action)"),
         Binding("ctrl+a", "mark_all", "Mark all", show=False,
                 tooltip="Mark every key of the partition loaded so far (again: unmark them all)"),
         *NAVIGATION,
@@ -234,7 +234,7 @@ class KeyTable(ScrollView, can_focus=True):
         self._app_width = max(self._app_width, cell_len(entry.state_key.app_id or "—"))
 
     def _columns(self) -> list[tuple[str, int]]:
-        return [("", MARK_CELLS - 2), ("Key", self._key_width), *FIXED, ("App", self._app_width)]
+        return [("Key", self._key_width), *FIXED, ("App", self._app_width)]
 
     def _resize(self) -> None:
         self._row_length = width = sum(w + 2 for _, w in self._columns())
@@ -300,7 +300,7 @@ class KeyTable(ScrollView, can_focus=True):
         if cells is None:
             key, tone = self._key_text(entry)
             mark = MARK if entry.doc_id in self.marked else " "
-            cells = (" " + mark + "  " + set_cell_size(key, self._key_width) + " ", tone,
+            cells = (mark + set_cell_size(key, self._key_width) + " ", tone,
                      " " + set_cell_size(short_etag(entry.etag), FIXED[1][1]) + " ")
             self._fixed[entry.doc_id] = cells
         return cells
@@ -384,7 +384,7 @@ class KeyTable(ScrollView, can_focus=True):
             if view == width:
                 return LineStrip([cells[1], ttl, cells[2]], width)
             return LineStrip([cells[1], ttl, cells[2], Segment(" " * (width - view), cells[2].style)], width)
-        key_cells, ttl_cells = MARK_CELLS + self._key_width + 2, TTL_WIDTH + 2
+        key_cells, ttl_cells = self._key_width + 2, TTL_WIDTH + 2
         return self._line([(cells[1].text, key_cells, cells[1].style), (ttl.text, ttl_cells, ttl.style),
                            (cells[2].text, max(length, view) - key_cells - ttl_cells, cells[2].style)],
                           cells[2].style)

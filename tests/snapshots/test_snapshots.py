@@ -87,6 +87,17 @@ def test_browser(snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=at_partition)
 
 
+def test_browser_with_marked_keys(snap_compare):
+    """Two keys marked for a bulk action: their dots, and the count in the key pane's title."""
+    async def run_before(pilot):
+        await at_partition(pilot)
+        pilot.app.browser.keys.focus()
+        await pilot.press("space", "down", "space")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_browser_light_theme(snap_compare):
     assert snap_compare(make_app(theme="textual-light"), terminal_size=SIZE, run_before=at_partition)
 
