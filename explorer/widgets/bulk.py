@@ -237,7 +237,14 @@ class BulkView(Screen[bool]):
         if guard is None:
             self.start()
         else:
-            guard(what, self.start, lambda why: self.query_one("#bulk-error", Static).update(why))
+            guard(what, self.start, self._refused)
+
+    def _refused(self, why: str) -> None:
+        """The context's name was not typed: nothing sent; the count is typed again to retry."""
+        self.query_one("#bulk-error", Static).update(why)
+        count = self.query_one("#bulk-count", Input)
+        count.value = ""
+        count.focus()
 
     def start(self) -> None:
         """Hide the count, show the progress bar, and run the plan in a worker."""

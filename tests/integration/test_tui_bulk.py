@@ -77,10 +77,18 @@ def doc_id(key: str) -> str:
     return f"{AGENTS_APP}||{key}"
 
 
-def make_app(stack, read_only: bool = False) -> ExplorerApp:
+def make_app(stack, read_only: bool = False, production: str | None = None) -> ExplorerApp:
+    """`production`: on a production context of that name, opened with --allow-writes."""
     paths = [stack.resources_path]
     addresses = [s.grpc_address for s in stack.sidecars.values()]
-    return ExplorerApp(load_components(paths), paths, addresses, read_only=read_only)
+    prepared = None
+    if production:
+        from explorer.contexts import Prepared
+        from explorer.core.contexts import Context, decide_writes
+
+        context = Context(production, "contexts.yaml", resources=(str(stack.resources_path),), production=True)
+        prepared = Prepared(context, decide_writes(context, False, True), paths, addresses, None, {}, None)
+    return ExplorerApp(load_components(paths), paths, addresses, read_only=read_only, prepared=prepared)
 
 
 async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
@@ -186,6 +194,30 @@ async def test_marked_keys_wrong_count_refused_right_count_deletes_exactly_them(
     assert sorted((r.key, r.operation, r.outcome, r.etag_before) for r in records) == sorted(
         (key, "delete", "done", before[doc_id(key)]["_etag"]) for key in chosen)
     assert all(r.time >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(started - 1)) for r in records)
+
+
+async def test_a_production_context_asks_for_its_name_after_the_count(stack, cosmos):
+    from explorer.widgets.dialogs import TypeContextName
+
+    await write_keys(stack, "prod", 4)
+    before = docs(cosmos, "prod")
+    app = make_app(stack, production="prod-eu")
+    async with app.run_test(size=(110, 34)) as pilot:
+        await browse_to(pilot, "prod")
+        await pilot.press("space", "space")
+        view = await bulk(pilot)
+        await type_count(pilot, view, "2")
+        await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the context's name to be asked")
+        await pilot.press(*"prod-us", "enter", "escape")
+        await until(pilot, lambda: app.screen is view, "back on the dry run")
+        assert "nothing was sent to production context prod-eu" in text(view, "#bulk-error") and not view.ran
+        assert docs(cosmos, "prod") == before
+        await type_count(pilot, view, "2")
+        await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the context's name to be asked")
+        await pilot.press(*"prod-eu", "enter")
+        await finish(pilot, view)
+        assert view.report.done == 2
+    assert len(docs(cosmos, "prod")) == 2
 
 
 async def test_a_key_changed_after_the_dry_run_is_skipped_and_left_as_the_other_writer_left_it(stack, cosmos):
