@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import time
 
 import orjson
@@ -23,24 +22,19 @@ from explorer.widgets.browser import Browser
 from explorer.core.bulk import BulkAction
 from explorer.widgets.bulk import BulkChoice, BulkRequest, BulkView
 from explorer.widgets.diff import DiffView
-from explorer.widgets.store_list import StoreList
 from tests.support import REPO, no_traceback, run_cli
 
-from .conftest import own_stack
+from .conftest import own_stack, stack_env
+from .test_tui import browse_to as browse_store, shown, text
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    with own_stack(tmp_path_factory, "tui-bulk", seeded=False) as local:
-        saved = dict(os.environ)
-        os.environ.update(local.client_env())  # the component files resolve COSMOS_URL etc. from here
-        try:
-            yield local
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    # stack_env: the component files resolve COSMOS_URL etc. from the environment
+    with own_stack(tmp_path_factory, "tui-bulk", seeded=False) as local, stack_env(local):
+        yield local
 
 
 @pytest.fixture(scope="module")
@@ -103,32 +97,10 @@ async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
 
 
 async def browse_to(pilot, partition: str) -> Browser:
-    """As a user would: arrow to the agents store, filter the partitions, Enter."""
-    app = pilot.app
-    await until(pilot, lambda: app.session is not None, "the session to open")
-    browser = app.browser
-    stores = browser.query_one(StoreList)
-    stores.focus()
-    for _ in range(10):
-        if stores.current_store == AGENTS_STORE:
-            break
-        await pilot.press("down")
-    await until(pilot, lambda: browser.store == AGENTS_STORE and partition in browser.partitions.partitions,
-                f"partition {partition}")
-    await pilot.press("slash", *partition, "enter")
-    await until(pilot, lambda: browser.partition == partition and browser.keys.entries, f"keys of {partition}")
+    """As a user would: arrow to the agents store, filter the partitions, Enter; the key table focused."""
+    browser = await browse_store(pilot, AGENTS_STORE, partition)
     browser.keys.focus()
     return browser
-
-
-def shown(widget) -> str:
-    from textual.geometry import Region
-
-    return "\n".join(line.text for line in widget.render_lines(Region(0, 0, widget.size.width, widget.size.height)))
-
-
-def text(screen, selector: str) -> str:
-    return " ".join(shown(screen.query_one(selector)).split())
 
 
 async def bulk(pilot, action: str = "bulk-delete", ttl: str | None = None, whole_partition: bool = False) -> BulkView:
@@ -170,7 +142,7 @@ async def test_marked_keys_wrong_count_refused_right_count_deletes_exactly_them(
         kept = sorted(set(rows) - set(chosen))
         assert sorted(e.state_key.key for e in browser.keys.marked.values()) == chosen
         assert "3 marked" in text(browser, "#keys-title")
-        assert shown(browser.keys).count("●") == 3
+        assert sum(line.startswith("●") for line in shown(browser.keys).splitlines()) == 3
         view = await bulk(pilot)
         assert "would delete 3 keys in statestore-agents-cosmos" in text(view, "#bulk-status")
         assert "Type 3 to delete 3 keys" in text(view, "#bulk-prompt")
@@ -288,23 +260,23 @@ async def test_set_ttl_on_a_partition_keeps_every_value_and_its_shape(stack, cos
 
 
 async def test_a_read_only_session_offers_no_bulk_and_no_marks(stack, cosmos):
-    await write_keys(stack, "ro", 3)
-    before = docs(cosmos, "ro")
+    await write_keys(stack, "readonly", 3)
+    before = docs(cosmos, "readonly")
     app = make_app(stack, read_only=True)
     async with app.run_test(size=(110, 34)) as pilot:
-        browser = await browse_to(pilot, "ro")
+        browser = await browse_to(pilot, "readonly")
         active = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
         assert "bulk" not in active and "toggle_mark" not in active and "diff" in active
         assert "Bulk" not in {c.title for c in app.get_system_commands(app.screen)}
         await pilot.press("space", "ctrl+a", "B")
         await pilot.pause(0.1)
         assert isinstance(app.screen, Browser) and not browser.keys.marked
-        view = BulkView(app.session, browser.location, "ro", BulkRequest(BulkAction.DELETE, None, False))
+        view = BulkView(app.session, browser.location, "readonly", BulkRequest(BulkAction.DELETE, None, False))
         await app.push_screen(view)  # were it reached some other way, the screen refuses too
         await pilot.pause(0.2)
         assert view.plan is None and "read-only session: nothing can be written" in text(view, "#bulk-status")
         assert not view.query_one("#bulk-count").display
-    assert docs(cosmos, "ro") == before
+    assert docs(cosmos, "readonly") == before
 
 
 async def test_the_diff_view_shows_the_key_changed_since_an_export(stack, cosmos, tmp_path):
