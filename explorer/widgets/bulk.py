@@ -31,6 +31,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar
 
 from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, Listed, confirmed, make_plan
 from explorer.core.display import short_etag
+from explorer.core.envelope import parse_document_id
 from explorer.core.expiry import MAX_TTL
 
 MAX_SHOWN = 1000  # dry-run rows drawn; the counts cover every key
@@ -203,8 +204,9 @@ class BulkView(Screen[bool]):
         for target in plan.targets[:MAX_SHOWN]:
             table.add_row(target.state_key.key, target.listed.partition, short_etag(target.listed.etag), what)
         for passed in plan.passed[:max(0, MAX_SHOWN - plan.count)]:
-            table.add_row(Text(passed.doc_id, style="dim"), passed.partition, "", Text(f"left alone: {passed.reason}",
-                                                                                     style="yellow"))
+            key = parse_document_id(passed.doc_id, location.key_prefix, location.store).key
+            table.add_row(Text(key, style="dim"), passed.partition, "", Text(f"left alone: {passed.reason}",
+                                                                             style="yellow"))
         shown = min(MAX_SHOWN, plan.count + len(plan.passed))
         more = f" · the first {shown:,} of {plan.count + len(plan.passed):,} keys are listed" if shown < \
             plan.count + len(plan.passed) else ""

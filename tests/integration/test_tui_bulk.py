@@ -259,6 +259,30 @@ async def test_set_ttl_on_a_partition_keeps_every_value_and_its_shape(stack, cos
     assert base64.b64decode(after[doc_id("ttl:003")]["value"]) == bytes([3, 0, 255])
 
 
+async def test_remove_ttl_leaves_a_key_without_one_alone_and_says_why(stack, cosmos):
+    await write_keys(stack, "nottl", 4, binary_every=2)
+    async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as sidecar:
+        await sidecar.save(AGENTS_STORE, [StateWrite(f"nottl:{i:03}", orjson.dumps({"n": i}), metadata={
+            "partitionKey": "nottl", "contentType": "application/json", "ttlInSeconds": "600"}) for i in (1, 2)])
+    before = docs(cosmos, "nottl")
+    app = make_app(stack)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await browse_to(pilot, "nottl")
+        view = await bulk(pilot, action="bulk-remove-ttl", whole_partition=True)
+        assert "would remove the TTL of 2 keys in statestore-agents-cosmos; 2 left alone (2 no TTL to remove)" in \
+            text(view, "#bulk-status")
+        rows = shown(view.query_one("#bulk-keys"))
+        assert sum("left alone: no TTL to remove" in line for line in rows.splitlines()) == 2
+        assert "nottl:000" in rows and "agent-registry||" not in rows  # keys, not document ids
+        await type_count(pilot, view, "2")
+        await finish(pilot, view)
+        assert view.report.done == 2
+    after = docs(cosmos, "nottl")
+    assert {i: d.get("ttl") for i, d in after.items()} == {doc_id("nottl:000"): None, doc_id("nottl:001"): -1,
+                                                          doc_id("nottl:002"): -1, doc_id("nottl:003"): None}
+    assert all((after[i]["value"], after[i]["isBinary"]) == (before[i]["value"], before[i]["isBinary"]) for i in after)
+
+
 async def test_a_read_only_session_offers_no_bulk_and_no_marks(stack, cosmos):
     await write_keys(stack, "readonly", 3)
     before = docs(cosmos, "readonly")
