@@ -142,6 +142,7 @@ async def test_marked_keys_wrong_count_refused_right_count_deletes_exactly_them(
         kept = sorted(set(rows) - set(chosen))
         assert sorted(e.state_key.key for e in browser.keys.marked.values()) == chosen
         assert "3 marked" in text(browser, "#keys-title")
+        assert {"Mark", "Mark all", "Bulk", "Diff"} <= {c.title for c in app.get_system_commands(app.screen)}
         assert sum(line.startswith("●") for line in shown(browser.keys).splitlines()) == 3
         view = await bulk(pilot)
         assert "would delete 3 keys in statestore-agents-cosmos" in text(view, "#bulk-status")

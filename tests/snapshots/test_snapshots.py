@@ -98,6 +98,17 @@ def test_browser_with_marked_keys(snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_bulk_choice_with_marked_keys(snap_compare):
+    """B with two keys marked: the action, the TTL box, the marked keys or the whole partition."""
+    async def run_before(pilot):
+        await at_partition(pilot)
+        pilot.app.browser.keys.focus()
+        await pilot.press("space", "space", "B")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_browser_light_theme(snap_compare):
     assert snap_compare(make_app(theme="textual-light"), terminal_size=SIZE, run_before=at_partition)
 
