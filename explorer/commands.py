@@ -923,52 +923,17 @@ async def cmd_import(session: ExplorerSession, args: argparse.Namespace) -> int:
                                             lambda d: (d.exported.doc_id, d.exported.partition), progress, cancel))
 
 
-def _is_file_side(spec: str) -> bool:
-    import os
-
-    return spec == "-" or spec.endswith((".jsonl", ".json", ".ndjson")) or os.path.isfile(spec)
-
-
-async def _diff_side(session: ExplorerSession, spec: str, partition: str | None, skipped: list[str]):
-    """The keys of one side of a diff: an export file's records, or a store's documents (items Dapr
-    did not write are counted in `skipped`, not compared)."""
-    from explorer.core.restore import BadLine, document_side_key, read_export, side_key
-
-    if _is_file_side(spec):
-        try:
-            handle = sys.stdin.buffer if spec == "-" else open(spec, "rb")  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(f"{spec}: {exc.strerror or exc}") from None
-        try:
-            with handle:
-                for exported in read_export(handle):
-                    if partition is None or exported.partition == partition:
-                        yield side_key(exported)
-        except BadLine as exc:
-            raise UsageError(f"{spec}: {exc}") from None
-        return
-    location = await session.location(spec)
-    pks = [partition_arg(partition)] if partition is not None else [
-        pk async for batch in session.partitions(location) for pk in batch.partitions]
-    for pk in pks:
-        async for document in session.documents(location, pk):
-            key = document_side_key(document)
-            if key is None:
-                skipped.append(str(document.get("id")))
-            else:
-                yield key
-
-
 async def cmd_diff(session: ExplorerSession, args: argparse.Namespace) -> int:
     """`dapr-explorer diff LEFT RIGHT`: keys only on one side, and keys whose value, shape, TTL or
     partition differ (document ids compared). Exit 0; with --exit-code, 1 when the sides differ."""
     from explorer.core.restore import diff_sides
+    from explorer.diff_sides import read_side
 
     if args.left == "-" and args.right == "-":
         raise UsageError("only one side can be read from stdin")
     skipped: dict[str, list[str]] = {"left": [], "right": []}
-    left = [k async for k in _diff_side(session, args.left, args.partition, skipped["left"])]
-    right = [k async for k in _diff_side(session, args.right, args.partition, skipped["right"])]
+    left = [k async for k in read_side(session, args.left, args.partition, skipped["left"])]
+    right = [k async for k in read_side(session, args.right, args.partition, skipped["right"])]
     report = diff_sides(left, right)
     if args.json:
         for side, keys in (("left-only", report.only_left), ("right-only", report.only_right)):

@@ -11,8 +11,10 @@ the others keep working. `r` is offered only when asking again can help, and
 while the keys pane shows an error nothing offers to edit or delete.
 
 What it must never do: await I/O in a handler, write (writes happen only in
-the key editor, through the session), or hold a whole partition: the key
-table keeps a `KeyWindow` of pages.
+the key editor and the bulk view, through the session), or hold a whole
+partition: the key table keeps a `KeyWindow` of pages. `B` (bulk: the marked
+keys or the whole partition) and `D` (diff against another store or an export
+file) open screens of their own (explorer.widgets.bulk, explorer.widgets.diff).
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ class Browser(Screen):
         Binding("k", "raw_keys", "Raw keys", tooltip="Show partitions and keys as stored, or decoded (toggle)"),
         Binding("s", "search", "Search", tooltip="Find keys by value: Dapr's query language or Cosmos SQL, directly or through Dapr"),
         Binding("i", "insight", "Insight", tooltip="Partition insight: keys, size, age and expiries per partition; the largest as bars"),
+        Binding("B", "bulk", "Bulk", tooltip="Delete, set or remove the TTL of the marked keys or the whole partition: "
+                "a dry run, the count typed, then each key with its etag"),
+        Binding("D", "diff", "Diff", tooltip="Compare this store with another store or an export file"),
         Binding("L", "audit", "Audit log", tooltip="Every write made from this user's explorer: what, where, who, outcome"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -101,6 +106,7 @@ class Browser(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#keys-message").display = False
+        self.keys.markable = not self.app.read_only
         self.query_one(StoreList).show(self.app.initial_stores(), {})
         self.query_one(StoreList).focus()
         self._ticker = self.set_interval(1.0, self.tick)
@@ -134,6 +140,12 @@ class Browser(Screen):
             return True if self.keys.current is not None else None
         if action == "copy":
             return True if self.keys.current is not None else None
+        if action == "bulk":
+            if self.app.read_only:
+                return False  # not offered at all, as edit and delete
+            return True if self.partition is not None and self.location is not None else None
+        if action == "diff":
+            return True if self.location is not None else None
         return True
 
     # -- status -------------------------------------------------------------------------
@@ -276,7 +288,7 @@ class Browser(Screen):
         location = self.location
         return KeyEntry(row.id, row.partition_key, row.etag, row.ts,
                         parse_document_id(row.id, location.key_prefix, location.store),
-                        effective_expiry(row.ttl, location.default_ttl, row.ts))
+                        effective_expiry(row.ttl, location.default_ttl, row.ts), row.ttl)
 
     @work(exclusive=True, group="keys")
     async def load_page(self, partition: str, request: PageRequest, cursor_doc: str | None = None) -> None:
@@ -318,7 +330,13 @@ class Browser(Screen):
     def _keys_title(self, span: str) -> None:
         """The key pane's title: the open partition (decoded unless raw keys are shown) and the keys held."""
         self._keys_span = span
-        self.query_one("#keys-title", Static).update(Text(f"{self.partitions.title(self.partition or '')}{span}"))
+        marked = len(self.keys.marked)
+        marks = f" · {marked:,} marked (B: bulk)" if marked else ""
+        self.query_one("#keys-title", Static).update(Text(f"{self.partitions.title(self.partition or '')}{span}{marks}"))
+
+    def on_key_table_marks_changed(self, message: KeyTable.MarksChanged) -> None:
+        if self.partition is not None:
+            self._keys_title(self._keys_span)
 
     @work(group="labels")
     async def load_labels(self, partition: str, doc_ids: list[str]) -> None:
@@ -383,12 +401,13 @@ class Browser(Screen):
         editor = KeyEditor(self.session, self.location, doc_id, partition, then)
         self.app.push_screen(editor, lambda result: self._editor_closed(doc_id, partition))
 
-    def _editor_closed(self, doc_id: str, partition: str) -> None:
-        """Show what the editor changed: reload the partition's first page, cursor back on the key."""
+    def _editor_closed(self, doc_id: str | None, partition: str, keep_marks: bool = True) -> None:
+        """Show what the editor (or a bulk action) changed: reload the partition's first page, cursor
+        back on the key; the marks stay unless a bulk action used them."""
         if self.location is None or partition != self.partition:
             return
         self.window = KeyWindow(max_pages=WINDOW_PAGES)
-        self.keys.reset()
+        self.keys.reset(keep_marks=keep_marks)
         request = self.window.next_request()
         if request is not None:
             self.load_page(partition, request, cursor_doc=doc_id)
@@ -423,6 +442,26 @@ class Browser(Screen):
 
             self.app.push_screen(StatsView(self.session, self.location),
                                  lambda partition: self._goto(("partition", partition)) if partition is not None else None)
+    def action_bulk(self) -> None:
+        if self.app.read_only or not self._store_open() or self.partition is None:
+            return
+        from explorer.widgets.bulk import BulkChoice, BulkView
+
+        partition, marked = self.partition, list(self.keys.marked.values())
+
+        def chosen(choice) -> None:
+            if choice is not None:
+                view = BulkView(self.session, self.location, partition, choice, marked)
+                self.app.push_screen(view, lambda ran: self._editor_closed(None, partition, keep_marks=not ran))
+
+        self.app.push_screen(BulkChoice(self.location.store, partition, len(marked)), chosen)
+
+    def action_diff(self) -> None:
+        if self._store_open():
+            from explorer.widgets.diff import DiffView
+
+            others = [store.name for store in self.session.stores() if store.name != self.location.store]
+            self.app.push_screen(DiffView(self.session, self.location, others, self.partition))
 
     def action_audit(self) -> None:
         from explorer.audit import AuditLog

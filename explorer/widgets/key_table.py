@@ -8,7 +8,10 @@ visible rows costs a repaint, not a rebuild. Renders the rows of the screen's
 Actor and workflow keys show what tells them apart, not their common prefix:
 `CartActor cart-42 · items` from the id alone, `history-000003 · TaskScheduled
 reserve_inventory` once the screen hands over labels read from the values
-(`set_labels`); `raw` shows the Dapr keys as stored. Never does I/O.
+(`set_labels`); `raw` shows the Dapr keys as stored. `space` marks the key under the cursor
+and `ctrl+a` every key held (again: none) for a bulk action; the marks — each key as it was listed,
+with its etag — survive paging and are forgotten by `reset` (a new partition); `MarksChanged`
+tells the screen how many. Never does I/O.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from explorer.widgets.row_table import NAVIGATION, table_css
 
 PREFETCH_ROWS = 20  # ask for the next page when the cursor is this close to the last row held
 KEY_WIDTH = (8, 48)  # the key column fits the longest key held, within these bounds
+MARK = "●"  # a marked key's dot, drawn in the key cell's left padding (no column of its own)
 FIXED = (("TTL", 23), ("Etag", 14), ("Modified", 8))
 TTL_WIDTH, AGE_WIDTH = FIXED[0][1], FIXED[2][1]
 STYLE_FILTERS = (ANSIToTruecolor, Monochrome, NoColor, DimFilter)  # Textual's own: each maps one segment's style
@@ -51,6 +55,7 @@ class KeyEntry:
     ts: int
     state_key: StateKey
     expiry: Expiry
+    ttl: int | None = None  # the item's own ttl field, as listed (a bulk remove-TTL needs it)
 
 
 def ttl_cell(entry: KeyEntry, now: float) -> tuple[str, str]:
@@ -74,7 +79,13 @@ class KeyTable(ScrollView, can_focus=True):
         & > .key-table--expired { color: $error; text-style: bold; }
         & > .key-table--actor { color: $text-accent; }
         & > .key-table--workflow { color: $text-primary; }""")
-    BINDINGS = [Binding("enter", "open_key", "Open", show=False), *NAVIGATION]
+    BINDINGS = [
+        Binding("enter", "open_key", "Open", show=False),
+        Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark or unmark the key under the cursor (for a bulk action)"),
+        Binding("ctrl+a", "mark_all", "Mark all", show=False,
+                tooltip="Mark every key of the partition loaded so far (again: unmark them all)"),
+        *NAVIGATION,
+    ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
     header_height = 1
@@ -90,6 +101,11 @@ class KeyTable(ScrollView, can_focus=True):
 
     class NeedPreviousPage(Message):
         pass
+
+    class MarksChanged(Message):
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -113,6 +129,8 @@ class KeyTable(ScrollView, can_focus=True):
         self.more_before = False  # rows exist before the first one held (dropped from the window)
         self._labels: dict[str, str] = {}  # doc_id -> what its value says (workflow state), from the screen
         self.raw = False  # the Dapr keys as stored, instead of the labels
+        self.marked: dict[str, KeyEntry] = {}  # doc_id -> the key as last listed, for a bulk action
+        self.markable = True  # the screen sets False where nothing may be written (read-only)
 
     @property
     def entries(self) -> list[KeyEntry]:
@@ -130,7 +148,11 @@ class KeyTable(ScrollView, can_focus=True):
 
     # -- what the screen tells it -------------------------------------------------------
 
-    def reset(self) -> None:
+    def reset(self, keep_marks: bool = False) -> None:
+        """Empty the table; the marks too unless `keep_marks` (the same partition, reloaded)."""
+        if self.marked and not keep_marks:
+            self.marked = {}
+            self.post_message(self.MarksChanged(0))
         self._labels = {}
         self._entries, self._ttl_text, self._age_text = [], {}, {}
         self._ttl_tone, self._fixed, self._drawn = {}, {}, {}
@@ -143,6 +165,8 @@ class KeyTable(ScrollView, can_focus=True):
     def append(self, entries: Sequence[KeyEntry], now: float) -> None:
         for entry in entries:
             self._measure(entry, now)
+            if entry.doc_id in self.marked:  # listed again: the mark holds its etag now
+                self.marked[entry.doc_id] = entry
         self._entries.extend(entries)
         self._resize()
 
@@ -275,7 +299,8 @@ class KeyTable(ScrollView, can_focus=True):
         cells = self._fixed.get(entry.doc_id)
         if cells is None:
             key, tone = self._key_text(entry)
-            cells = (" " + set_cell_size(key, self._key_width) + " ", tone,
+            mark = MARK if entry.doc_id in self.marked else " "
+            cells = (mark + set_cell_size(key, self._key_width) + " ", tone,
                      " " + set_cell_size(short_etag(entry.etag), FIXED[1][1]) + " ")
             self._fixed[entry.doc_id] = cells
         return cells
@@ -388,6 +413,44 @@ class KeyTable(ScrollView, can_focus=True):
         if width > view:
             segments.append(Segment(" " * (width - view), pad))
         return LineStrip(segments, width)
+
+    # -- marking ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in {"toggle_mark", "mark_all"}:
+            return self.markable  # False: not offered at all (no binding, nothing in the palette)
+        return True
+
+    def is_marked(self, doc_id: str) -> bool:
+        return doc_id in self.marked
+
+    def _marks_changed(self, doc_ids) -> None:
+        for doc_id in doc_ids:
+            self._fixed.pop(doc_id, None)
+            self._drawn.pop(doc_id, None)
+        self.refresh()
+        self.post_message(self.MarksChanged(len(self.marked)))
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the key under the cursor, then move down (space, space, space marks a run)."""
+        entry = self.current
+        if entry is None or not self.markable:
+            return
+        if self.marked.pop(entry.doc_id, None) is None:
+            self.marked[entry.doc_id] = entry
+        self._marks_changed([entry.doc_id])
+        self.cursor_row += 1
+
+    def action_mark_all(self) -> None:
+        """Mark every key held; when all of them are marked already, unmark every key."""
+        if not self._entries or not self.markable:
+            return
+        if all(entry.doc_id in self.marked for entry in self._entries):
+            changed, self.marked = list(self.marked), {}
+        else:
+            changed = [entry.doc_id for entry in self._entries if entry.doc_id not in self.marked]
+            self.marked.update((entry.doc_id, entry) for entry in self._entries)
+        self._marks_changed(changed)
 
     # -- moving -------------------------------------------------------------------------
 

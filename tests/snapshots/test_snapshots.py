@@ -87,6 +87,27 @@ def test_browser(snap_compare):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=at_partition)
 
 
+def pressed_at_partition(*keys: str):
+    """A run_before: the partition open, the key table focused, then `keys` pressed."""
+    async def run_before(pilot):
+        await at_partition(pilot)
+        pilot.app.browser.keys.focus()
+        await pilot.press(*keys)
+        await pilot.pause(0.2)
+
+    return run_before
+
+
+def test_browser_with_marked_keys(snap_compare):
+    """Two keys marked for a bulk action: their dots, and the count in the key pane's title."""
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=pressed_at_partition("space", "down", "space"))
+
+
+def test_bulk_choice_with_marked_keys(snap_compare):
+    """B with two keys marked: the action, the TTL box, the marked keys or the whole partition."""
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=pressed_at_partition("space", "space", "B"))
+
+
 def test_browser_light_theme(snap_compare):
     assert snap_compare(make_app(theme="textual-light"), terminal_size=SIZE, run_before=at_partition)
 

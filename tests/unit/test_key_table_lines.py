@@ -145,3 +145,38 @@ async def test_drawing_unique_rows_leaves_nothing_in_rich_s_segment_cache(height
             await pilot.press("pagedown")
             await pilot.pause()
         assert Segment._split_cells.cache_info().currsize - before < 10
+
+
+async def test_marks_show_a_dot_survive_paging_follow_a_new_etag_and_go_with_reset():
+    """Marking (space, ctrl+a) on hand-made (FAKE) entries: what a bulk action will take."""
+    import dataclasses
+
+    app = TableApp([entry(i) for i in range(5)])
+    async with app.run_test(size=(100, 10)) as pilot:
+        table = app.query_one(KeyTable)
+        changes: list[int] = []
+        table.post_message = lambda message: changes.append(message.count) if isinstance(  # type: ignore[method-assign]
+            message, KeyTable.MarksChanged) else KeyTable.post_message(table, message)
+        table.focus()
+        await pilot.press("space", "down", "space")  # rows 0 and 2: space moves down after marking
+        assert sorted(table.marked) == [entry(0).doc_id, entry(2).doc_id] and changes == [1, 2]
+        assert line_text(table, 1).startswith("●session-0000") and line_text(table, 2).startswith(" session-0001")
+        assert len(line_text(table, 1)) == len(line_text(table, 2))  # the dot takes no column of its own
+        table.drop_front(3)  # paging on: marked rows left the window, the marks stay
+        assert sorted(table.marked) == [entry(0).doc_id, entry(2).doc_id]
+        newer = dataclasses.replace(entry(2), etag='"newer"')
+        table.append([newer], NOW)  # listed again with another etag: the mark follows it
+        assert table.marked[newer.doc_id].etag == '"newer"'
+        await pilot.press("ctrl+a")  # every key held marked too
+        assert len(table.marked) == 4
+        await pilot.press("ctrl+a")  # all held were marked: unmark every key
+        assert table.marked == {} and changes[-1] == 0
+        await pilot.press("space")
+        table.reset(keep_marks=True)
+        assert len(table.marked) == 1
+        table.reset()
+        assert table.marked == {} and changes[-1] == 0
+        table.markable = False  # a read-only session: not offered, and nothing marks
+        table.append([entry(7)], NOW)
+        await pilot.press("space", "ctrl+a")
+        assert table.marked == {}
