@@ -222,10 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partition", help="only the file's keys of this partition")
     p.add_argument("--dry-run", action="store_true", help="say what would be written; write nothing")
     p.add_argument("--confirm", metavar="COUNT", help="the count of keys to write, as it would be typed (for scripts)")
-    p = _subcommand(sub, "diff", "compare two sides key by key: a store, an export file (a path ending in .jsonl "
+    p = _subcommand(sub, "diff", "compare two sides key by key: a store, a store of another context (CONTEXT:STORE), "
+                                 "an export file (a path ending in .jsonl "
                                  "or an existing file) — keys only on one side, keys whose value, shape or TTL differ")
-    p.add_argument("left", help="STORE or FILE")
-    p.add_argument("right", help="STORE or FILE")
+    p.add_argument("left", help="STORE, CONTEXT:STORE (a store of another named context) or FILE")
+    p.add_argument("right", help="STORE, CONTEXT:STORE or FILE")
     p.add_argument("--partition", help="only this partition on both sides")
     p.add_argument("--values", action="store_true", help="show each differing value's diff (size-capped)")
     p.add_argument("--exit-code", action="store_true", help="exit 1 when the sides differ (as git diff --exit-code)")

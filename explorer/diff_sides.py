@@ -3,7 +3,9 @@
 What it is for: `dapr-explorer diff` (explorer.commands) and the TUI's diff view (`D` in the
 browser, explorer.widgets.diff) compare the same way; both read their sides here and hand them to
 explorer.core.restore.diff_sides. A side is a store of the session (read through Cosmos, a page
-at a time) or an export file (a path that exists or ends in .jsonl/.json/.ndjson; `-` is stdin).
+at a time), a store of another named context (`CONTEXT:STORE`: a read-only session of that
+context's own, explorer.contexts), or an export file (a path that exists or ends in
+.jsonl/.json/.ndjson; `-` is stdin).
 Items Dapr did not write are counted in `skipped`, not compared.
 
 What it must never do: write, or read a store other than through the session's lister.
@@ -41,6 +43,11 @@ async def read_side(session, spec: str, partition: str | None, skipped: list[str
         except BadLine as exc:
             raise UsageError(f"{spec}: {exc}") from None
         return
+    context_name, colon, store = spec.partition(":")
+    if colon and context_name and store:
+        for key in await _context_side(context_name, store, partition, skipped):
+            yield key
+        return
     location = await session.location(spec)
     pks = [NO_PARTITION_KEY if partition == NO_PARTITION_KEY else partition] if partition is not None else [
         pk async for batch in session.partitions(location) for pk in batch.partitions]
@@ -51,3 +58,24 @@ async def read_side(session, spec: str, partition: str | None, skipped: list[str
                 skipped.append(str(document.get("id")))
             else:
                 yield key
+
+
+async def _context_side(context_name: str, store: str, partition: str | None, skipped: list[str]) -> list[SideKey]:
+    """`CONTEXT:STORE`: the store as a read-only session of that named context reads it (its component
+    files, env file and CA), read whole while the context's environment is applied, then closed."""
+    from explorer.contexts import load_table, prepare
+    from explorer.session import ExplorerSession
+
+    context = load_table().pick(context_name)
+    prepared = prepare(context, read_only=True)
+    prepared.apply()
+    try:
+        session = await ExplorerSession.open(prepared.resources_paths, [], prepared.api_token, read_only=True,
+                                             ca_file=prepared.ca_file, start_sidecars=False,
+                                             context_name=prepared.context_name, ru_per_second=prepared.ru_per_second)
+        try:
+            return [key async for key in read_side(session, store, partition, skipped)]
+        finally:
+            await session.close()
+    finally:
+        prepared.close()

@@ -425,3 +425,24 @@ async def test_tui_palette_switches_context_closing_the_old_session(stack, cosmo
             assert {"edit", "delete"} <= {b.binding.action for b in browser.active_bindings.values()}
     finally:
         app.close_context()
+
+
+def test_diff_compares_stores_of_two_contexts_and_a_context_with_an_export(stack, cosmos, home, tmp_path):
+    """`diff CONTEXT:STORE CONTEXT:STORE`: each side read by a read-only session of its own context (its
+    env file, its components), from a shell with no Cosmos variables; the same container is the same;
+    an export missing a key is one key only on the context's side."""
+    same = cli(home, "diff", f"prod:{CACHE_STORE}", f"staging:{CACHE_STORE}", "--partition", "user", "--exit-code")
+    assert same.returncode == 0, same.stderr
+    assert " 0 different" in same.stderr and "0 only in" in same.stderr
+    export = cli(home, "--context", "staging", "export", CACHE_STORE, "--partition", "user")
+    assert export.returncode == 0, export.stderr
+    lines = export.stdout.splitlines()
+    (tmp_path / "user.jsonl").write_text("\n".join(lines[1:]) + "\n")
+    differs = cli(home, "--json", "diff", f"audit:{CACHE_STORE}", str(tmp_path / "user.jsonl"), "--partition", "user",
+                  "--exit-code")
+    assert differs.returncode == 1, differs.stderr
+    [row] = [orjson.loads(line) for line in differs.stdout.splitlines()]
+    assert row["side"] == "left-only" and row["id"] == orjson.loads(lines[0])["id"]
+    unknown = cli(home, "diff", f"nowhere:{CACHE_STORE}", str(tmp_path / "user.jsonl"))
+    assert unknown.returncode == 2 and "nowhere" in unknown.stderr
+    secrets_absent(differs, TOKEN, stack.cosmos.master_key)
