@@ -35,6 +35,9 @@ from explorer.sidecar import SidecarClient
 
 #: Page size of raw SQL searches (Dapr-language searches send none, as daprd does).
 SQL_PAGE_SIZE = 100
+#: Hits handed to the caller at a time from a Cosmos page without a limit (a page can hold thousands:
+#: the first rows reach the screen without waiting for the whole page to be decoded).
+HAND_OVER = 100
 
 
 @dataclass(frozen=True)
@@ -105,12 +108,19 @@ async def search_cosmos(lister: CosmosLister, location: StoreLocation, query: Co
                                            operation="search")
             charge += page.request_charge
             token = page.continuation
+            if query.limit == 0:  # every item is kept: handed over a slice at a time, the first at once
+                items = page.items
+                for start in range(0, max(len(items), 1), HAND_OVER):
+                    last = start + HAND_OVER >= len(items)
+                    yield SearchPage(tuple(hit_of_document(item, location) for item in items[start:start + HAND_OVER]),
+                                     (token or "") if last else "", charge)
+                    charge = 0.0
+                if not token:
+                    break
+                continue
             taken = take_for_limit(len(hits), page.items, query.limit)
             hits.extend(hit_of_document(item, location) for item in taken.items)
             skipped = taken.skipped
-            if query.limit == 0:
-                yield SearchPage(tuple(hits), token or "", charge)
-                hits, charge = [], 0.0
             if taken.done or not token:
                 break
         if query.limit != 0:
