@@ -260,7 +260,8 @@ def test_a_sidecar_that_requires_a_token_says_so_in_one_line_and_answers_with_it
     stores = subprocess.run([*argv, "stores", "--json"], capture_output=True, text=True, env=env, timeout=120)
     refused = [line for line in stores.stderr.splitlines() if "refused" in line]
     assert refused == [f"sidecar not reachable: 127.0.0.1:{port}: the sidecar at 127.0.0.1:{port} refused the request: "
-                       "Unauthorized. Set DAPR_API_TOKEN to its token."], stores.stderr
+                       "Unauthorized. Set DAPR_API_TOKEN (or the variable the context's api_token_env names) to its "
+                       "token."], stores.stderr
     assert all(CACHE_APP not in row["sidecars"] for row in map(orjson.loads, stores.stdout.splitlines()))
     assert "Traceback" not in without.stderr  # a read still goes to Cosmos; the sidecar's refusal is one line
     wrong = subprocess.run([*argv, "stores", "--json"], capture_output=True, text=True, timeout=120,
