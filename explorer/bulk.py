@@ -44,7 +44,7 @@ async def unchanged_since_dry_run(session, location, doc_id: str, partition: str
     return now, ""
 
 
-async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple[ItemOutcome, str]:
+async def _write_one(session, location, plan: BulkPlan, target: Target, sent=None) -> tuple[ItemOutcome, str]:
     listed = target.listed
     if plan.action is BulkAction.DELETE:
         change = KeyChange(WriteKind.DELETE, target.state_key, listed.partition, listed.etag)
@@ -58,7 +58,7 @@ async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple
         value = NewValue.raw(before.value_bytes) if before.is_binary else NewValue.json_bytes(before.value_bytes)
         change = KeyChange.save(before, value, ttl, time.time())
     try:
-        await session.write(location, change, before=before, ttl_choice=ttl)
+        await session.write(location, change, before=before, ttl_choice=ttl, sent=sent)
     except EtagConflict:
         return ItemOutcome.SKIPPED, f"changed or gone since the dry run (etag {listed.etag} no longer matches)"
     return ItemOutcome.DONE, ""
@@ -67,7 +67,9 @@ async def _write_one(session, location, plan: BulkPlan, target: Target) -> tuple
 async def run_writes(items: Sequence[T], write_one: Callable[[T], Awaitable[tuple[ItemOutcome, str]]],
                      where: Callable[[T], tuple[str, str]], on_progress: Progress | None = None,
                      cancel: asyncio.Event | None = None, concurrency: int = CONCURRENCY) -> BulkReport:
-    """Run `write_one` for every item, `concurrency` at a time; the report of what was done, skipped
+    """Run `write_one(item, sent)` for every item, `concurrency` writes at daprd at a time (`sent()`,
+    called once the write is answered, frees its place while its audit line reaches the disk, so
+    the disk's fsync does not hold the next write back); the report of what was done, skipped
     and failed (`where` names an item's document id and partition). What stops every write alike
     (read-only, an audit log that cannot be written) stops the run: raised if nothing was written,
     else the report says so (`stopped`) and counts the rest as not tried."""
@@ -75,22 +77,40 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T], Awaitable[tupl
     pending = iter(items)
     fatal: list[BaseException] = []
 
+    slots = asyncio.Semaphore(concurrency)  # writes at daprd at once; a write waiting for its audit line holds none
+
+    def stopping() -> bool:
+        return (cancel is not None and cancel.is_set()) or bool(fatal)
+
     async def worker() -> None:
         for item in pending:  # one shared iterator: each item is taken by one worker
-            if (cancel is not None and cancel.is_set()) or fatal:
+            if stopping():
                 return
+            await slots.acquire()
+            held = [True]
+
+            def sent() -> None:  # the write is answered: its slot goes to the next key while its line is synced
+                if held[0]:
+                    held[0] = False
+                    slots.release()
+
             try:
-                outcome, reason = await write_one(item)
+                if stopping():  # cancelled while waiting for a slot: this key is not tried
+                    return
+                outcome, reason = await write_one(item, sent)
             except (ReadOnlyRefusal, AuditUnavailable) as exc:  # every later write would fail alike
                 fatal.append(exc)
                 outcome, reason = ItemOutcome.FAILED, describe(exc)
             except ExplorerError as exc:
                 outcome, reason = ItemOutcome.FAILED, describe(exc)
+            finally:
+                sent()
             report.add(*where(item), outcome, reason)
             if on_progress is not None:
                 on_progress(report)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items) or 1)))))
+    workers = max(1, min(2 * concurrency, len(items) or 1))
+    await asyncio.gather(*(worker() for _ in range(workers)))
     if fatal and report.done == 0 and len(report.failed) == report.tried:
         raise fatal[0]  # nothing was written: one error, as for a single write
     if fatal:

@@ -453,12 +453,13 @@ class ExplorerSession:
                                      before_is_binary=before is not None and before.is_binary, error=reason))
 
     async def write(self, location: StoreLocation, change: KeyChange, before: KeyValue | None = None,
-                    ttl_choice: TtlChoice | None = None) -> KeyValue | None:
+                    ttl_choice: TtlChoice | None = None, sent: Callable[[], None] | None = None) -> KeyValue | None:
         """Carry out one write (the gateway's one write path), read the item back (None after a
         delete), and append its audit record — done, conflict, refused or failed — before the
         outcome is reported. `before`: the key as it was read (its value is hashed and diffed).
         A failed read-back after a save says the save happened. An audit log that cannot be
-        written refuses the write before anything is sent."""
+        written refuses the write before anything is sent. `sent`, if given, is called once daprd has
+        answered (the bulk runner then lets the next key go while this one's line is synced)."""
         gateway = self._writable(location.store)
         if not self.audit.writable:
             await asyncio.to_thread(self.audit.ready)  # file I/O off the event loop (the TUI's, or the bulk runner's)
@@ -473,7 +474,11 @@ class ExplorerSession:
                 error=None if error is None else describe(error)))
 
         try:
-            await gateway.write(location, change)
+            try:
+                await gateway.write(location, change)
+            finally:
+                if sent is not None:
+                    sent()
         except EtagConflict as exc:
             await log(Outcome.CONFLICT, error=exc)
             raise

@@ -64,7 +64,7 @@ class FakeSession:
         self.fail = fail or {}
         self.on_write = on_write
 
-    async def write(self, location, change, before=None, ttl_choice=None):
+    async def write(self, location, change, before=None, ttl_choice=None, sent=None):
         await asyncio.sleep(0)
         if self.on_write:
             self.on_write(change)
@@ -119,3 +119,25 @@ async def test_what_stops_every_write_alike_raises_if_nothing_was_written_and_st
                             concurrency=1)
     assert report.done == 2 and report.stopped == describe(full) and report.remaining == 3
     assert report.summary() == f"2 done, 0 skipped, 1 failed; stopped with 3 not tried: {describe(full)}"
+
+
+async def test_no_more_writes_at_daprd_than_the_concurrency_and_an_answered_write_frees_its_place():
+    """FAKE session: a write 'at daprd' until it calls sent(), then 'syncing its audit line' a while
+    longer. At most `concurrency` are ever at daprd, and keys keep going while lines sync."""
+    at_daprd, most, syncing_overlap = [0], [0], [0]
+
+    class Syncing(FakeSession):
+        async def write(self, location, change, before=None, ttl_choice=None, sent=None):
+            at_daprd[0] += 1
+            most[0] = max(most[0], at_daprd[0])
+            await asyncio.sleep(0.001)
+            at_daprd[0] -= 1
+            sent()
+            syncing_overlap[0] = max(syncing_overlap[0], at_daprd[0])
+            await asyncio.sleep(0.003)  # the audit line's fsync
+            self.writes.append(change.state_key.doc_id)
+
+    session = Syncing()
+    report = await run_plan(session, None, make_plan("s", PREFIX, BulkAction.DELETE, listed(60)), concurrency=4)
+    assert report.done == 60 and most[0] == 4
+    assert syncing_overlap[0] > 0  # other keys were at daprd while one's line was syncing
