@@ -142,6 +142,7 @@ class ExplorerSession:
         self._api_tokens: dict[str, str] = {}  # address -> its own token (a context's); the others get api_token
         self._connected: dict[str, str] = {}  # address -> app-id
         self.audit = audit if audit is not None else AuditLog()
+        self._identities: dict[str, str | None] = {}  # store -> who it signs in as (see identity)
         self.context_name = context_name
 
     def __repr__(self) -> str:  # tokens stay out of tracebacks
@@ -431,12 +432,19 @@ class ExplorerSession:
         return gateway
 
     def identity(self, store: str) -> str | None:
-        """Who the session is to `store`'s Cosmos account, for the audit log (None: not known)."""
+        """Who the session is to `store`'s Cosmos account, for the audit log (None: not known). Asked
+        once per store after its first write: by then its credential has answered (the key was read
+        first), so the description no longer changes, and a bulk action does not re-plan its sign-in
+        for every key."""
+        if store in self._identities:
+            return self._identities[store]
         describe_identity = getattr(self.workspace, "identity", None)
         try:
-            return describe_identity(store) if describe_identity else None
+            found = describe_identity(store) if describe_identity else None
         except Exception:  # noqa: BLE001 - the audit line says "unknown" rather than stop a write
             return None
+        self._identities[store] = found
+        return found
 
     def record_refusal(self, location: StoreLocation, state_key: StateKey, partition: str, operation: str,
                        reason: str, before: KeyValue | None = None) -> None:

@@ -19,7 +19,7 @@ import enum
 import hashlib
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -94,7 +94,7 @@ class AuditRecord:
     extra: Mapping[str, Any] = field(default_factory=dict)  # later writers (bulk, import) say more here
 
     def to_json_line(self) -> bytes:
-        return orjson.dumps(asdict(self)) + b"\n"
+        return orjson.dumps(self) + b"\n"  # orjson writes dataclasses itself, ~10x faster than asdict
 
     @property
     def epoch(self) -> float:
