@@ -61,6 +61,8 @@ class Browser(Screen):
         Binding("B", "bulk", "Bulk", tooltip="Delete, set or remove the TTL of the marked keys or the whole partition: "
                 "a dry run, the count typed, then each key with its etag"),
         Binding("D", "diff", "Diff", tooltip="Compare this store with another store or an export file"),
+        Binding("I", "import_file", "Import", tooltip="Write an export file back through Dapr: a dry run against the "
+                "store now, the count typed, then each key etag-checked"),
         Binding("L", "audit", "Audit log", tooltip="Every write made from this user's explorer: what, where, who, outcome"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -144,6 +146,10 @@ class Browser(Screen):
             if self.app.read_only:
                 return False  # not offered at all, as edit and delete
             return True if self.partition is not None and self.location is not None else None
+        if action == "import_file":
+            if self.app.read_only:
+                return False  # not offered at all, as edit and delete
+            return True if self.location is not None else None
         if action == "diff":
             return True if self.location is not None else None
         return True
@@ -455,6 +461,21 @@ class Browser(Screen):
                 self.app.push_screen(view, lambda ran: self._editor_closed(None, partition, keep_marks=not ran))
 
         self.app.push_screen(BulkChoice(self.location.store, partition, len(marked)), chosen)
+
+    def action_import_file(self) -> None:
+        if self.app.read_only or not self._store_open():
+            return
+        from explorer.widgets.restore import ImportChoice, ImportView
+
+        location, partition = self.location, self.partition
+
+        def chosen(choice) -> None:
+            if choice is not None:
+                view = ImportView(self.session, location, *choice)
+                self.app.push_screen(view, lambda ran: self._editor_closed(None, partition, keep_marks=not ran)
+                                     if partition is not None else None)  # the partition shown may have changed
+
+        self.app.push_screen(ImportChoice(location.store), chosen)
 
     def action_diff(self) -> None:
         if self._store_open():

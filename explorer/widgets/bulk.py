@@ -29,7 +29,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
-from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, Listed, confirmed, make_plan
+from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, Listed, count_typed, make_plan
 from explorer.core.display import short_etag
 from explorer.core.envelope import parse_document_id
 from explorer.core.expiry import MAX_TTL
@@ -228,18 +228,32 @@ class BulkView(Screen[bool]):
         plan = self.plan
         if plan is None or self.running or self.ran:
             return
-        if not confirmed(plan, event.value):
+        if not count_typed(self._count(), event.value):
             self.query_one("#bulk-error", Static).update(
-                f"that is not {plan.count}: nothing was written. Type {plan.count}, or esc to go back.")
+                f"that is not {self._count()}: nothing was written. Type {self._count()}, or esc to go back.")
             event.input.value = ""
             return
         self.query_one("#bulk-error", Static).update("")
-        what = f"{plan.action.verb(plan.ttl_seconds)} {plan.count:,} keys in {plan.store} (partition {self.partition})"
+        what = self._what()
         guard = getattr(self.app, "guard_write", None)  # ExplorerApp's; a bare test app has none
         if guard is None:
             self.start()
         else:
             guard(what, self.start, self._refused)
+
+    def _count(self) -> int:
+        """How many keys the run writes: the count to be typed."""
+        return self.plan.count
+
+    def _what(self) -> str:
+        """The run in words, for a production context's typed-name dialog."""
+        plan = self.plan
+        return f"{plan.action.verb(plan.ttl_seconds)} {plan.count:,} keys in {plan.store} (partition {self.partition})"
+
+    async def _run(self, progress, cancel) -> BulkReport:
+        from explorer.bulk import run_plan
+
+        return await run_plan(self.session, self.location, self.plan, progress, cancel)
 
     def _refused(self, why: str) -> None:
         """The context's name was not typed: nothing sent; the count is typed again to retry."""
@@ -254,7 +268,7 @@ class BulkView(Screen[bool]):
         count.display = False
         self.query_one("#bulk-prompt", Static).update("esc stops between keys: the writes in flight finish")
         bar = self.query_one("#bulk-progress", ProgressBar)
-        bar.update(total=self.plan.count, progress=0)
+        bar.update(total=self._count(), progress=0)
         bar.display = True
         self.running = True
         self.run_plan()
@@ -265,11 +279,10 @@ class BulkView(Screen[bool]):
 
     @work(exclusive=True, group="bulk-run")
     async def run_plan(self) -> None:
-        from explorer.bulk import run_plan
         from explorer.errors import describe
 
         try:
-            report = await run_plan(self.session, self.location, self.plan, self._progress, self.cancel)
+            report = await self._run(self._progress, self.cancel)
         except Exception as exc:  # noqa: BLE001 - nothing was written (run_plan raises only then): one line
             self.ran = True
             self.running = False

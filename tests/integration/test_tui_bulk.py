@@ -292,8 +292,9 @@ async def test_a_read_only_session_offers_no_bulk_and_no_marks(stack, cosmos):
         browser = await browse_to(pilot, "readonly")
         active = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
         assert "bulk" not in active and "toggle_mark" not in active and "diff" in active
-        assert "Bulk" not in {c.title for c in app.get_system_commands(app.screen)}
-        await pilot.press("space", "ctrl+a", "B")
+        assert "import_file" not in active
+        assert not {"Bulk", "Import"} & {c.title for c in app.get_system_commands(app.screen)}
+        await pilot.press("space", "ctrl+a", "B", "I")
         await pilot.pause(0.1)
         assert isinstance(app.screen, Browser) and not browser.keys.marked
         view = BulkView(app.session, browser.location, "readonly", BulkRequest(BulkAction.DELETE, None, False))
@@ -334,3 +335,47 @@ async def test_the_diff_view_shows_the_key_changed_since_an_export(stack, cosmos
         await until(pilot, lambda: "changed" in text(view, "#diff-value"), "the value diff")
         value = text(view, "#diff-value")
         assert '- "changed"' in value and '+ "diff"' in value
+
+
+async def test_import_in_the_tui_puts_back_what_was_deleted_and_leaves_a_changed_key(stack, cosmos, tmp_path):
+    """I in the browser: an export file, the dry run against the store now (2 deleted since: create; 1
+    changed: skipped; 3 unchanged), a wrong count refused, the right one writes the 2 back exactly as
+    exported; the changed key keeps the other writer's value; each write has its audit line."""
+    from explorer.widgets.restore import ImportChoice, ImportView
+
+    await write_keys(stack, "imp", 6, binary_every=3)
+    export = tmp_path / "imp.jsonl"
+    result = run_cli(["export", AGENTS_STORE, "--partition", "imp", "--resources-path", str(REPO / "components")],
+                     stack.client_env())
+    assert result.returncode == 0, result.stderr
+    export.write_text(result.stdout)
+    exported = {i: {k: v for k, v in d.items() if not k.startswith("_")} for i, d in docs(cosmos, "imp").items()}
+    async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as sidecar:
+        for key in ("imp:000", "imp:001"):
+            await sidecar.delete(AGENTS_STORE, key, metadata={"partitionKey": "imp"})
+    await theirs(stack, "imp:002", "imp", b'{"theirs": true}')
+    app = make_app(stack)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await browse_to(pilot, "imp")
+        await pilot.press("I")
+        await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
+        app.screen.query_one("#import-path").focus()
+        await pilot.press(*str(export), "enter")
+        await until(pilot, lambda: isinstance(app.screen, ImportView) and app.screen.import_plan is not None,
+                    "the import's dry run")
+        view = app.screen
+        steps = sorted(d.step.value for d in view.import_plan.decisions)
+        assert steps == ["create", "create", "skip", "unchanged", "unchanged", "unchanged"]
+        assert "2 to write (2 to create, 0 to overwrite), 3 unchanged, 1 skipped" in text(view, "#bulk-status")
+        await type_count(pilot, view, "3")
+        assert "that is not 2: nothing was written" in text(view, "#bulk-error")
+        assert len(docs(cosmos, "imp")) == 4
+        await type_count(pilot, view, "2")
+        await finish(pilot, view)
+        assert view.report.done == 2 and not view.report.skipped and not view.report.failed
+    now = {i: {k: v for k, v in d.items() if not k.startswith("_")} for i, d in docs(cosmos, "imp").items()}
+    assert now[doc_id("imp:000")] == exported[doc_id("imp:000")] and now[doc_id("imp:001")] == exported[doc_id("imp:001")]
+    assert now[doc_id("imp:002")]["value"] == {"theirs": True}
+    lines = [r for r in AuditLog().read().records if r.key in ("imp:000", "imp:001")]
+    assert sorted((r.key, r.operation, r.outcome) for r in lines)[-2:] == [("imp:000", "create", "done"),
+                                                                         ("imp:001", "create", "done")]
