@@ -225,8 +225,7 @@ class BulkView(Screen[bool]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        plan = self.plan
-        if plan is None or self.running or self.ran:
+        if not self._planned() or self.running or self.ran:
             return
         if not count_typed(self._count(), event.value):
             self.query_one("#bulk-error", Static).update(
@@ -240,6 +239,10 @@ class BulkView(Screen[bool]):
             self.start()
         else:
             guard(what, self.start, self._refused)
+
+    def _planned(self) -> bool:
+        """Whether the dry run is done, so a count can be taken."""
+        return self.plan is not None
 
     def _count(self) -> int:
         """How many keys the run writes: the count to be typed."""

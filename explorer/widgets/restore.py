@@ -145,12 +145,8 @@ class ImportView(BulkView):
         box.display = True
         box.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if self.import_plan is None or self.running or self.ran:
-            event.stop()
-            return
-        self.plan = self.import_plan  # what BulkView checks before taking the count
-        super().on_input_submitted(event)
+    def _planned(self) -> bool:
+        return self.import_plan is not None
 
     def _count(self) -> int:
         return len(self.import_plan.writes) if self.import_plan is not None else 0

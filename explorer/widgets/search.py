@@ -101,7 +101,7 @@ class SearchView(Screen):
         table = self.query_one("#search-table", DataTable)
         table.clear()
         self.hits, self.agreement = [], None
-        partition = None if self.whole_store else (None if self.partition is None else self.partition)
+        partition = None if self.whole_store else self.partition
         if partition == NO_PARTITION_KEY:
             from explorer.core.model import MissingPartitionKey
 
