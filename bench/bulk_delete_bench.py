@@ -2,16 +2,22 @@
 through the same sidecar, side by side in one run; the explorer's memory sampled while it runs.
 
 Starts LocalStack(app_ids=("agent-registry",)) — one daprd and the Cosmos-compatible server, no
-apps — and writes 2 x --keys keys to statestore-agents-cosmos through daprd's SaveState (JSON
-values, 100 keys a partition, partitions "bulk-e-NNN" for the explorer and "bulk-b-NNN" for the bare
-side): each side deletes its own keys. Then --rounds rounds, alternating which side goes first, each
-side deleting --keys / --rounds of its keys (the same number of partitions), both from a listing
-taken the same way just before (ExplorerSession.listed_keys: id, partition, etag):
+apps — and writes 2 x --keys keys (plus --warmup a side) to statestore-agents-cosmos through daprd's
+SaveState (JSON values, 100 keys a partition, partitions "bulk-e-NNN" for the explorer and
+"bulk-b-NNN" for the bare side): each side deletes its own keys.
+
+Before anything is timed, the bench waits until daprd and the server are idle (the seed's 160
+parallel upserts leave daprd dialling hundreds of TLS connections the server still handshakes for
+5-12 s after the last write, at a core each: measured with strace and ss), then each side deletes
+--warmup keys uncounted. Then --rounds rounds in ABBA order (explorer first in rounds 1 and 4 of
+every 4), each side deleting --keys / --rounds of its keys (the same number of partitions), both
+from a listing taken the same way just before (ExplorerSession.listed_keys: id, partition, etag;
+the dry run's plan is made before the clock starts, as the CLI makes it before asking the count):
 
   explorer  explorer.bulk.run_plan(session, location, make_plan(... DELETE ...)) with CONCURRENCY
-            (8) keys in flight: each key through ExplorerSession.write — daprd DeleteState with
-            the listed etag (first-write concurrency), and its audit record appended and fsync'd to
-            a temp file (--audit-dir; default the system's temp folder) — as `dapr-explorer bulk
+            (8) keys at daprd at once: each key through ExplorerSession.write — daprd DeleteState
+            with the listed etag (first-write concurrency), and its audit record appended durably
+            to a file (--audit-dir; default the system's temp folder) — as `dapr-explorer bulk
             STORE delete` runs it after the typed count;
   bare      SidecarClient.delete(store, key, etag=<listed etag>, metadata={"partitionKey": pk}),
             the same gRPC call and options, the same number of keys in flight (one shared iterator,
@@ -19,19 +25,20 @@ taken the same way just before (ExplorerSession.listed_keys: id, partition, etag
 
 Throughput = keys deleted / wall seconds of the round; the explorer's share of the bare throughput
 per round and overall (target >= 80 %). Memory: VmRSS of this process sampled every 20 ms while the
-explorer side runs (and the keys done at each sample); flat = no growth with keys done.
+explorer side runs (and the keys done at each sample); flat = no growth with keys done. CPU: the
+seconds daprd, the server and this process spent per key on each side (from /proc).
 
-Then, unless --no-breakdown, one more round of each not counted above, to say where the explorer's
-time goes: the explorer with its audit log instrumented (the seconds spent in AuditLog.append,
-which runs on the event loop and fsyncs, and in the rest of ExplorerSession.write), and the
-explorer with its audit log on /dev/shm (tmpfs: fsync is free) — same keys in flight — and one
-explorer round under cProfile (the functions with the most time of their own).
+Then, unless --no-breakdown: Dapr's own Python SDK client (dapr.aio.clients.DaprClient.delete_state,
+etag and first-write) on --warmup keys beside the bare client, to show the bare side is not slower
+than what an app would use; an explorer round with its audit log on /dev/shm (tmpfs: the disk's
+write costs nothing); and one explorer round under cProfile (the functions with the most time of
+their own).
 
-Every key is checked gone from Cosmos at the end (both sides), and the audit file must hold one
+Every key is checked gone from Cosmos at the end (all sides), and the audit file must hold one
 "done" record per explorer key.
 
-Usage: .venv/bin/python bench/bulk_delete_bench.py [--keys 10000] [--rounds 5] [--concurrency 8]
-           [--audit-dir DIR] [--no-breakdown]
+Usage: .venv/bin/python bench/bulk_delete_bench.py [--keys 10000] [--rounds 4] [--warmup 1000]
+           [--concurrency 8] [--audit-dir DIR] [--no-breakdown]
 Never a test: the machine is shared and noisy; quote the medians and ratios it prints.
 """
 
@@ -117,7 +124,7 @@ async def explorer_delete(session, location, listed, concurrency: int, sampler_b
     from explorer.bulk import run_plan
     from explorer.core.bulk import BulkAction, make_plan
 
-    plan = make_plan(location.store, location.key_prefix, BulkAction.DELETE, listed)
+    plan = make_plan(location.store, location.key_prefix, BulkAction.DELETE, listed)  # the dry run's: not timed
     progress = [0]
 
     def on_progress(report) -> None:
@@ -147,26 +154,50 @@ async def bare_delete(sidecar, store: str, listed, concurrency: int) -> tuple[fl
     return time.perf_counter() - started, done[0]
 
 
-class TimedAudit:
-    """Wraps a session's AuditLog: seconds each write waited for its record to be on disk (the
-    appends of concurrent writes share a flush, so these overlap: a sum of waits, not of work)."""
+TICKS = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, audit) -> None:
-        self.audit, self.seconds, self.calls = audit, 0.0, 0
 
-    def ready(self) -> None:
-        t = time.perf_counter()
-        self.audit.ready()
-        self.seconds += time.perf_counter() - t
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
-    async def append_async(self, record) -> None:
-        t = time.perf_counter()
-        await self.audit.append_async(record)
-        self.seconds += time.perf_counter() - t
-        self.calls += 1
 
-    def __getattr__(self, name):
-        return getattr(self.audit, name)
+async def wait_until_idle(pids: dict[str, int], limit: float = 120.0) -> float:
+    """Seconds until every process in `pids` used under 5 % of a core over two 0.5 s windows running."""
+    started = time.perf_counter()
+    quiet = 0
+    while quiet < 2 and time.perf_counter() - started < limit:
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        await asyncio.sleep(0.5)
+        busy = any(cpu_seconds(pid) - before[name] > 0.025 for name, pid in pids.items())
+        quiet = 0 if busy else quiet + 1
+    return time.perf_counter() - started
+
+
+async def sdk_delete(address: str, http_port: int, store: str, listed, concurrency: int) -> tuple[float, int]:
+    """The same deletes through Dapr's own Python SDK (dapr.aio.clients.DaprClient), as an app makes them."""
+    from dapr.aio.clients import DaprClient
+    from dapr.clients.grpc._state import Concurrency, StateOptions
+    from dapr.conf import settings
+
+    settings.DAPR_HTTP_PORT = http_port  # the SDK waits for the sidecar's HTTP health endpoint first
+    options = StateOptions(concurrency=Concurrency.first_write)
+    pending = iter(listed)
+    done = [0]
+    async with DaprClient(address=address) as client:
+
+        async def worker() -> None:
+            for item in pending:
+                key = item.doc_id.split("||", 1)[1]
+                await client.delete_state(store, key, etag=item.etag, options=options,
+                                          state_metadata={"partitionKey": item.partition})
+                done[0] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, done[0]
 
 
 async def bench(args) -> None:
@@ -176,19 +207,21 @@ async def bench(args) -> None:
     from explorer.session import ExplorerSession
     from explorer.sidecar import SidecarClient
 
-    if args.keys % (PER_PARTITION * args.rounds):
-        raise SystemExit(f"--keys must be a multiple of {PER_PARTITION} x --rounds")
+    if args.keys % (PER_PARTITION * args.rounds) or args.warmup % PER_PARTITION:
+        raise SystemExit(f"--keys must be a multiple of {PER_PARTITION} x --rounds, --warmup of {PER_PARTITION}")
     load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows: list[tuple[str, str, str]] = []
     notes: list[str] = []
     per_round = args.keys // PER_PARTITION // args.rounds  # partitions a side deletes each round
-    extra = 0 if args.no_breakdown else 3 * per_round  # partitions for the breakdown rounds (explorer only)
-    sides = {"explorer": [f"bulk-e-{n:03d}" for n in range(args.keys // PER_PARTITION + extra)],
-             "bare": [f"bulk-b-{n:03d}" for n in range(args.keys // PER_PARTITION)]}
+    warm = args.warmup // PER_PARTITION
+    extra = 0 if args.no_breakdown else 2 * per_round  # partitions for the breakdown rounds (explorer only)
+    sides = {"explorer": [f"bulk-e-{n:03d}" for n in range(warm + args.keys // PER_PARTITION + extra)],
+             "bare": [f"bulk-b-{n:03d}" for n in range(warm + args.keys // PER_PARTITION + (0 if args.no_breakdown else warm))]}
     audit_dir = Path(tempfile.mkdtemp(prefix="bench-bulk-audit-", dir=args.audit_dir))
     with LocalStack(app_ids=(AGENTS_APP,)) as stack:
         os.environ.update(stack.client_env())
         sidecar_address = stack.sidecars[AGENTS_APP].grpc_address
+        pids = {"daprd": stack.sidecars[AGENTS_APP].process.pid, "server": stack._server.pid, "explorer process": os.getpid()}
         session = await ExplorerSession.open([stack.resources_path], [sidecar_address], None, False, None,
                                              start_sidecars=False)
         session.audit = AuditLog(audit_dir / "audit.jsonl")
@@ -199,24 +232,41 @@ async def bench(args) -> None:
                 seconds = await write_keys(sidecar, AGENTS_STORE, sides["explorer"] + sides["bare"], 8)
                 notes.append(f"wrote {written:,} keys through daprd SaveState in {seconds:.0f} s "
                              f"({written / seconds:,.0f} keys/s; 20 keys a call, 8 calls in flight)")
+                # every listing (the dry runs) before anything is timed: a query after writes makes this
+                # server evaluate it over the whole container, and its garbage collection would land in
+                # whichever round came next
+                listings = {pk: await listing(session, location, [pk]) for parts in sides.values() for pk in parts}
+                idle = await wait_until_idle({k: v for k, v in pids.items() if k != "explorer process"})
+                notes.append(f"daprd and the server idle {idle:.1f} s after the seed's last write and the listings "
+                             f"of every round (not counted)")
+
+                async def delete(side: str, parts: list[str], samples: list) -> tuple[float, int, dict[str, float]]:
+                    listed = [item for pk in parts for item in listings.pop(pk)]
+                    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+                    if side == "explorer":
+                        took, n = await explorer_delete(session, location, listed, args.concurrency, samples)
+                    else:
+                        took, n = await bare_delete(sidecar, AGENTS_STORE, listed, args.concurrency)
+                    cpu = {name: (cpu_seconds(pid) - before[name]) / n * 1000 for name, pid in pids.items()}
+                    return took, n, cpu
+
+                for side in ("explorer", "bare"):  # warm-up: not counted
+                    took, n, _ = await delete(side, sides[side][:warm], [])
+                    notes.append(f"warm-up {side}: {n:,} keys in {took:.2f} s ({n / took:,.0f}/s), not counted")
                 rss_before = rss_mb()
                 times: dict[str, list[float]] = {"explorer": [], "bare": []}
                 counts: dict[str, int] = {"explorer": 0, "bare": 0}
+                cpus: dict[str, list[dict[str, float]]] = {"explorer": [], "bare": []}
                 samples: list[list[tuple[int, float]]] = []
-                list_times: list[float] = []
                 for round_ in range(args.rounds):
-                    for side in ("explorer", "bare")[:: 1 if round_ % 2 == 0 else -1]:
-                        parts = sides[side][round_ * per_round:(round_ + 1) * per_round]
-                        t = time.perf_counter()
-                        listed = await listing(session, location, parts)
-                        list_times.append(time.perf_counter() - t)
-                        if side == "explorer":
-                            took, n = await explorer_delete(session, location, listed, args.concurrency, samples)
-                        else:
-                            took, n = await bare_delete(sidecar, AGENTS_STORE, listed, args.concurrency)
+                    for side in ("explorer", "bare")[:: 1 if round_ % 4 in (0, 3) else -1]:  # ABBA
+                        start = warm + round_ * per_round
+                        took, n, cpu = await delete(side, sides[side][start:start + per_round], samples)
                         times[side].append(took)
                         counts[side] += n
-                        print(f"round {round_ + 1} {side}: {n:,} keys in {took:.2f} s ({n / took:,.0f}/s)", flush=True)
+                        cpus[side].append(cpu)
+                        print(f"round {round_ + 1} {side}: {n:,} keys in {took:.2f} s ({n / took:,.0f}/s); CPU ms a key: "
+                              + ", ".join(f"{k} {v:.3f}" for k, v in cpu.items()), flush=True)
                 e_rate = counts["explorer"] / sum(times["explorer"])
                 b_rate = counts["bare"] / sum(times["bare"])
                 shares = [b / e for e, b in zip(times["explorer"], times["bare"])]  # same key count each round
@@ -228,8 +278,11 @@ async def bench(args) -> None:
                              f"rounds of {counts['explorer'] // args.rounds:,} keys a side)",
                              "OK" if share >= TARGET_SHARE else "MISSED"))
                 rows.append(("  time a round (explorer / bare), median",
-                             f"{median(times['explorer']):.2f} s / {median(times['bare']):.2f} s; listing "
-                             f"{per_round * PER_PARTITION:,} keys {median(list_times):.2f} s median (not counted)", ""))
+                             f"{median(times['explorer']):.2f} s / {median(times['bare']):.2f} s", ""))
+                for name in pids:
+                    rows.append((f"  CPU ms a key, {name} (explorer / bare side), median",
+                                 f"{statistics.median(c[name] for c in cpus['explorer']):.3f} / "
+                                 f"{statistics.median(c[name] for c in cpus['bare']):.3f}", ""))
 
                 # memory: every sample of every explorer round, against keys deleted so far
                 flat, offset = [], 0
@@ -247,37 +300,30 @@ async def bench(args) -> None:
                              "at the end of each round " + ", ".join(f"{s[-1][1]:.1f}" for s in samples) + " MB",
                              "OK" if last_tenth - first_tenth <= 2.0 else "MISSED"))
 
-                # where the time goes (not counted above)
                 if not args.no_breakdown:
-                    base = args.rounds * per_round
-                    parts = sides["explorer"][base:base + per_round]
-                    listed = await listing(session, location, parts)
-                    timed = TimedAudit(session.audit)
-                    session.audit = timed
-                    took, n = await explorer_delete(session, location, listed, args.concurrency, [])
-                    session.audit = timed.audit
-                    rows.append(("  breakdown: explorer round with its audit appends timed",
-                                 f"{n:,} keys in {took:.2f} s ({n / took:,.0f}/s); AuditLog.append_async {timed.seconds:.2f} s "
-                                 f"waited in all ({timed.seconds / max(timed.calls, 1) * 1000:.2f} ms a record; the waits of the "
-                                 f"keys in flight overlap)", ""))
+                    base = warm + args.rounds * per_round
+                    sdk_listed = [item for pk in sides["bare"][base:base + warm] for item in listings.pop(pk)]
+                    took, n = await sdk_delete(sidecar_address, stack.sidecars[AGENTS_APP].http_port, AGENTS_STORE,
+                                               sdk_listed, args.concurrency)
+                    rows.append(("  breakdown: Dapr's Python SDK client (dapr.aio DaprClient.delete_state), same options",
+                                 f"{n:,} keys in {took:.2f} s ({n / took:,.0f}/s): {n / took / b_rate:.0%} of the bare "
+                                 "client's throughput above", ""))
+                    base = warm + args.rounds * per_round
                     shm = Path(tempfile.mkdtemp(prefix="bench-bulk-audit-", dir="/dev/shm"))
                     session.audit = AuditLog(shm / "audit.jsonl")
-                    parts = sides["explorer"][base + per_round:base + 2 * per_round]
-                    listed = await listing(session, location, parts)
-                    took, n = await explorer_delete(session, location, listed, args.concurrency, [])
+                    took, n, _ = await delete("explorer", sides["explorer"][base:base + per_round], [])
                     rows.append(("  breakdown: explorer round, audit log on /dev/shm (tmpfs)",
                                  f"{n:,} keys in {took:.2f} s ({n / took:,.0f}/s): {n / took / b_rate:.0%} of the "
                                  "bare throughput above", ""))
                     (shm / "audit.jsonl").unlink()
                     shm.rmdir()
                     session.audit = AuditLog(audit_dir / "audit.jsonl")
-                    parts = sides["explorer"][base + 2 * per_round:base + 3 * per_round]
-                    listed = await listing(session, location, parts)
+                    listed = [item for pk in sides["explorer"][base + per_round:base + 2 * per_round] for item in listings.pop(pk)]
                     notes.extend(await profile(
                         lambda: explorer_delete(session, location, listed, args.concurrency, []), 1,
                         f"run_plan deleting {len(listed):,} keys, audit log in {audit_dir.parent}"))
 
-            # checks: every key gone, one "done" audit record per explorer key of the counted rounds
+            # checks: every key gone, one "done" audit record per explorer key outside /dev/shm
             container = stack.cosmos_client().get_database_client(location.database).get_container_client(
                 location.container)
             left = next(iter(container.query_items(
@@ -286,7 +332,7 @@ async def bench(args) -> None:
             assert left == 0, f"{left} keys left in Cosmos"
             records = [json.loads(line) for line in (audit_dir / "audit.jsonl").read_text().splitlines()]
             outcomes = {r.get("outcome") for r in records}
-            expected = counts["explorer"] + (0 if args.no_breakdown else 2 * per_round * PER_PARTITION)
+            expected = args.warmup + counts["explorer"] + (0 if args.no_breakdown else per_round * PER_PARTITION)
             assert len(records) == expected and outcomes == {"done"}, (len(records), expected, outcomes)
             notes.append(f"checked: no bulk key left in Cosmos; the audit log ({audit_dir}, "
                          f"{os.statvfs(audit_dir).f_bsize}-byte blocks) holds {len(records):,} records, all 'done'")
@@ -301,7 +347,8 @@ async def bench(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=10_000, help="keys each side deletes (a multiple of 100 x rounds)")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=4, help="counted rounds, ABBA order (a multiple of 4 balances it)")
+    parser.add_argument("--warmup", type=int, default=1000, help="keys each side deletes first, not counted")
     parser.add_argument("--concurrency", type=int, default=8, help="keys in flight (explorer.bulk.CONCURRENCY is 8)")
     parser.add_argument("--audit-dir", default=None, help="where the explorer's audit log goes (default: temp folder)")
     parser.add_argument("--no-breakdown", action="store_true")

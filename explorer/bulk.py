@@ -14,6 +14,7 @@ hold more than the plan and the few keys in flight.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -29,8 +30,46 @@ from explorer.errors import EtagConflict, ExplorerError, NotFound, ReadOnlyRefus
 #: per key, not across keys).
 CONCURRENCY = 8
 
+#: Workers per write at daprd: a worker whose write was answered waits for its audit line without
+#: holding a place at daprd, so while lines wait for a shared flush (explorer.audit: up to its linger)
+#: the other workers keep daprd busy.
+WAITING_PER_WRITE = 8
+
 Progress = Callable[[BulkReport], None]
 T = TypeVar("T")
+
+
+class _Places:
+    """At most `n` holders at once; a place given back goes straight to the longest waiter.
+
+    What asyncio.Semaphore does, without its cost per call that grows with the waiters (it scans
+    them on every acquire and release): a bulk action has dozens of workers waiting for a place at
+    daprd, and takes and gives back a place for every key."""
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._waiters: collections.deque[asyncio.Future] = collections.deque()
+
+    async def take(self) -> None:
+        if self._free and not self._waiters:
+            self._free -= 1
+            return
+        place = asyncio.get_running_loop().create_future()
+        self._waiters.append(place)
+        try:
+            await place  # handed over by give_back: the count of free places was not raised for it
+        except asyncio.CancelledError:
+            if place.done() and not place.cancelled():
+                self.give_back()  # handed over just as this waiter was cancelled: pass it on
+            raise
+
+    def give_back(self) -> None:
+        while self._waiters:
+            place = self._waiters.popleft()
+            if not place.done():
+                place.set_result(None)
+                return
+        self._free += 1
 
 
 async def unchanged_since_dry_run(session, location, doc_id: str, partition: str, etag: str | None):
@@ -77,7 +116,7 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T], Awaitable[tupl
     pending = iter(items)
     fatal: list[BaseException] = []
 
-    slots = asyncio.Semaphore(concurrency)  # writes at daprd at once; a write waiting for its audit line holds none
+    slots = _Places(concurrency)  # writes at daprd at once; a write waiting for its audit line holds none
 
     def stopping() -> bool:
         return (cancel is not None and cancel.is_set()) or bool(fatal)
@@ -86,13 +125,13 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T], Awaitable[tupl
         for item in pending:  # one shared iterator: each item is taken by one worker
             if stopping():
                 return
-            await slots.acquire()
+            await slots.take()
             held = [True]
 
             def sent() -> None:  # the write is answered: its slot goes to the next key while its line is synced
                 if held[0]:
                     held[0] = False
-                    slots.release()
+                    slots.give_back()
 
             try:
                 if stopping():  # cancelled while waiting for a slot: this key is not tried
@@ -109,7 +148,7 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T], Awaitable[tupl
             if on_progress is not None:
                 on_progress(report)
 
-    workers = max(1, min(2 * concurrency, len(items) or 1))
+    workers = max(1, min(WAITING_PER_WRITE * concurrency, len(items) or 1))
     await asyncio.gather(*(worker() for _ in range(workers)))
     if fatal and report.done == 0 and len(report.failed) == report.tried:
         raise fatal[0]  # nothing was written: one error, as for a single write

@@ -26,7 +26,7 @@ import orjson
 
 from explorer.agents_reader import AgentsReader
 from explorer.audit import AuditLog, who
-from explorer.core.audit import Outcome, record_for
+from explorer.core.audit import Outcome, Who, record_for
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
@@ -143,6 +143,7 @@ class ExplorerSession:
         self._connected: dict[str, str] = {}  # address -> app-id
         self.audit = audit if audit is not None else AuditLog()
         self._identities: dict[str, str | None] = {}  # store -> who it signs in as (see identity)
+        self._whos: dict[str, Who] = {}  # store -> its audit records' Who, once its identity is known
         self.context_name = context_name
 
     def __repr__(self) -> str:  # tokens stay out of tracebacks
@@ -472,15 +473,6 @@ class ExplorerSession:
         if not self.audit.writable:
             await asyncio.to_thread(self.audit.ready)  # file I/O off the event loop (the TUI's, or the bulk runner's)
         started = time.time()
-
-        async def log(outcome: Outcome, etag_after: str | None = None, error: BaseException | None = None) -> None:
-            await self.audit.append_async(record_for(
-                change, location.store, who(self.context_name, self.identity(location.store)), started, outcome,
-                before=None if before is None else before.value_bytes,
-                before_is_binary=before is not None and before.is_binary, etag_after=etag_after,
-                ttl_choice=None if ttl_choice is None else ttl_choice.text,
-                error=None if error is None else describe(error)))
-
         try:
             try:
                 await gateway.write(location, change)
@@ -488,23 +480,44 @@ class ExplorerSession:
                 if sent is not None:
                     sent()
         except EtagConflict as exc:
-            await log(Outcome.CONFLICT, error=exc)
+            await self._log(location, change, started, Outcome.CONFLICT, before, ttl_choice, error=exc)
             raise
         except BaseException as exc:  # cancelled too: whether it reached Cosmos is not known
-            await log(Outcome.REFUSED if isinstance(exc, ExplorerError) and exc.refused else Outcome.FAILED, error=exc)
+            outcome = Outcome.REFUSED if isinstance(exc, ExplorerError) and exc.refused else Outcome.FAILED
+            await self._log(location, change, started, outcome, before, ttl_choice, error=exc)
             raise
         if change.kind is WriteKind.DELETE:
-            await log(Outcome.DONE)
+            await self._log(location, change, started, Outcome.DONE, before, ttl_choice)
             return None
         try:
             saved = await gateway.get(location, change.state_key.doc_id, change.partition, time.time())
         except Exception as exc:  # noqa: BLE001 - the write happened; say so, whatever the read-back did
-            await log(Outcome.UNVERIFIED, error=exc)
+            await self._log(location, change, started, Outcome.UNVERIFIED, before, ttl_choice, error=exc)
             raise SavedUnverified(
                 f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); press r to reload"
             ) from exc
-        await log(Outcome.DONE, etag_after=saved.etag)
+        await self._log(location, change, started, Outcome.DONE, before, ttl_choice, etag_after=saved.etag)
         return saved
+
+    async def _log(self, location: StoreLocation, change: KeyChange, started: float, outcome: Outcome,
+                   before: KeyValue | None, ttl_choice: TtlChoice | None, etag_after: str | None = None,
+                   error: BaseException | None = None) -> None:
+        """Append one write's audit record; returns once it is on disk."""
+        await self.audit.append_async(record_for(
+            change, location.store, self._who(location.store), started, outcome,
+            before=None if before is None else before.value_bytes,
+            before_is_binary=before is not None and before.is_binary, etag_after=etag_after,
+            ttl_choice=None if ttl_choice is None else ttl_choice.text,
+            error=None if error is None else describe(error)))
+
+    def _who(self, store: str) -> Who:
+        """Who writes to `store`, for its audit records (kept once its identity is known; see identity)."""
+        known = self._whos.get(store)
+        if known is None:
+            known = who(self.context_name, self.identity(store))
+            if store in self._identities:
+                self._whos[store] = known
+        return known
 
     async def save(self, location: StoreLocation, key: KeyValue, value: bytes | NewValue, ttl: TtlChoice,
                    overwrite: bool = False, change_shape: bool = False) -> KeyValue:

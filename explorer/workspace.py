@@ -56,6 +56,10 @@ class Workspace:
     ru_per_second: float | None = None  # every lister's RU budget for long operations (None: unpaced)
     _listers: dict[tuple, CosmosLister] = field(default_factory=dict)  # by account url and credential
     _credentials: dict[tuple, StoreCredential] = field(default_factory=dict)  # Entra ID ones, closed by close()
+    # by store, once made: (lister, its Entra ID credential or None, the plan's description). A store's
+    # url and sign-in are resolved once a session, as daprd resolves them once when it loads the
+    # component; a bulk action's every write then costs no secret or environment look-up.
+    _store_listers: dict[str, tuple[CosmosLister, StoreCredential | None, str]] = field(default_factory=dict)
     _launcher: SidecarLauncher | None = None
 
     @property
@@ -96,6 +100,12 @@ class Workspace:
         return plan_auth(values, os.environ)
 
     def lister(self, store: str) -> CosmosLister:
+        known = self._store_listers.get(store)
+        if known is not None:
+            lister, entra, described = known
+            # named in a refusal; an Entra ID one says who answered once a token was issued
+            lister.identity = described if entra is None else entra.describe()
+            return lister
         comp = self.cosmos_component(store)
         url = self.resolver.resolve(comp, "url")
         plan = self.auth_plan(store)
@@ -117,9 +127,8 @@ class Workspace:
             budget = RuBudget(self.ru_per_second) if self.ru_per_second else None
             self._listers[slot] = CosmosLister(url, credential, self.ca_file, budget=budget)
         lister = self._listers[slot]
-        # named in a refusal; an Entra ID one says who answered once a token was issued
-        lister.identity = plan.describe() if isinstance(credential, str) else credential.describe()
-        return lister
+        self._store_listers[store] = (lister, None if isinstance(credential, str) else credential, plan.describe())
+        return self.lister(store)
 
     def identity(self, store: str) -> str:
         """Which identity the store signs in as, in one line (for the audit log and messages): "account

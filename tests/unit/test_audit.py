@@ -126,16 +126,17 @@ def test_since_refuses_anything_else_and_says_what_to_type(text):
 
 
 async def test_concurrent_appends_all_reach_the_file_and_share_their_fsyncs(tmp_path, monkeypatch):
-    """The audit log's own file (a temp folder; os.fsync counted, not faked away): 50 writes appending
-    at once each return only once their line is on disk, and they needed far fewer than 50 fsyncs."""
+    """The audit log's own file (a temp folder; its durable writes counted, not faked away): 50 writes
+    appending at once each return only once their line is on disk, and they needed far fewer than 50
+    durable writes (each one a write to disk)."""
     import asyncio
-    import os
 
+    import explorer.audit
     from explorer.audit import AuditLog
 
     syncs = []
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (syncs.append(fd), real_fsync(fd)))
+    real_write = explorer.audit._write_durably
+    monkeypatch.setattr(explorer.audit, "_write_durably", lambda fd, lines: (syncs.append(fd), real_write(fd, lines)))
     log = AuditLog(tmp_path / "audit.jsonl")
     key = _key({"a": 1})
     records = [record_for(KeyChange.delete(key), f"s{i}", WHO, NOW + i, Outcome.DONE) for i in range(50)]
@@ -159,3 +160,66 @@ async def test_an_append_that_cannot_reach_the_file_raises_for_every_writer(tmp_
     record = record_for(KeyChange.delete(_key([1])), "s", WHO, NOW, Outcome.DONE)
     results = await asyncio.gather(*(log.append_async(record) for _ in range(5)), return_exceptions=True)
     assert all(isinstance(r, AuditUnavailable) and "could not be written" in str(r) for r in results)
+
+
+@given(st.floats(min_value=0, max_value=2**33, allow_nan=False, allow_infinity=False)
+       | st.integers(min_value=1_600_000_000, max_value=2_100_000_000).map(lambda s: s + 0.9999995)
+       | st.integers(min_value=1_600_000_000, max_value=2_100_000_000).map(lambda s: s + 0.0005))
+def test_record_times_read_as_datetime_writes_them(epoch):
+    """format_time (each second formatted once, for a bulk action's hundreds of records a second)
+    writes what datetime's isoformat writes: rounded to the microsecond, then cut to milliseconds —
+    also just below a second, where the rounding carries into the next one."""
+    import datetime as dt
+
+    expected = dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="milliseconds")
+    assert format_time(epoch) == expected.replace("+00:00", "Z")
+    assert format_time(epoch) == format_time(epoch)  # the cached second gives the same text
+
+
+async def test_a_lone_write_is_flushed_at_once_and_a_burst_waits_for_more_lines(tmp_path, monkeypatch):
+    """The audit log's own file (a temp folder). A lone write (the TUI's save) is written without
+    waiting for company; once writes arrive together (a bulk action), the next flush waits its linger
+    for more lines, so tens of keys share one durable write."""
+    import asyncio
+
+    import explorer.audit
+    from explorer.audit import AuditLog
+
+    lingered = []
+    real_sleep = asyncio.sleep
+
+    async def counted_sleep(seconds, *args):
+        lingered.append(seconds)
+        await real_sleep(seconds, *args)
+
+    monkeypatch.setattr(explorer.audit.asyncio, "sleep", counted_sleep)
+    log = AuditLog(tmp_path / "audit.jsonl")
+    key = _key({"a": 1})
+    await log.append_async(record_for(KeyChange.delete(key), "lone", WHO, NOW, Outcome.DONE))
+    assert lingered == []
+    await asyncio.gather(*(log.append_async(record_for(KeyChange.delete(key), f"s{i}", WHO, NOW, Outcome.DONE))
+                           for i in range(20)))
+    await asyncio.gather(*(log.append_async(record_for(KeyChange.delete(key), f"t{i}", WHO, NOW, Outcome.DONE))
+                           for i in range(20)))
+    assert lingered == [explorer.audit.LINGER_SECONDS]
+    assert len(log.read().records) == 41
+
+
+def test_a_log_removed_while_a_bulk_action_keeps_it_open_is_written_anew(tmp_path):
+    """The audit log's own file (a temp folder): the flusher keeps the file open between flushes of
+    a burst; if the file is removed meanwhile, the next lines go to a new file at the same path, not
+    into the removed one."""
+    from explorer.audit import AuditLog
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    key = _key({"a": 1})
+    fd = log._write_lines(record_for(KeyChange.delete(key), "before", WHO, NOW, Outcome.DONE).to_json_line(), None, True)
+    (tmp_path / "audit.jsonl").unlink()
+    fd = log._write_lines(record_for(KeyChange.delete(key), "after", WHO, NOW, Outcome.DONE).to_json_line(), fd, True)
+    try:
+        assert [r.store for r in log.read().records] == ["after"]
+        assert (tmp_path / "audit.jsonl").stat().st_mode & 0o777 == 0o600
+    finally:
+        import os
+
+        os.close(fd)

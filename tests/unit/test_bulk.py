@@ -141,3 +141,39 @@ async def test_no_more_writes_at_daprd_than_the_concurrency_and_an_answered_writ
     report = await run_plan(session, None, make_plan("s", PREFIX, BulkAction.DELETE, listed(60)), concurrency=4)
     assert report.done == 60 and most[0] == 4
     assert syncing_overlap[0] > 0  # other keys were at daprd while one's line was syncing
+
+
+async def test_places_at_daprd_go_to_the_longest_waiter_and_a_cancelled_waiter_passes_its_place_on():
+    """The runner's places at daprd (explorer.bulk._Places; pure asyncio, no I/O): never more holders
+    than places, first come first served, and a waiter cancelled just as a place was handed to it
+    gives it to the next waiter instead of losing it."""
+    from explorer.bulk import _Places
+
+    places = _Places(2)
+    await places.take()
+    await places.take()
+    order: list[str] = []
+
+    async def waiter(name: str) -> None:
+        await places.take()
+        order.append(name)
+
+    first, second, third = (asyncio.ensure_future(waiter(n)) for n in ("first", "second", "third"))
+    await asyncio.sleep(0)
+    assert order == []  # both places held
+    places.give_back()
+    first.cancel()  # the place was handed to `first` before it could run: it must go on to `second`
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert first.cancelled() and order == ["second"]
+    places.give_back()
+    await third
+    assert order == ["second", "third"]
+    places.give_back()
+    places.give_back()  # `second` and `third` give theirs back: two free places, none lost or made up
+    await places.take()
+    await places.take()
+    late = asyncio.ensure_future(places.take())
+    await asyncio.sleep(0)
+    assert not late.done()
+    late.cancel()
