@@ -37,8 +37,10 @@ class ReadOnlyGateway:
     """Reads keys. Has no method that writes."""
 
     def __init__(self, lister: CosmosLister, sidecars: Mapping[str, SidecarClient] | None = None):
+        """`sidecars`: the workspace's own map by app-id, kept (not copied), so a sidecar connected
+        or started after this gateway was made is the one it uses."""
         self._lister = lister
-        self._sidecars = dict(sidecars or {})
+        self._sidecars: Mapping[str, SidecarClient] = sidecars if sidecars is not None else {}
 
     @property
     def read_only(self) -> bool:

@@ -60,6 +60,7 @@ class Workspace:
     # url and sign-in are resolved once a session, as daprd resolves them once when it loads the
     # component; a bulk action's every write then costs no secret or environment look-up.
     _store_listers: dict[str, tuple[CosmosLister, StoreCredential | None, str]] = field(default_factory=dict)
+    _gateways: dict[str, ReadOnlyGateway] = field(default_factory=dict)  # by store, once made
     _launcher: SidecarLauncher | None = None
 
     @property
@@ -171,10 +172,18 @@ class Workspace:
         return StoreLocation(store, database, container, KeyPrefix.from_metadata(comp.plain("keyPrefix")), info.default_ttl)
 
     def gateway(self, store: str) -> ReadOnlyGateway:
-        if self.read_only:
-            return ReadOnlyGateway(self.lister(store), self.sidecars)
-        return WritableGateway(self.lister(store), self.sidecars, partial(self._own_sidecar, store) if self.start_sidecars else None,
-                               identity=partial(self.identity, store))
+        """The store's gateway, made once (a bulk action asks for it every key); it sees this
+        workspace's sidecars as they are now."""
+        lister = self.lister(store)  # also brings the identity named in refusals up to date
+        known = self._gateways.get(store)
+        if known is None:
+            if self.read_only:
+                known = ReadOnlyGateway(lister, self.sidecars)
+            else:
+                known = WritableGateway(lister, self.sidecars, partial(self._own_sidecar, store) if self.start_sidecars
+                                        else None, identity=partial(self.identity, store))
+            self._gateways[store] = known
+        return known
 
     async def _own_sidecar(self, store: str, state_key: StateKey) -> SidecarClient:
         """A sidecar for a key no reachable sidecar owns: a reachable one that writes the same id, else our own."""
