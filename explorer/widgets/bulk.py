@@ -19,6 +19,7 @@ refuses anyway), await I/O outside a worker, or write other than through run_pla
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -35,6 +36,7 @@ from explorer.core.envelope import parse_document_id
 from explorer.core.expiry import MAX_TTL
 
 MAX_SHOWN = 1000  # dry-run rows drawn; the counts cover every key
+PROGRESS_EVERY = 0.1  # seconds between redraws of a running bulk action's progress
 REPORT_LINES = 20  # skipped / failed keys listed by name in the report, each
 
 
@@ -273,10 +275,17 @@ class BulkView(Screen[bool]):
         bar = self.query_one("#bulk-progress", ProgressBar)
         bar.update(total=self._count(), progress=0)
         bar.display = True
+        self._drawn = 0.0
         self.running = True
         self.run_plan()
 
     def _progress(self, report: BulkReport) -> None:
+        """Called after every key; redrawn at most every PROGRESS_EVERY seconds (a redraw costs more
+        than a key's write), and always for the last key."""
+        now = time.monotonic()
+        if now - self._drawn < PROGRESS_EVERY and report.tried < report.plan_count:
+            return
+        self._drawn = now
         self.query_one("#bulk-progress", ProgressBar).update(progress=report.tried)
         self._status(f"{report.tried:,}/{report.plan_count:,} · {report.summary()}")
 
@@ -292,6 +301,8 @@ class BulkView(Screen[bool]):
             self._status(f"✖ {describe(exc)} Nothing was written.", "bold red")
             self.query_one("#bulk-prompt", Static).update("esc goes back")
             return
+        self._drawn = 0.0
+        self._progress(report)  # where it stopped (cancelled or stopped early: the last keys were not drawn)
         self.report, self.ran, self.running = report, True, False
         self._status(f"Done: {report.summary()}", report_lines(report)[0][1])
         out = Text()
