@@ -20,7 +20,7 @@ import functools
 import getpass
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from explorer.core.audit import AuditRecord, ReadResult, Who, read_records
@@ -78,8 +78,8 @@ def _write_durably(fd: int, lines: bytes) -> None:
 #: for more lines, unless this many are already waiting: a bulk action then pays one thread hop and
 #: one sync for tens of keys instead of two or three (each hop costs the event loop more than the
 #: write it logs). A lone write (the TUI's, the CLI's set) is flushed at once.
-LINGER_SECONDS = 0.01
-LINGER_LINES = 128
+LINGER_SECONDS = 0.02
+LINGER_LINES = 256
 
 
 def _removed(fd: int) -> bool:
@@ -134,14 +134,20 @@ class AuditLog:
         self._write_lines(record.to_json_line())
 
     async def append_async(self, record: AuditRecord) -> None:
-        """Append one record and return once it is on disk, without blocking the event loop. Records
-        appended while a flush is under way go to disk together in the next one (one durable write
-        for all of them): a bulk action's concurrent writes do not wait for each other's."""
+        """Append one record and return once it is on disk, without blocking the event loop."""
+        await self.append_soon(record)  # a writer cancelled meanwhile cancels only its wait: the line is written
+
+    def append_soon(self, record: AuditRecord | Callable[[], AuditRecord]) -> asyncio.Future:
+        """Queue one record; the future is done once it is on disk, or failed with AuditUnavailable.
+        Records queued while a flush is under way go to disk together in the next one (one durable
+        write for all of them): a bulk action's concurrent writes do not wait for each other's.
+        `record` may be a function that makes it: it is then made, and its line written, with the
+        rest of its flush in the flusher's thread, not on the event loop."""
         done = asyncio.get_running_loop().create_future()
-        self._pending.append((record.to_json_line(), done))
+        self._pending.append((record, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.ensure_future(self._flush())
-        await done  # a writer cancelled meanwhile cancels only its wait: its line stays in the batch and is written
+        return done
 
     async def _flush(self) -> None:
         fd: int | None = None  # the file, kept open while writes keep arriving (a bulk action's)
@@ -152,9 +158,9 @@ class AuditLog:
                 batch, self._pending = self._pending, []
                 self._together = len(batch) > 1
                 try:
-                    fd = await asyncio.to_thread(self._write_lines, b"".join(line for line, _ in batch), fd, True)
+                    fd = await asyncio.to_thread(self._write_records, [record for record, _ in batch], fd)
                 except AuditUnavailable as exc:
-                    fd = None  # closed by _write_lines
+                    fd = None  # closed by _write_records
                     for _, done in batch:
                         if not done.done():
                             done.set_exception(exc)
@@ -165,6 +171,18 @@ class AuditLog:
         finally:
             if fd is not None:
                 os.close(fd)  # a regular file's close does not wait for the disk: the lines are on it already
+
+    def _write_records(self, records: list[AuditRecord | Callable[[], AuditRecord]], fd: int | None) -> int | None:
+        """One flush, in the flusher's thread: the records' lines appended durably (see _write_lines)."""
+        try:
+            lines = b"".join((r if isinstance(r, AuditRecord) else r()).to_json_line() for r in records)
+        except Exception as exc:  # noqa: BLE001 - a record that cannot be made must fail its writes, not hang them
+            if fd is not None:
+                os.close(fd)
+            self._writable = False
+            raise AuditUnavailable(f"the audit log {self.path} could not be written (a record could not be made: "
+                                   f"{exc.__class__.__name__}: {exc})") from None
+        return self._write_lines(lines, fd, True)
 
     def _write_lines(self, lines: bytes, fd: int | None = None, keep: bool = False) -> int | None:
         """Append lines durably to `fd`, else to the file opened for them; with `keep` the file is left

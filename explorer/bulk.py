@@ -3,18 +3,19 @@
 What it is for: the many-keys half of the explorer's writes. Each key of the plan is written by
 `ExplorerSession.write` — so each is etag-checked, goes through daprd with Dapr's envelope, and
 leaves its audit line — a few at a time; a key changed or gone since the dry run is skipped and
-reported, never overwritten. Progress is reported after every key; a cancel stops cleanly
-between keys: writes already sent finish and are counted, none is started after it.
+reported, never overwritten. Progress is reported after every key, once its audit line is on
+disk; a cancel stops cleanly between keys: writes already sent finish and are counted, none is
+started after it.
 
 What it must never do: write a key with an etag other than the one the dry run listed, retry a
-refused write, write in a read-only session (the session refuses before anything is sent), or
-hold more than the plan and the few keys in flight.
+refused write, write in a read-only session (the session refuses before anything is sent), report
+a key before its audit line is on disk, or hold more than the plan, the few keys in flight and
+the lines waiting for the disk (LINES_AHEAD at most).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -30,46 +31,13 @@ from explorer.errors import EtagConflict, ExplorerError, NotFound, ReadOnlyRefus
 #: per key, not across keys).
 CONCURRENCY = 8
 
-#: Workers per write at daprd: a worker whose write was answered waits for its audit line without
-#: holding a place at daprd, so while lines wait for a shared flush (explorer.audit: up to its linger)
-#: the other workers keep daprd busy.
-WAITING_PER_WRITE = 8
+#: Audit lines of answered writes that may wait for the disk at once before a worker waits too: the
+#: most keys that can be written between an audit log failing and the run stopping.
+LINES_AHEAD = 256
 
 Progress = Callable[[BulkReport], None]
+Logged = Callable[[asyncio.Future], None]  # takes a write's audit line (see ExplorerSession.write)
 T = TypeVar("T")
-
-
-class _Places:
-    """At most `n` holders at once; a place given back goes straight to the longest waiter.
-
-    What asyncio.Semaphore does, without its cost per call that grows with the waiters (it scans
-    them on every acquire and release): a bulk action has dozens of workers waiting for a place at
-    daprd, and takes and gives back a place for every key."""
-
-    def __init__(self, n: int) -> None:
-        self._free = n
-        self._waiters: collections.deque[asyncio.Future] = collections.deque()
-
-    async def take(self) -> None:
-        if self._free and not self._waiters:
-            self._free -= 1
-            return
-        place = asyncio.get_running_loop().create_future()
-        self._waiters.append(place)
-        try:
-            await place  # handed over by give_back: the count of free places was not raised for it
-        except asyncio.CancelledError:
-            if place.done() and not place.cancelled():
-                self.give_back()  # handed over just as this waiter was cancelled: pass it on
-            raise
-
-    def give_back(self) -> None:
-        while self._waiters:
-            place = self._waiters.popleft()
-            if not place.done():
-                place.set_result(None)
-                return
-        self._free += 1
 
 
 async def unchanged_since_dry_run(session, location, doc_id: str, partition: str, etag: str | None):
@@ -83,7 +51,7 @@ async def unchanged_since_dry_run(session, location, doc_id: str, partition: str
     return now, ""
 
 
-async def _write_one(session, location, plan: BulkPlan, target: Target, sent=None) -> tuple[ItemOutcome, str]:
+async def _write_one(session, location, plan: BulkPlan, target: Target, on_logged=None) -> tuple[ItemOutcome, str]:
     listed = target.listed
     if plan.action is BulkAction.DELETE:
         change = KeyChange(WriteKind.DELETE, target.state_key, listed.partition, listed.etag)
@@ -97,59 +65,73 @@ async def _write_one(session, location, plan: BulkPlan, target: Target, sent=Non
         value = NewValue.raw(before.value_bytes) if before.is_binary else NewValue.json_bytes(before.value_bytes)
         change = KeyChange.save(before, value, ttl, time.time())
     try:
-        await session.write(location, change, before=before, ttl_choice=ttl, sent=sent)
+        await session.write(location, change, before=before, ttl_choice=ttl, on_logged=on_logged)
     except EtagConflict:
         return ItemOutcome.SKIPPED, f"changed or gone since the dry run (etag {listed.etag} no longer matches)"
     return ItemOutcome.DONE, ""
 
 
-async def run_writes(items: Sequence[T], write_one: Callable[[T], Awaitable[tuple[ItemOutcome, str]]],
+async def run_writes(items: Sequence[T], write_one: Callable[[T, Logged], Awaitable[tuple[ItemOutcome, str]]],
                      where: Callable[[T], tuple[str, str]], on_progress: Progress | None = None,
                      cancel: asyncio.Event | None = None, concurrency: int = CONCURRENCY) -> BulkReport:
-    """Run `write_one(item, sent)` for every item, `concurrency` writes at daprd at a time (`sent()`,
-    called once the write is answered, frees its place while its audit line reaches the disk, so
-    the disk's fsync does not hold the next write back); the report of what was done, skipped
-    and failed (`where` names an item's document id and partition). What stops every write alike
-    (read-only, an audit log that cannot be written) stops the run: raised if nothing was written,
-    else the report says so (`stopped`) and counts the rest as not tried."""
+    """Run `write_one(item, on_logged)` for every item, `concurrency` at a time; the report of what
+    was done, skipped and failed (`where` names an item's document id and partition).
+
+    `write_one` passes `on_logged` to ExplorerSession.write, which hands it the write's audit line
+    (a future) instead of waiting for the disk: the worker sends its next key at once, as a bare
+    client would, and the key is reported only once its line is on disk (at most LINES_AHEAD lines
+    wait at once). What stops every write alike (read-only, an audit log that cannot be written)
+    stops the run: raised if nothing was written, else the report says so (`stopped`) and counts
+    the rest as not tried."""
     report = BulkReport(len(items))
     pending = iter(items)
     fatal: list[BaseException] = []
-
-    slots = _Places(concurrency)  # writes at daprd at once; a write waiting for its audit line holds none
+    syncing: set[asyncio.Future] = set()  # audit lines of keys answered by daprd, not yet on disk
 
     def stopping() -> bool:
         return (cancel is not None and cancel.is_set()) or bool(fatal)
+
+    def finish(item: T, outcome: ItemOutcome, reason: str) -> None:
+        report.add(*where(item), outcome, reason)
+        if on_progress is not None:
+            on_progress(report)
+
+    def logged(item: T, outcome: ItemOutcome, reason: str, line: asyncio.Future) -> None:
+        syncing.discard(line)
+        error = None if line.cancelled() else line.exception()
+        if line.cancelled():
+            finish(item, ItemOutcome.FAILED, "cancelled before its audit line was confirmed on disk")
+        elif error is not None:  # daprd answered, but the line could not be kept: the log is unusable now
+            fatal.append(error)
+            what = "written" if outcome is ItemOutcome.DONE else "not written"
+            finish(item, ItemOutcome.FAILED, f"{what}, but its audit line was lost: {describe(error)}")
+        else:
+            finish(item, outcome, reason)
 
     async def worker() -> None:
         for item in pending:  # one shared iterator: each item is taken by one worker
             if stopping():
                 return
-            await slots.take()
-            held = [True]
-
-            def sent() -> None:  # the write is answered: its slot goes to the next key while its line is synced
-                if held[0]:
-                    held[0] = False
-                    slots.give_back()
-
+            lines: list[asyncio.Future] = []
             try:
-                if stopping():  # cancelled while waiting for a slot: this key is not tried
-                    return
-                outcome, reason = await write_one(item, sent)
+                outcome, reason = await write_one(item, lines.append)
             except (ReadOnlyRefusal, AuditUnavailable) as exc:  # every later write would fail alike
                 fatal.append(exc)
                 outcome, reason = ItemOutcome.FAILED, describe(exc)
             except ExplorerError as exc:
                 outcome, reason = ItemOutcome.FAILED, describe(exc)
-            finally:
-                sent()
-            report.add(*where(item), outcome, reason)
-            if on_progress is not None:
-                on_progress(report)
+            if not lines:  # nothing was sent (or skipped before writing): nothing to wait for
+                finish(item, outcome, reason)
+                continue
+            line = lines[-1]
+            syncing.add(line)
+            line.add_done_callback(partial(logged, item, outcome, reason))
+            if len(syncing) >= LINES_AHEAD:  # the disk is slower than daprd: wait for it
+                await asyncio.wait([line])
 
-    workers = max(1, min(WAITING_PER_WRITE * concurrency, len(items) or 1))
-    await asyncio.gather(*(worker() for _ in range(workers)))
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items) or 1)))))
+    while syncing:  # the keys in flight when the run stopped: each is reported once its line is on disk
+        await asyncio.wait(list(syncing))
     if fatal and report.done == 0 and len(report.failed) == report.tried:
         raise fatal[0]  # nothing was written: one error, as for a single write
     if fatal:

@@ -31,7 +31,7 @@ def _ttl_choice(ttl_in_seconds: str | None) -> TtlChoice:
     return TtlChoice(TtlMode.SET, int(ttl_in_seconds))
 
 
-async def import_one(session, location, decision: ImportDecision, sent=None) -> tuple[ItemOutcome, str]:
+async def import_one(session, location, decision: ImportDecision, on_logged=None) -> tuple[ItemOutcome, str]:
     exported = decision.exported
     value = NewValue.raw(exported.data) if exported.is_binary else NewValue.json_bytes(exported.data)
     ttl = _ttl_choice(decision.ttl_in_seconds)
@@ -47,7 +47,7 @@ async def import_one(session, location, decision: ImportDecision, sent=None) -> 
         change = dataclasses.replace(KeyChange.save(before, value, TtlChoice(), time.time(), change_shape=True),
                                      ttl_seconds=decision.ttl_in_seconds)
     try:
-        await session.write(location, change, before=before, ttl_choice=ttl, sent=sent)
+        await session.write(location, change, before=before, ttl_choice=ttl, on_logged=on_logged)
     except EtagConflict:
         return ItemOutcome.SKIPPED, "written by someone else since the dry run"
     return ItemOutcome.DONE, ""

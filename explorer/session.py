@@ -20,6 +20,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import orjson
@@ -462,53 +463,60 @@ class ExplorerSession:
                                      before_is_binary=before is not None and before.is_binary, error=reason))
 
     async def write(self, location: StoreLocation, change: KeyChange, before: KeyValue | None = None,
-                    ttl_choice: TtlChoice | None = None, sent: Callable[[], None] | None = None) -> KeyValue | None:
+                    ttl_choice: TtlChoice | None = None,
+                    on_logged: Callable[[asyncio.Future], None] | None = None) -> KeyValue | None:
         """Carry out one write (the gateway's one write path), read the item back (None after a
         delete), and append its audit record — done, conflict, refused or failed — before the
         outcome is reported. `before`: the key as it was read (its value is hashed and diffed).
         A failed read-back after a save says the save happened. An audit log that cannot be
-        written refuses the write before anything is sent. `sent`, if given, is called once daprd has
-        answered (the bulk runner then lets the next key go while this one's line is synced)."""
+        written refuses the write before anything is sent.
+
+        `on_logged`, if given, takes over the wait for the audit line: it is handed the line's future
+        (done once the line is on disk, or failed with AuditUnavailable) as soon as the line is queued,
+        and the write returns, or raises, without waiting for the disk. The caller must not report
+        the outcome before that future is done: the bulk runner sends the next key meanwhile."""
         gateway = self._writable(location.store)
         if not self.audit.writable:
             await asyncio.to_thread(self.audit.ready)  # file I/O off the event loop (the TUI's, or the bulk runner's)
         started = time.time()
         try:
-            try:
-                await gateway.write(location, change)
-            finally:
-                if sent is not None:
-                    sent()
+            await gateway.write(location, change)
         except EtagConflict as exc:
-            await self._log(location, change, started, Outcome.CONFLICT, before, ttl_choice, error=exc)
+            await self._log(location, change, started, Outcome.CONFLICT, before, ttl_choice, on_logged, error=exc)
             raise
         except BaseException as exc:  # cancelled too: whether it reached Cosmos is not known
             outcome = Outcome.REFUSED if isinstance(exc, ExplorerError) and exc.refused else Outcome.FAILED
-            await self._log(location, change, started, outcome, before, ttl_choice, error=exc)
+            await self._log(location, change, started, outcome, before, ttl_choice, on_logged, error=exc)
             raise
         if change.kind is WriteKind.DELETE:
-            await self._log(location, change, started, Outcome.DONE, before, ttl_choice)
+            await self._log(location, change, started, Outcome.DONE, before, ttl_choice, on_logged)
             return None
         try:
             saved = await gateway.get(location, change.state_key.doc_id, change.partition, time.time())
         except Exception as exc:  # noqa: BLE001 - the write happened; say so, whatever the read-back did
-            await self._log(location, change, started, Outcome.UNVERIFIED, before, ttl_choice, error=exc)
+            await self._log(location, change, started, Outcome.UNVERIFIED, before, ttl_choice, on_logged, error=exc)
             raise SavedUnverified(
                 f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); press r to reload"
             ) from exc
-        await self._log(location, change, started, Outcome.DONE, before, ttl_choice, etag_after=saved.etag)
+        await self._log(location, change, started, Outcome.DONE, before, ttl_choice, on_logged, etag_after=saved.etag)
         return saved
 
     async def _log(self, location: StoreLocation, change: KeyChange, started: float, outcome: Outcome,
-                   before: KeyValue | None, ttl_choice: TtlChoice | None, etag_after: str | None = None,
+                   before: KeyValue | None, ttl_choice: TtlChoice | None,
+                   on_logged: Callable[[asyncio.Future], None] | None, etag_after: str | None = None,
                    error: BaseException | None = None) -> None:
-        """Append one write's audit record; returns once it is on disk."""
-        await self.audit.append_async(record_for(
-            change, location.store, self._who(location.store), started, outcome,
+        """Append one write's audit record: returns once it is on disk, or, with `on_logged`, hands it
+        the line's future as soon as the line is queued."""
+        line = self.audit.append_soon(partial(  # made in the audit log's thread, with the rest of its flush
+            record_for, change, location.store, self._who(location.store), started, outcome,
             before=None if before is None else before.value_bytes,
             before_is_binary=before is not None and before.is_binary, etag_after=etag_after,
             ttl_choice=None if ttl_choice is None else ttl_choice.text,
             error=None if error is None else describe(error)))
+        if on_logged is not None:
+            on_logged(line)
+        else:
+            await line  # cancelled meanwhile: only this wait is; the line is still written
 
     def _who(self, store: str) -> Who:
         """Who writes to `store`, for its audit records (kept once its identity is known; see identity)."""

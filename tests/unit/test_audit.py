@@ -223,3 +223,27 @@ def test_a_log_removed_while_a_bulk_action_keeps_it_open_is_written_anew(tmp_pat
         import os
 
         os.close(fd)
+
+
+async def test_a_record_made_in_the_flush_thread_that_fails_fails_its_write_instead_of_hanging(tmp_path):
+    """The audit log's own file (a temp folder): a record queued as a function is made in the flusher's
+    thread; if making it raises, its write (and its flush's others) get AuditUnavailable — a bulk
+    action then stops and says why — and nothing waits forever."""
+    import asyncio
+
+    from explorer.audit import AuditLog, AuditUnavailable
+
+    log = AuditLog(tmp_path / "audit.jsonl")
+    key = _key({"a": 1})
+
+    def broken():
+        raise ValueError("no such field")
+
+    good = log.append_soon(lambda: record_for(KeyChange.delete(key), "s", WHO, NOW, Outcome.DONE))
+    bad = log.append_soon(broken)
+    results = await asyncio.wait_for(asyncio.gather(good, bad, return_exceptions=True), 10)
+    assert all(isinstance(r, AuditUnavailable) for r in results)
+    assert "a record could not be made: ValueError: no such field" in str(results[1])
+    assert not log.writable
+    await log.append_async(record_for(KeyChange.delete(key), "after", WHO, NOW, Outcome.DONE))  # usable again
+    assert [r.store for r in log.read().records] == ["after"]

@@ -64,7 +64,7 @@ class FakeSession:
         self.fail = fail or {}
         self.on_write = on_write
 
-    async def write(self, location, change, before=None, ttl_choice=None, sent=None):
+    async def write(self, location, change, before=None, ttl_choice=None, on_logged=None):
         await asyncio.sleep(0)
         if self.on_write:
             self.on_write(change)
@@ -121,59 +121,65 @@ async def test_what_stops_every_write_alike_raises_if_nothing_was_written_and_st
     assert report.summary() == f"2 done, 0 skipped, 1 failed; stopped with 3 not tried: {describe(full)}"
 
 
-async def test_no_more_writes_at_daprd_than_the_concurrency_and_an_answered_write_frees_its_place():
-    """FAKE session: a write 'at daprd' until it calls sent(), then 'syncing its audit line' a while
-    longer. At most `concurrency` are ever at daprd, and keys keep going while lines sync."""
-    at_daprd, most, syncing_overlap = [0], [0], [0]
+async def test_no_more_writes_at_daprd_than_the_concurrency_and_a_key_is_reported_once_its_line_is_on_disk():
+    """FAKE session: a write 'at daprd' for 1 ms, then its audit line 'reaches the disk' 3 ms later
+    (a future handed to on_logged, as ExplorerSession.write does). At most `concurrency` writes are
+    ever at daprd; later keys are sent while earlier lines are still on their way; no key is
+    reported before its line is on disk; every key is reported."""
+    at_daprd, most, sent_while_syncing = [0], [0], [0]
+    lines: dict[str, asyncio.Future] = {}
 
     class Syncing(FakeSession):
-        async def write(self, location, change, before=None, ttl_choice=None, sent=None):
+        async def write(self, location, change, before=None, ttl_choice=None, on_logged=None):
             at_daprd[0] += 1
             most[0] = max(most[0], at_daprd[0])
             await asyncio.sleep(0.001)
             at_daprd[0] -= 1
-            sent()
-            syncing_overlap[0] = max(syncing_overlap[0], at_daprd[0])
-            await asyncio.sleep(0.003)  # the audit line's fsync
+            sent_while_syncing[0] = max(sent_while_syncing[0], sum(not f.done() for f in lines.values()))
+            line = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_later(0.003, line.set_result, None)
+            lines[change.state_key.doc_id] = line
+            on_logged(line)
             self.writes.append(change.state_key.doc_id)
 
+    def on_progress(report) -> None:
+        for passed in report.skipped + report.failed:
+            assert lines[passed.doc_id].done()
+        assert report.done <= sum(f.done() for f in lines.values())
+
     session = Syncing()
-    report = await run_plan(session, None, make_plan("s", PREFIX, BulkAction.DELETE, listed(60)), concurrency=4)
+    report = await run_plan(session, None, make_plan("s", PREFIX, BulkAction.DELETE, listed(60)), on_progress,
+                            concurrency=4)
     assert report.done == 60 and most[0] == 4
-    assert syncing_overlap[0] > 0  # other keys were at daprd while one's line was syncing
+    assert sent_while_syncing[0] > 0  # keys went to daprd while earlier lines were still syncing
+    assert all(f.done() for f in lines.values())
 
 
-async def test_places_at_daprd_go_to_the_longest_waiter_and_a_cancelled_waiter_passes_its_place_on():
-    """The runner's places at daprd (explorer.bulk._Places; pure asyncio, no I/O): never more holders
-    than places, first come first served, and a waiter cancelled just as a place was handed to it
-    gives it to the next waiter instead of losing it."""
-    from explorer.bulk import _Places
+async def test_an_audit_line_that_cannot_be_written_fails_its_key_and_stops_the_run():
+    """FAKE session: the 3rd key's audit line fails (the log became unwritable after daprd answered)
+    and, as ExplorerSession.write does once a line failed, the next write is refused before anything
+    is sent. That key is reported failed (written, its line lost, and why), nothing is written after
+    it, the run says it stopped, and the keys logged before it count as done."""
+    failure = AuditUnavailable("the audit log /x/audit.jsonl could not be written (No space left on device)")
 
-    places = _Places(2)
-    await places.take()
-    await places.take()
-    order: list[str] = []
+    class Full(FakeSession):
+        broken = False
 
-    async def waiter(name: str) -> None:
-        await places.take()
-        order.append(name)
+        async def write(self, location, change, before=None, ttl_choice=None, on_logged=None):
+            if self.broken:
+                raise failure  # the session's audit.ready() before sending
+            await asyncio.sleep(0)
+            line = asyncio.get_running_loop().create_future()
+            if len(self.writes) == 2:
+                line.set_exception(failure)
+                self.broken = True
+            else:
+                line.set_result(None)
+            self.writes.append(change.state_key.doc_id)
+            on_logged(line)
 
-    first, second, third = (asyncio.ensure_future(waiter(n)) for n in ("first", "second", "third"))
-    await asyncio.sleep(0)
-    assert order == []  # both places held
-    places.give_back()
-    first.cancel()  # the place was handed to `first` before it could run: it must go on to `second`
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
-    assert first.cancelled() and order == ["second"]
-    places.give_back()
-    await third
-    assert order == ["second", "third"]
-    places.give_back()
-    places.give_back()  # `second` and `third` give theirs back: two free places, none lost or made up
-    await places.take()
-    await places.take()
-    late = asyncio.ensure_future(places.take())
-    await asyncio.sleep(0)
-    assert not late.done()
-    late.cancel()
+    session = Full()
+    report = await run_plan(session, None, make_plan("s", PREFIX, BulkAction.DELETE, listed(10)), concurrency=1)
+    assert session.writes == ["app||k0", "app||k1", "app||k2"] and report.done == 2
+    assert {p.doc_id: p.reason for p in report.failed}["app||k2"] == f"written, but its audit line was lost: {describe(failure)}"
+    assert report.stopped == describe(failure) and report.done + len(report.failed) + report.remaining == 10
