@@ -87,6 +87,7 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T, Logged], Awaita
     pending = iter(items)
     fatal: list[BaseException] = []
     syncing: set[asyncio.Future] = set()  # audit lines of keys answered by daprd, not yet on disk
+    lost_lines: list[asyncio.Future] = []  # lines of keys answered by daprd that never reached the disk
 
     def stopping() -> bool:
         return (cancel is not None and cancel.is_set()) or bool(fatal)
@@ -103,6 +104,7 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T, Logged], Awaita
             finish(item, ItemOutcome.FAILED, "cancelled before its audit line was confirmed on disk")
         elif error is not None:  # daprd answered, but the line could not be kept: the log is unusable now
             fatal.append(error)
+            lost_lines.append(line)
             what = "written" if outcome is ItemOutcome.DONE else "not written"
             finish(item, ItemOutcome.FAILED, f"{what}, but its audit line was lost: {describe(error)}")
         else:
@@ -132,8 +134,8 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T, Logged], Awaita
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(items) or 1)))))
     while syncing:  # the keys in flight when the run stopped: each is reported once its line is on disk
         await asyncio.wait(list(syncing))
-    if fatal and report.done == 0 and len(report.failed) == report.tried:
-        raise fatal[0]  # nothing was written: one error, as for a single write
+    if fatal and report.done == 0 and len(report.failed) == report.tried and not lost_lines:
+        raise fatal[0]  # nothing was sent: one error, as for a single write
     if fatal:
         report.stopped = describe(fatal[0])
     report.cancelled = cancel is not None and cancel.is_set() and report.remaining > 0

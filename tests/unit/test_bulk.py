@@ -183,3 +183,24 @@ async def test_an_audit_line_that_cannot_be_written_fails_its_key_and_stops_the_
     assert session.writes == ["app||k0", "app||k1", "app||k2"] and report.done == 2
     assert {p.doc_id: p.reason for p in report.failed}["app||k2"] == f"written, but its audit line was lost: {describe(failure)}"
     assert report.stopped == describe(failure) and report.done + len(report.failed) + report.remaining == 10
+
+
+async def test_a_run_whose_first_line_is_lost_reports_the_written_key_instead_of_saying_nothing_was_written():
+    """FAKE session: the very first key is deleted at daprd but its audit line fails, and the next write
+    is refused before sending. The run must not raise (a raise reads "nothing was written"): its
+    report says the key was written and its line lost, and that the run stopped."""
+    failure = AuditUnavailable("the audit log /x/audit.jsonl could not be written (No space left on device)")
+
+    class FullAtOnce(FakeSession):
+        async def write(self, location, change, before=None, ttl_choice=None, on_logged=None):
+            if self.writes:
+                raise failure  # the session's audit.ready() before sending
+            await asyncio.sleep(0)
+            line = asyncio.get_running_loop().create_future()
+            line.set_exception(failure)
+            self.writes.append(change.state_key.doc_id)
+            on_logged(line)
+
+    report = await run_plan(FullAtOnce(), None, make_plan("s", PREFIX, BulkAction.DELETE, listed(5)), concurrency=1)
+    assert report.done == 0 and report.stopped == describe(failure)
+    assert {p.doc_id: p.reason for p in report.failed}["app||k0"].startswith("written, but its audit line was lost")
