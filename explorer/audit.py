@@ -74,12 +74,13 @@ def _write_durably(fd: int, lines: bytes) -> None:
         os.fsync(fd)
 
 
-#: While writes arrive together (the last flush carried more than one line), a flush waits this long
-#: for more lines, unless this many are already waiting: a bulk action then pays one thread hop and
-#: one sync for tens of keys instead of two or three (each hop costs the event loop more than the
-#: write it logs). A lone write (the TUI's, the CLI's set) is flushed at once.
+#: While writes arrive together (the last flush carried more than one line), a flush waits up to
+#: LINGER_SECONDS for more lines, or until LINGER_LINES are waiting: a bulk action then pays one thread
+#: hop and one durable write for tens of keys instead of one for every two or three (each hop costs
+#: the event loop more than the write it logs). A lone write (the TUI's, the CLI's set) is flushed at
+#: once. The line count ends the wait early, so the linger never caps a bulk action's rate.
 LINGER_SECONDS = 0.02
-LINGER_LINES = 256
+LINGER_LINES = 64
 
 
 def _removed(fd: int) -> bool:
@@ -102,6 +103,7 @@ class AuditLog:
         self._flusher: asyncio.Task | None = None
         self._writable = False  # a line reached the file, and no append failed since
         self._together = False  # the last flush carried the lines of several writes (a bulk action's)
+        self._enough: asyncio.Future | None = None  # while the flusher lingers: done once LINGER_LINES wait
 
     def _open(self) -> int:
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _DSYNC
@@ -145,6 +147,8 @@ class AuditLog:
         rest of its flush in the flusher's thread, not on the event loop."""
         done = asyncio.get_running_loop().create_future()
         self._pending.append((record, done))
+        if self._enough is not None and len(self._pending) >= LINGER_LINES and not self._enough.done():
+            self._enough.set_result(None)  # enough company: the lingering flush goes now
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.ensure_future(self._flush())
         return done
@@ -154,7 +158,7 @@ class AuditLog:
         try:
             while self._pending:
                 if self._together and len(self._pending) < LINGER_LINES:
-                    await asyncio.sleep(LINGER_SECONDS)  # writes are arriving together: let more lines join this flush
+                    await self._linger()  # writes are arriving together: let more lines join this flush
                 batch, self._pending = self._pending, []
                 self._together = len(batch) > 1
                 try:
@@ -171,6 +175,17 @@ class AuditLog:
         finally:
             if fd is not None:
                 os.close(fd)  # a regular file's close does not wait for the disk: the lines are on it already
+
+    async def _linger(self) -> None:
+        """Wait LINGER_SECONDS, or until LINGER_LINES lines are waiting, whichever comes first."""
+        loop = asyncio.get_running_loop()
+        self._enough = enough = loop.create_future()
+        timer = loop.call_later(LINGER_SECONDS, lambda: enough.done() or enough.set_result(None))
+        try:
+            await enough
+        finally:
+            timer.cancel()
+            self._enough = None
 
     def _write_records(self, records: list[AuditRecord | Callable[[], AuditRecord]], fd: int | None) -> int | None:
         """One flush, in the flusher's thread: the records' lines appended durably (see _write_lines)."""

@@ -177,32 +177,29 @@ def test_record_times_read_as_datetime_writes_them(epoch):
 
 
 async def test_a_lone_write_is_flushed_at_once_and_a_burst_waits_for_more_lines(tmp_path, monkeypatch):
-    """The audit log's own file (a temp folder). A lone write (the TUI's save) is written without
-    waiting for company; once writes arrive together (a bulk action), the next flush waits its linger
-    for more lines, so tens of keys share one durable write."""
+    """The audit log's own file (a temp folder), with the linger made 30 s long. A lone write (the
+    TUI's save) is written without waiting for company. Once writes arrive together (a bulk action),
+    the next flush lingers for more lines, and goes as soon as LINGER_LINES are waiting rather than
+    waiting out the linger — so the linger never caps a bulk action's rate."""
     import asyncio
 
     import explorer.audit
-    from explorer.audit import AuditLog
+    from explorer.audit import LINGER_LINES, AuditLog
 
-    lingered = []
-    real_sleep = asyncio.sleep
-
-    async def counted_sleep(seconds, *args):
-        lingered.append(seconds)
-        await real_sleep(seconds, *args)
-
-    monkeypatch.setattr(explorer.audit.asyncio, "sleep", counted_sleep)
+    monkeypatch.setattr(explorer.audit, "LINGER_SECONDS", 30.0)
     log = AuditLog(tmp_path / "audit.jsonl")
     key = _key({"a": 1})
-    await log.append_async(record_for(KeyChange.delete(key), "lone", WHO, NOW, Outcome.DONE))
-    assert lingered == []
-    await asyncio.gather(*(log.append_async(record_for(KeyChange.delete(key), f"s{i}", WHO, NOW, Outcome.DONE))
-                           for i in range(20)))
-    await asyncio.gather(*(log.append_async(record_for(KeyChange.delete(key), f"t{i}", WHO, NOW, Outcome.DONE))
-                           for i in range(20)))
-    assert lingered == [explorer.audit.LINGER_SECONDS]
-    assert len(log.read().records) == 41
+
+    def line(store):
+        return log.append_async(record_for(KeyChange.delete(key), store, WHO, NOW, Outcome.DONE))
+
+    await asyncio.wait_for(line("lone"), 10)  # not held back by the 30 s linger
+    await asyncio.wait_for(asyncio.gather(*(line(f"s{i}") for i in range(5))), 10)  # together: now lingering
+    few = asyncio.ensure_future(asyncio.gather(*(line(f"t{i}") for i in range(LINGER_LINES - 1))))
+    await asyncio.sleep(0.2)
+    assert not few.done()  # fewer than LINGER_LINES: still waiting for company
+    await asyncio.wait_for(asyncio.gather(few, line("enough")), 10)  # the LINGER_LINES-th line ends the wait
+    assert len(log.read().records) == 1 + 5 + LINGER_LINES
 
 
 def test_a_log_removed_while_a_bulk_action_keeps_it_open_is_written_anew(tmp_path):
