@@ -6,8 +6,8 @@ and delete the explorer sends (TUI, CLI, and any later bulk or import: they all 
 $DAPR_EXPLORER_AUDIT_LOG, else $XDG_STATE_HOME/dapr-explorer/audit.jsonl (default
 ~/.local/state/dapr-explorer/audit.jsonl), made readable by its user only. `ready()` is
 called before a write is sent: a log that cannot be written refuses the write (nothing sent).
-Lines are appended and fsync'd before the write that made them is reported; concurrent writes (a
-bulk action's) share one append and one fsync (`append_async`).
+Lines reach the disk (O_DSYNC) before the write that made them is reported; concurrent writes (a
+bulk action's) share one durable write, made from a thread (`append_soon`, `append_async`).
 
 What it must never do: be written in a read-only session (there is nothing to log; read-only
 sessions never open it), or hold a secret (records come from explorer.core.audit).
