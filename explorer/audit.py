@@ -99,7 +99,7 @@ class AuditLog:
 
     def __init__(self, path: Path | None = None):
         self.path = path if path is not None else default_path()
-        self._pending: list[tuple[bytes, asyncio.Future]] = []  # lines waiting for the next flush
+        self._pending: list[tuple[AuditRecord | Callable[[], AuditRecord], asyncio.Future]] = []  # for the next flush
         self._flusher: asyncio.Task | None = None
         self._writable = False  # a line reached the file, and no append failed since
         self._together = False  # the last flush carried the lines of several writes (a bulk action's)

@@ -102,10 +102,9 @@ async def run_writes(items: Sequence[T], write_one: Callable[[T, Logged], Awaita
 
     def logged(item: T, outcome: ItemOutcome, reason: str, line: asyncio.Future) -> None:
         syncing.discard(line)
-        error = None if line.cancelled() else line.exception()
         if line.cancelled():
             finish(item, ItemOutcome.FAILED, "cancelled before its audit line was confirmed on disk")
-        elif error is not None:  # daprd answered, but the line could not be kept: the log is unusable now
+        elif (error := line.exception()) is not None:  # daprd answered, but the line could not be kept: the log is unusable now
             fatal.append(error)
             lost_lines.append(line)
             what = "written" if outcome is ItemOutcome.DONE else "not written"

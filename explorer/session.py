@@ -143,8 +143,7 @@ class ExplorerSession:
         self._api_tokens: dict[str, str] = {}  # address -> its own token (a context's); the others get api_token
         self._connected: dict[str, str] = {}  # address -> app-id
         self.audit = audit if audit is not None else AuditLog()
-        self._identities: dict[str, str | None] = {}  # store -> who it signs in as (see identity)
-        self._whos: dict[str, Who] = {}  # store -> its audit records' Who, once its identity is known
+        self._whos: dict[str, Who] = {}  # store -> its audit records' Who, once its identity was asked (see _who)
         self.context_name = context_name
 
     def __repr__(self) -> str:  # tokens stay out of tracebacks
@@ -433,21 +432,6 @@ class ExplorerSession:
             raise ReadOnlyRefusal("read-only session: nothing can be written (started with --read-only). Nothing was sent.")
         return gateway
 
-    def identity(self, store: str) -> str | None:
-        """Who the session is to `store`'s Cosmos account, for the audit log (None: not known). Asked
-        once per store after its first write: by then its credential has answered (the key was read
-        first), so the description no longer changes, and a bulk action does not re-plan its sign-in
-        for every key."""
-        if store in self._identities:
-            return self._identities[store]
-        describe_identity = getattr(self.workspace, "identity", None)
-        try:
-            found = describe_identity(store) if describe_identity else None
-        except Exception:  # noqa: BLE001 - the audit line says "unknown" rather than stop a write
-            return None
-        self._identities[store] = found
-        return found
-
     def record_refusal(self, location: StoreLocation, state_key: StateKey, partition: str, operation: str,
                        reason: str, before: KeyValue | None = None) -> None:
         """One "refused" audit line for a write the user did not confirm (a production context's name
@@ -457,7 +441,7 @@ class ExplorerSession:
         kind = WriteKind.DELETE if operation == "delete" else WriteKind.SAVE
         change = KeyChange(kind, state_key, partition, None if before is None else before.etag,
                            create_only=operation == "create")
-        self.audit.append(record_for(change, location.store, who(self.context_name, self.identity(location.store)),
+        self.audit.append(record_for(change, location.store, self._who(location.store),
                                      time.time(), Outcome.REFUSED,
                                      before=None if before is None else before.value_bytes,
                                      before_is_binary=before is not None and before.is_binary, error=reason))
@@ -519,12 +503,19 @@ class ExplorerSession:
             await line  # cancelled meanwhile: only this wait is; the line is still written
 
     def _who(self, store: str) -> Who:
-        """Who writes to `store`, for its audit records (kept once its identity is known; see identity)."""
+        """Who writes to `store`, for its audit records: the OS user and host, the context, and the
+        identity to the store's Cosmos account (None: not known). Asked once per store, after its
+        first write: by then its credential has answered (the key was read first), so the description
+        no longer changes, and a bulk action does not re-plan its sign-in for every key."""
         known = self._whos.get(store)
-        if known is None:
-            known = who(self.context_name, self.identity(store))
-            if store in self._identities:
-                self._whos[store] = known
+        if known is not None:
+            return known
+        describe_identity = getattr(self.workspace, "identity", None)
+        try:
+            identity = describe_identity(store) if describe_identity else None
+        except Exception:  # noqa: BLE001 - the audit line says "unknown" rather than stop a write
+            return who(self.context_name, None)  # not kept: asked again at the next write
+        known = self._whos[store] = who(self.context_name, identity)
         return known
 
     async def save(self, location: StoreLocation, key: KeyValue, value: bytes | NewValue, ttl: TtlChoice,

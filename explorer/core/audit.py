@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import enum
+import functools
 import hashlib
 import math
 import re
@@ -178,13 +179,14 @@ def format_time(epoch: float) -> str:
     micro = round((epoch - second) * 1_000_000)
     if micro == 1_000_000:
         second, micro = second + 1, 0
-    cached = _SECOND
-    if cached[0] != second:  # a bulk action writes hundreds of records a second: format each second once
-        cached = _SECOND[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
-    return f"{cached[1]}.{micro // 1000:03d}Z"
+    return f"{_second_text(second)}.{micro // 1000:03d}Z"
 
 
-_SECOND: list = [None, ""]
+@functools.lru_cache(maxsize=4)
+def _second_text(second: int) -> str:
+    """A second, formatted once: a bulk action writes hundreds of records a second (from the audit
+    log's flush thread and the event loop alike: the cache is safe in both)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def parse_time(text: str) -> float:

@@ -149,6 +149,7 @@ class BulkView(Screen[bool]):
         self.running = False
         self.ran = False
         self.cancel = asyncio.Event()
+        self._drawn = 0.0  # when the progress was last redrawn (time.monotonic)
 
     def compose(self) -> ComposeResult:
         which = f"the {len(self.marked):,} marked keys" if self.request.marked_only else "every key"
@@ -275,7 +276,6 @@ class BulkView(Screen[bool]):
         bar = self.query_one("#bulk-progress", ProgressBar)
         bar.update(total=self._count(), progress=0)
         bar.display = True
-        self._drawn = 0.0
         self.running = True
         self.run_plan()
 
