@@ -31,7 +31,7 @@ from explorer.core.envelope import ValueKind, decode_value, document_id, parse_d
 from explorer.core.expiry import countdown_text, effective_expiry
 from explorer.core.model import NO_PARTITION_KEY, KeyValue, MissingPartitionKey, StoreLocation, TtlChoice
 from explorer.core.ru_budget import throttled_text
-from explorer.core.writes import NewValue, encode_text
+from explorer.core.writes import NewValue, encode_text, key_problem
 from explorer.errors import EtagConflict, ExplorerError, NotFound, UsageError, describe
 from explorer.session import ExplorerSession
 
@@ -182,7 +182,7 @@ async def _target(session: ExplorerSession, args: argparse.Namespace, must_exist
     """The item a get/set/delete names: its document id, its own partition, and the item if it exists."""
     encode_text(args.key, "KEY")
     if not args.key:
-        raise UsageError("KEY is empty: Dapr state keys have at least one character.")
+        raise UsageError(f"KEY {key_problem('', '')}; nothing was sent.")
     location = await session.location(args.store)
     app_id = _app_id(session, args, location)
     if "||" in args.key:
@@ -193,6 +193,9 @@ async def _target(session: ExplorerSession, args: argparse.Namespace, must_exist
             doc_id = document_id(args.key, location.key_prefix, app_id or "", location.store)
         except ValueError as exc:
             raise UsageError(f"{exc}; nothing was sent.") from None
+    problem = None if must_exist else key_problem(args.key, doc_id)  # a read of such an id says "no item" (exit 3)
+    if problem:
+        raise UsageError(f"KEY {problem}; nothing was sent.")
     partition = partition_arg(args.partition)
     if partition is None:
         # Find the item's own partition: writing under the default (the id) when the
@@ -874,35 +877,16 @@ async def cmd_bulk(session: ExplorerSession, args: argparse.Namespace) -> int:
 async def cmd_import(session: ExplorerSession, args: argparse.Namespace) -> int:
     """`dapr-explorer import STORE FILE`: a dry run against what the store holds now, the typed count,
     then each key through the one write path (created only if still absent, or overwritten only if
-    asked and etag-checked)."""
-    from functools import partial
-
-    from explorer.bulk import run_writes
-    from explorer.core.restore import BadLine, ImportPlan, ImportStep, decide_import, read_export
-    from explorer.restore import import_one
+    asked and etag-checked). A line `set` would refuse stops it before anything is written."""
+    from explorer.core.restore import ImportStep
+    from explorer.restore import dry_run, read_export_file, run_import
 
     if args.file == "-" and not (args.dry_run or args.confirm is not None):
         raise UsageError("reading the export from stdin leaves no way to type the count: add --confirm COUNT "
                          "(or --dry-run)")
-    try:
-        handle = sys.stdin.buffer if args.file == "-" else open(args.file, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise UsageError(f"{args.file}: {exc.strerror or exc}") from None
-    try:
-        with handle:
-            exported = [e for e in read_export(handle) if args.partition is None or e.partition == args.partition]
-    except BadLine as exc:
-        raise UsageError(f"{args.file}: {exc}; nothing was written") from None
+    exported = read_export_file(args.file, partition=args.partition)
     location = await session.location(args.store)
-    now = time.time()
-    plan = ImportPlan()
-    for item in exported:
-        try:
-            current_etag, exists = (await session.read(location, item.doc_id, item.partition)).etag, True
-        except NotFound:
-            current_etag, exists = None, False
-        plan.decisions.append(decide_import(item, current_etag, exists, location.key_prefix, location.store,
-                                            args.ttl_mode, args.overwrite_changed, now))
+    plan = await dry_run(session, location, exported, args.ttl_mode, args.overwrite_changed)
     for decision in plan.decisions:
         if args.json and args.dry_run:
             _emit_json({"id": decision.exported.doc_id, "partitionKey": decision.exported.partition,
@@ -912,15 +896,16 @@ async def cmd_import(session: ExplorerSession, args: argparse.Namespace) -> int:
             out = sys.stdout if args.dry_run else sys.stderr
             why = f"  ({decision.reason})" if decision.reason else ""
             print(f"  {decision.step.value:9} {decision.state_key.key}  [{decision.exported.partition}]{why}", file=out)
-    print(f"dry run: {plan.summary()} — from {len(exported):,} records in {args.file}", file=sys.stderr)
+    what = f"{len(exported):,} records in {args.file}" if exported else f"{args.file}, which holds no records"
+    print(f"dry run: {plan.summary()} — from {what}", file=sys.stderr)
     writes = plan.writes
-    if args.dry_run or not writes:
+    if args.dry_run:
         return 0
+    if not writes:  # nothing to write; keys skipped because they changed since the export: exit 4, as a run
+        return 4 if plan.changed else 0
     prompt = f"Type {len(writes)} to write {len(writes):,} keys into {location.store}"
-    return await _confirm_and_run(
-        args, len(writes), prompt,
-        lambda progress, cancel: run_writes(writes, partial(import_one, session, location),
-                                            lambda d: (d.exported.doc_id, d.exported.partition), progress, cancel))
+    return await _confirm_and_run(args, len(writes), prompt,
+                                  lambda progress, cancel: run_import(session, location, plan, progress, cancel))
 
 
 async def cmd_diff(session: ExplorerSession, args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
+from explorer.core.envelope import MAX_ID_BYTES
 from explorer.core.model import MissingPartitionKey, partition_of, whole_number
 from explorer.core.ru_budget import RuBudget
 from explorer.core.stats import PartitionStats, partition_stats
@@ -71,8 +72,6 @@ UNROUTABLE_ID_CHARACTERS = frozenset("/\\?#%\r\n\t")
 def read_by_query(item_id: str) -> bool:
     """Whether a point read cannot reach this id on Cosmos DB, so it must be read by query."""
     return bool(UNROUTABLE_ID_CHARACTERS.intersection(item_id)) or item_id != item_id.rstrip()
-#: Cosmos DB's documented limit on an item id.
-MAX_ID_BYTES = 1023
 
 
 def _causes(exc: BaseException):

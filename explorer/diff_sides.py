@@ -14,12 +14,12 @@ What it must never do: write, or read a store other than through the session's l
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import AsyncIterator
 
 from explorer.core.model import NO_PARTITION_KEY
-from explorer.core.restore import BadLine, SideKey, document_side_key, read_export, side_key
-from explorer.errors import UsageError
+from explorer.core.restore import SideKey, document_side_key, side_key
+from explorer.errors import UnknownStore, UsageError
+from explorer.restore import export_records
 
 
 def is_file_side(spec: str) -> bool:
@@ -29,26 +29,24 @@ def is_file_side(spec: str) -> bool:
 
 async def read_side(session, spec: str, partition: str | None, skipped: list[str]) -> AsyncIterator[SideKey]:
     """The keys of one side (only `partition`'s when given); a file that cannot be read or holds a bad
-    line raises UsageError naming it."""
+    line raises UsageError naming it, and so does a folder that is no store's name."""
     if is_file_side(spec):
-        try:
-            handle = sys.stdin.buffer if spec == "-" else open(spec, "rb")  # noqa: SIM115
-        except OSError as exc:
-            raise UsageError(f"{spec}: {exc.strerror or exc}") from None
-        try:
-            with handle:
-                for exported in read_export(handle):
-                    if partition is None or exported.partition == partition:
-                        yield side_key(exported)
-        except BadLine as exc:
-            raise UsageError(f"{spec}: {exc}") from None
+        for exported in export_records(spec, strict=False, partition=partition):  # compared as recorded
+            yield side_key(exported)
         return
     context_name, colon, store = spec.partition(":")
     if colon and context_name and store:
         for key in await _context_side(context_name, store, partition, skipped):
             yield key
         return
-    location = await session.location(spec)
+    try:
+        location = await session.location(spec)
+    except UnknownStore:
+        if os.path.isdir(spec):
+            raise UsageError(f"{spec} is a folder, not an export file or a store: diff compares a store of the "
+                             "session, CONTEXT:STORE, or an export file (a file, a path ending in .jsonl, "
+                             "or - for stdin)") from None
+        raise
     pks = [NO_PARTITION_KEY if partition == NO_PARTITION_KEY else partition] if partition is not None else [
         pk async for batch in session.partitions(location) for pk in batch.partitions]
     for pk in pks:

@@ -140,15 +140,19 @@ def parse_json_edit(text: str) -> bytes:
     except json.JSONDecodeError as exc:
         raise InvalidEdit(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno) from None
     except RecursionError:
-        pass  # nested deeper than Python's parser goes: _check_json_edit says where
-    _check_json_edit(text)
+        pass  # nested deeper than Python's parser goes: check_json_text says where
+    check_json_text(text)
     # Compact, as an app's JSON serialiser would send it; Dapr stores it as a JSON value.
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _check_json_edit(text: str) -> None:
-    """InvalidEdit at the first place (in text order) Dapr or Cosmos DB would not keep as typed."""
+def check_json_text(text: str, levels_around: int = 0) -> None:
+    """InvalidEdit at the first place (in text order) Dapr or Cosmos DB would not keep as typed: the
+    rules of `parse_json_edit`, for JSON text that is syntactically valid. `levels_around`: objects
+    the value sits in within `text` (an export line's record is one), not counted against the depth
+    limit. Every writer checks a value it did not read from the store here (set, the editor, import)."""
     frames: list[dict[str, int] | None] = []  # per open object its keys so far (None: an array)
+    max_depth = MAX_VALUE_DEPTH + levels_around
     expect_key = False
     pos = 0
     while pos < len(text):
@@ -157,7 +161,7 @@ def _check_json_edit(text: str) -> None:
             raise InvalidEdit("not valid JSON", *_line_column(text, pos))
         kind, token = match.lastgroup, match.group()
         if kind == "open":
-            if len(frames) >= MAX_VALUE_DEPTH:
+            if len(frames) >= max_depth:
                 raise InvalidEdit(
                     f"nested more than {MAX_VALUE_DEPTH} levels deep (Cosmos DB keeps 128 levels of objects and "
                     "arrays in an item, and Dapr's document around the value is one)",

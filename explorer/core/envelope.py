@@ -29,6 +29,10 @@ from dataclasses import dataclass
 
 SEPARATOR = "||"
 
+#: Cosmos DB's longest item id, in UTF-8 bytes ("Maximum length of id: 1,023 bytes", service quotas).
+#: Dapr sets no limit of its own: a longer key fails at Cosmos, after daprd has taken it.
+MAX_ID_BYTES = 1023
+
 #: Cosmos system properties: never part of what an app stored.
 SYSTEM_FIELDS = frozenset({"_rid", "_self", "_etag", "_ts", "_attachments", "_lsn"})
 

@@ -27,6 +27,17 @@ from dataclasses import dataclass
 #: Cosmos ttl is a 32-bit signed integer.
 MAX_TTL = 2_147_483_647
 
+#: The ttl values Cosmos DB accepts on an item (anything else is refused with 400, so Dapr's write fails).
+ITEM_TTL_RULE = f"a whole number of seconds from 1 to {MAX_TTL}, or -1 (never expires)"
+
+
+def item_ttl_problem(ttl: object) -> str | None:
+    """Why Cosmos DB would refuse `ttl` on an item (None: absent, -1 or 1..MAX_TTL, which it keeps)."""
+    if ttl is None or (_whole(ttl) and (ttl == -1 or 0 < ttl <= MAX_TTL)):
+        return None
+    shown = repr(ttl) if len(repr(ttl)) <= 24 else repr(ttl)[:23] + "…"
+    return f"ttl {shown} is not one Cosmos DB keeps on an item ({ITEM_TTL_RULE})"
+
 
 class ExpiryKind(enum.Enum):
     NEVER = "never"

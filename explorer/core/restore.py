@@ -3,21 +3,27 @@ sides (stores, contexts, export files).
 
 What it is for: `dapr-explorer import` and `dapr-explorer diff`. An export line (explorer.commands
 export_record) becomes an `Exported` key — its id, partitionKey, value in its shape (JSON or
-bytes), ttl and the `_ts`/etag it had — and the import decides per key, against what the store
-holds now: create it (absent), leave it (the same etag: unchanged since the export), or skip it
-(changed since the export) unless overwriting was asked for. Its TTL is the recorded expiry
-instant (`recorded`: what is left of it; a key whose expiry has passed is skipped) or the whole
-ttl again (`restart`). `diff_sides` compares two sides key by key: only on one side, value, shape
-or TTL different, with a value diff. No I/O here.
+bytes), ttl and the `_ts`/etag it had. For an import a line holds exactly the rules of `set`
+(`parse_export_line` strict, `importable_problem`): the value through the editor's own checker, a
+ttl Cosmos DB keeps, a key Dapr can write as the very item the line names; a line that breaks one,
+or names an item a second time, stops the import before anything is written. The import decides
+per key, against what the store holds now: create it (absent), leave it (the same etag: unchanged
+since the export), or skip it (changed since the export) unless overwriting was asked for. Its TTL
+is the recorded expiry instant (`recorded`: the seconds left, rounded up at write time; a key whose
+expiry has passed is skipped) or the whole ttl again (`restart`). `diff_sides` compares two sides
+key by key: only on one side, value, shape, TTL (the same ttl or the same expiry instant) or
+partition different, with a value diff. No I/O here.
 
 What it must never do: decide to overwrite a key that changed since the export without being asked,
-turn a JSON value into bytes or back, or hand actor or workflow state to a write.
+turn a JSON value into bytes or back, hand actor or workflow state to a write, pass a line `set`
+would refuse, or raise anything but BadLine on what a file holds.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import enum
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -27,9 +33,18 @@ from typing import Any
 import orjson
 
 from explorer.core.audit import value_diff
-from explorer.core.envelope import KeyPrefix, StateKey, parse_document_id
+from explorer.core.display import InvalidEdit, check_json_text
+from explorer.core.envelope import KeyKind, KeyPrefix, KeyPrefixMode, StateKey, compact_json, document_id, parse_document_id
+from explorer.core.expiry import Expiry, ExpiryKind, item_ttl_problem, ttl_to_keep_instant
+from explorer.core.writes import key_problem
 
 MAX_ISSUES_SHOWN = 20
+
+#: The longest export line read: no Cosmos DB item (2 MB at most) exports to more, even with every
+#: character escaped. A longer line is refused without being held whole.
+MAX_LINE_BYTES = 32 * 1024 * 1024
+
+_BOM = b"\xef\xbb\xbf"
 
 
 class BadLine(ValueError):
@@ -47,53 +62,162 @@ class Exported:
     ttl: int | None
     ts: int | None
     etag: str | None
+    line: int = 0  # its line in the file
 
-    def ttl_for_import(self, mode: str, now: float) -> tuple[str | None, str | None]:
-        """(ttlInSeconds to send or None for none, why the key cannot be imported or None)."""
-        if self.ttl is None or self.ttl == -1:
-            return (None if self.ttl is None else "-1"), None
-        if mode == "restart" or self.ts is None:
-            return str(self.ttl), None
-        left = int(self.ts + self.ttl - now)
-        if left <= 0:
-            return None, "expired since the export"
-        return str(left), None
+    def expires_at(self) -> int | None:
+        """The instant Cosmos DB expired the key at, as recorded (`_ts` + ttl), or None."""
+        if self.ttl is None or self.ttl == -1 or self.ts is None:
+            return None
+        return self.ts + self.ttl
 
 
-def parse_export_line(line: bytes | str, number: int) -> Exported:
-    """One line of `dapr-explorer export` output (raises BadLine naming the line)."""
+def shown_id(doc_id: str) -> str:
+    """An id for a message: cut to 60 characters."""
+    return doc_id if len(doc_id) <= 60 else doc_id[:59] + "…"
+
+
+def _text_of(line: bytes | str, number: int) -> str:
+    if isinstance(line, str):
+        return line[1:] if number == 1 and line.startswith("\ufeff") else line
+    if len(line) > MAX_LINE_BYTES:
+        raise BadLine(f"line {number}: longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB, more than any Cosmos DB "
+                      "item (2 MB at most) exports to; is this a `dapr-explorer export` file?")
+    if number == 1 and line.startswith(_BOM):
+        line = line[len(_BOM):]  # a UTF-8 byte order mark, as some editors write: not part of the JSON
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadLine(f"line {number}, column {exc.start + 1}: not UTF-8 text (byte 0x{line[exc.start]:02x}); "
+                      "is this a `dapr-explorer export` file?") from None
+
+
+_NOT_AN_EXPORT = "; is this a `dapr-explorer export` file?"
+
+
+def _not_json(number: int, why: str, column: int | None = None) -> BadLine:
+    where = f"line {number}" + (f", column {column}" if column is not None else "")
+    return BadLine(f"{where}: not JSON ({why}){_NOT_AN_EXPORT}")
+
+
+def parse_export_line(line: bytes | str, number: int, strict: bool = True) -> Exported:
+    """One line of `dapr-explorer export` output (raises BadLine naming the line, and nothing else).
+
+    `strict` (what an import writes): the line holds exactly `set`'s rules — the value (and the rest
+    of the line) is checked by the editor's own checker (`core.display.check_json_text`: an integer
+    past 2^53, a key twice in one object, half a surrogate pair, NaN, nesting past Cosmos DB's
+    depth are refused at their column), and the ttl is one Cosmos DB keeps. Not strict (what `diff`
+    compares): the value is read as it is, digit for digit, and compared safely."""
+    text = _text_of(line, number)
+    try:  # syntax only first: no number is converted, nothing is built
+        json.loads(text, parse_int=str, parse_float=str, parse_constant=str, object_pairs_hook=lambda pairs: None)
+    except json.JSONDecodeError as exc:
+        raise _not_json(number, exc.msg, exc.colno) from None
+    except RecursionError:
+        if not strict:
+            raise _not_json(number, "nested too deeply to read") from None
+    if strict:
+        try:
+            check_json_text(text, levels_around=1)
+        except InvalidEdit as exc:
+            where = f", column {exc.column}" if exc.column is not None else ""
+            hint = f" ({exc.hint})" if exc.hint else ""
+            message = exc.message.replace("first at line 1, column ", "first at column ")  # one line: its columns
+            raise BadLine(f"line {number}{where}: {message}{hint}") from None
     try:  # the standard library's parser: orjson reads integers past 64 bits as floats (Cosmos keeps them exact)
-        record = json.loads(line)
+        record = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        why = exc.msg if isinstance(exc, json.JSONDecodeError) else exc.__class__.__name__
-        raise BadLine(f"line {number}: not JSON ({why}); is this a `dapr-explorer export` file?") from None
+        raise _not_json(number, exc.__class__.__name__) from None
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise BadLine(f"line {number}: not an export record (no string 'id')")
     doc_id = record["id"]
+    name = f"line {number} ({shown_id(doc_id)})"
     partition = record.get("partitionKey")
     if not isinstance(partition, str):
-        raise BadLine(f"line {number} ({doc_id}): no string partitionKey; Dapr cannot address such an item")
+        raise BadLine(f"{name}: no string partitionKey; Dapr cannot address such an item")
     if "document" in record or record.get("isBinary") not in (True, False):
-        raise BadLine(f"line {number} ({doc_id}): the item was not written by Dapr (no value/isBinary); "
+        raise BadLine(f"{name}: the item was not written by Dapr (no value/isBinary); "
                       "it cannot be written back through Dapr")
-    value = record.get("value")
+    if "value" not in record:
+        raise BadLine(f"{name}: no value recorded (the export could not read it: see the line's warnings)")
+    value = record["value"]
     if record["isBinary"]:
         if not isinstance(value, dict) or not isinstance(value.get("base64"), str):
-            raise BadLine(f"line {number} ({doc_id}): isBinary but the value is not {{\"base64\": …}}")
+            raise BadLine(f"{name}: isBinary but the value is not {{\"base64\": …}}")
         try:
             data = base64.b64decode(value["base64"], validate=True)
         except (binascii.Error, ValueError):
-            raise BadLine(f"line {number} ({doc_id}): the value's base64 is not valid") from None
+            raise BadLine(f"{name}: the value's base64 is not valid") from None
     else:
         try:
             data = orjson.dumps(value)
-        except orjson.JSONEncodeError:  # integers past 64 bits, or nesting deeper than orjson writes
-            data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        except orjson.JSONEncodeError:  # (not strict) integers past 64 bits, half a surrogate pair, deep nesting
+            try:
+                data = compact_json(value)
+            except (RecursionError, ValueError):
+                raise _not_json(number, "nested too deeply to read") from None
     ttl, ts = record.get("ttl"), record.get("ts")
-    ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None
-    ts = ts if isinstance(ts, int) and not isinstance(ts, bool) else None
+    problem = item_ttl_problem(ttl)
+    if problem and strict:
+        raise BadLine(f"{name}: {problem}")
+    ttl = int(ttl) if ttl is not None and not problem else None
+    if ts is not None and not (isinstance(ts, int) and not isinstance(ts, bool) and 0 <= ts < 2**53):
+        if strict:
+            raise BadLine(f"{name}: ts {str(ts)[:24]!s} is not a Cosmos DB _ts (whole seconds since 1970)")
+        ts = None
     etag = record.get("etag") if isinstance(record.get("etag"), str) else None
-    return Exported(doc_id, partition, data, bool(record["isBinary"]), ttl, ts, etag)
+    return Exported(doc_id, partition, data, bool(record["isBinary"]), ttl, ts, etag, number)
+
+
+def importable_problem(exported: Exported, key_prefix: KeyPrefix, store: str) -> str | None:
+    """Why `set` would refuse to write this line's key into `store` as the item the line names
+    (None: it would not). Actor and workflow state are not refused here: the import leaves them."""
+    state_key = parse_document_id(exported.doc_id, key_prefix, store)
+    if state_key.kind is not KeyKind.PLAIN:
+        return None
+    mode = key_prefix.mode
+    try:
+        written = document_id(state_key.key, key_prefix, state_key.app_id or "", store, state_key.namespace)
+    except ValueError:  # the key holds '||': the import leaves it (Dapr's state API refuses such keys)
+        written = exported.doc_id
+    if written != exported.doc_id or (state_key.prefix is None and mode is not KeyPrefixMode.NONE):
+        shape = {KeyPrefixMode.APPID: "<app-id>||<key>", KeyPrefixMode.NAMESPACE: "<namespace>.<app-id>||<key>",
+                 KeyPrefixMode.NAME: f"{store}||<key>", KeyPrefixMode.CUSTOM: f"{key_prefix.custom}||<key>",
+                 KeyPrefixMode.NONE: "<key>"}[mode]
+        return (f"the id is not one Dapr writes in {store} (keyPrefix {mode.value}: every id is {shape}), so a write "
+                "through Dapr would create another item than the one the line names; import it into a store with "
+                "the keyPrefix it was exported from")
+    if state_key.read_only_reason:
+        return None
+    problem = key_problem(state_key.key, exported.doc_id)
+    return f"the key {problem}" if problem else None
+
+
+def _blank(line: bytes | str, number: int) -> bool:
+    """A line of JSON whitespace only (after line 1's byte order mark, if any): no record."""
+    if number == 1:
+        line = line.removeprefix(_BOM if isinstance(line, bytes) else "\ufeff")  # type: ignore[arg-type]
+    return not line.strip(b" \t\r\n" if isinstance(line, bytes) else " \t\r\n")  # type: ignore[arg-type]
+
+
+def read_export(lines: Iterable[bytes | str], strict: bool = True) -> Iterator[Exported]:
+    """Every record of an export file, in order; a bad line raises BadLine with its number, and so
+    does an item (id and partitionKey) named twice, with both line numbers."""
+    seen: dict[tuple[str, str], int] = {}
+    for number, line in enumerate(lines, 1):
+        if _blank(line, number):
+            continue
+        try:
+            exported = parse_export_line(line, number, strict)
+        except BadLine as exc:
+            if line.endswith(b"\n" if isinstance(line, bytes) else "\n") or _NOT_AN_EXPORT not in str(exc):
+                raise
+            raise BadLine(str(exc).replace(_NOT_AN_EXPORT, "; the file ends in the middle of this line: was the "
+                                           "export cut short?")) from None
+        first = seen.setdefault((exported.doc_id, exported.partition), number)
+        if first != number:
+            raise BadLine(f"line {number} ({shown_id(exported.doc_id)}): the same item (id and partitionKey) as line "
+                          f"{first}; an export names each item once: remove one of the two lines")
+        yield exported
 
 
 class ImportStep(enum.Enum):
@@ -103,34 +227,60 @@ class ImportStep(enum.Enum):
     SKIP = "skip"  # changed since the export (not asked to overwrite), expired, or not writable
 
 
+CHANGED = "changed since the export (--overwrite-changed writes over it)"
+
+
 @dataclass(frozen=True)
 class ImportDecision:
     exported: Exported
     state_key: StateKey
     step: ImportStep
-    ttl_in_seconds: str | None = None
+    ttl_in_seconds: str | None = None  # as the dry run computed it (with expires_at: at the dry run's time)
     current_etag: str | None = None  # the etag the write is checked against (OVERWRITE)
     reason: str = ""
+    expires_at: int | None = None  # --ttl recorded: the recorded expiry instant, kept (ttl computed at write time)
+
+    @property
+    def changed_since_export(self) -> bool:
+        """Skipped because another writer changed the key since the export (exit 4, as bulk's skips)."""
+        return self.step is ImportStep.SKIP and self.reason == CHANGED
+
+    def ttl_at(self, now: float) -> tuple[str | None, str | None]:
+        """(ttlInSeconds to send at `now`, why the key is not written or None). With a recorded
+        expiry instant: the seconds left, rounded up, so the key expires at that instant, never
+        before (Cosmos sets `_ts` to the write's second: at most a second after it)."""
+        if self.expires_at is None:
+            return self.ttl_in_seconds, None
+        expiry = Expiry(ExpiryKind.AT, self.expires_at, "recorded")
+        if self.expires_at <= now:
+            return None, "expired since the export"
+        return str(ttl_to_keep_instant(expiry, now)), None
 
 
 def decide_import(exported: Exported, current_etag: str | None, exists: bool, key_prefix: KeyPrefix, store: str,
-                  ttl_mode: str, overwrite: bool, now: float) -> ImportDecision:
-    """What the import does with one exported key, given what the store holds now."""
+                  ttl_mode: str, overwrite: bool, now: float, default_ttl: int | None = -1) -> ImportDecision:
+    """What the import does with one exported key, given what the store holds now. `default_ttl`:
+    the container's (None: TTL off, where Cosmos DB ignores every item ttl and nothing expires)."""
     state_key = parse_document_id(exported.doc_id, key_prefix, store)
     reason = state_key.read_only_reason
     if reason:
         return ImportDecision(exported, state_key, ImportStep.SKIP, reason=reason.split(":")[0])
     if exists and exported.etag is not None and current_etag == exported.etag:
         return ImportDecision(exported, state_key, ImportStep.UNCHANGED, reason="unchanged since the export")
-    ttl, why = exported.ttl_for_import(ttl_mode, now)
+    ttl = None if exported.ttl is None else str(exported.ttl)
+    at = None
+    if ttl_mode != "restart" and default_ttl is not None and exported.ttl not in (None, -1):
+        at = exported.expires_at()  # None without a recorded _ts: the whole ttl again
+    decision = ImportDecision(exported, state_key, ImportStep.CREATE, ttl, expires_at=at)
+    ttl, why = decision.ttl_at(now)
     if why:
         return ImportDecision(exported, state_key, ImportStep.SKIP, reason=why)
+    decision = dataclasses.replace(decision, ttl_in_seconds=ttl)
     if not exists:
-        return ImportDecision(exported, state_key, ImportStep.CREATE, ttl)
+        return decision
     if not overwrite:
-        return ImportDecision(exported, state_key, ImportStep.SKIP, current_etag=current_etag,
-                              reason="changed since the export (--overwrite-changed writes over it)")
-    return ImportDecision(exported, state_key, ImportStep.OVERWRITE, ttl, current_etag)
+        return ImportDecision(exported, state_key, ImportStep.SKIP, current_etag=current_etag, reason=CHANGED)
+    return dataclasses.replace(decision, step=ImportStep.OVERWRITE, current_etag=current_etag)
 
 
 @dataclass
@@ -143,6 +293,11 @@ class ImportPlan:
     @property
     def writes(self) -> list[ImportDecision]:
         return [d for d in self.decisions if d.step in (ImportStep.CREATE, ImportStep.OVERWRITE)]
+
+    @property
+    def changed(self) -> list[ImportDecision]:
+        """Keys skipped because they changed since the export: reported as skipped by the run."""
+        return [d for d in self.decisions if d.changed_since_export]
 
     def summary(self) -> str:
         counts = {step: len(self.of(step)) for step in ImportStep}
@@ -163,10 +318,31 @@ class SideKey:
     data: bytes
     is_binary: bool
     ttl: int | None
+    ts: int | None = None  # the `_ts` it had: with ttl, when it expires
+
+    def expires_at(self) -> int | None:
+        if self.ttl is None or self.ttl == -1 or self.ts is None:
+            return None
+        return self.ts + self.ttl
 
 
 def side_key(exported: Exported) -> SideKey:
-    return SideKey(exported.doc_id, exported.partition, exported.data, exported.is_binary, exported.ttl)
+    return SideKey(exported.doc_id, exported.partition, exported.data, exported.is_binary, exported.ttl, exported.ts)
+
+
+#: Seconds two expiry instants may differ by and still be the same TTL: an import with `--ttl
+#: recorded` rounds the seconds left up, so the restored key expires at the recorded second or the next.
+SAME_EXPIRY_SECONDS = 1
+
+
+def same_ttl(left: SideKey, right: SideKey) -> bool:
+    """The same ttl value (none and -1 alike), or the same expiry instant (within a second): what an
+    import leaves, with `--ttl restart` (the same ttl, from the import) or `recorded` (the same instant,
+    ttl re-based on the import's `_ts`)."""
+    if (left.ttl if left.ttl != -1 else None) == (right.ttl if right.ttl != -1 else None):
+        return True
+    at_left, at_right = left.expires_at(), right.expires_at()
+    return at_left is not None and at_right is not None and abs(at_left - at_right) <= SAME_EXPIRY_SECONDS
 
 
 @dataclass(frozen=True)
@@ -212,7 +388,7 @@ def compare(left: SideKey, right: SideKey) -> tuple[str, ...]:
         what.append("shape")
     elif (left.data != right.data) if left.is_binary else not _same_json(left.data, right.data):
         what.append("value")
-    if (left.ttl if left.ttl != -1 else None) != (right.ttl if right.ttl != -1 else None):
+    if not same_ttl(left, right):
         what.append("ttl")
     return tuple(what)
 
@@ -243,17 +419,9 @@ def diff_sides(left: Iterable[SideKey], right: Iterable[SideKey]) -> DiffReport:
 
 def document_side_key(document: Mapping[str, Any]) -> SideKey | None:
     """A store's document as a side of the diff (None: not one Dapr wrote)."""
-    from explorer.core.model import value_bytes_of
+    from explorer.core.model import value_bytes_of, whole_number
 
     if document.get("isBinary") not in (True, False) or "value" not in document:
         return None
-    ttl = document.get("ttl")
     return SideKey(str(document.get("id")), str(document.get("partitionKey")), value_bytes_of(document),
-                   bool(document["isBinary"]), ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None)
-
-
-def read_export(lines: Iterable[bytes | str]) -> Iterator[Exported]:
-    """Every record of an export file, in order; a bad line raises BadLine with its number."""
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            yield parse_export_line(line, number)
+                   bool(document["isBinary"]), whole_number(document.get("ttl")), whole_number(document.get("_ts")))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import orjson
 
 from explorer.core.display import InvalidEdit, parse_json_edit
-from explorer.core.envelope import StateKey, ValueKind, decode_value
+from explorer.core.envelope import MAX_ID_BYTES, StateKey, ValueKind, decode_value
 from explorer.core.model import KeyValue, MissingPartitionKey, TtlChoice
 from explorer.errors import EtagConflict, NotADaprDocument, NotWritable, ShapeChange, UsageError
 
@@ -76,6 +76,19 @@ def encode_text(text: str, what: str) -> bytes:
     except UnicodeEncodeError as exc:
         raise UsageError(f"{what} is not valid Unicode text (a lone surrogate at character {exc.start + 1}); "
                          "nothing was sent.") from None
+
+
+def key_problem(key: str, doc_id: str) -> str | None:
+    """Why Dapr cannot write `key` as the item `doc_id` at all (None: it can), worded after the key's
+    name ("KEY is empty…"): what would fail only at write time otherwise. `set` and `import` refuse
+    such a key before anything is sent."""
+    if not key:
+        return "is empty: Dapr state keys have at least one character"
+    size = len(doc_id.encode("utf-8", "surrogatepass"))
+    if size > MAX_ID_BYTES:
+        return (f"is too long: its item id would be {size:,} bytes, and Cosmos DB ids are at most "
+                f"{MAX_ID_BYTES:,} bytes (Cosmos DB would refuse the write)")
+    return None
 
 
 class WriteKind(enum.Enum):

@@ -14,8 +14,6 @@ context's name), overwrite a key changed since the export unless asked, or do I/
 
 from __future__ import annotations
 
-from functools import partial
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -99,30 +97,29 @@ class ImportView(BulkView):
 
     @work(exclusive=True, group="bulk-list")
     async def dry_run(self) -> None:
-        import time
-
-        from explorer.core.restore import BadLine, decide_import, read_export
-        from explorer.errors import NotFound, describe
+        from explorer.errors import UsageError, describe
+        from explorer.restore import dry_run, read_export_file
 
         location = self.location
-        try:
-            with open(self.path, "rb") as handle:  # noqa: ASYNC230 - a local file, read once, in this worker
-                exported = list(read_export(handle))
-        except (OSError, BadLine) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            self._status(f"✖ {self.path}: {why}. Nothing was written.", "bold red")
+        if self.path == "-":  # stdin is the terminal the TUI draws on
+            self._status("✖ give the path of an export file (- reads stdin, which is this terminal). Nothing was "
+                         "written.", "bold red")
             return
-        plan, now = ImportPlan(), time.time()
         try:
-            for number, item in enumerate(exported, 1):
-                try:
-                    current, exists = (await self.session.read(location, item.doc_id, item.partition)).etag, True
-                except NotFound:
-                    current, exists = None, False
-                plan.decisions.append(decide_import(item, current, exists, location.key_prefix, location.store,
-                                                    self.ttl_mode, self.overwrite, now))
-                if number % 200 == 0:
-                    self._status(f"comparing with the store… {number:,}/{len(exported):,}")
+            exported = read_export_file(self.path)  # every line checked as `set` checks what it writes
+        except UsageError as exc:  # the file, the line, what is wrong; nothing was written
+            self._status(f"✖ {exc}", "bold red")
+            return
+
+        def progress(number: int) -> None:
+            if number % 200 == 0:
+                self._status(f"comparing with the store… {number:,}/{len(exported):,}")
+
+        try:
+            plan = await dry_run(self.session, location, exported, self.ttl_mode, self.overwrite, progress)
+        except UsageError as exc:  # a line `set` would refuse in this store
+            self._status(f"✖ {self.path}: {exc}", "bold red")
+            return
         except Exception as exc:  # noqa: BLE001 - one line; nothing was written
             self._status(f"✖ reading {location.store} failed: {describe(exc)}. Nothing was written.", "bold red")
             return
@@ -155,9 +152,6 @@ class ImportView(BulkView):
         return f"import {self._count():,} keys from {self.path} into {self.location.store}"
 
     async def _run(self, progress, cancel) -> BulkReport:
-        from explorer.bulk import run_writes
-        from explorer.restore import import_one
+        from explorer.restore import run_import
 
-        writes = self.import_plan.writes
-        return await run_writes(writes, partial(import_one, self.session, self.location),
-                                lambda d: (d.exported.doc_id, d.exported.partition), progress, cancel)
+        return await run_import(self.session, self.location, self.import_plan, progress, cancel)

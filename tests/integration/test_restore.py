@@ -105,7 +105,7 @@ def test_bad_files_are_one_line_and_nothing_is_written(stack, container, tmp_pat
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "agent-registry||r:x", "partitionKey": "restore", "isBinary": false, "value": 1}\n{oops\n')
     result = cli(stack, "import", AGENTS_STORE, str(bad), "--confirm", "1", expect=2)
-    assert "line 2: not JSON" in result.stderr and "nothing was written" in result.stderr
+    assert "line 2, column 2: not JSON" in result.stderr and "nothing was written" in result.stderr
     assert "No such file" in cli(stack, "import", AGENTS_STORE, str(tmp_path / "none.jsonl"), expect=2).stderr
     assert cli(stack, "--read-only", "import", AGENTS_STORE, str(bad), expect=5)
     assert documents(container) == before

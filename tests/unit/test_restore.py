@@ -46,7 +46,7 @@ def test_a_json_value_and_bytes_come_back_in_their_shape():
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    (b"{not json", "line 3: not JSON"),
+    (b"{not json", "line 3, column 2: not JSON"),
     (b"[1]", "line 3: not an export record"),
     (line(partitionKey=None), "no string partitionKey"),
     (line(isBinary=None, document={"x": 1}), "not written by Dapr"),
@@ -114,4 +114,153 @@ def test_diff_sides_reports_each_side_and_the_differences_in_id_order():
 def test_an_exported_document_and_its_line_are_the_same_key(value):
     document = {"id": "app||k", "partitionKey": "p", "value": value, "isBinary": False, "_etag": '"e"', "_ts": NOW}
     record = line(value=value)
-    assert compare(document_side_key(document), side_key(parse_export_line(record, 1))) == ()
+    assert compare(document_side_key(document), side_key(parse_export_line(record, 1, strict=False))) == ()
+
+
+# -- an export line holds the rules of `set` (issue 19) ------------------------------------------------
+
+from explorer.core.display import InvalidEdit, parse_json_edit  # noqa: E402
+from explorer.core.expiry import ITEM_TTL_RULE  # noqa: E402
+from explorer.core.restore import (  # noqa: E402
+    MAX_LINE_BYTES,
+    importable_problem,
+    read_export,
+    same_ttl,
+)
+
+
+def raw_line(value_text: str, **fields) -> bytes:
+    """A line whose value is `value_text` exactly as typed (what json.dumps cannot write: a key twice)."""
+    return line(value="VALUE", **fields).replace(b'"VALUE"', value_text.encode("utf-8", "surrogatepass"))
+
+
+def set_says(value_text: str) -> str:
+    """What `set` says about the same value text (the editor's checker)."""
+    with pytest.raises(InvalidEdit) as refused:
+        parse_json_edit(value_text)
+    return refused.value.message
+
+
+@pytest.mark.parametrize("value_text", [
+    '{"name": "\\ud800"}',  # half a surrogate pair, escaped (as the export writes one)
+    '{"n": 9223372036854775809}',  # past 2^53: Dapr would keep 9223372036854775808
+    '{"a": 1, "a": 2}',  # a key twice: Dapr would keep the last
+    '{"x": NaN}',
+])
+def test_a_value_set_would_refuse_is_refused_at_its_line_and_column_with_sets_words(value_text):
+    with pytest.raises(BadLine) as refused:
+        parse_export_line(raw_line(value_text), 7)
+    said = str(refused.value)
+    assert said.startswith("line 7, column ") and set_says(value_text).split(" (first at")[0] in said
+
+
+def test_half_a_surrogate_pair_raw_in_a_line_is_refused_too():
+    with pytest.raises(BadLine, match=r"line 2, column \d+: not UTF-8 text \(byte 0xed\)"):
+        parse_export_line(raw_line('{"name": "\ud800"}'), 2)  # in a file: bytes no UTF-8 decoder reads
+    with pytest.raises(BadLine, match=r"line 2, column \d+: U\+D800 is half of a surrogate pair"):
+        parse_export_line(raw_line('{"name": "\ud800"}').decode("utf-8", "surrogatepass"), 2)  # as text
+
+
+def test_diff_reads_such_values_as_recorded_and_compares_them_without_a_crash():
+    surrogate = parse_export_line(raw_line('{"name": "\\ud800"}'), 1, strict=False)
+    big = parse_export_line(raw_line('{"n": 9223372036854775809}'), 2, strict=False)
+    assert big.data == b'{"n":9223372036854775809}'  # digit for digit
+    assert compare(side_key(surrogate), side_key(surrogate)) == ()
+    difference = compare(side_key(surrogate), side_key(big))
+    assert difference == ("value",)
+    report = diff_sides([side_key(surrogate)], [side_key(dataclass_replace(big, doc_id=surrogate.doc_id))])
+    text, _ = report.different[0].value_diff()  # shown, not raised
+    assert isinstance(text, str)
+
+
+def dataclass_replace(obj, **changes):
+    import dataclasses
+    return dataclasses.replace(obj, **changes)
+
+
+@pytest.mark.parametrize("ttl", [0, -2, 10**12, 2**31, "600", True, 1.5])
+def test_a_ttl_cosmos_would_refuse_is_refused_never_taken_as_expired(ttl):
+    with pytest.raises(BadLine, match="ttl .* is not one Cosmos DB keeps"):
+        parse_export_line(line(ttl=ttl), 4)
+    assert ITEM_TTL_RULE == "a whole number of seconds from 1 to 2147483647, or -1 (never expires)"
+
+
+def test_an_id_dapr_would_not_write_as_named_is_refused_with_sets_words():
+    def problem(doc_id, prefix=PREFIX, store="s"):
+        return importable_problem(parse_export_line(line(id=doc_id), 1), prefix, store)
+
+    assert problem("app||k") is None
+    assert "not one Dapr writes in s (keyPrefix appid: every id is <app-id>||<key>)" in problem("k")
+    assert "not one Dapr writes" in problem("||k")
+    assert problem("app||a||b") is None and decide(parse_export_line(line(id="app||a||b"), 1)).step is ImportStep.SKIP
+    assert problem("app||") == "the key is empty: Dapr state keys have at least one character"
+    assert "is too long: its item id would be 1,024 bytes, and Cosmos DB ids are at most 1,023" in problem(
+        "app||" + "k" * 1019)
+    assert problem("app||" + "k" * 1018) is None
+    assert "keyPrefix name: every id is s||<key>" in problem("other||k", KeyPrefix.from_metadata("name"))
+    assert problem("s||k", KeyPrefix.from_metadata("name")) is None
+    assert problem("k", KeyPrefix.from_metadata("none")) is None
+    assert problem("app||CartActor||c1||items") is None  # actor state: left by the import, not refused
+
+
+def test_the_same_item_twice_in_one_file_is_refused_naming_both_lines():
+    with pytest.raises(BadLine, match=r"line 3 \(app\|\|k\): the same item \(id and partitionKey\) as line 1"):
+        list(read_export([line() + b"\n", line(id="app||j") + b"\n", line(value=2) + b"\n"]))
+    assert len(list(read_export([line() + b"\n", line(partitionKey="q") + b"\n"]))) == 2  # another item
+
+
+def test_files_as_editors_and_shells_leave_them_are_read_and_broken_ones_named():
+    assert len(list(read_export([b"\xef\xbb\xbf" + line() + b"\r\n", b"\r\n", line(id="app||j") + b"\r\n"]))) == 2
+    assert list(read_export([])) == [] and list(read_export([b"\n", b"  \r\n"])) == []
+    with pytest.raises(BadLine, match="line 2, column [0-9]+: not JSON .*; the file ends in the middle of this line: was the export cut"):
+        list(read_export([line() + b"\n", line()[:-10]]))
+    with pytest.raises(BadLine, match=r"line 1, column 3: not UTF-8 text \(byte 0xff\)"):
+        list(read_export([b"{\"\xff\xfe\"}\n"]))
+    with pytest.raises(BadLine, match="line 1: longer than 32 MiB"):
+        list(read_export([b"x" * (MAX_LINE_BYTES + 1)]))
+    with pytest.raises(BadLine, match="no value recorded"):
+        parse_export_line(json.dumps({"id": "app||k", "partitionKey": "p", "isBinary": False,
+                                      "warnings": ["could not read"]}), 1)
+
+
+@given(st.binary(max_size=200) | st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_any_line_is_read_or_refused_as_a_bad_line_never_anything_else(data):
+    for strict in (True, False):
+        try:
+            parse_export_line(data, 1, strict)
+        except BadLine:
+            pass
+
+
+def test_recorded_keeps_the_expiry_instant_rounding_up_and_a_container_without_ttl_expires_nothing():
+    exported = parse_export_line(line(ttl=600, ts=NOW - 100), 1)  # expires at NOW + 500
+    decision = decide_import(exported, None, False, PREFIX, "s", "recorded", False, NOW + 0.5)
+    assert decision.ttl_in_seconds == "500"  # 499.5 seconds left: 500, so it never expires a second early
+    for now in (NOW + 0.001, NOW + 0.999, NOW + 10.3):
+        ttl, _ = decision.ttl_at(now)
+        assert int(now) + int(ttl) == NOW + 500  # _ts is the write's second: the recorded instant exactly
+    assert decision.ttl_at(NOW + 500) == (None, "expired since the export")
+    off = decide_import(parse_export_line(line(ttl=60, ts=NOW - 100), 1), None, False, PREFIX, "s", "recorded",
+                        False, NOW, default_ttl=None)
+    assert (off.step, off.ttl_in_seconds) == (ImportStep.CREATE, "60")  # ignored there, as it was: not expired
+
+
+def test_a_key_changed_since_the_export_is_counted_as_changed():
+    from explorer.core.restore import ImportPlan
+
+    exported = parse_export_line(line(), 1)
+    plan = ImportPlan([decide(exported, '"e9"', True), decide(parse_export_line(line(id="app||j"), 2)),
+                       decide(parse_export_line(line(id="app||A||b||c"), 3))])
+    assert [d.exported.doc_id for d in plan.changed] == ["app||k"]  # not the actor state it leaves
+
+
+def test_a_faithful_restore_has_the_same_ttl_whether_recorded_or_restarted():
+    exported = key(ttl=600)
+    exported = SideKey("a", "p", b"1", False, 600, NOW - 100)
+    recorded = SideKey("a", "p", b"1", False, 500, NOW)  # the same instant, re-based on the import's _ts
+    late = SideKey("a", "p", b"1", False, 501, NOW)  # rounded up across a second: still the same
+    restarted = SideKey("a", "p", b"1", False, 600, NOW)  # the same ttl, from the import
+    assert same_ttl(exported, recorded) and same_ttl(exported, late) and same_ttl(exported, restarted)
+    assert compare(exported, recorded) == ()
+    assert compare(exported, SideKey("a", "p", b"1", False, 400, NOW)) == ("ttl",)
+    assert compare(exported, SideKey("a", "p", b"1", False, None, NOW)) == ("ttl",)
