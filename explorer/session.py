@@ -480,7 +480,8 @@ class ExplorerSession:
         except Exception as exc:  # noqa: BLE001 - the write happened; say so, whatever the read-back did
             await self._log(location, change, started, Outcome.UNVERIFIED, before, ttl_choice, on_logged, error=exc)
             raise SavedUnverified(
-                f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); press r to reload"
+                f"saved through Dapr, but reading it back from Cosmos failed ({describe(exc)}); read the key again "
+                "to see what it holds"
             ) from exc
         await self._log(location, change, started, Outcome.DONE, before, ttl_choice, on_logged, etag_after=saved.etag)
         return saved
