@@ -99,6 +99,16 @@ def _not_json(number: int, why: str, column: int | None = None) -> BadLine:
     return BadLine(f"{where}: not JSON ({why}){_NOT_AN_EXPORT}")
 
 
+def _unicode_or_refuse(number: int, field_name: str, text: str, name: str) -> None:
+    """BadLine when `text` holds half a surrogate pair (strict lines are refused at its column before):
+    no Cosmos DB item has such an id or partition key, and it cannot be shown or sent as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadLine(f"{name}: the {field_name} holds half of a surrogate pair (\\u{ord(text[exc.start]):04x}) at "
+                      f"character {exc.start + 1}: not Unicode text, so no Cosmos DB item has it") from None
+
+
 def parse_export_line(line: bytes | str, number: int, strict: bool = True) -> Exported:
     """One line of `dapr-explorer export` output (raises BadLine naming the line, and nothing else).
 
@@ -130,10 +140,12 @@ def parse_export_line(line: bytes | str, number: int, strict: bool = True) -> Ex
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise BadLine(f"line {number}: not an export record (no string 'id')")
     doc_id = record["id"]
+    _unicode_or_refuse(number, "id", doc_id, f"line {number}")
     name = f"line {number} ({shown_id(doc_id)})"
     partition = record.get("partitionKey")
     if not isinstance(partition, str):
         raise BadLine(f"{name}: no string partitionKey; Dapr cannot address such an item")
+    _unicode_or_refuse(number, "partitionKey", partition, name)
     if "document" in record or record.get("isBinary") not in (True, False):
         raise BadLine(f"{name}: the item was not written by Dapr (no value/isBinary); "
                       "it cannot be written back through Dapr")

@@ -337,12 +337,24 @@ async def test_the_diff_view_shows_the_key_changed_since_an_export(stack, cosmos
         assert '- "changed"' in value and '+ "diff"' in value
 
 
+async def start_import(pilot, partition: str, export, shown, what: str) -> None:
+    """As a user would: the partition in the browser, I, the file's path typed, Enter; until the
+    import view `shown` what is waited for."""
+    from explorer.widgets.restore import ImportChoice, ImportView
+
+    app = pilot.app
+    await browse_to(pilot, partition)
+    await pilot.press("I")
+    await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
+    app.screen.query_one("#import-path").focus()
+    await pilot.press(*str(export), "enter")
+    await until(pilot, lambda: isinstance(app.screen, ImportView) and shown(app.screen), what)
+
+
 async def test_import_in_the_tui_puts_back_what_was_deleted_and_leaves_a_changed_key(stack, cosmos, tmp_path):
     """I in the browser: an export file, the dry run against the store now (2 deleted since: create; 1
     changed: skipped; 3 unchanged), a wrong count refused, the right one writes the 2 back exactly as
     exported; the changed key keeps the other writer's value; each write has its audit line."""
-    from explorer.widgets.restore import ImportChoice, ImportView
-
     await write_keys(stack, "imp", 6, binary_every=3)
     export = tmp_path / "imp.jsonl"
     result = run_cli(["export", AGENTS_STORE, "--partition", "imp", "--resources-path", str(REPO / "components")],
@@ -356,13 +368,7 @@ async def test_import_in_the_tui_puts_back_what_was_deleted_and_leaves_a_changed
     await theirs(stack, "imp:002", "imp", b'{"theirs": true}')
     app = make_app(stack)
     async with app.run_test(size=(110, 34)) as pilot:
-        await browse_to(pilot, "imp")
-        await pilot.press("I")
-        await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
-        app.screen.query_one("#import-path").focus()
-        await pilot.press(*str(export), "enter")
-        await until(pilot, lambda: isinstance(app.screen, ImportView) and app.screen.import_plan is not None,
-                    "the import's dry run")
+        await start_import(pilot, "imp", export, lambda screen: screen.import_plan is not None, "the import's dry run")
         view = app.screen
         steps = sorted(d.step.value for d in view.import_plan.decisions)
         assert steps == ["create", "create", "skip", "unchanged", "unchanged", "unchanged"]
@@ -388,8 +394,6 @@ async def test_an_import_file_with_half_a_surrogate_pair_is_one_line_in_the_view
     """Before: the import view's dry run raised UnicodeEncodeError and the TUI ended with a traceback
     (exit 1). Now the view names the file, the line and column, and set's own words; nothing is read or
     written, and the app goes on."""
-    from explorer.widgets.restore import ImportChoice, ImportView
-
     export = tmp_path / "surrogate.jsonl"
     export.write_text('{"id": "%s", "partitionKey": "surr", "isBinary": false, "value": {"fine": 1}}\n'
                       '{"id": "%s", "partitionKey": "surr", "isBinary": false, "value": {"name": "\\ud800"}}\n'
@@ -397,13 +401,8 @@ async def test_an_import_file_with_half_a_surrogate_pair_is_one_line_in_the_view
     await write_keys(stack, "surr", 1)
     app = make_app(stack)
     async with app.run_test(size=(110, 34)) as pilot:
-        await browse_to(pilot, "surr")
-        await pilot.press("I")
-        await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
-        app.screen.query_one("#import-path").focus()
-        await pilot.press(*str(export), "enter")
-        await until(pilot, lambda: isinstance(app.screen, ImportView) and "✖" in text(app.screen, "#bulk-status"),
-                    "the import's refusal")
+        await start_import(pilot, "surr", export, lambda screen: "✖" in text(screen, "#bulk-status"),
+                           "the import's refusal")
         said = text(app.screen, "#bulk-status")
         assert f"{export}: line 2, column" in said and "\\ud800 is half of a surrogate pair" in said, said
         assert "nothing was written" in said and app.screen.import_plan is None

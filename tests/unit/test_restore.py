@@ -171,6 +171,11 @@ def test_diff_reads_such_values_as_recorded_and_compares_them_without_a_crash():
     report = diff_sides([side_key(surrogate)], [side_key(dataclass_replace(big, doc_id=surrogate.doc_id))])
     text, _ = report.different[0].value_diff()  # shown, not raised
     assert isinstance(text, str)
+    for strict in (True, False):  # no item has such an id: said without printing the half pair raw
+        with pytest.raises(BadLine, match=r"line 3.*the id holds half of a surrogate pair|line 3, column") as refused:
+            parse_export_line(json.dumps({"id": "app||\ud800", "partitionKey": "p", "isBinary": False, "value": 1}), 3,
+                              strict)
+        str(refused.value).encode("utf-8")
 
 
 def dataclass_replace(obj, **changes):
