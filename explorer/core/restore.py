@@ -36,6 +36,7 @@ from explorer.core.audit import value_diff
 from explorer.core.display import InvalidEdit, check_json_text
 from explorer.core.envelope import KeyKind, KeyPrefix, KeyPrefixMode, StateKey, compact_json, document_id, parse_document_id
 from explorer.core.expiry import Expiry, ExpiryKind, item_ttl_problem, ttl_to_keep_instant
+from explorer.core.model import whole_number
 from explorer.core.writes import key_problem
 
 MAX_ISSUES_SHOWN = 20
@@ -171,7 +172,7 @@ def parse_export_line(line: bytes | str, number: int, strict: bool = True) -> Ex
     problem = item_ttl_problem(ttl)
     if problem and strict:
         raise BadLine(f"{name}: {problem}")
-    ttl = int(ttl) if ttl is not None and not problem else None
+    ttl = whole_number(ttl)  # (not strict) a ttl Cosmos would refuse is compared as it is
     if ts is not None and not (isinstance(ts, int) and not isinstance(ts, bool) and 0 <= ts < 2**53):
         if strict:
             raise BadLine(f"{name}: ts {str(ts)[:24]!s} is not a Cosmos DB _ts (whole seconds since 1970)")
@@ -431,7 +432,7 @@ def diff_sides(left: Iterable[SideKey], right: Iterable[SideKey]) -> DiffReport:
 
 def document_side_key(document: Mapping[str, Any]) -> SideKey | None:
     """A store's document as a side of the diff (None: not one Dapr wrote)."""
-    from explorer.core.model import value_bytes_of, whole_number
+    from explorer.core.model import value_bytes_of
 
     if document.get("isBinary") not in (True, False) or "value" not in document:
         return None
