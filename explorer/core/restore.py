@@ -46,6 +46,7 @@ MAX_ISSUES_SHOWN = 20
 MAX_LINE_BYTES = 32 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
+_NOT_AN_EXPORT = "; is this a `dapr-explorer export` file?"
 
 
 class BadLine(ValueError):
@@ -88,11 +89,9 @@ def _text_of(line: bytes | str, number: int) -> str:
     try:
         return line.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadLine(f"line {number}, column {exc.start + 1}: not UTF-8 text (byte 0x{line[exc.start]:02x}); "
-                      "is this a `dapr-explorer export` file?") from None
-
-
-_NOT_AN_EXPORT = "; is this a `dapr-explorer export` file?"
+        utf16 = number == 1 and line.startswith((b"\xff\xfe", b"\xfe\xff"))  # e.g. Windows PowerShell 5's `>`
+        raise BadLine(f"line {number}, column {exc.start + 1}: not UTF-8 text (byte 0x{line[exc.start]:02x})"
+                      + ("; it is UTF-16: save the export as UTF-8" if utf16 else _NOT_AN_EXPORT)) from None
 
 
 def _not_json(number: int, why: str, column: int | None = None) -> BadLine:

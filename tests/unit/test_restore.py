@@ -221,6 +221,8 @@ def test_files_as_editors_and_shells_leave_them_are_read_and_broken_ones_named()
         list(read_export([line() + b"\n", line()[:-10]]))
     with pytest.raises(BadLine, match=r"line 1, column 3: not UTF-8 text \(byte 0xff\)"):
         list(read_export([b"{\"\xff\xfe\"}\n"]))
+    with pytest.raises(BadLine, match="line 1, column 1: not UTF-8 text .*; it is UTF-16: save the export as UTF-8"):
+        list(read_export([line().decode().encode("utf-16")]))
     with pytest.raises(BadLine, match="line 1: longer than 32 MiB"):
         list(read_export([b"x" * (MAX_LINE_BYTES + 1)]))
     with pytest.raises(BadLine, match="no value recorded"):
