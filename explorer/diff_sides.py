@@ -5,7 +5,9 @@ browser, explorer.widgets.diff) compare the same way; both read their sides here
 explorer.core.restore.diff_sides. A side is a store of the session (read through Cosmos, a page
 at a time), a store of another named context (`CONTEXT:STORE`: a read-only session of that
 context's own, explorer.contexts), or an export file (a path that exists or ends in
-.jsonl/.json/.ndjson; `-` is stdin).
+.jsonl/.json/.ndjson; `-` is stdin), read as recorded (explorer.restore.export_records, not by
+the import's rules: a value an import refuses is compared, never a crash). A folder that is no
+store's name is refused, saying what a side can be.
 Items Dapr did not write are counted in `skipped`, not compared.
 
 What it must never do: write, or read a store other than through the session's lister.
