@@ -2,9 +2,10 @@
 
 What it is for: `I` in the browser. A dialog takes the export file (`dapr-explorer export` output),
 the TTL choice (recorded: what was left at export; restart: the whole ttl) and whether keys changed
-since the export may be written over; the view then makes the dry run against what the store holds
-now (explorer.core.restore.decide_import: create, unchanged, skip, overwrite), asks for the count of
-keys to write, runs the writes (explorer.restore.import_one, through the session's one write path)
+since the export may be written over; the view then makes the CLI's own dry run (explorer.restore:
+the file read and every line checked against `set`'s rules — a bad line is one line in the view —,
+then create, unchanged, skip, overwrite against what the store holds now), asks for the count of
+keys to write, runs the writes (explorer.restore.run_import, through the session's one write path)
 with a progress bar and esc as a clean cancel between keys, and shows the report — the flow of the
 bulk view (explorer.widgets.bulk), whose screen it extends.
 
