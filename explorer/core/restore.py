@@ -74,8 +74,9 @@ class Exported:
 
 
 def shown_id(doc_id: str) -> str:
-    """An id for a message: cut to 60 characters."""
-    return doc_id if len(doc_id) <= 60 else doc_id[:59] + "…"
+    """An id for a message: cut to 60 characters, its line breaks shown (the message stays one line)."""
+    cut = doc_id if len(doc_id) <= 60 else doc_id[:59] + "…"
+    return cut.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _text_of(line: bytes | str, number: int) -> str:

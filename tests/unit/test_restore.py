@@ -271,3 +271,9 @@ def test_a_faithful_restore_has_the_same_ttl_whether_recorded_or_restarted():
     assert compare(exported, recorded) == ()
     assert compare(exported, SideKey("a", "p", b"1", False, 400, NOW)) == ("ttl",)
     assert compare(exported, SideKey("a", "p", b"1", False, None, NOW)) == ("ttl",)
+
+
+def test_a_refusal_naming_an_id_with_a_line_break_stays_one_line():
+    with pytest.raises(BadLine, match=r"^line 4 \(app\|\|a\\nb\): no string partitionKey") as broken:
+        parse_export_line('{"id": "app||a\\nb", "isBinary": false, "value": 1}', 4)
+    assert "\n" not in str(broken.value)
