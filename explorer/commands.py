@@ -764,7 +764,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-_OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "refused": "red", "failed": "red"}
+_OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "skipped": "yellow", "refused": "red",
+                  "failed": "red"}
 
 
 def _print_audit_record(console: Console, r, with_diff: bool) -> None:

@@ -185,6 +185,12 @@ async def test_a_production_context_asks_for_its_name_after_the_count(stack, cos
         await until(pilot, lambda: app.screen is view, "back on the dry run")
         assert "nothing was sent to production context prod-eu" in text(view, "#bulk-error") and not view.ran
         assert docs(cosmos, "prod") == before
+
+        def refused():  # each key the run would have deleted has its refused line, as a refused save has
+            return [(r.key, r.operation, r.etag_before) for r in app.session.audit.read().records
+                    if r.outcome == "refused" and r.partition_key == "prod" and r.context == "prod-eu"]
+        await until(pilot, lambda: len(refused()) == 2, "the refusals' audit lines")
+        assert sorted(refused()) == sorted((t.state_key.key, "delete", t.listed.etag) for t in view.plan.targets)
         await type_count(pilot, view, "2")
         await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the context's name to be asked")
         await pilot.press(*"prod-eu", "enter")
@@ -207,7 +213,7 @@ async def test_a_key_changed_after_the_dry_run_is_skipped_and_left_as_the_other_
         await finish(pilot, view)
         assert view.report.done == 11
         assert [(p.doc_id, p.reason.split(" (")[0]) for p in view.report.skipped] == [
-            (doc_id("race:007"), "changed or gone since the dry run")]
+            (doc_id("race:007"), "changed by someone else since the dry run")]
         assert "skipped: agent-registry||race:007 [race]" in text(view, "#bulk-report")
     left = docs(cosmos, "race")
     assert list(left) == [doc_id("race:007")] and left[doc_id("race:007")]["value"] == {"theirs": True}
