@@ -161,7 +161,7 @@ def test_a_key_someone_else_deleted_after_the_dry_run_is_skipped_and_never_audit
                               lambda: theirs(stack, saves={f"{partition}:5": b'{"theirs": 5}'},
                                              deletes={f"{partition}:3": partition, f"{partition}:8": partition}))
     assert code == 4, err
-    assert "10 done, 2 skipped" not in err and "9 done, 3 skipped, 0 failed" in err, err
+    assert "9 done, 3 skipped, 0 failed" in err, err
     for n in (3, 8):
         assert f"skipped: {AGENTS_APP}||{partition}:{n} [{partition}]: deleted by someone else since the dry run" in err
     assert f"skipped: {AGENTS_APP}||{partition}:5 [{partition}]: changed by someone else since the dry run" in err
