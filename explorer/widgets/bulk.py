@@ -7,7 +7,7 @@ keys (the marked ones, or every key of the partition). `BulkView` lists them in 
 partition through `session.listed_keys`, with etags; the marked keys as they were listed), shows
 the dry run — what would change and how many, the keys left alone with the reason — and takes the
 count typed (`core.bulk.confirmed`); in a production context the app's guard then asks for the
-context's name. The run reports progress on a ProgressBar; esc cancels between keys (writes in
+context's name (not typed: each key's "refused" audit line, as a refused save leaves one). The run reports progress on a ProgressBar; esc cancels between keys (writes in
 flight finish and are counted); the report lists what was done, skipped (changed or gone since the
 dry run: never overwritten) and failed. Leaving it tells the browser to reload the partition.
 
