@@ -385,3 +385,40 @@ async def test_import_in_the_tui_puts_back_what_was_deleted_and_leaves_a_changed
     lines = [r for r in AuditLog().read().records if r.key in ("imp:000", "imp:001")]
     assert sorted((r.key, r.operation, r.outcome) for r in lines)[-2:] == [("imp:000", "create", "done"),
                                                                          ("imp:001", "create", "done")]
+
+
+async def test_an_import_refused_at_a_production_contexts_name_leaves_a_refused_line_for_each_key(stack, cosmos,
+                                                                                                 tmp_path):
+    from explorer.widgets.dialogs import TypeContextName
+    from explorer.widgets.restore import ImportChoice, ImportView
+
+    await write_keys(stack, "impprod", 3)
+    result = run_cli(["export", AGENTS_STORE, "--partition", "impprod", "--resources-path", str(REPO / "components")],
+                     stack.client_env())
+    assert result.returncode == 0, result.stderr
+    export = tmp_path / "impprod.jsonl"
+    export.write_text(result.stdout)
+    async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as sidecar:
+        for key in ("impprod:000", "impprod:001"):
+            await sidecar.delete(AGENTS_STORE, key, metadata={"partitionKey": "impprod"})
+    app = make_app(stack, production="prod-eu")
+    async with app.run_test(size=(110, 34)) as pilot:
+        await browse_to(pilot, "impprod")
+        await pilot.press("I")
+        await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
+        app.screen.query_one("#import-path").focus()
+        await pilot.press(*str(export), "enter")
+        await until(pilot, lambda: isinstance(app.screen, ImportView) and app.screen.import_plan is not None,
+                    "the import's dry run")
+        view = app.screen
+        await type_count(pilot, view, "2")
+        await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the context's name to be asked")
+        await pilot.press(*"prod-us", "enter", "escape")
+        await until(pilot, lambda: app.screen is view, "back on the dry run")
+
+        def refused():
+            return sorted((r.key, r.operation) for r in AuditLog().read().records
+                          if r.outcome == "refused" and r.partition_key == "impprod" and r.context == "prod-eu")
+        await until(pilot, lambda: len(refused()) == 2, "the refusals' audit lines")
+        assert refused() == [("impprod:000", "create"), ("impprod:001", "create")] and not view.ran
+    assert len(docs(cosmos, "impprod")) == 1
