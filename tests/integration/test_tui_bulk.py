@@ -343,12 +343,24 @@ async def test_the_diff_view_shows_the_key_changed_since_an_export(stack, cosmos
         assert '- "changed"' in value and '+ "diff"' in value
 
 
+async def import_file(pilot, export):
+    """I, the export file's path, Enter: the import view once its dry run is shown."""
+    from explorer.widgets.restore import ImportChoice, ImportView
+
+    app = pilot.app
+    await pilot.press("I")
+    await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
+    app.screen.query_one("#import-path").focus()
+    await pilot.press(*str(export), "enter")
+    await until(pilot, lambda: isinstance(app.screen, ImportView) and app.screen.import_plan is not None,
+                "the import's dry run")
+    return app.screen
+
+
 async def test_import_in_the_tui_puts_back_what_was_deleted_and_leaves_a_changed_key(stack, cosmos, tmp_path):
     """I in the browser: an export file, the dry run against the store now (2 deleted since: create; 1
     changed: skipped; 3 unchanged), a wrong count refused, the right one writes the 2 back exactly as
     exported; the changed key keeps the other writer's value; each write has its audit line."""
-    from explorer.widgets.restore import ImportChoice, ImportView
-
     await write_keys(stack, "imp", 6, binary_every=3)
     export = tmp_path / "imp.jsonl"
     result = run_cli(["export", AGENTS_STORE, "--partition", "imp", "--resources-path", str(REPO / "components")],
@@ -363,13 +375,7 @@ async def test_import_in_the_tui_puts_back_what_was_deleted_and_leaves_a_changed
     app = make_app(stack)
     async with app.run_test(size=(110, 34)) as pilot:
         await browse_to(pilot, "imp")
-        await pilot.press("I")
-        await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
-        app.screen.query_one("#import-path").focus()
-        await pilot.press(*str(export), "enter")
-        await until(pilot, lambda: isinstance(app.screen, ImportView) and app.screen.import_plan is not None,
-                    "the import's dry run")
-        view = app.screen
+        view = await import_file(pilot, export)
         steps = sorted(d.step.value for d in view.import_plan.decisions)
         assert steps == ["create", "create", "skip", "unchanged", "unchanged", "unchanged"]
         assert "2 to write (2 to create, 0 to overwrite), 3 unchanged, 1 skipped" in text(view, "#bulk-status")
@@ -390,7 +396,6 @@ async def test_import_in_the_tui_puts_back_what_was_deleted_and_leaves_a_changed
 async def test_an_import_refused_at_a_production_contexts_name_leaves_a_refused_line_for_each_key(stack, cosmos,
                                                                                                  tmp_path):
     from explorer.widgets.dialogs import TypeContextName
-    from explorer.widgets.restore import ImportChoice, ImportView
 
     await write_keys(stack, "impprod", 3)
     result = run_cli(["export", AGENTS_STORE, "--partition", "impprod", "--resources-path", str(REPO / "components")],
@@ -404,13 +409,7 @@ async def test_an_import_refused_at_a_production_contexts_name_leaves_a_refused_
     app = make_app(stack, production="prod-eu")
     async with app.run_test(size=(110, 34)) as pilot:
         await browse_to(pilot, "impprod")
-        await pilot.press("I")
-        await until(pilot, lambda: isinstance(app.screen, ImportChoice), "the import dialog")
-        app.screen.query_one("#import-path").focus()
-        await pilot.press(*str(export), "enter")
-        await until(pilot, lambda: isinstance(app.screen, ImportView) and app.screen.import_plan is not None,
-                    "the import's dry run")
-        view = app.screen
+        view = await import_file(pilot, export)
         await type_count(pilot, view, "2")
         await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the context's name to be asked")
         await pilot.press(*"prod-us", "enter", "escape")
