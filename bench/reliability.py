@@ -12,7 +12,10 @@ figure with its guarantee; the exit status is 1 if any figure breaks its guarant
       daprd's API log (the counter is first proven on one real write: it must count 1).
   R2  no lost update. 200 races read → the app writes through its sidecar → the explorer saves with
       what it read: every save must be an EtagConflict and the app's value must be in Cosmos. Then
-      20 `dapr-explorer set --etag E` processes at once with the same etag: one wins, 19 exit 4.
+      20 `dapr-explorer set --etag E` processes at once with the same etag: one wins, 19 exit 4. Then
+      bulk delete, bulk set-ttl, import --overwrite-changed and import (create) of 300 keys each, with
+      another writer deleting, changing or creating every 10th key between the dry run and the typed
+      count: each raced key is skipped, audited `skipped` (never `done`) and left as that writer left it.
   R4  fault matrix. daprd frozen (SIGSTOP) during a CLI set and a TUI save, daprd killed (SIGKILL)
       during a CLI set and a TUI save, the Cosmos server stopped during a partition listing and an
       export: the exit code, the one-line message, no traceback, the TUI still answering keys, and
@@ -23,7 +26,7 @@ figure with its guarantee; the exit status is 1 if any figure breaks its guarant
       session after each step, in every log file of the stack, and in `dapr-explorer stack`'s output.
   R6  bench/fuzz_inputs.py (run as it is; its output passed through).
 
-Usage: .venv/bin/python bench/reliability.py [--only R1,R2,R4,R5,R6] [--races 200] [--parallel 20]
+Usage: .venv/bin/python bench/reliability.py [--only R1,R2,R4,R5,R6] [--races 200] [--parallel 20] [--bulk-keys 300]
            [--export-keys 20000] [--fuzz-count 100000]
 """
 
@@ -679,6 +682,7 @@ def r2(args) -> None:
         if other:
             figure("R2", "other outcomes", "; ".join(other[:3]), "none", False)
         r2_parallel(stack, cosmos, args.parallel)
+        r2_plans(stack, cosmos, args.bulk_keys)
     finally:
         stack.stop()
 
@@ -771,6 +775,123 @@ def r2_parallel(stack, cosmos, count: int) -> None:
            writes1 - writes0 == count)
     tracebacks = sum(TRACEBACK in out + err for _, _, out, err in results)
     figure("R2", "tracebacks", tracebacks, "0", tracebacks == 0)
+
+
+def confirm_after_race(stack, argv: list[str], count: int, audit_path: Path, race: Callable[[], None]):
+    """`dapr-explorer --json ARGV` up to its count prompt (the dry run is done), then `race()` (another
+    writer, through daprd), then the count typed, as a user would: (exit code, the JSON report, stderr)."""
+    env = cli_env(stack, DAPR_EXPLORER_AUDIT_LOG=str(audit_path))
+    proc = subprocess.Popen([sys.executable, "-m", "explorer", "--json", *cli_args(stack, *argv)], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    said = b""
+    try:
+        deadline = time.monotonic() + 120
+        while f"Type {count} to ".encode() not in said and time.monotonic() < deadline and proc.poll() is None:
+            said += os.read(proc.stderr.fileno(), 65536)
+        if f"Type {count} to ".encode() not in said:
+            return proc.poll(), None, said.decode("utf-8", "replace")
+        race()
+        out, err = proc.communicate(f"{count}\n".encode(), timeout=300)
+    finally:
+        proc.kill()
+    lines = [line for line in out.decode().splitlines() if line.startswith('{"done"')]
+    return proc.returncode, orjson.loads(lines[-1]) if lines else None, (said + err).decode("utf-8", "replace")
+
+
+def r2_plans(stack, cosmos, count: int) -> None:
+    """Bulk and import races: `count` keys, and between the dry run and the typed count another writer
+    deletes every 10th key and changes every 10th + 5 (import create: creates every 10th + 5 first).
+    Counted from the report, the audit log and Cosmos: every raced key skipped, audited `skipped`
+    (never `done`) and left as the other writer left it; every other key done exactly once."""
+    from explorer.audit import AuditLog
+    from explorer.sidecar import SidecarClient, StateWrite
+
+    container = cosmos.get_database_client("dapr-agents").get_container_client("agent-registry")
+    address = stack.sidecars[AGENTS_APP].grpc_address
+    folder = Path(tempfile.mkdtemp(prefix="r2-plans-"))
+
+    def through_dapr(partition: str, saves: dict[str, bytes] = {}, deletes: list[str] = ()):  # noqa: B006
+        async def go():
+            async with SidecarClient(address) as app:
+                meta = {"partitionKey": partition, "contentType": "application/json"}
+                for start in range(0, len(saves), 100):
+                    await app.save(AGENTS_STORE, [StateWrite(k, v, metadata=meta)
+                                                  for k, v in list(saves.items())[start:start + 100]])
+                for key in deletes:
+                    await app.delete(AGENTS_STORE, key, metadata={"partitionKey": partition})
+        asyncio.run(go())
+
+    def items(partition: str) -> dict[str, dict]:
+        return {d["id"]: d for d in container.query_items("SELECT * FROM c", partition_key=partition)}
+
+    def export_lines(partition: str, keys: list[str], value) -> bytes:
+        now = items(partition)
+        return b"".join(orjson.dumps({"id": f"{AGENTS_APP}||{k}", "partitionKey": partition, "value": value(k),
+                                      "isBinary": False, "etag": now.get(f"{AGENTS_APP}||{k}", {}).get("_etag")})
+                        + b"\n" for k in keys)
+
+    scenarios = ("bulk delete", "bulk set-ttl", "import --overwrite-changed", "import (create)")
+    totals = {"raced": 0, "skipped": 0, "audited skipped": 0, "done": 0}
+    for n, scenario in enumerate(scenarios):
+        partition = f"r2-plan-{n}"
+        keys = [f"{partition}:{i:04d}" for i in range(count)]
+        deleted = keys[0::10] if scenario != "import (create)" else []
+        changed = keys[5::10]
+        raced = set(deleted) | set(changed)
+        theirs = {k: orjson.dumps({"by": "other writer", "key": k}) for k in changed}
+        audit = folder / f"audit-{n}.jsonl"
+        if scenario.startswith("bulk"):
+            through_dapr(partition, {k: orjson.dumps({"v": 1, "key": k}) for k in keys})
+            action = scenario.split()[1]
+            argv = ["bulk", AGENTS_STORE, action, "--partition", partition, *(["--ttl", "900"] if action == "set-ttl"
+                                                                              else [])]
+        elif scenario == "import --overwrite-changed":
+            through_dapr(partition, {k: orjson.dumps({"v": 1, "key": k}) for k in keys})
+            export = folder / f"export-{n}.jsonl"
+            export.write_bytes(export_lines(partition, keys, lambda k: {"v": "exported", "key": k}))
+            through_dapr(partition, {k: orjson.dumps({"v": 2, "key": k}) for k in keys})  # changed since the export
+            argv = ["import", AGENTS_STORE, str(export), "--overwrite-changed"]
+        else:
+            export = folder / f"export-{n}.jsonl"
+            export.write_bytes(export_lines(partition, keys, lambda k: {"v": "exported", "key": k}))
+            argv = ["import", AGENTS_STORE, str(export)]
+        code, report, err = confirm_after_race(stack, argv, count, audit,
+                                               lambda: through_dapr(partition, theirs, deleted))
+        if report is None:
+            figure("R2", f"{scenario}: the run", f"exit {code}: {err.strip().splitlines()[-1:]}", "a report", False)
+            continue
+        skipped = {p["doc_id"].split("||", 1)[1]: p["reason"] for p in report["skipped"]}
+        lines: dict[str, list[str]] = {}
+        for record in AuditLog(audit).read().records:
+            lines.setdefault(record.key, []).append(record.outcome)
+        audited_skipped = sum(1 for k in raced if lines.get(k) and set(lines[k]) == {"skipped"})
+        raced_done = sum(1 for k in raced if "done" in lines.get(k, ()))
+        others_done = sum(1 for k in keys if k not in raced and lines.get(k) == ["done"])
+        now = items(partition)
+        left_as_theirs = sum(1 for k in changed if now.get(f"{AGENTS_APP}||{k}", {}).get("value") == orjson.loads(
+            theirs[k])) + sum(1 for k in deleted if f"{AGENTS_APP}||{k}" not in now)
+        totals["raced"] += len(raced)
+        totals["skipped"] += len(raced & set(skipped))
+        totals["audited skipped"] += audited_skipped
+        totals["done"] += report["done"]
+        reasons = sorted({r.split(" (")[0] for r in skipped.values()})
+        figure("R2", f"{scenario}: {count} keys, {len(raced)} raced ({len(deleted)} deleted, {len(changed)} "
+               f"{'created' if scenario == 'import (create)' else 'changed'} by another writer after the dry run)",
+               f"exit {code}; {report['done']} done, {len(skipped)} skipped ({'; '.join(reasons)}), "
+               f"{len(report['failed'])} failed", f"exit 4; {count - len(raced)} done, {len(raced)} skipped, 0 failed",
+               code == 4 and report["done"] == count - len(raced) and set(skipped) == raced and not report["failed"])
+        figure("R2", f"{scenario}: audit lines", f"raced: {audited_skipped}/{len(raced)} only `skipped`, {raced_done} "
+               f"`done`; others: {others_done}/{count - len(raced)} one `done`",
+               f"{len(raced)}/{len(raced)} skipped, 0 done; {count - len(raced)}/{count - len(raced)}",
+               audited_skipped == len(raced) and raced_done == 0 and others_done == count - len(raced))
+        figure("R2", f"{scenario}: raced keys left as the other writer left them", f"{left_as_theirs}/{len(raced)}",
+               f"{len(raced)}/{len(raced)}", left_as_theirs == len(raced))
+        if "Traceback" in err:
+            figure("R2", f"{scenario}: tracebacks", 1, "0", False)
+    figure("R2", "bulk and import races in all", f"{totals['raced']} raced keys: {totals['skipped']} reported "
+           f"skipped, {totals['audited skipped']} audited skipped; {totals['done']} others done",
+           "every raced key skipped and audited skipped", totals["raced"] == totals["skipped"] == totals["audited skipped"])
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 # == R4: fault matrix ==========================================================================
@@ -1310,6 +1431,7 @@ def main() -> int:
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts (default: all)")
     parser.add_argument("--races", type=int, default=200)
     parser.add_argument("--parallel", type=int, default=20)
+    parser.add_argument("--bulk-keys", type=int, default=300, help="keys of each of R2's bulk and import races")
     parser.add_argument("--export-keys", type=int, default=20_000, help="extra keys seeded for R4's export")
     parser.add_argument("--fuzz-count", type=int, default=100_000)
     parser.add_argument("--fuzz-seed", type=int, default=1)

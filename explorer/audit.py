@@ -131,9 +131,10 @@ class AuditLog:
                 "Fix its folder's permissions, or set DAPR_EXPLORER_AUDIT_LOG to a file you can write."
             ) from None
 
-    def append(self, record: AuditRecord) -> None:
-        """Append one record and flush it to disk; raises AuditUnavailable if that failed."""
-        self._write_lines(record.to_json_line())
+    def append(self, *records: AuditRecord) -> None:
+        """Append records and flush them to disk, in one durable write; raises AuditUnavailable if that
+        failed."""
+        self._write_lines(b"".join(record.to_json_line() for record in records))
 
     async def append_async(self, record: AuditRecord) -> None:
         """Append one record and return once it is on disk, without blocking the event loop."""

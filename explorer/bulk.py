@@ -2,10 +2,11 @@
 
 What it is for: the many-keys half of the explorer's writes. Each key of the plan is written by
 `ExplorerSession.write` — so each is etag-checked, goes through daprd with Dapr's envelope, and
-leaves its audit line — a few at a time; a key changed or gone since the dry run is skipped and
-reported, never overwritten. Progress is reported after every key, once its audit line is on
-disk; a cancel stops cleanly between keys: writes already sent finish and are counted, none is
-started after it.
+leaves its audit line — a few at a time; a key changed or gone since the dry run is skipped,
+reported and audited as `skipped`, never overwritten and never counted done (a delete is checked
+by the store against the listed etag: a key someone else deleted is KeyGone, not deleted by us).
+Progress is reported after every key, once its audit line is on disk; a cancel stops cleanly
+between keys: writes already sent finish and are counted, none is started after it.
 
 What it must never do: write a key with an etag other than the one the dry run listed, retry a
 refused write, write in a read-only session (the session refuses before anything is sent), report
@@ -22,10 +23,11 @@ from functools import partial
 from typing import TypeVar
 
 from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, ItemOutcome, Target
+from explorer.core.envelope import parse_document_id
 from explorer.core.model import TtlChoice, TtlMode
 from explorer.core.writes import KeyChange, NewValue, WriteKind
 from explorer.audit import AuditUnavailable
-from explorer.errors import EtagConflict, ExplorerError, NotFound, ReadOnlyRefusal, describe
+from explorer.errors import EtagConflict, ExplorerError, KeyGone, NotFound, ReadOnlyRefusal, describe
 
 #: Writes in flight at once (daprd and Cosmos take them in parallel; the audit log stays in order
 #: per key, not across keys).
@@ -43,35 +45,59 @@ Logged = Callable[[asyncio.Future], None]  # takes a write's audit line (see Exp
 T = TypeVar("T")
 
 
-async def unchanged_since_dry_run(session, location, doc_id: str, partition: str, etag: str | None):
-    """The key as it is now, if it still has the etag the dry run saw: (key, ""), else (None, why)."""
+#: Why a key of a confirmed dry run was not written: reported, and kept in its `skipped` audit line.
+GONE = "deleted by someone else since the dry run"
+
+
+def changed(etag: str | None, now: str | None = None) -> str:
+    return f"changed by someone else since the dry run (etag {etag} → {now})" if now else \
+        f"changed by someone else since the dry run (etag {etag} no longer matches)"
+
+
+async def unchanged_since_dry_run(session, location, doc_id: str, partition: str, etag: str | None, on_logged=None):
+    """The key as it is now, if it still has the etag the dry run saw: (key, ""), else (None, why)
+    once its `skipped` audit line is on disk (or handed to `on_logged`, as ExplorerSession.write does)."""
     try:
         now = await session.read(location, doc_id, partition)
     except NotFound:
-        return None, "deleted since the dry run"
-    if now.etag != etag:
-        return None, f"changed since the dry run (etag {etag} → {now.etag})"
-    return now, ""
+        why = GONE
+    else:
+        if now.etag == etag:
+            return now, ""
+        why = changed(etag, now.etag)
+    state_key = parse_document_id(doc_id, location.key_prefix, location.store)
+    await session.record_skip(location, KeyChange(WriteKind.SAVE, state_key, partition, etag), why, on_logged)
+    return None, why
 
 
 async def _write_one(session, location, plan: BulkPlan, target: Target, on_logged=None) -> tuple[ItemOutcome, str]:
     listed = target.listed
     if plan.action is BulkAction.DELETE:
+        # Checked by the store against the listed etag: a key deleted meanwhile is KeyGone, never "done".
         change = KeyChange(WriteKind.DELETE, target.state_key, listed.partition, listed.etag)
         before = None
         ttl = None
     else:
-        before, why = await unchanged_since_dry_run(session, location, listed.doc_id, listed.partition, listed.etag)
+        before, why = await unchanged_since_dry_run(session, location, listed.doc_id, listed.partition, listed.etag,
+                                                    on_logged)
         if before is None:
             return ItemOutcome.SKIPPED, why
         ttl = TtlChoice(TtlMode.SET, plan.ttl_seconds) if plan.action is BulkAction.SET_TTL else TtlChoice(TtlMode.NONE)
         value = NewValue.raw(before.value_bytes) if before.is_binary else NewValue.json_bytes(before.value_bytes)
         change = KeyChange.save(before, value, ttl, time.time())
     try:
-        await session.write(location, change, before=before, ttl_choice=ttl, on_logged=on_logged)
+        await session.write(location, change, before=before, ttl_choice=ttl, on_logged=on_logged, planned=True)
+    except KeyGone:
+        return ItemOutcome.SKIPPED, GONE
     except EtagConflict:
-        return ItemOutcome.SKIPPED, f"changed or gone since the dry run (etag {listed.etag} no longer matches)"
+        return ItemOutcome.SKIPPED, changed(listed.etag)
     return ItemOutcome.DONE, ""
+
+
+def refused_writes(plan: BulkPlan):
+    """The writes a plan would send, as ExplorerSession.record_refusals takes them (its name not typed)."""
+    operation = "delete" if plan.action is BulkAction.DELETE else "save"
+    return ((t.state_key, t.listed.partition, operation, None, t.listed.etag) for t in plan.targets)
 
 
 async def run_writes(items: Sequence[T], write_one: Callable[[T, Logged], Awaitable[tuple[ItemOutcome, str]]],

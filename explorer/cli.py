@@ -215,7 +215,7 @@ def _run_command(args: argparse.Namespace) -> int:
     policy = decide_writes(context, args.read_only, args.allow_writes)
     if policy.read_only and args.command in WRITE_COMMANDS:
         raise ReadOnlyRefusal(f"read-only: '{args.command}' writes, and {policy.reason}. Nothing was sent.")
-    args.confirm_name = policy.confirm_name  # set/delete ask for it to be typed before they write
+    args.confirm_name = policy.confirm_name  # set/delete/bulk/import ask for it to be typed before they write
     if policy.confirm_name and args.command in WRITE_COMMANDS - ASK_AT_THE_KEY:
         # Any other write command (bulk, import, …) asks before anything is opened: nothing is sent unless typed.
         store = getattr(args, "store", None)

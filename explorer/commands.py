@@ -308,19 +308,29 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
     return 0
 
 
-#: Write commands that ask for a production context's name once they know the key (the others ask first).
-ASK_AT_THE_KEY = frozenset({"set", "delete"})
+#: Write commands that ask for a production context's name once they know what they write (set and
+#: delete: the key; bulk and import: the plan, after its count is typed), so that a refusal leaves
+#: the audit line of each write refused. Any other write command asks before anything is opened.
+ASK_AT_THE_KEY = frozenset({"set", "delete", "bulk", "import"})
 
 
 def _confirm_or_record(session: ExplorerSession, args: argparse.Namespace, target: _Target, state_key, operation: str,
                        what: str) -> None:
     """`confirm_typed_name`, and when the name is not typed, the refusal's audit line before it is said."""
+    _confirm_or_refuse(session, args, what, target.location,
+                       [(state_key, target.partition, operation, target.key, None)])
+
+
+def _confirm_or_refuse(session: ExplorerSession, args: argparse.Namespace, what: str, location: StoreLocation,
+                       writes) -> None:
+    """`confirm_typed_name`; when the name is not typed, the "refused" audit line of every write that
+    would have been sent — `writes`, as ExplorerSession.record_refusals takes them — before it is said."""
     from explorer.errors import ReadOnlyRefusal
 
     try:
         confirm_typed_name(args, what)
     except ReadOnlyRefusal as exc:
-        session.record_refusal(target.location, state_key, target.partition, operation, describe(exc), before=target.key)
+        session.record_refusals(location, writes, describe(exc))
         raise
 
 
@@ -757,7 +767,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-_OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "refused": "red", "failed": "red"}
+_OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "skipped": "yellow", "refused": "red",
+                  "failed": "red"}
 
 
 def _print_audit_record(console: Console, r, with_diff: bool) -> None:
@@ -791,10 +802,13 @@ async def _bulk_listing(session: ExplorerSession, location: StoreLocation, args:
             yield Listed(row.id, row.partition_key, row.etag, row.ttl)
 
 
-async def _confirm_and_run(args: argparse.Namespace, count: int, prompt: str, run) -> int:
-    """The typed count (or --confirm), then `run(progress, cancel)` with a progress line on stderr and
-    Ctrl-C as a clean cancel between keys; the report, and the exit code: 0 all done, 4 some skipped,
-    1 some failed (or stopped), 130 cancelled; 5 when the count typed is not `count`."""
+async def _confirm_and_run(session: ExplorerSession, args: argparse.Namespace, location: StoreLocation, count: int,
+                           prompt: str, what: str, writes, run) -> int:
+    """The typed count (or --confirm), then in a production context its name (`what`: the run in words;
+    not typed: the "refused" audit line of each of `writes`, as ExplorerSession.record_refusals takes
+    them), then `run(progress, cancel)` with a progress line on stderr and Ctrl-C as a clean cancel
+    between keys; the report, and the exit code: 0 all done, 4 some skipped, 1 some failed (or
+    stopped), 130 cancelled; 5 when the count typed is not `count` or the name is not typed."""
     import asyncio
     import signal
 
@@ -808,6 +822,7 @@ async def _confirm_and_run(args: argparse.Namespace, count: int, prompt: str, ru
         typed = sys.stdin.readline()
     if not count_typed(count, typed):
         raise ReadOnlyRefusal(f"the count typed was not {count}: nothing was written.")
+    _confirm_or_refuse(session, args, what, location, writes)
     cancel = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, cancel.set)
@@ -844,7 +859,7 @@ async def _confirm_and_run(args: argparse.Namespace, count: int, prompt: str, ru
 async def cmd_bulk(session: ExplorerSession, args: argparse.Namespace) -> int:
     """`dapr-explorer bulk STORE ACTION --partition PK…`: a dry run, the typed count, then each key
     through the one write path with its own etag; a report of what was done, skipped and failed."""
-    from explorer.bulk import run_plan
+    from explorer.bulk import refused_writes, run_plan
     from explorer.core.bulk import BulkAction, make_plan
 
     action = BulkAction(args.action)
@@ -870,7 +885,8 @@ async def cmd_bulk(session: ExplorerSession, args: argparse.Namespace) -> int:
     print(f"dry run: would {plan.summary()}", file=sys.stderr)
     if args.dry_run or plan.count == 0:
         return 0
-    return await _confirm_and_run(args, plan.count, plan.confirmation_prompt(),
+    return await _confirm_and_run(session, args, location, plan.count, plan.confirmation_prompt(), plan.in_words(),
+                                  refused_writes(plan),
                                   lambda progress, cancel: run_plan(session, location, plan, progress, cancel))
 
 
@@ -879,7 +895,7 @@ async def cmd_import(session: ExplorerSession, args: argparse.Namespace) -> int:
     then each key through the one write path (created only if still absent, or overwritten only if
     asked and etag-checked). A line `set` would refuse stops it before anything is written."""
     from explorer.core.restore import ImportStep
-    from explorer.restore import dry_run, read_export_file, run_import
+    from explorer.restore import dry_run, read_export_file, refused_writes, run_import
 
     if args.file == "-" and not (args.dry_run or args.confirm is not None):
         raise UsageError("reading the export from stdin leaves no way to type the count: add --confirm COUNT "
@@ -904,8 +920,9 @@ async def cmd_import(session: ExplorerSession, args: argparse.Namespace) -> int:
     if not writes:  # nothing to write; keys skipped because they changed since the export: exit 4, as a run
         return 4 if plan.changed else 0
     prompt = f"Type {len(writes)} to write {len(writes):,} keys into {location.store}"
-    return await _confirm_and_run(args, len(writes), prompt,
-                                  lambda progress, cancel: run_import(session, location, plan, progress, cancel))
+    return await _confirm_and_run(
+        session, args, location, len(writes), prompt, f"write {len(writes):,} keys into {location.store}",
+        refused_writes(writes), lambda progress, cancel: run_import(session, location, plan, progress, cancel))
 
 
 async def cmd_diff(session: ExplorerSession, args: argparse.Namespace) -> int:

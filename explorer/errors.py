@@ -148,6 +148,10 @@ class EtagConflict(SidecarError):
     title = "Etag conflict"
 
 
+class KeyGone(EtagConflict):
+    """An etag-checked write found the item deleted since it was read: nothing was written."""
+
+
 class InvalidKey(SidecarError):
     exit_code = 2
 

@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from explorer.core.envelope import StateKey, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of, whole_number
-from explorer.core.writes import KeyChange, WriteKind
+from explorer.core.writes import KeyChange, WriteKind, fits_a_batch
 from explorer.cosmos_lister import CosmosLister
-from explorer.errors import NoSidecar, NotWritable, RoleMissing
+from explorer.errors import EtagConflict, KeyGone, NoSidecar, NotFound, NotWritable, RoleMissing
 from explorer.sidecar import SidecarClient, StateWrite
 
 
@@ -106,7 +106,7 @@ class WritableGateway(ReadOnlyGateway):
         sidecar = await self.writer_for(change.state_key)
         try:
             if change.kind is WriteKind.DELETE:
-                await sidecar.delete(location.store, change.state_key.key, etag=change.etag, metadata=change.metadata)
+                await self._delete(sidecar, location, change)
                 return
             assert change.value is not None
             await sidecar.save(location.store, [StateWrite(
@@ -114,3 +114,24 @@ class WritableGateway(ReadOnlyGateway):
                 first_write=change.etag is not None or change.create_only)])
         except RoleMissing as refused:  # daprd signs in with the component's identity: name it
             raise refused.with_identity(self._identity() if self._identity else None) from refused
+
+    async def _delete(self, sidecar: SidecarClient, location: StoreLocation, change: KeyChange) -> None:
+        """A delete the store checks against the etag read, so that a key someone else deleted meanwhile
+        is KeyGone, never "deleted": a one-delete transaction where daprd can send the id in one (its
+        plain DeleteState answers success for an etag-checked delete of a missing key), else a read
+        just before DeleteState (the one window left: a delete by someone else between the two)."""
+        key = change.state_key
+        if fits_a_batch(key.doc_id):
+            await sidecar.delete_in_transaction(location.store, key.key, etag=change.etag, metadata=change.metadata)
+            return
+        if change.etag:
+            try:
+                now = await self.get(location, key.doc_id, change.partition, 0)
+            except NotFound:
+                raise KeyGone(f"{location.store}/{key.key} no longer exists: deleted by someone else since etag "
+                              f"{change.etag} was read; nothing was deleted.") from None
+            if now.etag != change.etag:
+                raise EtagConflict(f"{location.store}/{key.key} changed since it was read (etag mismatch); nothing "
+                                   "was written. Reload, then retry.")
+        await sidecar.delete(location.store, key.key, etag=change.etag, metadata=change.metadata)
+

@@ -128,7 +128,7 @@ async def import_one(session, location, decision: ImportDecision, on_logged=None
         change = dataclasses.replace(KeyChange.save(before, value, TtlChoice(), time.time(), change_shape=True),
                                      ttl_seconds=ttl_seconds)
     try:
-        await session.write(location, change, before=before, ttl_choice=ttl, on_logged=on_logged)
+        await session.write(location, change, before=before, ttl_choice=ttl, on_logged=on_logged, planned=True)
     except EtagConflict:
         return ItemOutcome.SKIPPED, "written by someone else since the dry run"
     return ItemOutcome.DONE, ""
@@ -144,3 +144,10 @@ async def run_import(session, location, plan: ImportPlan, progress=None, cancel=
     for decision in changed:
         report.add(decision.exported.doc_id, decision.exported.partition, ItemOutcome.SKIPPED, decision.reason)
     return report
+
+
+def refused_writes(decisions):
+    """The writes an import would send, as ExplorerSession.record_refusals takes them (a production
+    context's name not typed)."""
+    return ((d.state_key, d.exported.partition, "create" if d.step is ImportStep.CREATE else "save", None,
+             d.current_etag) for d in decisions)

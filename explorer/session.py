@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
@@ -433,22 +433,40 @@ class ExplorerSession:
         return gateway
 
     def record_refusal(self, location: StoreLocation, state_key: StateKey, partition: str, operation: str,
-                       reason: str, before: KeyValue | None = None) -> None:
+                       reason: str, before: KeyValue | None = None, etag: str | None = None) -> None:
         """One "refused" audit line for a write the user did not confirm (a production context's name
-        not typed): nothing was sent. `operation`: save, create or delete."""
+        not typed): nothing was sent. `operation`: save, create or delete; `etag`: the one the write
+        would have been checked against, when `before` was not read (a bulk action's listed etag)."""
+        self.record_refusals(location, [(state_key, partition, operation, before, etag)], reason)
+
+    def record_refusals(self, location: StoreLocation,
+                        writes: Iterable[tuple[StateKey, str, str, KeyValue | None, str | None]], reason: str) -> None:
+        """The "refused" audit lines of writes not confirmed (see record_refusal), each
+        (state_key, partition, operation, before, etag), on disk in one go before this returns."""
         if self.read_only:
             return  # nothing can be written, so nothing was refused: a read-only session never opens the log
-        kind = WriteKind.DELETE if operation == "delete" else WriteKind.SAVE
-        change = KeyChange(kind, state_key, partition, None if before is None else before.etag,
-                           create_only=operation == "create")
-        self.audit.append(record_for(change, location.store, self._who(location.store),
-                                     time.time(), Outcome.REFUSED,
-                                     before=None if before is None else before.value_bytes,
-                                     before_is_binary=before is not None and before.is_binary, error=reason))
+        now, by = time.time(), self._who(location.store)
+        records = []
+        for state_key, partition, operation, before, etag in writes:
+            kind = WriteKind.DELETE if operation == "delete" else WriteKind.SAVE
+            change = KeyChange(kind, state_key, partition, etag if before is None else before.etag,
+                               create_only=operation == "create")
+            records.append(record_for(change, location.store, by, now, Outcome.REFUSED,
+                                      before=None if before is None else before.value_bytes,
+                                      before_is_binary=before is not None and before.is_binary, error=reason))
+        self.audit.append(*records)
+
+    async def record_skip(self, location: StoreLocation, change: KeyChange, reason: str,
+                          on_logged: Callable[[asyncio.Future], None] | None = None) -> None:
+        """The "skipped" audit line of a key of a confirmed dry run (bulk, import) that is not written
+        because it changed or was deleted since: nothing is sent. `on_logged` as for `write`."""
+        if not self.audit.writable:
+            await asyncio.to_thread(self.audit.ready)
+        await self._log(location, change, time.time(), Outcome.SKIPPED, None, None, on_logged, error=reason)
 
     async def write(self, location: StoreLocation, change: KeyChange, before: KeyValue | None = None,
                     ttl_choice: TtlChoice | None = None,
-                    on_logged: Callable[[asyncio.Future], None] | None = None) -> KeyValue | None:
+                    on_logged: Callable[[asyncio.Future], None] | None = None, planned: bool = False) -> KeyValue | None:
         """Carry out one write (the gateway's one write path), read the item back (None after a
         delete), and append its audit record — done, conflict, refused or failed — before the
         outcome is reported. `before`: the key as it was read (its value is hashed and diffed).
@@ -458,7 +476,10 @@ class ExplorerSession:
         `on_logged`, if given, takes over the wait for the audit line: it is handed the line's future
         (done once the line is on disk, or failed with AuditUnavailable) as soon as the line is queued,
         and the write returns, or raises, without waiting for the disk. The caller must not report
-        the outcome before that future is done: the bulk runner sends the next key meanwhile."""
+        the outcome before that future is done: the bulk runner sends the next key meanwhile.
+
+        `planned`: the write is one key of a confirmed dry run (bulk, import): refused by its etag
+        (changed or deleted since the dry run), it is recorded `skipped`, not `conflict`."""
         gateway = self._writable(location.store)
         if not self.audit.writable:
             await asyncio.to_thread(self.audit.ready)  # file I/O off the event loop (the TUI's, or the bulk runner's)
@@ -466,7 +487,8 @@ class ExplorerSession:
         try:
             await gateway.write(location, change)
         except EtagConflict as exc:
-            await self._log(location, change, started, Outcome.CONFLICT, before, ttl_choice, on_logged, error=exc)
+            await self._log(location, change, started, Outcome.SKIPPED if planned else Outcome.CONFLICT, before,
+                            ttl_choice, on_logged, error=exc)
             raise
         except BaseException as exc:  # cancelled too: whether it reached Cosmos is not known
             outcome = Outcome.REFUSED if isinstance(exc, ExplorerError) and exc.refused else Outcome.FAILED
@@ -489,7 +511,7 @@ class ExplorerSession:
     async def _log(self, location: StoreLocation, change: KeyChange, started: float, outcome: Outcome,
                    before: KeyValue | None, ttl_choice: TtlChoice | None,
                    on_logged: Callable[[asyncio.Future], None] | None, etag_after: str | None = None,
-                   error: BaseException | None = None) -> None:
+                   error: BaseException | str | None = None) -> None:
         """Append one write's audit record: returns once it is on disk, or, with `on_logged`, hands it
         the line's future as soon as the line is queued."""
         line = self.audit.append_soon(partial(  # made in the audit log's thread, with the rest of its flush
@@ -497,7 +519,7 @@ class ExplorerSession:
             before=None if before is None else before.value_bytes,
             before_is_binary=before is not None and before.is_binary, etag_after=etag_after,
             ttl_choice=None if ttl_choice is None else ttl_choice.text,
-            error=None if error is None else describe(error)))
+            error=error if error is None or isinstance(error, str) else describe(error)))
         if on_logged is not None:
             on_logged(line)
         else:

@@ -41,6 +41,7 @@ class Outcome(enum.Enum):
     DONE = "done"  # written (and read back, unless `unverified`)
     UNVERIFIED = "unverified"  # written through Dapr; reading it back from Cosmos failed
     CONFLICT = "conflict"  # the etag no longer matched (or the key appeared/vanished): nothing written
+    SKIPPED = "skipped"  # a key of a confirmed dry run (bulk, import) changed or deleted since: nothing written
     REFUSED = "refused"  # refused before or by the store (no permission, not writable): nothing written
     FAILED = "failed"  # anything else: the sidecar or the account failed; maybe nothing written
 

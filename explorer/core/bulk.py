@@ -2,7 +2,8 @@
 
 What it is for: turning the keys a user picked (a partition, a search's results, marked rows) into
 a `BulkPlan` — each key with the etag it had when it was listed, and the keys that cannot take
-the action with the reason (actor and workflow state, a key without a TTL to remove) — that the
+the action with the reason (actor and workflow state, a key without a TTL to remove, an id Dapr
+cannot delete on Cosmos DB) — that the
 dry run shows and the user confirms by typing its count; and the `BulkReport` of what was done,
 skipped (changed or gone since the dry run: never overwritten) and failed. explorer.bulk carries
 a plan out through the session's one write path; this module does no I/O.
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 
 from explorer.core.envelope import KeyPrefix, StateKey, parse_document_id
 from explorer.core.expiry import MAX_TTL
+from explorer.core.writes import undeletable_reason
 
 
 class BulkAction(enum.Enum):
@@ -78,11 +80,15 @@ class BulkPlan:
 
     def summary(self) -> str:
         """One line: what, how many, where, and how many keys it leaves alone and why."""
-        text = f"{self.action.verb(self.ttl_seconds)} {self.count:,} key{'' if self.count == 1 else 's'} in {self.store}"
+        text = self.in_words()
         if self.passed:
             reasons = Counter(p.reason for p in self.passed)
             text += f"; {len(self.passed):,} left alone (" + ", ".join(f"{n:,} {r}" for r, n in reasons.most_common()) + ")"
         return text
+
+    def in_words(self) -> str:
+        """What confirming it does, e.g. for a production context's name prompt."""
+        return f"{self.action.verb(self.ttl_seconds)} {self.count:,} key{'' if self.count == 1 else 's'} in {self.store}"
 
     def confirmation_prompt(self) -> str:
         return f"Type {self.count} to {self.action.verb(self.ttl_seconds)} {self.count:,} keys in {self.store}"
@@ -104,6 +110,8 @@ def make_plan(store: str, key_prefix: KeyPrefix, action: BulkAction, listed: Ite
         reason = state_key.read_only_reason
         if reason:
             passed.append(Passed(item.doc_id, item.partition, reason.split(":")[0]))
+        elif action is BulkAction.DELETE and (undeletable := undeletable_reason(item.doc_id)):
+            passed.append(Passed(item.doc_id, item.partition, undeletable))
         elif action is BulkAction.REMOVE_TTL and (item.ttl is None or item.ttl == -1):
             passed.append(Passed(item.doc_id, item.partition, "no TTL to remove"))
         else:

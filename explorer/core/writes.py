@@ -183,3 +183,20 @@ def _writable(key: KeyValue) -> None:
     foreign = not_a_dapr_document(key)
     if foreign:
         raise NotADaprDocument(f"{key.state_key.doc_id!r}: {foreign}. Nothing was sent.")
+
+
+#: What daprd's Cosmos DB SDK (azcosmos v1.0.3, cosmos_transactional_batch.go) writes raw between
+#: quotes for a batch operation's id (`"id":"%s"`): an id holding one breaks the batch's JSON, or
+#: (a '"') could name another item of the partition. Such an id is never sent in a transaction.
+def fits_a_batch(doc_id: str) -> bool:
+    return not any(c in '"\\' or c < " " for c in doc_id)
+
+
+def undeletable_reason(doc_id: str) -> str | None:
+    """Why Dapr cannot delete this id on Cosmos DB at all, or None: Cosmos DB's gateway refuses '\\'
+    (401) and CR, LF, TAB (400) in a point operation's URL (DeleteState), and daprd's SDK cannot put
+    them in a batch (`fits_a_batch`). Dapr creates such ids (an upsert carries the id in its body)."""
+    if "\\" in doc_id or any(c in doc_id for c in "\r\n\t"):
+        return "id Dapr cannot delete on Cosmos DB ('\\', CR, LF or TAB in it)"
+    return None
+

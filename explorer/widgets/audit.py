@@ -19,7 +19,8 @@ from textual.widgets import DataTable, Footer, Static
 
 from explorer.core.audit import AuditRecord, diff_lines
 
-OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "refused": "red", "failed": "red"}
+OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "skipped": "yellow", "refused": "red",
+                 "failed": "red"}
 
 
 def detail(record: AuditRecord) -> Text:

@@ -7,7 +7,7 @@ keys (the marked ones, or every key of the partition). `BulkView` lists them in 
 partition through `session.listed_keys`, with etags; the marked keys as they were listed), shows
 the dry run — what would change and how many, the keys left alone with the reason — and takes the
 count typed (`core.bulk.confirmed`); in a production context the app's guard then asks for the
-context's name. The run reports progress on a ProgressBar; esc cancels between keys (writes in
+context's name (not typed: each key's "refused" audit line, as a refused save leaves one). The run reports progress on a ProgressBar; esc cancels between keys (writes in
 flight finish and are counted); the report lists what was done, skipped (changed or gone since the
 dry run: never overwritten) and failed. Leaving it tells the browser to reload the partition.
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from rich.text import Text
 from textual import work
@@ -261,12 +262,30 @@ class BulkView(Screen[bool]):
 
         return await run_plan(self.session, self.location, self.plan, progress, cancel)
 
+    def _refused_writes(self):
+        """The writes the run would send, as ExplorerSession.record_refusals takes them."""
+        from explorer.bulk import refused_writes
+
+        return refused_writes(self.plan)
+
     def _refused(self, why: str) -> None:
-        """The context's name was not typed: nothing sent; the count is typed again to retry."""
+        """The context's name was not typed: nothing sent, each write's "refused" audit line (a file:
+        in a worker thread) as `set` leaves it; the count is typed again to retry."""
+        record = getattr(self.session, "record_refusals", None)
+        if record is not None:
+            self.run_worker(partial(self._record_refusals, record, list(self._refused_writes()), why),
+                            thread=True, group="audit")
         self.query_one("#bulk-error", Static).update(why)
         count = self.query_one("#bulk-count", Input)
         count.value = ""
         count.focus()
+
+    def _record_refusals(self, record, writes, why: str) -> None:
+        try:
+            record(self.location, writes, why)
+        except Exception as exc:  # noqa: BLE001 - the refusal stands; say the log could not take it
+            self.app.call_from_thread(self.notify, f"the audit log could not record the refusal: {exc}",
+                                      severity="warning")
 
     def start(self) -> None:
         """Hide the count, show the progress bar, and run the plan in a worker."""

@@ -152,6 +152,11 @@ class ImportView(BulkView):
     def _what(self) -> str:
         return f"import {self._count():,} keys from {self.path} into {self.location.store}"
 
+    def _refused_writes(self):
+        from explorer.restore import refused_writes
+
+        return refused_writes(self.import_plan.writes)
+
     async def _run(self, progress, cancel) -> BulkReport:
         from explorer.restore import run_import
 

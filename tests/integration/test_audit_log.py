@@ -204,9 +204,10 @@ SEED_WRITES: dict[str, int] = {}
 
 
 def state_write_calls(stack) -> int:
-    """State writes every daprd of `stack` logged (--enable-api-logging): gRPC SaveState/DeleteState
-    and the HTTP state API's POST/DELETE."""
-    pattern = r'method="?(?:/dapr\.proto\.runtime\.v1\.Dapr/(?:SaveState|DeleteState)|(?:POST|DELETE) /v1\.0/state/)'
+    """State writes every daprd of `stack` logged (--enable-api-logging): gRPC SaveState/DeleteState/
+    ExecuteStateTransaction (a delete is a one-delete transaction) and the HTTP state API's POST/DELETE."""
+    pattern = (r'method="?(?:/dapr\.proto\.runtime\.v1\.Dapr/(?:SaveState|DeleteState|ExecuteStateTransaction)'
+               r'|(?:POST|DELETE) /v1\.0/state/)')
     return sum(len(re.findall(pattern, log.read_text())) for log in stack.run_dir.glob("daprd-*.log"))
 
 

@@ -447,3 +447,35 @@ def test_diff_compares_stores_of_two_contexts_and_a_context_with_an_export(stack
     unknown = cli(home, "diff", f"nowhere:{CACHE_STORE}", str(tmp_path / "user.jsonl"))
     assert unknown.returncode == 2 and "nowhere" in unknown.stderr
     secrets_absent(differs, TOKEN, stack.cosmos.master_key)
+
+
+@pytest.mark.parametrize("command", ["bulk", "import"])
+def test_bulk_and_import_refused_at_the_name_prompt_leave_a_refused_line_for_each_key_as_set_does(
+        stack, cosmos, home, tmp_path, command):
+    """The name is asked once the plan is confirmed by its count (as the TUI does); not typed: exit 5,
+    nothing sent, and each key the run would have written has its `refused` line, like `set`'s."""
+    from explorer.audit import AuditLog
+
+    log = AuditLog(home / "state" / "dapr-explorer" / "audit.jsonl")
+    seen = len(log.read().records)
+    items = {d["id"]: d["_etag"] for d in container(cosmos, *CACHE).query_items("SELECT * FROM c",
+                                                                                 partition_key="user")}
+    if command == "bulk":
+        args = ["bulk", CACHE_STORE, "delete", "--partition", "user", "--confirm", str(len(items))]
+        expected = {(doc_id.split("||", 1)[1], "delete", etag) for doc_id, etag in items.items()}
+    else:
+        export = tmp_path / "new.jsonl"
+        export.write_text("".join(orjson.dumps({"id": f"{CACHE_APP}||import:prod:{i}", "partitionKey": "user",
+                                                "value": {"i": i}, "isBinary": False}).decode() + "\n"
+                                  for i in range(3)))
+        args = ["import", CACHE_STORE, str(export), "--confirm", "3"]
+        expected = {(f"import:prod:{i}", "create", None) for i in range(3)}
+    result = cli(home, "--context", "prod", "--allow-writes", *args, stdin="prd\n")
+    assert result.returncode == 5, result.stderr
+    assert "Type the context's name to write" in result.stderr and "Nothing was sent." in result.stderr
+    lines = log.read().records[seen:]
+    assert {(r.key, r.operation, r.etag_before) for r in lines} == expected and len(lines) == len(expected)
+    assert {(r.outcome, r.context, r.store) for r in lines} == {("refused", "prod", CACHE_STORE)}
+    assert all("Nothing was sent" in r.error and r.etag_after is None for r in lines)
+    assert {d["id"]: d["_etag"] for d in container(cosmos, *CACHE).query_items(
+        "SELECT * FROM c", partition_key="user")} == items

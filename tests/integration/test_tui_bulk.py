@@ -185,6 +185,12 @@ async def test_a_production_context_asks_for_its_name_after_the_count(stack, cos
         await until(pilot, lambda: app.screen is view, "back on the dry run")
         assert "nothing was sent to production context prod-eu" in text(view, "#bulk-error") and not view.ran
         assert docs(cosmos, "prod") == before
+
+        def refused():  # each key the run would have deleted has its refused line, as a refused save has
+            return [(r.key, r.operation, r.etag_before) for r in app.session.audit.read().records
+                    if r.outcome == "refused" and r.partition_key == "prod" and r.context == "prod-eu"]
+        await until(pilot, lambda: len(refused()) == 2, "the refusals' audit lines")
+        assert sorted(refused()) == sorted((t.state_key.key, "delete", t.listed.etag) for t in view.plan.targets)
         await type_count(pilot, view, "2")
         await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the context's name to be asked")
         await pilot.press(*"prod-eu", "enter")
@@ -207,7 +213,7 @@ async def test_a_key_changed_after_the_dry_run_is_skipped_and_left_as_the_other_
         await finish(pilot, view)
         assert view.report.done == 11
         assert [(p.doc_id, p.reason.split(" (")[0]) for p in view.report.skipped] == [
-            (doc_id("race:007"), "changed or gone since the dry run")]
+            (doc_id("race:007"), "changed by someone else since the dry run")]
         assert "skipped: agent-registry||race:007 [race]" in text(view, "#bulk-report")
     left = docs(cosmos, "race")
     assert list(left) == [doc_id("race:007")] and left[doc_id("race:007")]["value"] == {"theirs": True}
@@ -410,3 +416,34 @@ async def test_an_import_file_with_half_a_surrogate_pair_is_one_line_in_the_view
         await pilot.pause(0.1)
         assert app.is_running
     assert list(docs(cosmos, "surr")) == [doc_id("surr:000")]
+
+
+async def test_an_import_refused_at_a_production_contexts_name_leaves_a_refused_line_for_each_key(stack, cosmos,
+                                                                                                 tmp_path):
+    from explorer.widgets.dialogs import TypeContextName
+
+    await write_keys(stack, "impprod", 3)
+    result = run_cli(["export", AGENTS_STORE, "--partition", "impprod", "--resources-path", str(REPO / "components")],
+                     stack.client_env())
+    assert result.returncode == 0, result.stderr
+    export = tmp_path / "impprod.jsonl"
+    export.write_text(result.stdout)
+    async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as sidecar:
+        for key in ("impprod:000", "impprod:001"):
+            await sidecar.delete(AGENTS_STORE, key, metadata={"partitionKey": "impprod"})
+    app = make_app(stack, production="prod-eu")
+    async with app.run_test(size=(110, 34)) as pilot:
+        await start_import(pilot, "impprod", export, lambda screen: screen.import_plan is not None,
+                           "the import's dry run")
+        view = app.screen
+        await type_count(pilot, view, "2")
+        await until(pilot, lambda: isinstance(app.screen, TypeContextName), "the context's name to be asked")
+        await pilot.press(*"prod-us", "enter", "escape")
+        await until(pilot, lambda: app.screen is view, "back on the dry run")
+
+        def refused():
+            return sorted((r.key, r.operation) for r in AuditLog().read().records
+                          if r.outcome == "refused" and r.partition_key == "impprod" and r.context == "prod-eu")
+        await until(pilot, lambda: len(refused()) == 2, "the refusals' audit lines")
+        assert refused() == [("impprod:000", "create"), ("impprod:001", "create")] and not view.ran
+    assert len(docs(cosmos, "impprod")) == 1

@@ -9,7 +9,7 @@ import pytest
 from google.protobuf.message import DecodeError
 
 from explorer.errors import (
-    EtagConflict, InvalidKey, SidecarError, SidecarUnavailable, WriteOutcomeUnknown, is_retryable,
+    EtagConflict, InvalidKey, KeyGone, SidecarError, SidecarUnavailable, WriteOutcomeUnknown, is_retryable,
 )
 from explorer.sidecar import _translate
 
@@ -85,3 +85,17 @@ def test_a_write_cosmos_refuses_for_a_missing_role_says_which_role_in_one_line()
     assert "managed identity, client id 1f3c2a9b…" in line and "RESPONSE 403" not in line
     read = _translate(rpc_error(grpc.StatusCode.INTERNAL, DAPRD_403.replace("saving", "getting")), "a", "s", "k", False, 5)
     assert "nothing was read" in str(read) and "Cosmos DB Built-in Data Reader" in str(read)
+
+
+def test_a_transaction_delete_of_a_key_gone_since_its_etag_was_read_is_never_a_success():
+    """daprd's answer when the one-delete transaction (explorer.sidecar.SidecarClient.delete) finds the
+    item gone (Cosmos' 404 inside the batch) or changed (412): as daprd v1.18.2 words it."""
+    gone = _translate(rpc_error(grpc.StatusCode.INTERNAL, "error while executing state transaction: transaction "
+                                "failed due to operation 0 which failed with status code 404"),
+                      "127.0.0.1:5001", "store", "k", True, 20, etag='"e1"')
+    assert type(gone) is KeyGone and isinstance(gone, EtagConflict) and gone.exit_code == 4
+    assert "deleted by someone else" in str(gone) and "nothing was deleted" in str(gone)
+    changed = _translate(rpc_error(grpc.StatusCode.INTERNAL, "error while executing state transaction: transaction "
+                                   "failed due to operation 0 which failed with status code 412"),
+                         "127.0.0.1:5001", "store", "k", True, 20, etag='"e1"')
+    assert type(changed) is EtagConflict and "nothing was written" in str(changed)
