@@ -215,6 +215,7 @@ class Prepared:
     api_tokens: dict[str, str]  # address -> token
     ca_file: str | None
     env: dict[str, str] = field(default_factory=dict)
+    token_variables: dict[str, str] = field(default_factory=dict)  # address -> its token's variable (never the value)
     ru_per_second: float | None = None  # the RU/s budget of long operations (None: unpaced)
     _temp: Path | None = None
     _saved: dict[str, str | None] | None = None
@@ -261,9 +262,9 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
     base_env = dict(os.environ if environ is None else environ)
     policy = decide_writes(context, read_only, allow_writes)
     if context is None:
-        return Prepared(None, policy, default_resources_paths(resources),
-                        [address_from_env(base_env, port=p) for p in ports] or [address_from_env(base_env)],
-                        base_env.get("DAPR_API_TOKEN"), {}, ca_file, ru_per_second=ru_per_second)
+        addresses = [address_from_env(base_env, port=p) for p in ports] or [address_from_env(base_env)]
+        return Prepared(None, policy, default_resources_paths(resources), addresses, base_env.get("DAPR_API_TOKEN"), {},
+                        ca_file, token_variables=dict.fromkeys(addresses, "DAPR_API_TOKEN"), ru_per_second=ru_per_second)
     env = read_env_file(Path(context.env_file)) if context.env_file else {}
     merged = {**base_env, **env}
     temp: Path | None = None
@@ -282,6 +283,9 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
             tokens = {s.address: merged[context.token_env(s)] for s in context.sidecars if merged.get(context.token_env(s))}
         else:
             addresses, tokens = [address_from_env(merged)], {}
+        variables = dict.fromkeys(addresses, context.token_env())
+        if not ports:
+            variables.update((s.address, context.token_env(s)) for s in context.sidecars)
     except BaseException:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
@@ -290,7 +294,7 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
 
     budget = ru_per_second or context.ru_per_second or (DEFAULT_PRODUCTION_RU_PER_SECOND if context.production else None)
     return Prepared(context, policy, paths, addresses, merged.get(context.token_env()), tokens,
-                    ca_file or context.cosmos_ca_file, env, budget, temp)
+                    ca_file or context.cosmos_ca_file, env, variables, budget, temp)
 
 
 # -- the stack's registration ---------------------------------------------------------------------------------

@@ -93,3 +93,26 @@ def test_without_the_current_build_the_newest_cached_one_is_used(no_daprd):
     new = _exe(no_daprd / "cache" / "daprd" / "1.0.1-bbbbbbbbbbbb" / "daprd")
     os.utime(old, (1, 1))
     assert daprd_binary() == new
+
+
+def test_a_refusing_sidecar_stops_every_write_that_would_start_our_own_daprd(tmp_path):
+    """Workspace logic only (no sidecar, no daprd): while a sidecar refused the token, its app-id is unknown,
+    so a key of any app-id no answering sidecar owns is refused with that sidecar and variable named, and
+    no launcher is made."""
+    import asyncio
+
+    from explorer.core.envelope import KeyPrefix, parse_document_id
+    from explorer.errors import SidecarRefused
+    from explorer.workspace import Workspace
+
+    refusal = SidecarRefused("127.0.0.1:50002", "Unauthorized").naming("CHAT_TOKEN")
+    ws = Workspace([comp("s")], refusals={refusal.address: refusal})
+    for doc_id, whose in (("chat-api||k", "of app-id 'chat-api' answers"), ("k", "answers for this key")):
+        state_key = parse_document_id(doc_id, KeyPrefix.from_metadata("appid" if "||" in doc_id else "none"), "s")
+        with pytest.raises(SidecarRefused) as refused:
+            asyncio.run(ws._own_sidecar("s", state_key))  # noqa: SLF001
+        line = str(refused.value)
+        assert line.startswith(f"nothing was written: no sidecar {whose}, and the sidecar at 127.0.0.1:50002 "
+                               "refused the request: Unauthorized. Set CHAT_TOKEN to its token — it may be ")
+        assert "\n" not in line and refused.value.refused
+    assert ws._launcher is None  # noqa: SLF001
