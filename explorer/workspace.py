@@ -161,7 +161,7 @@ class Workspace:
             partition_key_paths=info.partition_key_paths,
             default_ttl=info.default_ttl,
             container_ttl_known=True,
-            items_with_ttl=await lister.sample_ttl_items(database, container),
+            ttl_item_seen=await lister.item_with_ttl(database, container),
             account_consistency=await lister.account_consistency(),
             container_found=True,
             workflow_state_seen=await lister.workflow_state_sample(database, container),
