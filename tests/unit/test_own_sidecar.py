@@ -116,3 +116,38 @@ def test_a_refusing_sidecar_stops_every_write_that_would_start_our_own_daprd(tmp
                                "refused the request: Unauthorized. Set CHAT_TOKEN to its token — it may be ")
         assert "\n" not in line and refused.value.refused
     assert ws._launcher is None  # noqa: SLF001
+
+
+def test_starting_a_child_while_grpc_is_busy_prints_no_fork_warning(tmp_path):
+    """As the explorer starts a daprd (ManagedProcess: fork, then exec) with a gRPC channel open: gRPC's
+    fork handlers print "Other threads are currently calling into gRPC, skipping fork() handlers" (and
+    can abort the child) unless the explorer turned fork support off. A new Python process, as a user's
+    shell starts the CLI, even with GRPC_ENABLE_FORK_SUPPORT=true in its environment."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import asyncio
+from pathlib import Path
+from explorer.sidecar import SidecarClient
+from explorer.localstack.processes import ManagedProcess
+
+async def main():
+    client = SidecarClient("127.0.0.1:1", timeout=0.3)
+    try:
+        await client.metadata()
+    except Exception:
+        pass
+    for n in range(5):
+        child = ManagedProcess("true", ["/bin/true"], Path({str(tmp_path)!r}) / f"{{n}}.log", {{}})
+        child.process.wait()
+        assert child.process.returncode == 0, child.process.returncode
+    await client.close()
+
+asyncio.run(main())
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, GRPC_ENABLE_FORK_SUPPORT="true"))
+    assert result.returncode == 0, result.stderr
+    assert "fork" not in result.stderr and "epoll" not in result.stderr, result.stderr
