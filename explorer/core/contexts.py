@@ -32,8 +32,9 @@ from explorer.errors import ContextError
 #: The variable a sidecar's token is read from when neither the sidecar nor the context names one.
 DEFAULT_TOKEN_ENV = "DAPR_API_TOKEN"
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: `$` also matches before a final newline, which would let "prod\n" through as a name.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 #: Fields of a context, each with what it holds (for "unknown field" hints and the docs).
 FIELDS = {

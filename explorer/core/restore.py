@@ -70,25 +70,30 @@ def parse_export_line(line: bytes | str, number: int) -> Exported:
     if not isinstance(record, dict) or not isinstance(record.get("id"), str):
         raise BadLine(f"line {number}: not an export record (no string 'id')")
     doc_id = record["id"]
+    shown = doc_id.replace("\r", "\\r").replace("\n", "\\n")  # the message stays one line
     partition = record.get("partitionKey")
     if not isinstance(partition, str):
-        raise BadLine(f"line {number} ({doc_id}): no string partitionKey; Dapr cannot address such an item")
+        raise BadLine(f"line {number} ({shown}): no string partitionKey; Dapr cannot address such an item")
     if "document" in record or record.get("isBinary") not in (True, False):
-        raise BadLine(f"line {number} ({doc_id}): the item was not written by Dapr (no value/isBinary); "
+        raise BadLine(f"line {number} ({shown}): the item was not written by Dapr (no value/isBinary); "
                       "it cannot be written back through Dapr")
     value = record.get("value")
     if record["isBinary"]:
         if not isinstance(value, dict) or not isinstance(value.get("base64"), str):
-            raise BadLine(f"line {number} ({doc_id}): isBinary but the value is not {{\"base64\": …}}")
+            raise BadLine(f"line {number} ({shown}): isBinary but the value is not {{\"base64\": …}}")
         try:
             data = base64.b64decode(value["base64"], validate=True)
         except (binascii.Error, ValueError):
-            raise BadLine(f"line {number} ({doc_id}): the value's base64 is not valid") from None
+            raise BadLine(f"line {number} ({shown}): the value's base64 is not valid") from None
     else:
         try:
             data = orjson.dumps(value)
         except orjson.JSONEncodeError:  # integers past 64 bits, or nesting deeper than orjson writes
-            data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+            try:
+                data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+            except UnicodeEncodeError:
+                raise BadLine(f"line {number} ({shown}): the value holds half a surrogate pair (\\ud800-\\udfff "
+                              "alone), which is not text Dapr can store") from None
     ttl, ts = record.get("ttl"), record.get("ts")
     ttl = ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None
     ts = ts if isinstance(ts, int) and not isinstance(ts, bool) else None

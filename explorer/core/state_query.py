@@ -170,7 +170,7 @@ def _parse_filter(obj: Any, where: str = "filter") -> Filter:
                          f"not {_shown(obj)}")
     if len(obj) != 1:
         raise QueryError(f"{where}: a filter object holds exactly one operator, not {len(obj)} "
-                         f"({', '.join(obj) or 'none'}); combine them with AND or OR")
+                         f"({', '.join(map(repr, obj)) or 'none'}); combine them with AND or OR")
     ((op, body),) = obj.items()
     if op not in OPERATORS:
         hint = f" (operators are upper-case: {op.upper()})" if op.upper() in OPERATORS else ""

@@ -490,3 +490,10 @@ def test_a_stack_registers_as_local_2_when_the_users_file_defines_local(tmp_path
     assert files.register_stack(_stand_in_stack(tmp_path, {}), env).name == "local-2"
     table = files.load_table(env)
     assert table.problems == () and sorted(c.name for c in table.contexts) == ["local", "local-2"]
+
+
+def test_a_name_or_token_variable_ending_in_a_newline_is_refused():
+    """Found by bench/fuzz_inputs.py: the name patterns ended in `$`, which also matches before a final
+    newline, so a context named "prod\\n" (a quoted YAML key) was taken, and its errors spanned two lines."""
+    assert "context name" in error("contexts:\n  ? \"prod\\n\"\n  : {resources: /c}\n")
+    assert "api_token_env" in error("contexts:\n  prod: {resources: /c, api_token_env: \"TOKEN\\n\"}\n")
