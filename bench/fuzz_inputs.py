@@ -419,7 +419,25 @@ QUERY_KEYS = ["k", "status", "value.k", "a.b.c", "", " ", "id", "_ts", "value", 
 QUERY_OPS = ["EQ", "NEQ", "GT", "GTE", "LT", "LTE", "IN", "AND", "OR", "eq", "Eq", "NOT", "BETWEEN", "", "and"]
 
 
+CLEAN_KEYS = ["k", "status", "value.k", "person.org", "a-b", "é", "n1"]
+
+
+def clean_filter(rng: random.Random, depth: int = 0) -> object:
+    """A filter Dapr takes: the parser's success path, and the SQL it becomes."""
+    op = rng.choice(["EQ", "NEQ", "GT", "GTE", "LT", "LTE", "IN"] + (["AND", "OR"] if depth < 4 else []))
+    key = rng.choice(CLEAN_KEYS)
+    if op in ("AND", "OR"):
+        return {op: [clean_filter(rng, depth + 1) for _ in range(rng.randint(2, 3))]}
+    if op == "IN":
+        return {op: {key: [word(rng, 2) for _ in range(rng.randint(1, 3))]}}
+    if op in ("EQ", "NEQ"):  # Dapr's Cosmos store compares these with strings
+        return {op: {key: word(rng, 2) if rng.random() < 0.95 else rng.randint(-10**6, 10**6)}}
+    return {op: {key: rng.choice([rng.randint(-10**6, 10**6), 0.25, word(rng, 2)])}}
+
+
 def query_filter(rng: random.Random, depth: int = 0) -> object:
+    if rng.random() < 0.5:
+        return clean_filter(rng, depth)
     if rng.random() < 0.05:
         return json_value(rng, 2)
     op = rng.choice(QUERY_OPS) if rng.random() < 0.95 else word(rng, 2)
@@ -448,6 +466,13 @@ def deep_filter(rng: random.Random) -> object:
 
 
 def query_object(rng: random.Random) -> object:
+    if rng.random() < 0.4:  # a query Dapr takes whole: filter, sort and page
+        clean: dict = {"filter": clean_filter(rng)}
+        if rng.random() < 0.5:
+            clean["sort"] = [{"key": rng.choice(CLEAN_KEYS), "order": rng.choice(["ASC", "DESC"])}]
+        if rng.random() < 0.5:
+            clean["page"] = {"limit": rng.randint(1, 1000), **({"token": str(rng.randint(0, 99))} if rng.random() < 0.5 else {})}
+        return clean["filter"] if rng.random() < 0.2 else clean
     query: dict = {}
     if rng.random() < 0.9:
         query["filter"] = deep_filter(rng) if rng.random() < 0.03 else query_filter(rng)
@@ -465,7 +490,11 @@ def query_object(rng: random.Random) -> object:
 
 
 def query_text(rng: random.Random) -> str:
-    return mutate(rng, dumps(rng, query_object(rng))) if rng.random() < 0.97 else rng.choice(["", " ", "null", "[]", "1"])
+    roll = rng.random()
+    if roll < 0.03:
+        return rng.choice(["", " ", "null", "[]", "1"])
+    text = dumps(rng, query_object(rng))
+    return mutate(rng, text) if roll < 0.5 else text
 
 
 def run_query(text: str) -> str | None:
@@ -488,6 +517,13 @@ SQL_PARTS = ["SELECT", "select", " * ", "c.id", " FROM c", " WHERE ", "c.k = @k"
 
 
 def sql_case(rng: random.Random) -> tuple[str, list[str]]:
+    if rng.random() < 0.5:  # a query --sql runs: the success path
+        where = rng.choice(["", " WHERE c.k = @k", " WHERE c.value.n > @n AND c.k != '@not' -- @x\n",
+                            " WHERE STARTSWITH(c.id, @k) /* ; */"])
+        sql = f"{rng.choice(['SELECT', 'select', 'SELECT TOP 5'])} c.id, c.value FROM c{where}{rng.choice(['', ';', ' ; '])}"
+        texts = [f"@k={dumps(rng, word(rng, 2))}"] if "@k" in where else []
+        texts += [f"n={rng.choice(['1', '2.5', 'abc', 'true', '[1]'])}"] if "@n" in where else []
+        return sql, texts
     sql = ("SELECT * FROM c " if rng.random() < 0.5 else "") + "".join(rng.choice(SQL_PARTS) for _ in range(rng.randint(0, 10)))
     params = [rng.choice(["@k", "k", "@x", "@", "", "@1", "@k@", word(rng, 1)]) + rng.choice(["=", "", "=="])
               + rng.choice([dumps(rng, json_value(rng, 2)), word(rng, 2), "", "NaN", "1e999", "[1,", '"x"'])
@@ -683,7 +719,25 @@ def audit_value(rng: random.Random, name: str) -> object:
     return rng.choice([word(rng, 3), None, "done", "save"])
 
 
+def clean_audit_value(rng: random.Random, name: str) -> object:
+    """What the log writes for `name` (with hostile text where it holds text)."""
+    if name == "time":
+        return f"2026-12-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00.{rng.randint(0, 999):03d}Z"
+    if name in ("value_before", "value_after"):
+        return rng.choice([{"sha256": None, "bytes": None}, {"sha256": "ab" * 32, "bytes": rng.randint(0, 10**6)}])
+    if name == "diff_cut":
+        return rng.choice([0, 0, rng.randint(1, 10**6)])
+    if name == "extra":
+        return rng.choice([{}, {"bulk": word(rng, 2), "plan": rng.randint(0, 9)}])
+    if name in ("context", "identity", "app_id", "etag_before", "etag_after", "ttl_in_seconds", "ttl_choice", "error"):
+        return rng.choice([None, word(rng, 3)])
+    return word(rng, 3) + rng.choice(["", "\n+b", "\x1b]0;x\x07", "\u202e"])
+
+
 def audit_line(rng: random.Random) -> bytes | str:
+    if rng.random() < 0.6:
+        text = dumps(rng, {f: clean_audit_value(rng, f) for f in AUDIT_FIELDS})
+        return text.encode("utf-8", "surrogatepass") if rng.random() < 0.5 else text
     record = {f: audit_value(rng, f) for f in AUDIT_FIELDS if rng.random() < 0.93}
     if rng.random() < 0.05:
         record[word(rng, 1)] = json_value(rng, 2)
