@@ -337,7 +337,7 @@ def property_path(key: str, where: str) -> str:
                    "(it would change the query, or Cosmos DB refuses it)")
         else:
             why = "is empty or ends with '.', which Dapr's Cosmos store turns into invalid SQL"
-        raise QueryError(f"{where}: the key {key!r} {why}: {path}")
+        raise QueryError(f"{where}: the key {key!r} {why}: {path if path.isprintable() else _shown(path)}")
     return path
 
 

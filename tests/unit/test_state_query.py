@@ -313,3 +313,10 @@ def test_a_filter_with_two_operators_names_them_on_one_line():
     with pytest.raises(QueryError, match=r"exactly one operator, not 2 \('EQ', 'a\\nb'\)") as refused:
         parse_query({"filter": {"EQ": {"k": 1}, "a\nb": 1}})
     assert "\n" not in str(refused.value)
+
+
+def test_a_refused_key_with_a_newline_is_named_on_one_line():
+    """Found by bench/fuzz_inputs.py: the SQL path Dapr would write was shown raw after the key's repr."""
+    with pytest.raises(QueryError, match="holds a quote or a backslash") as refused:
+        to_cosmos(parse_query({"filter": {"GTE": {"\\a\n": 1}}}))
+    assert "\n" not in str(refused.value)
