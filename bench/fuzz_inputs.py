@@ -242,15 +242,21 @@ MUTATIONS = ["[", "]", "{", "}", ":", ": ", "- ", "\t", "&a ", "*a", "*b", "!!in
              "'", '"', "#", "\x00", "\x85", "\ufeff", "😀", "\ud800", "%YAML 1.1\n", "<<: *a\n", "\\", "\n  ", "|", ">"]
 
 
+def sprinkle(rng: random.Random, text: str, mutations: list[str]) -> str:
+    """1 to 4 of `mutations` put in at random places, each replacing 0 to 3 characters."""
+    for _ in range(rng.randint(1, 4)):
+        cut = rng.randint(0, len(text))
+        text = text[:cut] + rng.choice(mutations) + text[cut + rng.choice([0, 0, 1, 3]):]
+    return text
+
+
 def component_text(rng: random.Random) -> str:
     docs = [component_doc(rng) for _ in range(rng.randint(1, 3))]
     text = yaml.dump_all(docs, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
                          default_flow_style=rng.choice([False, None, True]), allow_unicode=True)
     roll = rng.random()
     if roll < 0.5:
-        for _ in range(rng.randint(1, 4)):
-            cut = rng.randint(0, len(text))
-            text = text[:cut] + rng.choice(MUTATIONS) + text[cut + rng.choice([0, 0, 1, 3]):]
+        text = sprinkle(rng, text, MUTATIONS)
     elif roll < 0.55:
         text = text[: rng.randint(0, len(text))]
     elif roll < 0.58:
@@ -398,9 +404,7 @@ JSON_MUTATIONS = ["{", "}", "[", "]", ",", ":", '"', "\\", "\\u", "\\ud800", "\\
 def mutate(rng: random.Random, text: str, mutations: list[str] = JSON_MUTATIONS) -> str:
     roll = rng.random()
     if roll < 0.45:
-        for _ in range(rng.randint(1, 4)):
-            cut = rng.randint(0, len(text))
-            text = text[:cut] + rng.choice(mutations) + text[cut + rng.choice([0, 0, 1, 3]):]
+        text = sprinkle(rng, text, mutations)
     elif roll < 0.55:
         text = text[: rng.randint(0, len(text))]
     return text
