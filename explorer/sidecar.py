@@ -113,6 +113,8 @@ def _translate(exc: Exception, address: str, store: str, key: str, writing: bool
         return InvalidKey(f"{what}: {first}")
     if code == grpc.StatusCode.UNAUTHENTICATED or "api token" in details.lower():
         return SidecarRefused(address, first or code.name)
+    if code == grpc.StatusCode.PERMISSION_DENIED:  # answered, and refused (e.g. Dapr's API allowlist)
+        return SidecarRefused(address, first or code.name, token=False)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return SidecarError(f"the service at {address} does not implement Dapr's API ({first}); is it a Dapr sidecar's "
                             "gRPC port?")

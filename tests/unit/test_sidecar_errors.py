@@ -43,6 +43,7 @@ def test_something_that_is_not_dapr_answering_is_said_as_such():
     (grpc.StatusCode.ABORTED, "failed saving state: possible etag mismatch", EtagConflict, "nothing was written"),
     (grpc.StatusCode.INVALID_ARGUMENT, "input key/keyPrefix 'a||b' can't contain '||'", InvalidKey, "can't contain"),
     (grpc.StatusCode.UNAUTHENTICATED, "authentication error: api token mismatch", SidecarRefused, "DAPR_API_TOKEN"),
+    (grpc.StatusCode.PERMISSION_DENIED, "access to method GetMetadata is not allowed", SidecarRefused, "API allowlist"),
     (grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses", SidecarUnavailable, "Start one"),
 ])
 def test_each_answer_reads_as_what_to_do(code, details, kind, says):
