@@ -1,29 +1,37 @@
-"""Reliability figure R6: feed the pure input handlers many generated inputs and count crashes.
+"""Reliability figure R6: feed the parsers of untrusted input many generated inputs and count crashes.
 
-What it is for: a rerunnable check (not a test) that the component loader, the Cosmos id
-parser, the value decoder, the expiry functions and `--ttl` parsing never fail with anything
-but the errors they document. Each run is reproducible from `--seed`; `--count` is the total
-number of inputs, split over the targets. Prints one line per target (inputs, expected errors,
-unexpected exceptions) and a total; exits 1 if anything unexpected happened, showing the first
-few with their input (repr, truncated).
+What it is for: a rerunnable check (not a test) that every parser of what a user types, a file holds
+or a store returns never fails with anything but the errors it documents: the component loader, the
+Cosmos id parser, the value decoder, the expiry functions and `--ttl` parsing; and, added since,
+state query filters (`parse_search` and `to_cosmos`), `--sql` text and `--param` (`raw_sql`,
+`parse_parameter`), export lines (`read_export`), contexts files (`read_contexts_file`), env files
+and kubectl component lists, audit log lines (`read_records`) and `--since`, protobuf (`iter_fields`
+and the workflow_state decoders) and dapr-agents documents (teams, runs, memory, approvals). Each
+run is reproducible from `--seed`; `--count` is the total number of inputs, split over the targets.
+Prints one line per target (inputs, expected errors, unexpected exceptions, seconds) and a total;
+exits 1 if anything unexpected happened, showing the first few with their input (repr, truncated).
 
 Expected: any `explorer.errors.ExplorerError`; `document_id`'s documented ValueErrors (a key
 containing '||', name/custom prefix modes without a name/prefix), each counted by reason;
-`ttl_to_keep_instant`'s documented ValueError for a NaN `now` or `_ts`. For `load_resources`
-(which never raises) the expected errors are the files it reported a problem for. Also counted
-as unexpected: a problem line from the component loader that spans lines, echoes a metadata
-value (every generated `value` carries a canary) or leaves a duplicate name among the usable
-components.
+`ttl_to_keep_instant`'s documented ValueError for a NaN `now` or `_ts`; `BadLine` (import),
+`WireError` and `WorkflowDecodeError` (protobuf), `--since`'s ValueError and `format_env_file`'s for
+a value no env file can hold. For `load_resources` (which never raises) the expected errors are the
+files it reported a problem for. Also counted as unexpected: a problem line from the component
+loader that spans lines, echoes a metadata value (every generated `value` carries a canary) or leaves
+a duplicate name among the usable components; any documented error that spans lines (bad input gets
+one line); a contexts or env file error that echoes a value; an env file that does not read back as
+written.
 
-What it must never do: touch anything but a temporary folder it deletes, or use the network.
+What it must never do: touch anything but temporary folders it deletes, or use the network.
 
-    .venv/bin/python bench/fuzz_inputs.py --seed 1 --count 100000
+    .venv/bin/python bench/fuzz_inputs.py --seed 1 --count 200000
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import json
 import math
 import random
 import sys
@@ -58,6 +66,7 @@ class Tally:
     expected: Counter = field(default_factory=Counter)
     unexpected: list[tuple[str, str]] = field(default_factory=list)  # (exception, input repr)
     unexpected_count: int = 0
+    seconds: float = 0.0
 
 
 def short(value: object, limit: int = 160) -> str:
@@ -233,15 +242,21 @@ MUTATIONS = ["[", "]", "{", "}", ":", ": ", "- ", "\t", "&a ", "*a", "*b", "!!in
              "'", '"', "#", "\x00", "\x85", "\ufeff", "😀", "\ud800", "%YAML 1.1\n", "<<: *a\n", "\\", "\n  ", "|", ">"]
 
 
+def sprinkle(rng: random.Random, text: str, mutations: list[str]) -> str:
+    """1 to 4 of `mutations` put in at random places, each replacing 0 to 3 characters."""
+    for _ in range(rng.randint(1, 4)):
+        cut = rng.randint(0, len(text))
+        text = text[:cut] + rng.choice(mutations) + text[cut + rng.choice([0, 0, 1, 3]):]
+    return text
+
+
 def component_text(rng: random.Random) -> str:
     docs = [component_doc(rng) for _ in range(rng.randint(1, 3))]
     text = yaml.dump_all(docs, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
                          default_flow_style=rng.choice([False, None, True]), allow_unicode=True)
     roll = rng.random()
     if roll < 0.5:
-        for _ in range(rng.randint(1, 4)):
-            cut = rng.randint(0, len(text))
-            text = text[:cut] + rng.choice(MUTATIONS) + text[cut + rng.choice([0, 0, 1, 3]):]
+        text = sprinkle(rng, text, MUTATIONS)
     elif roll < 0.55:
         text = text[: rng.randint(0, len(text))]
     elif roll < 0.58:
@@ -371,6 +386,544 @@ def run_ttl_text(text: str) -> None:
         raise Unexpected(f"parsed to {choice!r}")
 
 
+# -- inputs added since: queries, SQL, export lines, contexts, audit lines, protobuf, agents --------
+# Each target below is (generate, run): `generate(rng)` makes one input, `run(input)` feeds it to the
+# parser and everything that reads the parser's result the way the CLI and the TUI do, returning the
+# documented error's reason (counted as expected) or None.
+
+def one_line(exc: BaseException) -> None:
+    """A documented error is one line: what was wrong and what to do."""
+    if "\n" in str(exc) or "\r" in str(exc):
+        raise Unexpected(f"{exc.__class__.__name__} spans lines: {str(exc)[:200]!r}")
+
+
+JSON_MUTATIONS = ["{", "}", "[", "]", ",", ":", '"', "\\", "\\u", "\\ud800", "\\udc00", "NaN", "Infinity", "-Infinity",
+                  "1e999", "-0", "0x1", "\x00", " ", "\ufeff", "😀", "\ud800", "9" * 5000, "null", "true"]
+
+
+def mutate(rng: random.Random, text: str, mutations: list[str] = JSON_MUTATIONS) -> str:
+    roll = rng.random()
+    if roll < 0.45:
+        text = sprinkle(rng, text, mutations)
+    elif roll < 0.55:
+        text = text[: rng.randint(0, len(text))]
+    return text
+
+
+def dumps(rng: random.Random, value: object) -> str:
+    """JSON text as a user or a program might write it (NaN and lone surrogates included)."""
+    try:
+        return json.dumps(value, ensure_ascii=rng.random() < 0.5, indent=rng.choice([None, None, 1]))
+    except (ValueError, RecursionError):
+        return "{}"
+
+
+QUERY_KEYS = ["k", "status", "value.k", "a.b.c", "", " ", "id", "_ts", "value", "||", "a[0]", "a-b", "'", '"', "a\nb",
+              "a..b", ".a", "a.", "person.org", "\u202e", "😀", "\ud800", "x" * 300, "@p", "c.id", "[\"a\"]"]
+QUERY_OPS = ["EQ", "NEQ", "GT", "GTE", "LT", "LTE", "IN", "AND", "OR", "eq", "Eq", "NOT", "BETWEEN", "", "and"]
+
+
+CLEAN_KEYS = ["k", "status", "value.k", "person.org", "a-b", "é", "n1"]
+
+
+def clean_filter(rng: random.Random, depth: int = 0) -> object:
+    """A filter Dapr takes: the parser's success path, and the SQL it becomes."""
+    op = rng.choice(["EQ", "NEQ", "GT", "GTE", "LT", "LTE", "IN"] + (["AND", "OR"] if depth < 4 else []))
+    key = rng.choice(CLEAN_KEYS)
+    if op in ("AND", "OR"):
+        return {op: [clean_filter(rng, depth + 1) for _ in range(rng.randint(2, 3))]}
+    if op == "IN":
+        return {op: {key: [word(rng, 2) for _ in range(rng.randint(1, 3))]}}
+    if op in ("EQ", "NEQ"):  # Dapr's Cosmos store compares these with strings
+        return {op: {key: word(rng, 2) if rng.random() < 0.95 else rng.randint(-10**6, 10**6)}}
+    return {op: {key: rng.choice([rng.randint(-10**6, 10**6), 0.25, word(rng, 2)])}}
+
+
+def query_filter(rng: random.Random, depth: int = 0) -> object:
+    if rng.random() < 0.5:
+        return clean_filter(rng, depth)
+    if rng.random() < 0.05:
+        return json_value(rng, 2)
+    op = rng.choice(QUERY_OPS) if rng.random() < 0.95 else word(rng, 2)
+    key = rng.choice(QUERY_KEYS) if rng.random() < 0.8 else word(rng, 3)
+    if op.upper() in ("AND", "OR"):
+        body: object = [query_filter(rng, depth + 1) for _ in range(rng.randint(0, 4 if depth < 4 else 2))]
+    elif op.upper() == "IN":
+        body = {key: [rng.choice([word(rng, 2), number(rng), None]) for _ in range(rng.randint(0, 4))]
+                if rng.random() < 0.9 else json_value(rng, 3)}
+    else:
+        body = {key: rng.choice([word(rng, 2), number(rng), None, True, [], {}, json_value(rng, 3)])}
+    if rng.random() < 0.05 and isinstance(body, dict):
+        body[word(rng, 1)] = 1
+    found = {op: body}
+    if rng.random() < 0.03:
+        found[rng.choice(QUERY_OPS)] = body
+    return found
+
+
+def deep_filter(rng: random.Random) -> object:
+    """AND inside AND (issue 19, defect 2): far past any limit the explorer may set."""
+    node: object = {"EQ": {"k": "v"}}
+    for _ in range(rng.choice([10, 40, 60, 99, 150, 400, 2000])):
+        node = {rng.choice(["AND", "OR"]): [node, {"EQ": {"k": "v"}}]}
+    return node
+
+
+def query_object(rng: random.Random) -> object:
+    if rng.random() < 0.4:  # a query Dapr takes whole: filter, sort and page
+        clean: dict = {"filter": clean_filter(rng)}
+        if rng.random() < 0.5:
+            clean["sort"] = [{"key": rng.choice(CLEAN_KEYS), "order": rng.choice(["ASC", "DESC"])}]
+        if rng.random() < 0.5:
+            clean["page"] = {"limit": rng.randint(1, 1000), **({"token": str(rng.randint(0, 99))} if rng.random() < 0.5 else {})}
+        return clean["filter"] if rng.random() < 0.2 else clean
+    query: dict = {}
+    if rng.random() < 0.9:
+        query["filter"] = deep_filter(rng) if rng.random() < 0.03 else query_filter(rng)
+    if rng.random() < 0.4:
+        query["sort"] = [{"key": rng.choice(QUERY_KEYS), "order": rng.choice(["ASC", "DESC", "asc", "", None, 1])}
+                         for _ in range(rng.randint(0, 3))] if rng.random() < 0.9 else json_value(rng, 3)
+    if rng.random() < 0.4:
+        query["page"] = {"limit": rng.choice([number(rng), 10, 0, -1, "10", 2**63, 1.0]),
+                         **({"token": rng.choice([word(rng, 2), "10", 5, None])} if rng.random() < 0.5 else {})}
+    if rng.random() < 0.05:
+        query[word(rng, 1)] = json_value(rng, 3)
+    if rng.random() < 0.25 and "filter" in query:
+        return query["filter"]  # the bare-filter shorthand of --query / the search box
+    return query
+
+
+def query_text(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.03:
+        return rng.choice(["", " ", "null", "[]", "1"])
+    text = dumps(rng, query_object(rng))
+    return mutate(rng, text) if roll < 0.5 else text
+
+
+def run_query(text: str) -> str | None:
+    from explorer.core.state_query import QueryError, parse_search, to_cosmos
+
+    try:
+        query = parse_search(text)
+        query.to_json()
+        to_cosmos(query)
+        query.with_token("1")
+    except QueryError as exc:
+        one_line(exc)
+        raise
+    return None
+
+
+SQL_PARTS = ["SELECT", "select", " * ", "c.id", " FROM c", " WHERE ", "c.k = @k", "@x", "@", "@1", "'", '"', "'@k'",
+             ";", "; DELETE", "--", "-- x\n", "/*", "*/", "/* @k */", "TOP 1", "VALUE", "(", ")", "\\", "\n", "\x00",
+             "DELETE", "UPDATE", "😀", "\ud800", "ORDER BY c._ts", "OFFSET 0 LIMIT 1", " AND ", "IS_DEFINED(c.ttl)"]
+
+
+def sql_case(rng: random.Random) -> tuple[str, list[str]]:
+    if rng.random() < 0.5:  # a query --sql runs: the success path
+        where = rng.choice(["", " WHERE c.k = @k", " WHERE c.value.n > @n AND c.k != '@not' -- @x\n",
+                            " WHERE STARTSWITH(c.id, @k) /* ; */"])
+        sql = f"{rng.choice(['SELECT', 'select', 'SELECT TOP 5'])} c.id, c.value FROM c{where}{rng.choice(['', ';', ' ; '])}"
+        texts = [f"@k={dumps(rng, word(rng, 2))}"] if "@k" in where else []
+        texts += [f"n={rng.choice(['1', '2.5', 'abc', 'true', '[1]'])}"] if "@n" in where else []
+        return sql, texts
+    sql = ("SELECT * FROM c " if rng.random() < 0.5 else "") + "".join(rng.choice(SQL_PARTS) for _ in range(rng.randint(0, 10)))
+    params = [rng.choice(["@k", "k", "@x", "@", "", "@1", "@k@", word(rng, 1)]) + rng.choice(["=", "", "=="])
+              + rng.choice([dumps(rng, json_value(rng, 2)), word(rng, 2), "", "NaN", "1e999", "[1,", '"x"'])
+              for _ in range(rng.randint(0, 3))]
+    return sql, params
+
+
+def run_sql(case: tuple[str, list[str]]) -> str | None:
+    from explorer.core.state_query import QueryError, parse_parameter, raw_sql
+
+    sql, texts = case
+    try:
+        params = dict(parse_parameter(text) for text in texts)
+        raw_sql(sql, params)
+    except QueryError as exc:
+        one_line(exc)
+        raise
+    return None
+
+
+def export_record(rng: random.Random) -> object:
+    if rng.random() < 0.05:
+        return json_value(rng)
+    binary = rng.random() < 0.3
+    record: dict = {}
+    for name, make in (("id", lambda: doc_id(rng)), ("partitionKey", lambda: word(rng, 3)),
+                       ("isBinary", lambda: binary if rng.random() < 0.9 else rng.choice(["true", 1, None])),
+                       ("value", lambda: {"base64": base64_text(rng)} if binary else json_value(rng)),
+                       ("ttl", lambda: number(rng)), ("ts", lambda: number(rng)), ("etag", lambda: word(rng, 2))):
+        if rng.random() < (0.97 if name in ("id", "partitionKey", "isBinary", "value") else 0.5):
+            record[name] = make() if rng.random() < 0.95 else json_value(rng, 2)
+    if rng.random() < 0.02:
+        record["document"] = {}
+    return record
+
+
+def export_line(rng: random.Random) -> bytes | str:
+    text = mutate(rng, dumps(rng, export_record(rng)))
+    roll = rng.random()
+    if roll < 0.05:
+        return text.encode("utf-8", "surrogatepass") + b"\xff\xfe"
+    if roll < 0.5:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def run_export_lines(lines: list[bytes | str]) -> str | None:
+    from explorer.core.restore import BadLine, read_export, side_key
+
+    try:
+        for exported in read_export(lines):
+            side_key(exported)
+    except BadLine as exc:
+        one_line(exc)
+        return "BadLine (documented)"
+    return None
+
+
+CONTEXT_FIELDS = ["description", "resources", "components", "sidecars", "api_token_env", "cosmos_ca_file", "env_file",
+                  "read_only", "production", "color", "ru_per_second", "pid", "token", "masterKey", "prodution", "colour"]
+
+
+def context_value(rng: random.Random, name: str) -> object:
+    good = {
+        "description": lambda: yaml_word(rng), "resources": lambda: rng.choice(["~/c", "c", ["/c", "~/d"], "", []]),
+        "components": lambda: rng.choice(["k.yaml", ["a.yaml"], [], None]),
+        "sidecars": lambda: [rng.choice([50001, "127.0.0.1:50002", "host:1", ":1", "x:99999", 0, -1, True,
+                                         {"address": "127.0.0.1:1", "api_token_env": rng.choice(["TOK", "1X", "", "a b"])},
+                                         {"address": 1}, {"port": 1}]) for _ in range(rng.randint(0, 3))],
+        "api_token_env": lambda: rng.choice(["DAPR_API_TOKEN", "x-y", "", "T0K", f"{CANARY}=1"]),
+        "color": lambda: rng.choice(["red", "#d70000", "#zzz", "dark_orange", "", "grey50", 3]),
+        "ru_per_second": lambda: rng.choice([400, 0, -1, 1.5, "400", 10**30, float("nan"), True]),
+        "pid": lambda: rng.choice([1, -1, 2**70, "1", None]),
+    }.get(name, lambda: rng.choice([True, False, "yes", None, f"{CANARY}-{yaml_word(rng)}"]))
+    return good() if rng.random() < 0.9 else yaml_any(rng)
+
+
+def contexts_text(rng: random.Random) -> str:
+    if rng.random() < 0.05:
+        data: object = yaml_any(rng)
+    else:
+        contexts = {rng.choice(["prod", "local", "a.b", "x" * 64, "-x", "é", 1, True, yaml_word(rng) or "y"]):
+                    {f: context_value(rng, f) for f in rng.sample(CONTEXT_FIELDS, rng.randint(0, 6))}
+                    for _ in range(rng.randint(0, 4))}
+        data = {"contexts": contexts} if rng.random() < 0.95 else {rng.choice(["context", "x"]): contexts}
+    try:
+        text = yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), allow_unicode=True,
+                         default_flow_style=rng.choice([False, None]))
+    except yaml.YAMLError:
+        text = "contexts: {}\n"
+    if rng.random() < 0.1:  # a map key twice: refused, never the last one kept
+        text += rng.choice(["contexts:\n  a: {resources: x}\n", "  prod: {resources: y}\n"])
+    return mutate(rng, text, MUTATIONS) if rng.random() < 0.4 else text
+
+
+def run_contexts_file(case: tuple[str, Path]) -> str | None:
+    from explorer.contexts import read_contexts_file
+    from explorer.core.contexts import ContextTable
+
+    text, path = case
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        found = read_contexts_file(path)
+    except ExplorerError as exc:
+        one_line(exc)
+        if CANARY in str(exc):
+            raise Unexpected(f"a contexts error echoes a value: {str(exc)[:200]!r}") from exc
+        raise
+    table = ContextTable(tuple(found))
+    table.duplicates()
+    for context in found:
+        context.to_json()
+        context.token_envs()
+    return None
+
+
+def env_text(rng: random.Random) -> str:
+    lines = [rng.choice(["A=1", "export B='x y'", 'C="q\\"uote"', "# c", "", "D", "=x", "1X=1", "E = 2", f"S={CANARY}",
+                         "F='unclosed", 'G="a\\nb"', "H=é😀", "export", "I=\ud800", "\x00=1", " J=2 # note"])
+             for _ in range(rng.randint(0, 6))]
+    return mutate(rng, "\n".join(lines), ["=", "'", '"', "\\", "\n", "#", " ", "export ", "\x00", "\r"])
+
+
+def run_env_text(text: str) -> str | None:
+    from explorer.core.contexts import format_env_file, parse_env_file
+
+    try:
+        values = parse_env_file(text, "fuzz.env")
+    except ExplorerError as exc:
+        one_line(exc)
+        if CANARY in str(exc):
+            raise Unexpected(f"an env file error echoes a value: {str(exc)[:200]!r}") from exc
+        raise
+    try:
+        again = parse_env_file(format_env_file(values), "again.env")
+    except ValueError as exc:
+        if "cannot write variable" in str(exc) or "cannot quote variable" in str(exc):
+            return "value an env file cannot hold (documented ValueError)"
+        raise
+    if again != values:
+        raise Unexpected(f"env file round trip changed {values!r} into {again!r}")
+    return None
+
+
+def component_list(rng: random.Random) -> list[object]:
+    docs = [component_doc(rng) for _ in range(rng.randint(0, 3))]
+    roll = rng.random()
+    if roll < 0.4:
+        return [{"apiVersion": "v1", "kind": rng.choice(["List", "ComponentList", "Pod"]),
+                 "items": docs if rng.random() < 0.9 else yaml_any(rng)}]
+    if roll < 0.45:
+        return [yaml_any(rng)]
+    for doc in docs:
+        if isinstance(doc, dict) and isinstance(doc.get("metadata"), dict) and rng.random() < 0.5:
+            doc["metadata"].update(namespace="orders", uid="1", managedFields=[{}],
+                                   annotations={"kubectl.kubernetes.io/last-applied-configuration": CANARY})
+    return docs
+
+
+def run_component_list(documents: list[object]) -> str | None:
+    from explorer.core.contexts import component_documents, for_standalone_daprd
+
+    try:
+        found = component_documents(documents, "fuzz-list.yaml")
+    except ExplorerError as exc:
+        one_line(exc)
+        raise
+    for component in found:
+        cleaned = for_standalone_daprd(component)
+        yaml.safe_dump(cleaned)
+    return None
+
+
+AUDIT_FIELDS = ["time", "user", "host", "context", "identity", "store", "operation", "key", "doc_id", "app_id",
+                "partition_key", "etag_before", "etag_after", "ttl_in_seconds", "ttl_choice", "outcome", "error",
+                "value_before", "value_after", "diff", "diff_cut", "extra"]
+
+
+def audit_value(rng: random.Random, name: str) -> object:
+    if rng.random() < 0.1:
+        return json_value(rng, 2)
+    if name == "time":
+        return rng.choice(["2026-12-07T22:00:00.000Z", "2026-12-07", "2026-13-40T25:00:00Z", "", "x", "2026-12-07T22:00:00+05:00",
+                           "9999-12-31T23:59:59.999Z", "0001-01-01T00:00:00Z", " 2026-12-07T22:00Z "])
+    if name in ("value_before", "value_after"):
+        return rng.choice([None, {}, {"sha256": "ab" * 32, "bytes": 3}, {"sha256": 1, "bytes": "x"}, [], "x"])
+    if name == "diff_cut":
+        return rng.choice([0, 5, -1, "3", None, 10**30])
+    if name == "extra":
+        return rng.choice([{}, {"bulk": "b1"}, [], None, "x"])
+    if name == "diff":
+        return rng.choice(["", "-a\n+b", word(rng, 3), None])
+    return rng.choice([word(rng, 3), None, "done", "save"])
+
+
+def clean_audit_value(rng: random.Random, name: str) -> object:
+    """What the log writes for `name` (with hostile text where it holds text)."""
+    if name == "time":
+        return f"2026-12-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00.{rng.randint(0, 999):03d}Z"
+    if name in ("value_before", "value_after"):
+        return rng.choice([{"sha256": None, "bytes": None}, {"sha256": "ab" * 32, "bytes": rng.randint(0, 10**6)}])
+    if name == "diff_cut":
+        return rng.choice([0, 0, rng.randint(1, 10**6)])
+    if name == "extra":
+        return rng.choice([{}, {"bulk": word(rng, 2), "plan": rng.randint(0, 9)}])
+    if name in ("context", "identity", "app_id", "etag_before", "etag_after", "ttl_in_seconds", "ttl_choice", "error"):
+        return rng.choice([None, word(rng, 3)])
+    return word(rng, 3) + rng.choice(["", "\n+b", "\x1b]0;x\x07", "\u202e"])
+
+
+def audit_line(rng: random.Random) -> bytes | str:
+    if rng.random() < 0.6:
+        text = dumps(rng, {f: clean_audit_value(rng, f) for f in AUDIT_FIELDS})
+        return text.encode("utf-8", "surrogatepass") if rng.random() < 0.5 else text
+    record = {f: audit_value(rng, f) for f in AUDIT_FIELDS if rng.random() < 0.93}
+    if rng.random() < 0.05:
+        record[word(rng, 1)] = json_value(rng, 2)
+    text = mutate(rng, dumps(rng, record)) if rng.random() < 0.3 else dumps(rng, record)
+    return text.encode("utf-8", "surrogatepass") if rng.random() < 0.5 else text
+
+
+def run_audit_lines(lines: list[bytes | str]) -> str | None:
+    from explorer.core.audit import diff_lines, read_records, summary
+
+    result = read_records(lines, since=None if len(lines) % 2 else 1_700_000_000.0)
+    for record in result.records:
+        summary(record)
+        list(diff_lines(record))
+        record.to_json_line()
+        _ = record.epoch
+    return {"line not a record (counted, skipped)": result.unreadable} if result.unreadable else None
+
+
+def since_text(rng: random.Random) -> str:
+    return rng.choice(["30m", "2h", "7d", "1w", "90s", "0s", "999999999d", "1y", "-1h", "2026-11-29", "2026-11-29T14:00:00Z",
+                       "2026-02-30", "yesterday", "", " ", "\ud800", "٣h", "1 h", "10" * 40 + "h", "2026-11-29T14:00:00+99:00"])
+
+
+def run_since(text: str) -> str | None:
+    from explorer.core.audit import parse_since
+
+    try:
+        parse_since(text, 1_700_000_000.0)
+    except ValueError as exc:
+        if str(exc).startswith("--since "):
+            one_line(exc)
+            return "--since not a duration or a date (documented ValueError)"
+        raise
+    return None
+
+
+def varint(value: int) -> bytes:
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def pb_message(rng: random.Random, depth: int = 0) -> bytes:
+    """A protobuf message of random fields (numbers the durabletask messages use, mostly), nested."""
+    out = bytearray()
+    for _ in range(rng.randint(0, 6)):
+        number = rng.randint(1, 30) if rng.random() < 0.9 else rng.choice([0, 2**29 - 1, 2**29, 19000, rng.randint(31, 5000)])
+        wire = rng.choice([0, 0, 1, 2, 2, 2, 5]) if rng.random() < 0.97 else rng.choice([3, 4, 6, 7])
+        out += varint(number << 3 | wire)
+        if wire == 0:
+            out += varint(rng.choice([0, 1, 2, 5, 2**31, 2**63, 2**64 - 1, -1, rng.randint(0, 2**40)]))
+        elif wire == 1:
+            out += bytes(rng.randrange(256) for _ in range(8))
+        elif wire == 5:
+            out += bytes(rng.randrange(256) for _ in range(4))
+        elif wire == 2:
+            roll = rng.random()
+            if roll < 0.4 and depth < 5:
+                body = pb_message(rng, depth + 1)
+            elif roll < 0.7:
+                body = rng.choice([word(rng, 3), json.dumps(json_value(rng, 2)), "é😀"]).encode("utf-8", "surrogatepass")
+            elif roll < 0.8:
+                body = b"\xff\xfe\xc3" + bytes(rng.randrange(256) for _ in range(rng.randint(0, 8)))  # not UTF-8
+            else:
+                body = bytes(rng.randrange(256) for _ in range(rng.randint(0, 30)))
+            length = len(body) if rng.random() < 0.95 else rng.choice([len(body) + 1, 2**31, 2**64 - 1])
+            out += varint(length) + body
+    return bytes(out)
+
+
+def pb_bytes(rng: random.Random) -> bytes:
+    roll = rng.random()
+    if roll < 0.03:  # nested far past the decoder's depth limit
+        data = pb_message(rng, 5)
+        for _ in range(rng.choice([70, 200, 1000])):
+            data = varint(rng.randint(3, 20) << 3 | 2) + varint(len(data)) + data
+        return data
+    if roll < 0.1:
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, 64)))
+    data = pb_message(rng)
+    if rng.random() < 0.2 and data:  # a flipped, cut or inserted byte
+        cut = rng.randrange(len(data))
+        data = rng.choice([data[:cut], data[:cut] + bytes([rng.randrange(256)]) + data[cut + 1:],
+                           data[:cut] + bytes([rng.randrange(256)]) + data[cut:]])
+    return data
+
+
+PART_KEYS = ["history-000001", "history-000000", "inbox-000003", "metadata", "customStatus", "signature-000000",
+             "sigcert-000000", "ext-sigcert-000000", "propagated-history", "history-" + "9" * 30, "history-x", "other",
+             "", "inbox-", "history--1"]
+
+
+def pb_case(rng: random.Random) -> tuple[str, bytes]:
+    return rng.choice(PART_KEYS), pb_bytes(rng)
+
+
+def run_protobuf(case: tuple[str, bytes]) -> str | None:
+    from explorer.core.protowire import WireError, iter_fields
+    from explorer.core.workflow_state import (
+        WorkflowDecodeError, decode_custom_status, decode_history_event, decode_metadata, decode_workflow_part,
+        runtime_status,
+    )
+
+    key, data = case
+    part = decode_workflow_part(key, data)  # never raises
+    _ = (part.key, part.label() if callable(getattr(part, "label", None)) else part.label)
+    if hasattr(part, "to_json"):
+        json.dumps(part.to_json(), default=str)
+    reasons = []
+    try:
+        iter_fields(data)
+    except WireError as exc:
+        one_line(exc)
+        reasons.append("WireError")
+    events = []
+    for decode in (decode_history_event, decode_metadata, decode_custom_status):
+        try:
+            value = decode(data)
+        except WorkflowDecodeError as exc:
+            one_line(exc)
+            reasons.append("WorkflowDecodeError")
+            continue
+        if decode is decode_history_event:
+            events.append(value)
+    runtime_status(events)
+    return f"{'+'.join(sorted(set(reasons)))} (documented)" if reasons else None
+
+
+AGENT_WORDS = sorted({name for fields in __import__("explorer.core.agents", fromlist=["SCHEMAS"]).SCHEMAS.values()
+                      for name in fields} | {"role", "content", "tool_calls", "function", "arguments", "tool_call_id"})
+
+
+def agent_value(rng: random.Random, depth: int = 0) -> object:
+    """JSON shaped like dapr-agents' models: their field names, with any values."""
+    roll = rng.random()
+    if depth > 3 or roll < 0.4:
+        return rng.choice([None, True, 1, 1.5, word(rng, 2), "", "2026-12-07T22:00:00Z", "2026-13-01", "user", "assistant",
+                           "tool", "system", '{"city": "Lisbon"}', "{not json", json_value(rng, 3), 10**30, float("nan")])
+    if roll < 0.6:
+        return [agent_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    return {rng.choice(AGENT_WORDS) if rng.random() < 0.9 else word(rng, 1): agent_value(rng, depth + 1)
+            for _ in range(rng.randint(0, 6))}
+
+
+def agent_item(rng: random.Random) -> dict:
+    kind = rng.choice(["agents:travel:Weather Bot", "agents:travel:_index", "weather-bot:_workflow_trip-0001",
+                       "weather-bot:_memory_trip-0001", "weather bot:pending_approvals", word(rng, 3)])
+    item: dict = {"id": rng.choice(["agent-registry||", "", "x||y||"]) + kind, "partitionKey": rng.choice([kind, "agents:travel", None])}
+    value = agent_value(rng)
+    if rng.random() < 0.2:
+        item.update(value=base64.b64encode(dumps(rng, value).encode("utf-8", "surrogatepass")).decode()
+                    if rng.random() < 0.7 else base64_text(rng), isBinary=True)
+    elif rng.random() < 0.95:
+        item.update(value=value, isBinary=rng.choice([False, False, False, "false", None]))
+    return item
+
+
+def run_agents(items: list[dict]) -> str | None:
+    from explorer.core.agents import (
+        build_teams, decode_memory, decode_pending_approvals, decode_run, index_names, parse_registry_key, parse_run_key,
+    )
+
+    prefix = KeyPrefix.from_metadata(None)
+    for team in build_teams(items, prefix, "agents"):
+        json.dumps(team.to_json(), default=str)
+    for item in items:
+        run = decode_run(item, prefix, "agents")
+        json.dumps(run.to_json(), default=str)
+        json.dumps(decode_memory(item, prefix, "agents").to_json(), default=str)
+        decode_pending_approvals(item, prefix, "agents")
+        index_names(item.get("value"))
+        parse_registry_key(str(item.get("id", "")).split("||")[-1], item.get("partitionKey"))
+        parse_run_key(str(item.get("id", "")).split("||")[-1])
+    return None
+
+
 # -- harness -------------------------------------------------------------------------------------
 
 def attempt(tally: Tally, run: Callable[[object], object], case: object, shown_input: object, n: int = 1) -> None:
@@ -392,20 +945,54 @@ def attempt(tally: Tally, run: Callable[[object], object], case: object, shown_i
 
 
 SHARES = {  # of --count
-    "components: load_resources (files)": 0.10,
-    "components: parse_components (text)": 0.20,
-    "ids: parse_document_id": 0.15,
-    "ids: document_id": 0.10,
-    "values: decode_value + value_bytes_of": 0.25,
-    "expiry: effective_expiry/countdown_text/ttl_to_keep_instant": 0.15,
-    "ttl: TtlChoice.parse": 0.05,
+    "components: load_resources (files)": 0.05,
+    "components: parse_components (text)": 0.10,
+    "ids: parse_document_id": 0.075,
+    "ids: document_id": 0.05,
+    "values: decode_value + value_bytes_of": 0.125,
+    "expiry: effective_expiry/countdown_text/ttl_to_keep_instant": 0.075,
+    "ttl: TtlChoice.parse": 0.025,
+    "queries: parse_search + to_cosmos": 0.10,
+    "sql: raw_sql + parse_parameter": 0.06,
+    "exports: read_export (lines)": 0.08,
+    "contexts: read_contexts_file": 0.06,
+    "contexts: parse_env_file + format_env_file": 0.04,
+    "contexts: component_documents + for_standalone_daprd": 0.03,
+    "audit: read_records (lines)": 0.06,
+    "audit: parse_since": 0.01,
+    "protobuf: iter_fields + workflow_state decoders": 0.04,
+    "agents: build_teams + decode_run/memory/approvals (items)": 0.02,
 }
+
+
+def added_targets(workdir: Path) -> dict[str, tuple[Callable[[random.Random], object], Callable[[object], object], int]]:
+    """The parsers added since the first R6: name -> (make one input, run it, inputs per call)."""
+    contexts_path = workdir / "contexts.yaml"
+    return {
+        "queries: parse_search + to_cosmos": (query_text, run_query, 1),
+        "sql: raw_sql + parse_parameter": (sql_case, run_sql, 1),
+        "exports: read_export (lines)": (export_line, run_export_lines, 8),
+        "contexts: read_contexts_file": (lambda rng: (contexts_text(rng), contexts_path), run_contexts_file, 1),
+        "contexts: parse_env_file + format_env_file": (env_text, run_env_text, 1),
+        "contexts: component_documents + for_standalone_daprd": (component_list, run_component_list, 1),
+        "audit: read_records (lines)": (audit_line, run_audit_lines, 8),
+        "audit: parse_since": (since_text, run_since, 1),
+        "protobuf: iter_fields + workflow_state decoders": (pb_case, run_protobuf, 1),
+        "agents: build_teams + decode_run/memory/approvals (items)": (agent_item, run_agents, 4),
+    }
+
+
+def lap(tally: Tally, since: float) -> float:
+    """Add the time since `since` to `tally`; the time now."""
+    now = time.perf_counter()
+    tally.seconds += now - since
+    return now
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--count", type=int, default=100_000, help="total inputs over all targets (default 100000)")
+    parser.add_argument("--count", type=int, default=200_000, help="total inputs over all targets (default 200000)")
     args = parser.parse_args(argv)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     rng = random.Random(args.seed)
@@ -416,6 +1003,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fuzz-components-") as tmp:
         workdir = Path(tmp)
         tally = tallies["components: load_resources (files)"]
+        clock = time.perf_counter()
         def load(files: object) -> object:
             return run_component_files(files, workdir)  # type: ignore[arg-type]
 
@@ -432,27 +1020,32 @@ def main(argv: list[str] | None = None) -> int:
                     tally.inputs -= 1
                     attempt(tally, load, batch, batch)
 
+    clock = lap(tally, clock)
     tally = tallies["components: parse_components (text)"]
     for _ in range(quota[tally.name]):
         text = component_text(rng)
         attempt(tally, run_component_text, text, text)
 
+    clock = lap(tally, clock)
     tally = tallies["ids: parse_document_id"]
     for _ in range(quota[tally.name]):
         case = (doc_id(rng), prefix(rng))
         attempt(tally, run_parse_id, case, case)
 
+    clock = lap(tally, clock)
     tally = tallies["ids: document_id"]
     for _ in range(quota[tally.name]):
         key = word(rng, 4) if rng.random() < 0.8 else word(rng) + "||" + word(rng)
         case = (key, prefix(rng))
         attempt(tally, run_document_id, case, case)
 
+    clock = lap(tally, clock)
     tally = tallies["values: decode_value + value_bytes_of"]
     for _ in range(quota[tally.name]):
         doc = document(rng)
         attempt(tally, run_value, doc, doc)
 
+    clock = lap(tally, clock)
     tally = tallies["expiry: effective_expiry/countdown_text/ttl_to_keep_instant"]
     for _ in range(quota[tally.name]):
         item_ttl = None if rng.random() < 0.2 else number(rng)
@@ -463,10 +1056,22 @@ def main(argv: list[str] | None = None) -> int:
         case = (item_ttl, default_ttl, ts, now, choice)
         attempt(tally, run_expiry, case, case[:4])
 
+    clock = lap(tally, clock)
     tally = tallies["ttl: TtlChoice.parse"]
     for _ in range(quota[tally.name]):
         text = ttl_text(rng)
         attempt(tally, run_ttl_text, text, text)
+
+    clock = lap(tally, clock)
+
+    with tempfile.TemporaryDirectory(prefix="fuzz-contexts-") as tmp:
+        for name, (make, run, per_call) in added_targets(Path(tmp)).items():
+            tally = tallies[name]
+            while tally.inputs < quota[name]:
+                n = min(per_call, quota[name] - tally.inputs)
+                case = make(rng) if per_call == 1 else [make(rng) for _ in range(n)]
+                attempt(tally, run, case, case, n)
+            clock = lap(tally, clock)
 
     width = max(len(name) for name in tallies)
     total_inputs = total_expected = total_unexpected = 0
@@ -477,7 +1082,8 @@ def main(argv: list[str] | None = None) -> int:
         total_unexpected += tally.unexpected_count
         detail = "; ".join(f"{reason} {n}" for reason, n in tally.expected.most_common())
         print(f"{tally.name:<{width}}  inputs {tally.inputs:>7}  expected errors {expected:>6}  "
-              f"unexpected exceptions {tally.unexpected_count:>3}" + (f"  ({detail})" if detail else ""))
+              f"unexpected exceptions {tally.unexpected_count:>3}  {tally.seconds:6.1f} s"
+              + (f"  ({detail})" if detail else ""))
     print(f"{'total':<{width}}  inputs {total_inputs:>7}  expected errors {total_expected:>6}  "
           f"unexpected exceptions {total_unexpected:>3}  (seed {args.seed}, {time.perf_counter() - started:.0f} s)")
     if total_unexpected:

@@ -24,10 +24,10 @@ figure with its guarantee; the exit status is 1 if any figure breaks its guarant
       a DAPR_API_TOKEN of an extra daprd and the token of the explorer's own daprd are counted in the
       output of every CLI subcommand (human and --json, and error cases), in screenshots of a TUI
       session after each step, in every log file of the stack, and in `dapr-explorer stack`'s output.
-  R6  bench/fuzz_inputs.py (run as it is; its output passed through).
+  R6  bench/fuzz_inputs.py (run as it is; its output passed through): every parser of untrusted input.
 
 Usage: .venv/bin/python bench/reliability.py [--only R1,R2,R4,R5,R6] [--races 200] [--parallel 20] [--bulk-keys 300]
-           [--export-keys 20000] [--fuzz-count 100000]
+           [--export-keys 20000] [--fuzz-count 200000]
 """
 
 from __future__ import annotations
@@ -1433,7 +1433,7 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=20)
     parser.add_argument("--bulk-keys", type=int, default=300, help="keys of each of R2's bulk and import races")
     parser.add_argument("--export-keys", type=int, default=20_000, help="extra keys seeded for R4's export")
-    parser.add_argument("--fuzz-count", type=int, default=100_000)
+    parser.add_argument("--fuzz-count", type=int, default=200_000)
     parser.add_argument("--fuzz-seed", type=int, default=1)
     args = parser.parse_args()
     parts = [p.strip().upper() for p in args.only.split(",") if p.strip()]

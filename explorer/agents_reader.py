@@ -264,10 +264,8 @@ class AgentsReader:
             if agent is not None and key.agent not in (agent, state_name(agent)):
                 continue
             runs.append(run)
-        which = f" of agent {agent!r}" if agent else ""
         if not runs:
-            raise NotFound(f"no agent run {instance_id!r}{which} in {loc.store} (no document '…{WORKFLOW_MARK}{wanted}'; "
-                           "a run's id is its Dapr workflow instance id, which `dapr-explorer workflows` lists)")
+            raise no_run(instance_id, agent, [loc.store])
         if len(runs) > 1:
             agents = ", ".join(sorted({f"{r.agent} (app {r.document.app_id})" for r in runs}))
             raise UsageError(f"run {instance_id!r} exists for several agents ({agents}); pick one with --agent")
@@ -382,9 +380,46 @@ async def open_run(session, location: StoreLocation, instance_id: str, agent: st
                    memory_stores: Sequence[str] = (), workflow_stores: Sequence[str] = (),
                    registered: Agent | None = None) -> RunView:
     """Run `instance_id` of the store at `location`, with its memory and workflow instance (see
-    `complete_run`)."""
-    run = await session.agents(location).find_run(instance_id, agent)
-    return await complete_run(session, location.store, run, memory_stores, workflow_stores, registered)
+    `complete_run`). A run's entry lives in the store its agent registered for workflow entries; when
+    `location` holds none — the user gave the agents' registry store, say — the run is found where
+    that store's agents keep their workflow entries (their `memory.short_term`), else in any other
+    Cosmos store, and the view names the store that held it."""
+    try:
+        run, store = await session.agents(location).find_run(instance_id, agent), location.store
+    except NotFound as missing:
+        run, store = await _run_elsewhere(session, location, instance_id, agent, missing)
+    return await complete_run(session, store, run, memory_stores, workflow_stores, registered)
+
+
+async def _run_elsewhere(session, location: StoreLocation, instance_id: str, agent: str | None,
+                         missing: NotFound) -> tuple[AgentRun, str]:
+    """The run from the stores `location`'s agents registered for their workflow entries, then from every
+    other Cosmos store; `missing` (naming every store looked in) when none holds it."""
+    try:
+        teams = (await session.agents(location).teams()).teams
+    except ExplorerError:
+        teams = ()
+    registered = [a.store_of("short_term") for team in teams for a in team.agents]
+    looked = [location.store]
+    for store in dict.fromkeys(s for s in (*registered, *cosmos_stores(session)) if s and s != location.store):
+        try:
+            found = await session.agents(await session.location(store)).find_run(instance_id, agent)
+        except NotFound:
+            looked.append(store)
+            continue
+        except UsageError:
+            raise
+        except ExplorerError:
+            continue  # a store that cannot be read here holds nothing we can show
+        return found, store
+    raise no_run(instance_id, agent, looked) from missing
+
+
+def no_run(instance_id: str, agent: str | None, stores: Sequence[str]) -> NotFound:
+    which = f" of agent {agent!r}" if agent else ""
+    return NotFound(f"no agent run {instance_id!r}{which} in {', '.join(stores)} (no document "
+                    f"'…{WORKFLOW_MARK}{instance_id.strip().lower()}'; a run's id is its Dapr workflow instance id, "
+                    "which `dapr-explorer workflows` lists)")
 
 
 async def complete_run(session, store: str, run: AgentRun, memory_stores: Sequence[str] = (),

@@ -169,7 +169,8 @@ class ExplorerApp(App):
                     self.resources_paths, self.sidecar_addresses, self.api_token, self.read_only, self.ca_file,
                     start_sidecars=self.start_sidecars, daprd=self.daprd, on_sidecar_started=self._sidecar_started,
                     api_tokens=self.api_tokens, context_name=self.context.name if self.context else None,
-                    ru_per_second=self.prepared.ru_per_second if self.prepared else None)
+                    ru_per_second=self.prepared.ru_per_second if self.prepared else None,
+                    token_variables=self.prepared.token_variables if self.prepared else None)
             else:
                 await self.session.reconnect_sidecars()
         except Exception as exc:  # noqa: BLE001 - shown on screen (r offered when retrying can help)

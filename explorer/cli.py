@@ -230,7 +230,8 @@ def _run_command(args: argparse.Namespace) -> int:
             prepared.resources_paths, prepared.addresses, prepared.api_token,
             read_only=prepared.policy.read_only, ca_file=prepared.ca_file, start_sidecars=not args.no_start_sidecar,
             daprd=args.daprd, on_sidecar_started=_say_started, api_tokens=prepared.api_tokens,
-            context_name=prepared.context_name, ru_per_second=prepared.ru_per_second)
+            context_name=prepared.context_name, ru_per_second=prepared.ru_per_second,
+            token_variables=prepared.token_variables)
         for problem in session.component_problems:
             print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
         try:

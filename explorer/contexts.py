@@ -153,7 +153,8 @@ def load_table(environ: Mapping[str, str] | None = None, strict: bool = True) ->
             problems.append(str(exc))
             continue
         contexts.extend(c for c in found if c.pid is None or _alive(c.pid))
-    return ContextTable(tuple(contexts), tuple(problems))
+    table = ContextTable(tuple(contexts), tuple(problems))
+    return ContextTable(table.contexts, table.problems + table.duplicates())  # a name twice is an error line
 
 
 def check_private(path: Path, what: str) -> None:
@@ -215,6 +216,7 @@ class Prepared:
     api_tokens: dict[str, str]  # address -> token
     ca_file: str | None
     env: dict[str, str] = field(default_factory=dict)
+    token_variables: dict[str, str] = field(default_factory=dict)  # address -> its token's variable (never the value)
     ru_per_second: float | None = None  # the RU/s budget of long operations (None: unpaced)
     _temp: Path | None = None
     _saved: dict[str, str | None] | None = None
@@ -261,9 +263,9 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
     base_env = dict(os.environ if environ is None else environ)
     policy = decide_writes(context, read_only, allow_writes)
     if context is None:
-        return Prepared(None, policy, default_resources_paths(resources),
-                        [address_from_env(base_env, port=p) for p in ports] or [address_from_env(base_env)],
-                        base_env.get("DAPR_API_TOKEN"), {}, ca_file, ru_per_second=ru_per_second)
+        addresses = [address_from_env(base_env, port=p) for p in ports] or [address_from_env(base_env)]
+        return Prepared(None, policy, default_resources_paths(resources), addresses, base_env.get("DAPR_API_TOKEN"), {},
+                        ca_file, token_variables=dict.fromkeys(addresses, "DAPR_API_TOKEN"), ru_per_second=ru_per_second)
     env = read_env_file(Path(context.env_file)) if context.env_file else {}
     merged = {**base_env, **env}
     temp: Path | None = None
@@ -282,6 +284,9 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
             tokens = {s.address: merged[context.token_env(s)] for s in context.sidecars if merged.get(context.token_env(s))}
         else:
             addresses, tokens = [address_from_env(merged)], {}
+        variables = dict.fromkeys(addresses, context.token_env())
+        if not ports:
+            variables.update((s.address, context.token_env(s)) for s in context.sidecars)
     except BaseException:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
@@ -290,7 +295,7 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
 
     budget = ru_per_second or context.ru_per_second or (DEFAULT_PRODUCTION_RU_PER_SECOND if context.production else None)
     return Prepared(context, policy, paths, addresses, merged.get(context.token_env()), tokens,
-                    ca_file or context.cosmos_ca_file, env, budget, temp)
+                    ca_file or context.cosmos_ca_file, env, variables, budget, temp)
 
 
 # -- the stack's registration ---------------------------------------------------------------------------------
@@ -322,11 +327,24 @@ def _private_write(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _free_name(registry: Path) -> str:
-    """`local`, unless a running process registered it: then local-2, local-3, …"""
+def _user_names(environ: Mapping[str, str] | None) -> set[str]:
+    """The names the user's contexts.yaml defines (none when it is absent or wrong: `contexts` reports that)."""
+    try:
+        return {c.name for c in read_contexts_file(config_file(environ))} if config_file(environ).is_file() else set()
+    except ContextError:
+        return set()
+
+
+def _free_name(registry: Path, environ: Mapping[str, str] | None = None) -> str:
+    """`local`, unless a running process registered it or the user's contexts.yaml defines it: then
+    local-2, local-3, … (a name both would have is an error for every `--context`)."""
+    taken = _user_names(environ)
     number = 1
     while True:
         name = LOCAL if number == 1 else f"{LOCAL}-{number}"
+        if name in taken:
+            number += 1
+            continue
         path = registry / f"{name}.yaml"
         try:
             owner = read_contexts_file(path, registered=True)[0].pid if path.is_file() else None
@@ -346,15 +364,15 @@ def register_stack(stack: LocalStack, environ: Mapping[str, str] | None = None, 
     try:
         registry.mkdir(parents=True, exist_ok=True)
         os.chmod(registry, 0o700)
-        return _register(stack, registry, color)
+        return _register(stack, registry, color, environ)
     except OSError as exc:
         raise ContextError(f"cannot register the local stack as a context in {registry} "
                            f"({exc.strerror or exc.__class__.__name__}); set XDG_STATE_HOME to a folder you can write.") from None
 
 
-def _register(stack: LocalStack, registry: Path, color: str) -> Registration:
+def _register(stack: LocalStack, registry: Path, color: str, environ: Mapping[str, str] | None) -> Registration:
     assert stack.cosmos is not None
-    name = _free_name(registry)
+    name = _free_name(registry, environ)
     if getattr(stack, "entra", False):  # no key: the managed identity endpoint, as the stack's daprd has it
         env = stack.client_env({})
         values = {name: env[name] for name in ("COSMOS_URL", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER")}

@@ -587,33 +587,42 @@ class CosmosLister:
             await pages.aclose()
         return QueryPage((), None, 0.0)
 
-    @_plain_cosmos_errors("sampling items with ttl")
-    async def sample_ttl_items(self, database: str, container: str, limit: int = 100) -> int:
-        """How many of the first `limit` items carry a ttl (for the doctor)."""
+    async def _first(self, database: str, container: str, query: str, operation: str,
+                     accept: Callable[[dict[str, Any]], bool] = lambda item: True) -> dict[str, Any] | None:
+        """The first item of a whole-container query that `accept` takes, or None: pages are followed
+        (a filtered query may answer empty pages first) and the query stops at the first one taken, so
+        what the doctor says about item contents is about the whole container, never a sample of it."""
         pages = self._pages(lambda charges: self._container(database, container).query_items(
-            "SELECT c.ttl FROM c", max_item_count=limit, priority=PRIORITY, response_hook=self._hook(charges),
-        ), "sample items", paced=False)
+            query, max_item_count=5, priority=PRIORITY, response_hook=self._hook(charges)), operation, paced=False)
         try:
             async for items, _, _ in pages:
-                return sum(1 for item in items if item.get("ttl") is not None)
+                for item in items:
+                    if accept(item):
+                        return item
         finally:
             await pages.aclose()
-        return 0
+        return None
+
+    @_plain_cosmos_errors("looking for items with ttl")
+    async def item_with_ttl(self, database: str, container: str) -> str | None:
+        """The id of one item anywhere in the container that carries a ttl, or None (for the doctor).
+        TOP 1 on IS_DEFINED/IS_NULL: answered from the index, one item's cost, whatever the size."""
+        found = await self._first(database, container, "SELECT TOP 1 c.id FROM c WHERE IS_DEFINED(c.ttl) AND "
+                                  "NOT IS_NULL(c.ttl)", "look for ttl")
+        return None if found is None else str(found.get("id", ""))
 
     @_plain_cosmos_errors("looking for workflow state")
     async def workflow_state_sample(self, database: str, container: str) -> str | None:
-        """The id of one workflow instance's metadata document, or None (for the doctor)."""
+        """The id of one workflow instance's metadata document anywhere in the container, or None (for
+        the doctor): the ids the query matches are read until one decodes as a workflow's."""
         from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 
-        found = [item async for items, _, _ in self._pages(lambda charges: self._container(database, container).query_items(
-            'SELECT TOP 5 c.id FROM c WHERE ENDSWITH(c.id, "||metadata") AND CONTAINS(c.id, ".workflow||")',
-            max_item_count=5, priority=PRIORITY, response_hook=self._hook(charges)), "sample workflows", paced=False)
-            for item in items]
-        for item in found:
-            key = parse_document_id(str(item.get("id", "")), KeyPrefix.from_metadata(None))
-            if key.kind is KeyKind.WORKFLOW:
-                return key.doc_id
-        return None
+        def workflow(item: dict[str, Any]) -> bool:
+            return parse_document_id(str(item.get("id", "")), KeyPrefix.from_metadata(None)).kind is KeyKind.WORKFLOW
+
+        found = await self._first(database, container, 'SELECT c.id FROM c WHERE ENDSWITH(c.id, "||metadata") AND '
+                                  'CONTAINS(c.id, ".workflow||")', "look for workflows", workflow)
+        return None if found is None else str(found["id"])
 
     @_plain_cosmos_errors("looking for old reminders")
     async def legacy_reminder_ids(self, database: str, container: str, limit: int = 5) -> tuple[str, ...]:

@@ -129,6 +129,37 @@ class RoleMissing(CosmosError, SidecarError):
         return RoleMissing(self.what, self.writing, identity) if identity and not self.identity else self
 
 
+class SidecarRefused(SidecarError):
+    """A sidecar answered and refused the request (a wrong or missing API token, or another refusal).
+    Nothing was read or written through it; its app-id's writes are not routed around it."""
+
+    refused = True
+
+    def __init__(self, address: str, reason: str, variable: str | None = None, app_id: str | None = None,
+                 token: bool = True):
+        """`token`: the sidecar refused the API token (else another refusal: its API allowlist, say)."""
+        self.address, self.reason, self.variable, self.app_id, self.token = address, reason, variable, app_id, token
+        fix = (f"Set {variable} to its token." if variable else
+               "Set DAPR_API_TOKEN (or the variable the context's api_token_env names) to its token.")
+        if not token:
+            fix = "Its Dapr configuration (the API allowlist, spec.api) must allow the explorer's calls."
+        line = f"the sidecar at {address} refused the request: {reason}. {fix}"
+        if app_id is not None:  # a write this refusal stopped (app_id "": a key that carries none)
+            whose = (f"of app-id {app_id!r} answers", f"{app_id}'s") if app_id else ("answers for this key", "its")
+            line = (f"nothing was written: no sidecar {whose[0]}, and {line[:-1]} — it may be {whose[1]}, "
+                    "so the explorer does not go around it with a daprd of its own.")
+        super().__init__(line)
+
+    def naming(self, variable: str | None) -> "SidecarRefused":
+        """The same refusal naming the variable its token is read from (the session knows it)."""
+        return (SidecarRefused(self.address, self.reason, variable, self.app_id, self.token)
+                if variable and not self.variable else self)
+
+    def stopping_write(self, app_id: str | None) -> "SidecarRefused":
+        """This refusal as the reason a write for `app_id` (None: a key without one) was not sent."""
+        return SidecarRefused(self.address, self.reason, self.variable, app_id or "", self.token)
+
+
 class SidecarUnavailable(SidecarError):
     """No sidecar answers at the address."""
 

@@ -2,7 +2,8 @@
 
 What it is for: writes must go through daprd so the document envelope stays
 Dapr's own (the `<app-id>||` prefix, partitionKey, isBinary, ttl). When no
-sidecar of the app that owns a key is reachable, `SidecarLauncher` starts a
+sidecar of the app that owns a key is reachable (and none refused the explorer's
+token: explorer.workspace refuses the write then), `SidecarLauncher` starts a
 daprd of our own for that app-id on the same component files — free loopback
 ports, no app port, no placement or scheduler — waits until it is healthy and
 hands back a connected `SidecarClient` (the command line, the start and the

@@ -43,6 +43,7 @@ from explorer.errors import (
     ReadOnlyRefusal,
     SavedUnverified,
     SidecarError,
+    SidecarRefused,
     SidecarUnavailable,
     UsageError,
     describe,
@@ -141,6 +142,7 @@ class ExplorerSession:
         self._addresses = list(sidecar_addresses)
         self._api_token = api_token
         self._api_tokens: dict[str, str] = {}  # address -> its own token (a context's); the others get api_token
+        self._token_variables: dict[str, str] = {}  # address -> the variable its token is read from (named in refusals)
         self._connected: dict[str, str] = {}  # address -> app-id
         self.audit = audit if audit is not None else AuditLog()
         self._whos: dict[str, Who] = {}  # store -> its audit records' Who, once its identity was asked (see _who)
@@ -153,17 +155,20 @@ class ExplorerSession:
     async def open(cls, components_paths, sidecar_addresses: Sequence[str], api_token: str | None,
                    read_only: bool, ca_file: str | None, start_sidecars: bool = True, daprd: str | None = None,
                    on_sidecar_started=None, api_tokens: Mapping[str, str] | None = None,
-                   context_name: str | None = None, ru_per_second: float | None = None) -> ExplorerSession:
+                   context_name: str | None = None, ru_per_second: float | None = None,
+                   token_variables: Mapping[str, str] | None = None) -> ExplorerSession:
         """`start_sidecars`, `daprd`, `on_sidecar_started`: the explorer's own daprd for an app-id whose
         sidecar is not reachable (writable sessions only; see explorer.own_sidecar). `api_tokens`: address ->
         the token sent to that sidecar instead of `api_token` (a context's per-sidecar token variables);
         `context_name`: the named context the session is opened on; `ru_per_second`: the RU budget of
-        scans, searches and exports (None: unpaced)."""
+        scans, searches and exports (None: unpaced); `token_variables`: address -> the name of the variable its
+        token comes from, named when that sidecar refuses it."""
         workspace = await open_workspace(components_paths, [], api_token=api_token, read_only=read_only,
                                          ca_file=ca_file, start_sidecars=start_sidecars, daprd=daprd,
                                          on_sidecar_started=on_sidecar_started, ru_per_second=ru_per_second)
         session = cls(workspace, sidecar_addresses, api_token, context_name=context_name)
         session._api_tokens = dict(api_tokens or {})
+        session._token_variables = dict(token_variables or {})
         await session.reconnect_sidecars()
         return session
 
@@ -201,6 +206,7 @@ class ExplorerSession:
         """Ask every sidecar address again; a sidecar that comes back is used without a restart."""
         ws = self.workspace
         ws.sidecar_problems.clear()
+        ws.refusals.clear()
         for address in self._addresses:
             app_id = self._connected.get(address)
             client = ws.sidecars.get(app_id) if app_id else None
@@ -213,6 +219,8 @@ class ExplorerSession:
             try:
                 await self._connect(address, replacing=client)
             except SidecarError as exc:
+                if isinstance(exc, SidecarRefused):  # it answers: its app-id's writes wait for its token
+                    exc = ws.refusals[address] = exc.naming(self._token_variables.get(address))
                 ws.sidecar_problems.append(f"{address}: {exc}")
                 ws.sidecar_metadata = [m for m in ws.sidecar_metadata if m.app_id != app_id]
 
@@ -235,6 +243,7 @@ class ExplorerSession:
         ws.sidecars[meta.app_id] = client
         self._connected[address] = meta.app_id
         ws.sidecar_problems[:] = [p for p in ws.sidecar_problems if not p.startswith(f"{address}: ")]
+        ws.refusals.pop(address, None)
         if replacing is not None and replacing is not client:
             await replacing.close()
         return client

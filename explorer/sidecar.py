@@ -24,8 +24,8 @@ from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 from explorer.command_line import address_from_env as _address_from_env
 from explorer.core.state_query import QueryAnswer
 from explorer.errors import (
-    EtagConflict, ExplorerError, InvalidKey, KeyGone, RoleMissing, SidecarError, SidecarUnavailable, WriteOutcomeUnknown,
-    is_rbac_refusal,
+    EtagConflict, ExplorerError, InvalidKey, KeyGone, RoleMissing, SidecarError, SidecarRefused, SidecarUnavailable,
+    WriteOutcomeUnknown, is_rbac_refusal,
 )
 
 
@@ -127,8 +127,9 @@ def _translate(exc: Exception, address: str, store: str, key: str, writing: bool
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidKey(f"{what}: {first}")
     if code == grpc.StatusCode.UNAUTHENTICATED or "api token" in details.lower():
-        return SidecarError(f"the sidecar at {address} refused the request: {first}. Set DAPR_API_TOKEN (or the "
-                            "variable the context's api_token_env names) to its token.")
+        return SidecarRefused(address, first or code.name)
+    if code == grpc.StatusCode.PERMISSION_DENIED:  # answered, and refused (e.g. Dapr's API allowlist)
+        return SidecarRefused(address, first or code.name, token=False)
     if code == grpc.StatusCode.UNIMPLEMENTED:
         return SidecarError(f"the service at {address} does not implement Dapr's API ({first}); is it a Dapr sidecar's "
                             "gRPC port?")

@@ -6,7 +6,9 @@ reachable sidecar keyed by its app-id, and the gateway type the mode allows
 (read-only has no write methods). A writable workspace owns a
 `SidecarLauncher`: when no reachable sidecar owns a key, its gateways start the
 explorer's own daprd for that app-id (explorer.own_sidecar), registered in
-`sidecars` and stopped by `close()`. A read-only workspace never starts one.
+`sidecars` and stopped by `close()`. A read-only workspace never starts one, and
+no workspace starts one while a sidecar it was given refuses it (`refusals`: a
+wrong token hides that sidecar's app-id, so any write could be going around it).
 
 A store whose component has a masterKey signs in with it; any other Cosmos
 store signs in with Entra ID the way daprd does (explorer.core.azure_auth decides
@@ -31,7 +33,7 @@ from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
 from explorer.core.ru_budget import RuBudget
 from explorer.cosmos_lister import CosmosLister
-from explorer.errors import ComponentError, ExplorerError, NotFound, SidecarError, UnknownStore
+from explorer.errors import ComponentError, ExplorerError, NotFound, SidecarError, SidecarRefused, UnknownStore
 from explorer.core.model import StoreLocation
 from explorer.gateway import ReadOnlyGateway, WritableGateway
 from explorer.identity import StoreCredential, credential_for
@@ -48,6 +50,9 @@ class Workspace:
     sidecars: dict[str, SidecarClient] = field(default_factory=dict)
     sidecar_metadata: list[SidecarMetadata] = field(default_factory=list)
     sidecar_problems: list[str] = field(default_factory=list)
+    # address -> the refusal of a sidecar that answered but refused (a wrong token): its app-id is unknown,
+    # so while one refuses no write goes to a daprd of our own (it may be that app-id's sidecar)
+    refusals: dict[str, SidecarRefused] = field(default_factory=dict)
     resources_paths: Sequence[Path] = ()  # default: the folders of the component files
     start_sidecars: bool = True  # start our own daprd for app-ids with no reachable sidecar
     daprd: str | None = None  # its binary (default: ~/.dapr/bin/daprd, else the local stack's cached build)
@@ -156,7 +161,7 @@ class Workspace:
             partition_key_paths=info.partition_key_paths,
             default_ttl=info.default_ttl,
             container_ttl_known=True,
-            items_with_ttl=await lister.sample_ttl_items(database, container),
+            ttl_item_seen=await lister.item_with_ttl(database, container),
             account_consistency=await lister.account_consistency(),
             container_found=True,
             workflow_state_seen=await lister.workflow_state_sample(database, container),
@@ -191,6 +196,8 @@ class Workspace:
             for meta in self.sidecar_metadata:
                 if meta.app_id in self.sidecars and any(s.name == store for s in meta.stores):
                     return self.sidecars[meta.app_id]
+        for refusal in self.refusals.values():  # a sidecar that answers is the only way to its app-id
+            raise refusal.stopping_write(state_key.app_id)
         if self._launcher is None:
             paths = self.resources_paths or list(dict.fromkeys(c.source.parent for c in self.components))
             self._launcher = SidecarLauncher(paths, daprd=self.daprd, ca_file=self.ca_file, on_start=self.on_sidecar_started)
@@ -245,6 +252,8 @@ async def open_workspace(
             meta = await client.metadata()
         except SidecarError as exc:
             workspace.sidecar_problems.append(f"{address}: {exc}")
+            if isinstance(exc, SidecarRefused):
+                workspace.refusals[address] = exc
             await client.close()
             continue
         workspace.sidecar_metadata.append(meta)

@@ -865,7 +865,7 @@ def _message(raw: object, section: str, index: int, model: str | None, runs: Map
     elif not isinstance(raw.get("role"), str):
         problems = [Problem(_join(path, "role"), "missing or not text: a message has a role")]
     calls = []
-    for call in _get(raw, "tool_calls") or []:
+    for call in _list(_get(raw, "tool_calls")):  # a hand-written document may hold anything there
         function = _get(call, "function")
         arguments = _get(function, "arguments")
         calls.append(ToolCall(_text(_get(call, "id")), _text(_get(function, "name")),

@@ -246,7 +246,24 @@ def parse_line(line: bytes | str) -> AuditRecord | None:
         parse_time(record.time)
     except (TypeError, ValueError, AttributeError):
         return None
-    return record
+    return record if _well_typed(record) else None
+
+
+_TEXT = ("time", "user", "host", "store", "operation", "key", "doc_id", "partition_key", "outcome", "diff")
+_TEXT_OR_NONE = ("context", "identity", "app_id", "etag_before", "etag_after", "ttl_in_seconds", "ttl_choice", "error")
+
+
+def _well_typed(record: AuditRecord) -> bool:
+    """Whether every field has the type the log writes (a hand-edited line may not): the readers of a record
+    (`summary`, `diff_lines`, the audit view) rely on it."""
+    def whole(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    return (all(isinstance(getattr(record, name), str) for name in _TEXT)
+            and all(getattr(record, name) is None or isinstance(getattr(record, name), str) for name in _TEXT_OR_NONE)
+            and whole(record.diff_cut) and isinstance(record.extra, Mapping)
+            and all((f.sha256 is None or isinstance(f.sha256, str)) and (f.bytes is None or whole(f.bytes))
+                    for f in (record.value_before, record.value_after)))
 
 
 def read_records(lines: Iterable[bytes | str], since: float | None = None) -> ReadResult:

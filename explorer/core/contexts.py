@@ -32,8 +32,9 @@ from explorer.errors import ContextError
 #: The variable a sidecar's token is read from when neither the sidecar nor the context names one.
 DEFAULT_TOKEN_ENV = "DAPR_API_TOKEN"
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# \Z, not $: `$` also matches before a final newline, which would let "prod\n" through as a name.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 #: Fields of a context, each with what it holds (for "unknown field" hints and the docs).
 FIELDS = {
@@ -322,12 +323,19 @@ class ContextTable:
     def names(self) -> list[str]:
         return sorted({c.name for c in self.contexts})
 
+    def duplicates(self) -> tuple[str, ...]:
+        """One line per name that more than one context has (two files, or a registration and the user's
+        file): such a name is an error, never a silent choice, so `contexts` says so and `--context` refuses it."""
+        by_name: dict[str, list[Context]] = {}
+        for context in self.contexts:
+            by_name.setdefault(context.name, []).append(context)
+        return tuple(_defined_twice(name, found) for name, found in sorted(by_name.items()) if len(found) > 1)
+
     def pick(self, name: str) -> Context:
         """The context called `name`; ContextError when none is, or when two files define it."""
         found = [c for c in self.contexts if c.name == name]
         if len(found) > 1:
-            raise ContextError(f"context '{name}' is defined in {found[0].source} and in {found[1].source}; "
-                               "rename one of them.")
+            raise ContextError(_defined_twice(name, found))
         if found:
             return found[0]
         known = self.names()
@@ -338,6 +346,12 @@ class ContextTable:
         if self.problems:
             text += f" ({len(self.problems)} contexts file(s) could not be read: {self.problems[0]})"
         raise ContextError(text)
+
+
+def _defined_twice(name: str, found: Sequence[Context]) -> str:
+    sources = list(dict.fromkeys(c.source for c in found))
+    where = f"{len(found)} times in {sources[0]}" if len(sources) == 1 else " and in ".join(sources)
+    return f"context '{name}' is defined {'in ' if len(sources) > 1 else ''}{where}; rename one of them."
 
 
 # -- writes: production guard ------------------------------------------------------------------------

@@ -68,7 +68,9 @@ class CosmosFacts:
     partition_key_paths: tuple[str, ...] | None = None
     default_ttl: int | None = None
     container_ttl_known: bool = False  # True when default_ttl was read (None then means TTL off)
-    items_with_ttl: int | None = None  # sampled items carrying a ttl
+    # The id of one item carrying a ttl, found by a query over the whole container (None: none/unknown).
+    # Every fact about item contents comes from such a query, never from a sample of the items.
+    ttl_item_seen: str | None = None
     account_consistency: str | None = None
     container_found: bool | None = None
     workflow_state_seen: str | None = None  # the id of one workflow metadata document found (None: none/unknown)
@@ -304,12 +306,10 @@ def _fact_findings(component: Component, facts: CosmosFacts) -> list[Finding]:
             f"container is partitioned on {shown}; Dapr writes partitionKey, so its writes fail",
             f"recreate the container partitioned on {DAPR_PARTITION_KEY_PATH} and copy the items over",
         ))
-    carrying = facts.items_with_ttl or 0
-    if facts.container_ttl_known and facts.default_ttl is None and carrying > 0:
-        noun = "item carries" if carrying == 1 else "items carry"
+    if facts.container_ttl_known and facts.default_ttl is None and facts.ttl_item_seen is not None:
         out.append(Finding(
             store, CONTAINER_TTL_OFF, Severity.WARNING, None,
-            f"{carrying} {noun} ttl but the container's TTL is off: they never expire",
+            f"items carry a ttl (e.g. {facts.ttl_item_seen!r}) but the container's TTL is off: they never expire",
             "set the container's defaultTtl to -1 (TTL on, no default) so per-item ttl is honoured",
         ))
     out.extend(_actor_findings(component, facts))

@@ -170,7 +170,7 @@ def _parse_filter(obj: Any, where: str = "filter") -> Filter:
                          f"not {_shown(obj)}")
     if len(obj) != 1:
         raise QueryError(f"{where}: a filter object holds exactly one operator, not {len(obj)} "
-                         f"({', '.join(obj) or 'none'}); combine them with AND or OR")
+                         f"({', '.join(map(repr, obj)) or 'none'}); combine them with AND or OR")
     ((op, body),) = obj.items()
     if op not in OPERATORS:
         hint = f" (operators are upper-case: {op.upper()})" if op.upper() in OPERATORS else ""
@@ -337,7 +337,7 @@ def property_path(key: str, where: str) -> str:
                    "(it would change the query, or Cosmos DB refuses it)")
         else:
             why = "is empty or ends with '.', which Dapr's Cosmos store turns into invalid SQL"
-        raise QueryError(f"{where}: the key {key!r} {why}: {path}")
+        raise QueryError(f"{where}: the key {key!r} {why}: {path if path.isprintable() else _shown(path)}")
     return path
 
 

@@ -142,3 +142,17 @@ def test_what_is_not_there_exits_3_with_one_line(stack, args):
     result = cli(stack, *args)
     assert result.returncode == 3 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert result.stdout == ""
+
+
+def test_the_readmes_agent_run_on_the_agents_store_finds_the_run_in_its_workflow_store(stack):
+    """The README's `agent-run statestore-agents-cosmos RUN`: the user gives the agents' registry store; the
+    run's entry is in the store its agents registered for workflow entries, found there and named."""
+    result = cli(stack, "agent-run", AGENTS_STORE, "weather-0001")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("run weather-0001 · agent Weather Bot") and f" · {STATE_STORE_OF_AGENTS} · " \
+        in result.stdout.splitlines()[0], result.stdout
+    run = orjson.loads(cli(stack, "agent-run", AGENTS_STORE, "weather-0001", "--json").stdout.splitlines()[0])["run"]
+    assert run["store"] == STATE_STORE_OF_AGENTS and run["workflow"]["status"] == "COMPLETED"
+    missing = cli(stack, "agent-run", AGENTS_STORE, "no-such-run")
+    assert missing.returncode == 3 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    assert f"in {AGENTS_STORE}, {STATE_STORE_OF_AGENTS}" in missing.stderr

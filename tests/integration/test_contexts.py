@@ -53,17 +53,23 @@ def cosmos(stack):
     return stack.cosmos_client()
 
 
+def stack_env_file(root: Path, name: str, stack, chat_token: str) -> Path:
+    """root's config folder with NAME.env (0600): the stack's Cosmos URL, key and CA, and CHAT_TOKEN."""
+    config = root / "config" / "dapr-explorer"
+    config.mkdir(parents=True)
+    env_file = config / f"{name}.env"
+    env_file.write_text(f"COSMOS_URL={stack.cosmos.url}\nCOSMOS_MASTER_KEY={stack.cosmos.master_key}\n"
+                        f"SSL_CERT_FILE={stack.cosmos.ca_file}\nCHAT_TOKEN={chat_token}\n")
+    env_file.chmod(0o600)
+    return env_file
+
+
 @pytest.fixture(scope="module")
 def home(stack, tmp_path_factory) -> Path:
     """XDG config and state folders with three contexts on the stack: prod (production, red), staging
     (writable, blue) and audit (read_only); their secrets in one env file only the user can read."""
     root = tmp_path_factory.mktemp("contexts-home")
-    config = root / "config" / "dapr-explorer"
-    config.mkdir(parents=True)
-    env_file = config / "stack.env"
-    env_file.write_text(f"COSMOS_URL={stack.cosmos.url}\nCOSMOS_MASTER_KEY={stack.cosmos.master_key}\n"
-                        f"SSL_CERT_FILE={stack.cosmos.ca_file}\nCHAT_TOKEN={TOKEN}\n")
-    env_file.chmod(0o600)
+    config = stack_env_file(root, "stack", stack, TOKEN).parent
     sidecars = (f"\n      - address: {stack.sidecars[CACHE_APP].grpc_address}\n        api_token_env: CHAT_TOKEN"
                 f"\n      - {stack.sidecars[AGENTS_APP].grpc_address}")
     body = "".join(
@@ -260,8 +266,7 @@ def test_a_sidecar_that_requires_a_token_says_so_in_one_line_and_answers_with_it
     stores = subprocess.run([*argv, "stores", "--json"], capture_output=True, text=True, env=env, timeout=120)
     refused = [line for line in stores.stderr.splitlines() if "refused" in line]
     assert refused == [f"sidecar not reachable: 127.0.0.1:{port}: the sidecar at 127.0.0.1:{port} refused the request: "
-                       "Unauthorized. Set DAPR_API_TOKEN (or the variable the context's api_token_env names) to its "
-                       "token."], stores.stderr
+                       "Unauthorized. Set DAPR_API_TOKEN to its token."], stores.stderr
     assert all(CACHE_APP not in row["sidecars"] for row in map(orjson.loads, stores.stdout.splitlines()))
     assert "Traceback" not in without.stderr  # a read still goes to Cosmos; the sidecar's refusal is one line
     wrong = subprocess.run([*argv, "stores", "--json"], capture_output=True, text=True, timeout=120,
@@ -273,6 +278,58 @@ def test_a_sidecar_that_requires_a_token_says_so_in_one_line_and_answers_with_it
     assert any(CACHE_APP in row["sidecars"] for row in map(orjson.loads, with_token.stdout.splitlines()))
     for result in (without, stores, wrong, with_token):
         secrets_absent(result, TOKEN, stack.cosmos.master_key)
+
+
+WRONG = "not-chat-apis-token-41c9"  # a wrong token for chat-api's sidecar
+
+
+def daprd_wrapper(folder: Path) -> Path:
+    """A --daprd that notes each start in folder/pids, then execs the stack's daprd: whether one started."""
+    from explorer.localstack.manager import find_daprd
+
+    wrapper = folder / "daprd"
+    wrapper.write_text(f'#!/bin/sh\necho $$ >> "{folder}/pids"\nexec "{find_daprd()}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.fixture
+def wrong_home(stack, tmp_path) -> Path:
+    """A context `wrong` whose env file holds a wrong token for chat-api's sidecar (CHAT_TOKEN)."""
+    config = stack_env_file(tmp_path, "wrong", stack, WRONG).parent
+    (config / "contexts.yaml").write_text(
+        f"contexts:\n  wrong:\n    resources: {stack.resources_path}\n    env_file: wrong.env\n    sidecars:\n"
+        f"      - address: {stack.sidecars[CACHE_APP].grpc_address}\n        api_token_env: CHAT_TOKEN\n")
+    return tmp_path
+
+
+def refused_write_line(address: str, variable: str) -> str:
+    return (f"nothing was written: no sidecar of app-id '{CACHE_APP}' answers, and the sidecar at {address} refused "
+            f"the request: Unauthorized. Set {variable} to its token — it may be {CACHE_APP}'s, so the explorer does "
+            "not go around it with a daprd of its own.")
+
+
+def test_a_sidecar_refusing_the_token_is_reported_and_never_routed_around(stack, cosmos, wrong_home, tmp_path):
+    """With a wrong token for chat-api's sidecar, `set --app-id chat-api` is refused in one line naming the sidecar
+    and the variable, exit 1, nothing written and no daprd of the explorer's own started — from a context
+    (CHAT_TOKEN) and from the command line (DAPR_API_TOKEN)."""
+    daprd = daprd_wrapper(tmp_path)
+    address = stack.sidecars[CACHE_APP].grpc_address
+    before = value_of(cosmos)
+    via_context = cli(wrong_home, "--context", "wrong", "set", CACHE_STORE, KEY, '{"around": "the refusal"}',
+                      "--app-id", CACHE_APP, "--daprd", str(daprd))
+    plain = cli(tmp_path / "no-contexts", "set", CACHE_STORE, KEY, '{"around": "the refusal"}',
+                "--app-id", CACHE_APP, "--daprd", str(daprd), "--resources-path", str(stack.resources_path),
+                "--dapr-grpc-port", str(stack.sidecars[CACHE_APP].grpc_port), COSMOS_URL=stack.cosmos.url,
+                COSMOS_MASTER_KEY=stack.cosmos.master_key, SSL_CERT_FILE=str(stack.cosmos.ca_file),
+                DAPR_API_TOKEN=WRONG)
+    for result, variable in ((via_context, "CHAT_TOKEN"), (plain, "DAPR_API_TOKEN")):
+        assert result.returncode == 1, result.stderr
+        assert f"dapr-explorer: {refused_write_line(address, variable)}" in result.stderr.splitlines(), result.stderr
+        assert "started daprd" not in result.stderr
+        secrets_absent(result, WRONG, TOKEN, stack.cosmos.master_key)
+    assert not (tmp_path / "pids").exists(), "the explorer started a daprd of its own around the refusal"
+    assert value_of(cosmos)["_etag"] == before["_etag"]
 
 
 # -- the real user flow: `dapr-explorer stack` registers `local` --------------------------------------------
@@ -426,6 +483,42 @@ async def test_tui_palette_switches_context_closing_the_old_session(stack, cosmo
             assert {"edit", "delete"} <= {b.binding.action for b in browser.active_bindings.values()}
     finally:
         app.close_context()
+
+
+async def test_tui_save_with_a_refusing_sidecar_says_so_and_starts_no_daprd(stack, cosmos, wrong_home, tmp_path,
+                                                                          monkeypatch):
+    """The TUI editor's save on context `wrong` (a wrong CHAT_TOKEN): the editor shows the refusal naming the
+    sidecar and CHAT_TOKEN, nothing is written, no daprd of the explorer's own starts, the audit says refused."""
+    for name in LEAKY:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(wrong_home / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(wrong_home / "state"))
+    daprd = daprd_wrapper(tmp_path)
+    before = value_of(cosmos)
+    table = load_table()
+    prepared = prepare(table.pick("wrong"))
+    prepared.apply()
+    app = ExplorerApp(load_components(prepared.resources_paths), prepared.resources_paths, prepared.addresses,
+                      prepared=prepared, contexts=table, daprd=str(daprd))
+    try:
+        async with app.run_test(size=(160, 30)) as pilot:
+            await browse_to(pilot, CACHE_STORE, "user")
+            editor = await open_key(pilot, KEY)
+            await pilot.press("e")
+            editor.query_one("#value-edit").text = '{"tui": "around the refusal"}'
+            await save_through_dialog(pilot)
+            await until(pilot, lambda: "nothing was saved" in text(editor, "#editor-message"), "the save's failure")
+            said = text(editor, "#editor-message")  # (a wrapped line may lose a letter at its edge: parts only)
+            address = stack.sidecars[CACHE_APP].grpc_address
+            assert f"no sidecar of app-id '{CACHE_APP}' answers, and the sidecar at {address} refused" in said, said
+            assert "Set CHAT_TOKEN" in said and "does not go around it with a daprd of its own" in said, said
+            assert WRONG not in said
+            await until(pilot, lambda: [r.outcome for r in app.session.audit.read().records if r.key == KEY][-1:]
+                        == ["refused"], "the refusal's audit line")
+    finally:
+        app.close_context()
+    assert not (tmp_path / "pids").exists(), "the TUI started a daprd of its own around the refusal"
+    assert value_of(cosmos)["_etag"] == before["_etag"]
 
 
 def test_diff_compares_stores_of_two_contexts_and_a_context_with_an_export(stack, cosmos, home, tmp_path):

@@ -291,7 +291,7 @@ class RecordedSession:
         comp = next(c for c in self.components if c.name == store)
         _, _, ttl, _ = CONTAINERS[store]
         facts = CosmosFacts(partition_key_paths=("/partitionKey",), default_ttl=ttl, container_ttl_known=True,
-                            items_with_ttl=0, account_consistency="Session", container_found=True)
+                            account_consistency="Session", container_found=True)
         return diagnose(comp, facts)
 
     async def location(self, store: str) -> StoreLocation:

@@ -256,3 +256,13 @@ def test_fit_reports_missing_required_wrong_null_and_unknown_fields():
         ("status", "should be a tool status, is text")}
     assert [u.path for u in unknown] == ["extra"]
     assert fit([], "AgentWorkflowEntry")[0][0].text == "should be an object (AgentWorkflowEntry), is a list"
+
+
+@pytest.mark.parametrize("calls", [True, 1.5, "abc", {"id": "x"}])
+def test_a_message_whose_tool_calls_is_not_a_list_decodes_without_calls(calls):
+    """Found by bench/fuzz_inputs.py: `"tool_calls": true` in a memory message raised TypeError out of
+    decode_memory, which never raises on what a store holds."""
+    item = {"id": "app||weather-bot:_memory_trip-0001", "partitionKey": "weather-bot:_memory_trip-0001",
+            "isBinary": False, "value": [{"role": "assistant", "content": "hi", "tool_calls": calls}]}
+    (message,) = decode_memory(item, KeyPrefix.from_metadata(None)).messages
+    assert message.content == "hi" and message.tool_calls == ()

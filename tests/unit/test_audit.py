@@ -244,3 +244,16 @@ async def test_a_record_made_in_the_flush_thread_that_fails_fails_its_write_inst
     assert not log.writable
     await log.append_async(record_for(KeyChange.delete(key), "after", WHO, NOW, Outcome.DONE))  # usable again
     assert [r.store for r in log.read().records] == ["after"]
+
+
+@pytest.mark.parametrize("field, value", [("diff", None), ("diff", 5), ("key", ["k"]), ("outcome", None),
+                                          ("error", 3), ("diff_cut", "3"), ("extra", "x"), ("value_after", {"bytes": "9"})])
+def test_a_line_whose_fields_have_the_wrong_type_is_unreadable_not_a_crash(field, value):
+    """Found by bench/fuzz_inputs.py: a hand-edited line with `"diff": null` was read as a record, and listing
+    it (`diff_lines`) raised AttributeError. Such a line is counted unreadable, as a torn one is."""
+    key = _key({"a": 1})
+    change = KeyChange.save(key, NewValue.json_text('{"a": 2}'), TtlChoice(), NOW)
+    good = orjson.loads(record_for(change, "statestore", WHO, NOW, Outcome.DONE, before=key.value_bytes).to_json_line())
+    assert parse_line(orjson.dumps(good)) is not None
+    result = read_records([orjson.dumps({**good, field: value})])
+    assert (result.records, result.unreadable) == ([], 1)

@@ -450,3 +450,50 @@ def test_the_ru_budget_is_the_command_lines_then_the_contexts_then_productions_d
         prepared = files.prepare(context, environ={}, ru_per_second=given)
         assert prepared.ru_per_second == expected, (context, given)
         prepared.close()
+
+
+def _live_local(registry: Path, file: str = "local.yaml") -> None:
+    registry.mkdir(parents=True, exist_ok=True)
+    (registry / file).write_text(f"contexts:\n  local: {{resources: /x, pid: {os.getppid()}}}\n")
+
+
+@pytest.mark.parametrize("case", ["user file and registration", "two registrations"])
+def test_contexts_refuses_a_name_defined_twice_with_both_files_and_exit_1(tmp_path, monkeypatch, capsys, case):
+    """`contexts` (the contexts files alone, no stack): `local` in contexts.yaml while a running stack registered
+    `local`, or two registrations of `local`, is an error line naming both files and exit 1, never two rows."""
+    from explorer.cli import main
+
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    registry = files.registry_dir(env)
+    _live_local(registry)
+    if case == "two registrations":
+        _live_local(registry, "copy-of-local.yaml")
+        first = str(registry / "copy-of-local.yaml")
+    else:
+        files.config_file(env).parent.mkdir(parents=True)
+        files.config_file(env).write_text("contexts:\n  local: {resources: /mine}\n")
+        first = str(files.config_file(env))
+    assert main(["contexts"]) == 1
+    err = capsys.readouterr().err
+    assert f"dapr-explorer: context 'local' is defined in {first} and in {registry / 'local.yaml'}; rename one of them." \
+        in err.splitlines(), err
+    with pytest.raises(ContextError, match="context 'local' is defined in"):
+        files.load_table(env).pick("local")
+
+
+def test_a_stack_registers_as_local_2_when_the_users_file_defines_local(tmp_path):
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    files.config_file(env).parent.mkdir(parents=True)
+    files.config_file(env).write_text("contexts:\n  local: {resources: /mine}\n")
+    assert files.register_stack(_stand_in_stack(tmp_path, {}), env).name == "local-2"
+    table = files.load_table(env)
+    assert table.problems == () and sorted(c.name for c in table.contexts) == ["local", "local-2"]
+
+
+def test_a_name_or_token_variable_ending_in_a_newline_is_refused():
+    """Found by bench/fuzz_inputs.py: the name patterns ended in `$`, which also matches before a final
+    newline, so a context named "prod\\n" (a quoted YAML key) was taken, and its errors spanned two lines."""
+    assert "context name" in error("contexts:\n  ? \"prod\\n\"\n  : {resources: /c}\n")
+    assert "api_token_env" in error("contexts:\n  prod: {resources: /c, api_token_env: \"TOKEN\\n\"}\n")

@@ -107,7 +107,7 @@ def test_fixture_findings_sort_errors_first():
 
 def test_no_finding_contains_the_plain_master_key():
     facts = CosmosFacts(partition_key_paths=("/id",), container_ttl_known=True, default_ttl=None,
-                        items_with_ttl=3, account_consistency="Session", container_found=True)
+                        ttl_item_seen="app||k", account_consistency="Session", container_found=True)
     text = text_of(diagnose(fixture_component(), facts, namespace="prod"))
     assert FIXTURE_KEY not in text
     assert FIXTURE_KEY[:16] not in text
@@ -156,7 +156,7 @@ def test_repo_components_have_no_errors_or_warnings():
 
 def test_repo_components_stay_clean_against_a_correct_container():
     facts = CosmosFacts(partition_key_paths=("/partitionKey",), container_ttl_known=True, default_ttl=-1,
-                        items_with_ttl=5, account_consistency="Session", container_found=True)
+                        ttl_item_seen="app||k", account_consistency="Session", container_found=True)
     for component in load_components([REPO / "components"]):
         assert all(f.severity is Severity.INFO for f in diagnose(component, facts))
 
@@ -391,19 +391,19 @@ def test_right_partition_key_path_is_quiet():
 
 
 def test_items_with_ttl_in_a_container_without_ttl_never_expire():
-    facts = CosmosFacts(container_ttl_known=True, default_ttl=None, items_with_ttl=7)
+    facts = CosmosFacts(container_ttl_known=True, default_ttl=None, ttl_item_seen="app||k")
     [finding] = [f for f in diagnose(good(), facts) if f.code == "container-ttl-off"]
     assert finding.severity is Severity.WARNING
-    assert "7 items carry ttl" in finding.message and "never expire" in finding.message
+    assert "items carry a ttl (e.g. 'app||k')" in finding.message and "never expire" in finding.message
     assert "defaultTtl to -1" in finding.fix
 
 
 @pytest.mark.parametrize(
     "facts",
     [
-        CosmosFacts(container_ttl_known=True, default_ttl=-1, items_with_ttl=7),  # TTL on
-        CosmosFacts(container_ttl_known=False, default_ttl=None, items_with_ttl=7),  # not read
-        CosmosFacts(container_ttl_known=True, default_ttl=None, items_with_ttl=0),  # nothing carries ttl
+        CosmosFacts(container_ttl_known=True, default_ttl=-1, ttl_item_seen="app||k"),  # TTL on
+        CosmosFacts(container_ttl_known=False, default_ttl=None, ttl_item_seen="app||k"),  # not read
+        CosmosFacts(container_ttl_known=True, default_ttl=None, ttl_item_seen=None),  # nothing carries ttl
     ],
 )
 def test_container_ttl_rule_stays_quiet_when_nothing_is_wrong(facts):
@@ -469,7 +469,7 @@ _SECRET = st.text(alphabet=st.characters(codec="ascii", categories=("L", "N", "P
         partition_key_paths=st.none() | st.sampled_from([("/partitionKey",), ("/id",), ()]),
         default_ttl=st.none() | st.integers(-1, 10_000),
         container_ttl_known=st.booleans(),
-        items_with_ttl=st.none() | st.integers(0, 50),
+        ttl_item_seen=st.none() | st.text(max_size=20),
         account_consistency=st.none() | st.sampled_from(["Strong", "Session", "Eventual"]),
         container_found=st.none() | st.booleans(),
     ),

@@ -180,7 +180,7 @@ def test_every_call_is_low_priority():
         await lister.read_item("db", "coll", "app||a/b", "p0-0")  # read by query
         await lister.items_with_id("db", "coll", "app||k")
         await lister.query_page("db", "coll", "SELECT * FROM c")
-        await lister.sample_ttl_items("db", "coll")
+        await lister.item_with_ttl("db", "coll")
         await lister.workflow_state_sample("db", "coll")
         await lister.legacy_reminder_ids("db", "coll")
 

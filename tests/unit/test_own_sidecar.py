@@ -93,3 +93,61 @@ def test_without_the_current_build_the_newest_cached_one_is_used(no_daprd):
     new = _exe(no_daprd / "cache" / "daprd" / "1.0.1-bbbbbbbbbbbb" / "daprd")
     os.utime(old, (1, 1))
     assert daprd_binary() == new
+
+
+def test_a_refusing_sidecar_stops_every_write_that_would_start_our_own_daprd(tmp_path):
+    """Workspace logic only (no sidecar, no daprd): while a sidecar refused the token, its app-id is unknown,
+    so a key of any app-id no answering sidecar owns is refused with that sidecar and variable named, and
+    no launcher is made."""
+    import asyncio
+
+    from explorer.core.envelope import KeyPrefix, parse_document_id
+    from explorer.errors import SidecarRefused
+    from explorer.workspace import Workspace
+
+    refusal = SidecarRefused("127.0.0.1:50002", "Unauthorized").naming("CHAT_TOKEN")
+    ws = Workspace([comp("s")], refusals={refusal.address: refusal})
+    for doc_id, whose in (("chat-api||k", "of app-id 'chat-api' answers"), ("k", "answers for this key")):
+        state_key = parse_document_id(doc_id, KeyPrefix.from_metadata("appid" if "||" in doc_id else "none"), "s")
+        with pytest.raises(SidecarRefused) as refused:
+            asyncio.run(ws._own_sidecar("s", state_key))  # noqa: SLF001
+        line = str(refused.value)
+        assert line.startswith(f"nothing was written: no sidecar {whose}, and the sidecar at 127.0.0.1:50002 "
+                               "refused the request: Unauthorized. Set CHAT_TOKEN to its token — it may be ")
+        assert "\n" not in line and refused.value.refused
+    assert ws._launcher is None  # noqa: SLF001
+
+
+def test_starting_a_child_while_grpc_is_busy_prints_no_fork_warning(tmp_path):
+    """As the explorer starts a daprd (ManagedProcess: fork, then exec) with a gRPC channel open: gRPC's
+    fork handlers print "Other threads are currently calling into gRPC, skipping fork() handlers" (and
+    can abort the child) unless the explorer turned fork support off. A new Python process, as a user's
+    shell starts the CLI, even with GRPC_ENABLE_FORK_SUPPORT=true in its environment."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import asyncio
+from pathlib import Path
+from explorer.sidecar import SidecarClient
+from explorer.localstack.processes import ManagedProcess
+
+async def main():
+    client = SidecarClient("127.0.0.1:1", timeout=0.3)
+    try:
+        await client.metadata()
+    except Exception:
+        pass
+    for n in range(5):
+        child = ManagedProcess("true", ["/bin/true"], Path({str(tmp_path)!r}) / f"{{n}}.log", {{}})
+        child.process.wait()
+        assert child.process.returncode == 0, child.process.returncode
+    await client.close()
+
+asyncio.run(main())
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, GRPC_ENABLE_FORK_SUPPORT="true"))
+    assert result.returncode == 0, result.stderr
+    assert "fork" not in result.stderr and "epoll" not in result.stderr, result.stderr

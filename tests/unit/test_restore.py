@@ -277,3 +277,14 @@ def test_a_refusal_naming_an_id_with_a_line_break_stays_one_line():
     with pytest.raises(BadLine, match=r"^line 4 \(app\|\|a\\nb\): no string partitionKey") as broken:
         parse_export_line('{"id": "app||a\\nb", "isBinary": false, "value": 1}', 4)
     assert "\n" not in str(broken.value)
+
+
+def test_an_export_line_with_half_a_surrogate_pair_or_an_id_with_a_newline_is_one_bad_line():
+    """Found by bench/fuzz_inputs.py: a value holding a lone surrogate (which orjson refuses) raised
+    UnicodeEncodeError out of parse_export_line, and an id with a line break made the refusal two lines."""
+    with pytest.raises(BadLine, match=r"^line 3, column \d+: \\ud800 is half of a surrogate pair") as lone:
+        parse_export_line('{"id": "app||k", "partitionKey": "p", "isBinary": false, "value": ["\\ud800"]}', 3)
+    with pytest.raises(BadLine, match=r"^line 4 \(app\|\|a\\nb\): no string partitionKey") as broken:
+        parse_export_line('{"id": "app||a\\nb", "isBinary": false, "value": 1}', 4)
+    for refused in (lone, broken):
+        assert "\n" not in str(refused.value)

@@ -9,7 +9,8 @@ import pytest
 from google.protobuf.message import DecodeError
 
 from explorer.errors import (
-    EtagConflict, InvalidKey, KeyGone, SidecarError, SidecarUnavailable, WriteOutcomeUnknown, is_retryable,
+    EtagConflict, InvalidKey, KeyGone, SidecarError, SidecarRefused, SidecarUnavailable, WriteOutcomeUnknown,
+    is_retryable,
 )
 from explorer.sidecar import _translate
 
@@ -42,7 +43,8 @@ def test_something_that_is_not_dapr_answering_is_said_as_such():
 @pytest.mark.parametrize("code, details, kind, says", [
     (grpc.StatusCode.ABORTED, "failed saving state: possible etag mismatch", EtagConflict, "nothing was written"),
     (grpc.StatusCode.INVALID_ARGUMENT, "input key/keyPrefix 'a||b' can't contain '||'", InvalidKey, "can't contain"),
-    (grpc.StatusCode.UNAUTHENTICATED, "authentication error: api token mismatch", SidecarError, "DAPR_API_TOKEN"),
+    (grpc.StatusCode.UNAUTHENTICATED, "authentication error: api token mismatch", SidecarRefused, "DAPR_API_TOKEN"),
+    (grpc.StatusCode.PERMISSION_DENIED, "access to method GetMetadata is not allowed", SidecarRefused, "API allowlist"),
     (grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses", SidecarUnavailable, "Start one"),
 ])
 def test_each_answer_reads_as_what_to_do(code, details, kind, says):

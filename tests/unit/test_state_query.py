@@ -305,3 +305,18 @@ def test_search_options_before_and_after_the_subcommand():
     assert sql.sql and sql.param == ["@x=1", "@y=2"] and sql.via == "cosmos"
     with pytest.raises(SystemExit):
         parse_args(["search", "S", "{}", "--via", "redis"])
+
+
+def test_a_filter_with_two_operators_names_them_on_one_line():
+    """Found by bench/fuzz_inputs.py: the keys of a filter object with several operators were named raw,
+    so a key holding a newline split the refusal over two lines."""
+    with pytest.raises(QueryError, match=r"exactly one operator, not 2 \('EQ', 'a\\nb'\)") as refused:
+        parse_query({"filter": {"EQ": {"k": 1}, "a\nb": 1}})
+    assert "\n" not in str(refused.value)
+
+
+def test_a_refused_key_with_a_newline_is_named_on_one_line():
+    """Found by bench/fuzz_inputs.py: the SQL path Dapr would write was shown raw after the key's repr."""
+    with pytest.raises(QueryError, match="holds a quote or a backslash") as refused:
+        to_cosmos(parse_query({"filter": {"GTE": {"\\a\n": 1}}}))
+    assert "\n" not in str(refused.value)
