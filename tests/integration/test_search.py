@@ -337,3 +337,40 @@ async def test_tui_search_finds_by_value_both_ways_says_they_agree_and_opens_a_k
             await pilot.press("enter")
             await until(pilot, lambda: not view.running and len(view.hits) == 1, "the partition's CA key")
             assert {str(h.partition_key) for h in view.hits} == {view.partition}
+
+
+async def test_tui_search_refuses_a_typo_a_deep_filter_and_bad_sql_in_one_line(stack):
+    """The TUI holds the CLI's rules: a misspelt operator in the filter alone, a filter nested past the
+    limit and SQL Cosmos DB refuses each give one line in the status — nothing found, nothing counted."""
+    from explorer.app import ExplorerApp
+    from explorer.components import load_components
+    from explorer.widgets.search import SearchView
+
+    from .conftest import stack_env
+    from .test_tui import browse_to, until
+
+    deep = '{"filter": ' + '{"AND": [{"EQ": {"state": "CA"}}, ' * 40 + '{"EQ": {"age": "1"}}' + "]}" * 40 + "}"
+    with stack_env(stack):
+        paths = [stack.resources_path]
+        app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
+        async with app.run_test(size=(110, 30)) as pilot:
+            await browse_to(pilot, CACHE_STORE, "team-a")
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SearchView), "the search view")
+            view = app.screen
+            status = lambda: str(view.query_one("#search-status").render())  # noqa: E731
+            for text, said in (('{"eq": {"state": "CA"}}', "unknown operator 'eq'"),
+                               (deep, "past the explorer's limit of 32 levels")):
+                view.query_one("#search-query").value = text
+                view.query_one("#search-query").focus()
+                await pilot.press("enter")
+                await until(pilot, lambda: said in status(), f"{said!r} in the status ({status()})")
+                assert not view.hits
+            await pilot.press("ctrl+t", "ctrl+t", "ctrl+t")  # through Dapr, both, then SQL
+            assert view.mode == "sql"
+            view.query_one("#search-query").value = "SELECT * FRM c"
+            view.query_one("#search-query").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: "refused the query as malformed" in status() and not view.running,
+                        f"Cosmos DB's refusal in the status ({status()})")
+            assert "shown before it" not in status() and not view.hits
