@@ -279,6 +279,18 @@ function endJournal(docs, rollback) {
   docs._pageCache = null;
 }
 
+const MALFORMED_CONTINUATION = "The continuation token specified in the request is malformed. Re-run the query without it and iterate.";
+
+/** Whether a continuation header is one the server could have issued: JSON of {token: "…"}. */
+function isContinuation(text) {
+  try {
+    const value = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) && typeof value.token === "string";
+  } catch (err) {
+    return false;
+  }
+}
+
 // 2. the page cache: only for requests through the query-documents handler
 const queryRequest = new AsyncLocalStorage();
 const serverQueryDocuments = queryDocuments.default;
@@ -293,6 +305,14 @@ queryDocuments.default = (account, req, res, params) => {
     // WHERE clause did not name the partition key ("missing partition keys"). Its check is
     // skipped here; Documents.query below evaluates the query over that partition only.
     req.headers["x-ms-documentdb-query-enablecrosspartition"] = "true";
+  }
+  const continuation = req.headers["x-ms-continuation"];
+  if (continuation !== undefined && !isContinuation(Array.isArray(continuation) ? continuation[0] : continuation)) {
+    // Gap fix: the package read a continuation it could not parse as none, and answered from the
+    // first page; Cosmos DB refuses it with 400 and this text (the gateway's wording, quoted in
+    // Azure/azure-cosmos-dotnet-v2#252 and azure-cosmos-dotnet-v3#3416).
+    res.statusCode = 400;
+    return { code: "BadRequest", message: MALFORMED_CONTINUATION };
   }
   return queryRequest.run({ partitionHeader }, async () => {
     const body = await serverQueryDocuments(account, req, res, params);

@@ -206,6 +206,8 @@ def test_sql_mode_with_parameters(stack):
     # --token where there is no page to continue (it was ignored)
     (["SELECT * FROM c", "--sql", "--token", "x"], "--sql reads every page to the end itself"),
     (['{"filter": {"EQ": {"state": "CA"}}}', "--token", "x"], "this query has no page.limit"),
+    # a mistyped token: Cosmos DB refuses it (the local server read it as none and started again)
+    (['{"page": {"limit": 2}}', "--token", "x"], "The continuation token specified in the request is malformed"),
     # SQL Cosmos DB refuses: the user's mistake, one line, not "wrote 0 keys … INCOMPLETE"
     (["SELECT * FRM c", "--sql"], "Cosmos DB refused the query as malformed (400 BadRequest: Expected"),
     (["SELECT * FROM c WHERE c.a = 'x", "--sql"], "Cosmos DB refused the query as malformed (400 BadRequest: "),

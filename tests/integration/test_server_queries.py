@@ -473,6 +473,25 @@ def test_query_longer_than_cosmos_allows_is_refused_as_cosmos_refuses_it(employe
     assert len(query(employees, "SELECT VALUE c.id FROM c")) == len(EMPLOYEES) + len(LEADERS)
 
 
+def test_a_malformed_continuation_token_is_refused_as_cosmos_refuses_it(employees):
+    """Cosmos DB answers a continuation it cannot read with 400 "The continuation token specified in
+    the request is malformed…" (Azure/azure-cosmos-dotnet-v2#252, azure-cosmos-dotnet-v3#3416); the
+    server read it as none and answered from the first page, so a mistyped token went unnoticed."""
+    for token in ("garbage", "{}", '"+RID:x"'):
+        pages = employees.query_items("SELECT * FROM c", enable_cross_partition_query=True,
+                                      max_item_count=2).by_page(token)
+        with pytest.raises(CosmosHttpResponseError) as caught:
+            list(next(pages))
+        assert caught.value.status_code == 400
+        assert "The continuation token specified in the request is malformed" in str(caught.value)
+    pages = employees.query_items("SELECT * FROM c", enable_cross_partition_query=True, max_item_count=2).by_page()
+    first = [item["id"] for item in next(pages)]
+    rest = [item["id"] for page in employees.query_items("SELECT * FROM c", enable_cross_partition_query=True,
+                                                         max_item_count=2).by_page(pages.continuation_token)
+            for item in page]
+    assert len(first) == 2 and not set(first) & set(rest) and len(first + rest) == len(EMPLOYEES) + len(LEADERS)
+
+
 def test_dapr_query_nested_fifty_deep_is_answered(local):
     """The filter of the issue, through daprd's own query API: AND inside AND, 50 levels."""
     sidecar = local.sidecars["chat-api"]
