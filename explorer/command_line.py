@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--via", choices=("cosmos", "dapr", "both"), default="cosmos",
                    help="cosmos (default): directly, the SQL daprd would send; dapr: through a sidecar's "
                         "QueryStateAlpha1; both: run both and say whether they agree (exit 1 if not)")
-    p.add_argument("--token", help="continue from this page token (sets the query's page.token)")
+    p.add_argument("--token", help="continue an answer that page.limit cut, from its token (sets page.token)")
     p = _subcommand(sub, "workflows", "list a store's Dapr workflow instances (found by their metadata documents)")
     p.add_argument("store")
     p.add_argument("--status", action="append", default=[], metavar="STATUS",

@@ -983,15 +983,20 @@ async def cmd_search(session: ExplorerSession, args: argparse.Namespace) -> int:
 
     text = sys.stdin.read() if args.filter == "-" else args.filter
     if args.sql:
+        if args.token is not None:
+            raise UsageError("--token continues a Dapr query's answer that page.limit cut; --sql reads every page "
+                             "to the end itself and prints no token, so there is none to continue: leave --token out")
         query = raw_sql(text, dict(parse_parameter(p) for p in args.param))
-        if args.token:
-            query = dataclasses.replace(query, token=args.token)
         follow = True
     else:
         if args.param:
             raise UsageError("--param is for --sql queries; Dapr's query language carries its values in the filter")
         query = parse_search(text)
         if args.token is not None:
+            if query.limit <= 0:
+                raise UsageError("--token continues an answer that page.limit cut, but this query has no page.limit: "
+                                 "it reads every page itself. Give the query of the token, with its "
+                                 "\"page\": {\"limit\": N}")
             query = query.with_token(args.token)
         for note in query.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -1025,8 +1030,10 @@ async def _print_search(args: argparse.Namespace, via: str, pages, show: bool, b
     charge: float | None = None
     token = ""
     skipped = 0
+    answered = False
     try:
         async for page in pages:
+            answered = True
             token, skipped = page.token, skipped + page.skipped
             if page.request_charge is not None:
                 charge = (charge or 0.0) + page.request_charge
@@ -1039,7 +1046,11 @@ async def _print_search(args: argparse.Namespace, via: str, pages, show: bool, b
                 else:
                     rows.append([hit.shown_key, hit.app_id or "", "" if hit.partition_key is None else hit.partition_key,
                                  hit.etag, short_value(hit.value)])
+    except UsageError:
+        raise  # the query is wrong (Cosmos DB refused it): nothing about the output to say
     except ExplorerError as exc:
+        if not answered:
+            raise  # nothing was read, so nothing is incomplete: the error as it is
         raise OutputIncomplete.after(len(hits), "keys", exc) from exc
     if show and not args.json:
         columns = ["Key", "App", "Partition", "Etag", "Value"]

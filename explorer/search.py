@@ -16,6 +16,7 @@ build SQL from a value (state_query keeps values in parameters).
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +27,13 @@ from explorer.core.state_query import (
     CosmosQuery,
     DaprItem,
     DirectItem,
+    QueryError,
     StateQuery,
     original_state_key,
     take_for_limit,
 )
 from explorer.cosmos_lister import CosmosLister
+from explorer.errors import CosmosError
 from explorer.sidecar import SidecarClient
 
 #: Page size of raw SQL searches (Dapr-language searches send none, as daprd does).
@@ -80,6 +83,23 @@ class SearchPage:
     via: str = "cosmos"
 
 
+async def _query_page(lister: CosmosLister, location: StoreLocation, query: CosmosQuery, partition: str | None,
+                      token: str | None, page_size: int | None):
+    """One page of a search; a query (or --token) Cosmos DB refuses as malformed (400: a syntax error,
+    a bad continuation token) is the user's to fix — a QueryError (exit 2), not a failure of the read."""
+    try:
+        return await lister.query_page(location.database, location.container, query.sql, query.parameter_list,
+                                       partition=partition, continuation=token, page_size=page_size,
+                                       operation="search")
+    except CosmosError as exc:
+        if getattr(exc.__cause__, "status_code", None) != 400:
+            raise
+        said = re.search(r"answered 400 \((.*)\): ", str(exc))
+        detail = said.group(1).removeprefix("BadRequest: ") if said else ""
+        raise QueryError(f"Cosmos DB refused the query as malformed (400 BadRequest{': ' + detail if detail else ''}); "
+                         "nothing was read") from exc
+
+
 def hit_of_document(document: dict[str, Any], location: StoreLocation) -> SearchHit:
     doc_id = str(document.get("id", ""))
     decoded = decode_value(document)
@@ -103,9 +123,7 @@ async def search_cosmos(lister: CosmosLister, location: StoreLocation, query: Co
         charge = 0.0
         skipped = 0
         while True:
-            page = await lister.query_page(location.database, location.container, query.sql, query.parameter_list,
-                                           partition=partition, continuation=token, page_size=None,
-                                           operation="search")
+            page = await _query_page(lister, location, query, partition, token, None)
             charge += page.request_charge
             token = page.continuation
             if query.limit == 0:  # every item is kept: handed over a slice at a time, the first at once
@@ -137,9 +155,7 @@ async def search_sql(lister: CosmosLister, location: StoreLocation, query: Cosmo
     an empty key."""
     token = query.token or None
     while True:
-        page = await lister.query_page(location.database, location.container, query.sql, query.parameter_list,
-                                       partition=partition, continuation=token, page_size=page_size,
-                                       operation="search")
+        page = await _query_page(lister, location, query, partition, token, page_size)
         hits = tuple(_hit_of_sql_item(item, location) for item in page.items)
         token = page.continuation
         yield SearchPage(hits, token or "", page.request_charge)

@@ -12,7 +12,9 @@ name rewrite the SQL — a `QueryError` says why, and nothing is sent.
 
 Pure: no I/O, no clock; never builds SQL by putting a value into its text (values are always
 parameters, as Dapr does); property paths are written into the SQL as Dapr writes them, and refused
-when Dapr's writing of them would not be a plain property path.
+when Dapr's writing of them would not be a plain property path. Bounded: a query past Cosmos DB's
+documented query limits, or nested past MAX_DEPTH, is refused (QueryError naming the limit) before
+it is read further, and every text is read in time linear in its length (docs/search.md, "Limits").
 """
 
 from __future__ import annotations
@@ -36,6 +38,30 @@ OPERATORS = (*STRING_OPERATORS, *NUMBER_OPERATORS, "IN", *COMBINATIONS)
 
 #: Go's int (Pagination.Limit): 64 bits.
 _INT64 = (-(2**63), 2**63 - 1)
+
+# -- limits: the work a query may ask for (docs/search.md, "Limits") ----------------------------------
+#
+# Cosmos DB's documented query limits (Azure Cosmos DB service quotas, "SQL query limits" and
+# "Per-request limits"); a query past them is refused here, with the limit named, and nothing is sent.
+#: "Maximum length of SQL query: 512 KB", counted in characters by the service (its query engine's
+#: maxSqlQueryInputLength is 524288; past it: "The SQL query text exceeded the maximum limit of
+#: 524288 characters.").
+MAX_SQL_LENGTH = 524_288
+#: "Maximum request size: 2 MB": the query's body — its SQL and its parameters — is one request.
+MAX_REQUEST_BYTES = 2 * 1024 * 1024
+#: "Maximum ANDs per query", "Maximum ORs per query" (2,000 each) and "Maximum arguments per IN
+#: expression" (6,000): the quotas page listed them until 2019, and accounts created then may still
+#: carry them (maxLogicalAndPerSqlQuery, maxLogicalOrPerSqlQuery, maxInExpressionItemsCount); the
+#: page no longer lists them. A filter within them runs on any account.
+MAX_ANDS = 2000
+MAX_ORS = 2000
+MAX_IN_VALUES = 6000
+#: AND/OR nested in AND/OR: Cosmos DB and Dapr document no limit, so this one is the explorer's. An
+#: AND inside an AND is the same as one AND of all their parts, so no filter needs depth for its
+#: meaning; a human-written one rarely goes past 5 levels. 32 keeps the reading of the filter, its
+#: SQL (one pair of parentheses a level) and the service's parsing of that SQL small, whatever the
+#: filter: a filter 50 levels deep once stalled the local server for good.
+MAX_DEPTH = 32
 
 
 class QueryError(UsageError):
@@ -128,7 +154,7 @@ def _loads(text: str) -> Any:
     except QueryError:
         raise
     except RecursionError:
-        raise QueryError("not valid JSON: nested too deeply") from None
+        raise _too_deep(json_levels=True) from None
     except ValueError as exc:
         detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
         where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
@@ -163,8 +189,32 @@ def _string_field(value: Any, what: str) -> str:
     return value
 
 
-def _parse_filter(obj: Any, where: str = "filter") -> Filter:
-    """query.ParseFilter: a map of exactly one operator."""
+#: JSON levels read at all (a filter within MAX_DEPTH has at most 2 * MAX_DEPTH + 3: an AND/OR level
+#: is an object and an array): deeper JSON is refused before it is walked, so that walking it stays
+#: far from Python's recursion limit; a filter between the two gets the message of MAX_DEPTH.
+_MAX_JSON_DEPTH = 200
+
+
+def _too_deep(json_levels: bool = False) -> QueryError:
+    what = (f"the query nests JSON more than {_MAX_JSON_DEPTH} levels deep" if json_levels
+            else f"filter: AND/OR nested more than {MAX_DEPTH} levels deep")
+    return QueryError(f"{what}: past the explorer's limit of {MAX_DEPTH} levels (Cosmos DB "
+                      "documents none; it keeps the work of every query bounded). An AND inside an AND is one AND of "
+                      "all their parts, so flatten the filter")
+
+
+@dataclass
+class _Size:
+    """What a filter asks of Cosmos DB so far, counted while it is read (the limits above)."""
+
+    ands: int = 0
+    ors: int = 0
+
+
+def _parse_filter(obj: Any, where: str = "filter", depth: int = 1, size: _Size | None = None) -> Filter:
+    """query.ParseFilter: a map of exactly one operator; refused (QueryError) past MAX_DEPTH levels
+    of AND/OR, MAX_ANDS, MAX_ORS or MAX_IN_VALUES, before any deeper part is read."""
+    size = size if size is not None else _Size()
     if not isinstance(obj, dict):
         raise QueryError(f"{where}: each filter is an object with one operator ({', '.join(OPERATORS)}), "
                          f"not {_shown(obj)}")
@@ -182,7 +232,19 @@ def _parse_filter(obj: Any, where: str = "filter") -> Filter:
             raise QueryError(f"{here} must be an array of filters, not {_shown(body)}")
         if len(body) < 2:
             raise QueryError(f"{here} must hold at least two filters (Dapr refuses {len(body)})")
-        return Combination(op, tuple(_parse_filter(part, f"{here}[{i}]") for i, part in enumerate(body)))
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        if op == "AND":
+            size.ands += len(body) - 1
+        else:
+            size.ors += len(body) - 1
+        for count, limit in ((size.ands, MAX_ANDS), (size.ors, MAX_ORS)):
+            if count > limit:
+                raise QueryError(f"{here}: the filter joins more than {limit} conditions with {op}, Cosmos DB's limit "
+                                 f"of {limit} {op}s per query (Azure Cosmos DB service quotas); use IN for many "
+                                 "values of one key, or split the search")
+        return Combination(op, tuple(_parse_filter(part, f"{here}[{i}]", depth + 1, size)
+                                     for i, part in enumerate(body)))
     if not isinstance(body, dict):  # EQ.Parse and the others
         raise QueryError(f"{here} must be an object {{\"<key>\": <value>}}, not {_shown(body)}")
     if len(body) != 1:
@@ -193,6 +255,9 @@ def _parse_filter(obj: Any, where: str = "filter") -> Filter:
             raise QueryError(f"{here}: the value of {key!r} must be an array of strings, not {_shown(value)}")
         if not value:
             raise QueryError(f"{here}: the array for {key!r} is empty (Dapr's Cosmos store refuses an empty IN)")
+        if len(value) > MAX_IN_VALUES:
+            raise QueryError(f"{here}: {len(value)} values for {key!r}, past Cosmos DB's limit of {MAX_IN_VALUES} "
+                             "arguments per IN expression (Azure Cosmos DB service quotas); split the search")
         for item in value:
             _check_string(op, key, item, here)
         return Condition(op, key, tuple(value))
@@ -283,8 +348,8 @@ def _check_numbers(value: Any, depth: int = 0) -> None:
     """encoding/json refuses a number beyond float64 (json.loads reads 1e400 as inf)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise QueryError("a number in the query is out of range (Dapr refuses it)")
-    if depth > 200:
-        raise QueryError("the query is nested too deeply")
+    if depth > _MAX_JSON_DEPTH:
+        raise _too_deep(json_levels=True)
     if isinstance(value, dict):
         for item in value.values():
             _check_numbers(item, depth + 1)
@@ -375,7 +440,21 @@ def to_cosmos(query: StateQuery) -> CosmosQuery:
     order = [f"{property_path(s.key, f'sort[{i}]')} {'DESC' if s.descending else 'ASC'}"
              for i, s in enumerate(query.sort)]
     sql = "SELECT * FROM c" + (f" WHERE {where}" if where else "") + (f" ORDER BY {', '.join(order)}" if order else "")
-    return CosmosQuery(sql, tuple(translation.parameters), query.limit, query.token)
+    return _within_limits(CosmosQuery(sql, tuple(translation.parameters), query.limit, query.token),
+                          "the SQL daprd's Cosmos store writes for this query")
+
+
+def _within_limits(query: CosmosQuery, what: str) -> CosmosQuery:
+    """`query`, or QueryError when its SQL or its request is past Cosmos DB's limits."""
+    if len(query.sql) > MAX_SQL_LENGTH:
+        raise QueryError(f"{what} is {len(query.sql):,} characters long, past Cosmos DB's limit of {MAX_SQL_LENGTH:,} "
+                         "(\"Maximum length of SQL query: 512 KB\", Azure Cosmos DB service quotas); shorten it")
+    body = len(json.dumps({"query": query.sql, "parameters": query.parameter_list}, ensure_ascii=False).encode())
+    if body > MAX_REQUEST_BYTES:
+        raise QueryError(f"the query's request (its SQL and parameter values) is {body:,} bytes, past Cosmos DB's "
+                         f"limit of {MAX_REQUEST_BYTES:,} (\"Maximum request size: 2 MB\", Azure Cosmos DB service "
+                         "quotas); search for shorter values")
+    return query
 
 
 @dataclass(frozen=True)
@@ -482,7 +561,9 @@ def dapr_answer_value(value: Any) -> Any:
 # -- raw SQL ---------------------------------------------------------------------------------------
 
 
-_SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+#: A comment; one never closed runs to the end (so the search for its end is made once, not once per
+#: '/*': unclosed, each '/*' scanned the rest of the text — quadratic in the text's length).
+_SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?(?:\*/|\Z)", re.S)
 _PARAMETER = re.compile(r"@[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -490,6 +571,8 @@ def raw_sql(sql: str, parameters: Mapping[str, Any] | None = None) -> CosmosQuer
     """A Cosmos SQL query to run as it is, with `parameters` ({"@name": value}); QueryError unless it
     is one SELECT (Cosmos SQL has no statement that writes, but anything else is not ours to send),
     or when a parameter it names is not given (or one given is not named)."""
+    if len(sql) > MAX_SQL_LENGTH:  # before reading it at all
+        _within_limits(CosmosQuery(sql, ()), "the SQL")
     text = sql.strip()
     bare = _SQL_COMMENT.sub(" ", text).strip()
     first = bare.split(None, 1)[0].upper() if bare else ""
@@ -511,12 +594,20 @@ def raw_sql(sql: str, parameters: Mapping[str, Any] | None = None) -> CosmosQuer
     unused = sorted(set(given) - named)
     if unused:
         raise QueryError(f"parameter {', '.join(unused)} is given but the SQL does not use it")
-    return CosmosQuery(text.rstrip().rstrip(";").rstrip(), tuple({"name": k, "value": v} for k, v in given.items()))
+    return _within_limits(CosmosQuery(text.rstrip().rstrip(";").rstrip(),
+                                      tuple({"name": k, "value": v} for k, v in given.items())), "the SQL")
 
 
 def _strip_strings(sql: str) -> str:
     """The SQL with its string literals blanked (so '@x' or ';' inside a string do not count)."""
-    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", sql)
+    return _STRING.sub("''", sql)
+
+
+#: A string literal; one never closed runs to the end, and a backslash escapes the next character or
+#: ends the text. So a match can never fail once it has started: the scan is linear (a pattern that
+#: could fail made `'\'\'\'…` of 200,000 characters take ten minutes, every escaped quote starting a
+#: scan of the rest).
+_STRING = re.compile(r"'(?:[^'\\]|\\(?:.|\Z))*(?:'|\Z)|\"(?:[^\"\\]|\\(?:.|\Z))*(?:\"|\Z)", re.S)
 
 
 def parse_parameter(text: str) -> tuple[str, Any]:
@@ -640,12 +731,31 @@ def agree(direct: Sequence[DirectItem], via_dapr: Sequence[DaprItem], ordered: b
     return Agreement(compared, only_direct, only_dapr, tuple(different), order_differs, tuple(rounded))
 
 
+_QUERY_FIELDS = ("filter", "sort", "page")
+
+
+def _is_bare_filter(obj: Any) -> bool:
+    """Whether a typed object is the filter alone: one field, neither a field of a Dapr query nor a
+    misspelling of one ('filters', 'Sort ', 'pages' stay a query, whose unknown field Dapr ignores).
+    So a misspelt operator ('eq', 'EQUALS') is refused as it is under "filter" — never read as a
+    query with an unknown field, which Dapr would run as `{}`, matching every item."""
+    import difflib
+
+    if not isinstance(obj, dict) or len(obj) != 1:
+        return False
+    (name,) = obj
+    if name in OPERATORS:
+        return True
+    folded = name.casefold().strip()
+    return folded not in _QUERY_FIELDS and not difflib.get_close_matches(folded, _QUERY_FIELDS, n=1, cutoff=0.75)
+
+
 def parse_search(text: str) -> StateQuery:
     """A query as typed on the command line: a whole Dapr query, or just its filter object
     ('{"EQ": {"k": "v"}}' — which Dapr itself would ignore as an unknown field and match every item)."""
     if isinstance(text, str) and text.strip():
         obj = _loads(text)
-        if isinstance(obj, dict) and len(obj) == 1 and next(iter(obj)) in OPERATORS:
+        if _is_bare_filter(obj):
             obj = {"filter": obj}
         return parse_query(obj)
     return parse_query(text)

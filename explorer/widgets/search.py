@@ -131,8 +131,8 @@ class SearchView(Screen):
                     if len(self.hits) >= MAX_ROWS:
                         self._status(f"the first {MAX_ROWS} keys are shown; narrow the filter for the rest", "yellow")
                         return
-        except ExplorerError as exc:
-            self._status(f"{describe(exc)} · {len(self.hits)} keys shown before it", "red")
+        except ExplorerError as exc:  # a query Cosmos DB refused read nothing: no count of what came before
+            self._status(describe(exc) + (f" · {len(self.hits)} keys shown before it" if self.hits else ""), "red")
             return
         finally:
             self.running = False

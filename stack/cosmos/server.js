@@ -17,6 +17,13 @@ const serverDir = require("path").dirname(require.resolve("@vercel/cosmosdb-serv
 // The query engine exactly as the server resolves it (patches must hit that instance).
 const engine = (name) => require(require.resolve(`@zeit/cosmosdb-query/lib/${name}`, { paths: [serverDir] }));
 
+// Gap fix (docs/local-stack.md, "Query text: length and nesting"): the engine's parser took time
+// exponential in how deeply a query nests parentheses (a 50-deep filter never finished and the
+// server answered nobody); linear-parser.js gives it PEG.js's packrat cache, and refuses a query
+// longer than Cosmos DB's limit with the service's 400.
+const linearParser = require("./linear-parser");
+linearParser.install(engine("parser"), require.resolve("@zeit/cosmosdb-query/lib/parser", { paths: [serverDir] }));
+
 // Gap fix (docs/local-stack.md): the server answers a point read of an id that
 // is not in the given partition with 500 ("Cannot read properties of
 // undefined") instead of Cosmos DB's 404, so Dapr's get of a missing key failed.
@@ -147,8 +154,39 @@ function linearReduces(node) {
   }
   return node;
 }
+// Gap fix (docs/local-stack.md, "Query text: length and nesting"): the engine compiles `a OR b OR c`
+// to nested calls, $h.or($h.or(a, b), c), one level per operand, and V8 could not compile the
+// generated function past about 1,500 (RangeError: a 2,000-OR query, within Cosmos DB's limits, was
+// refused). A chain of one operator becomes one call that applies the same helper left to right:
+// every operand is evaluated as before (helper arguments never short-circuit), the same result.
+helpers.__chain = (name, ...operands) => operands.reduce((acc, operand) => helpers[name](acc, operand));
+const helperName = (node) => node && node.type === "CallExpression" && node.callee.type === "MemberExpression" &&
+  !node.callee.computed && node.callee.object.type === "Identifier" && node.callee.object.name === "$h" &&
+  node.arguments.length === 2 ? node.callee.property.name : undefined;
+function chained(node) {
+  const name = helperName(node);
+  if (name !== "and" && name !== "or") return node;
+  const operands = [];
+  let left = node;
+  for (; helperName(left) === name; left = left.arguments[0]) operands.push(left.arguments[1]);
+  if (operands.length < 2) return node;
+  operands.push(left);
+  return {
+    type: "CallExpression",
+    callee: { type: "MemberExpression", object: { type: "Identifier", name: "$h" }, property: { type: "Identifier", name: "__chain" } },
+    arguments: [{ type: "StringLiteral", value: name }, ...operands.reverse()],
+  };
+}
+function flatChains(node) {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i += 1) flatChains((node[i] = chained(node[i])));
+  } else if (node && typeof node === "object") {
+    for (const key of Object.keys(node)) flatChains((node[key] = chained(node[key])));
+  }
+  return node;
+}
 const transform = transformer.default;
-transformer.default = (ast) => linearReduces(transform(ast));
+transformer.default = (ast) => linearReduces(flatChains(chained(transform(ast))));
 // Also 1: without ORDER BY the engine sorts rows by _rid through its generic
 // comparator, half of a query's evaluation time at 100,000 items. For string
 // _rids (every document's) that comparator is plain string order, so sort on
@@ -241,6 +279,18 @@ function endJournal(docs, rollback) {
   docs._pageCache = null;
 }
 
+const MALFORMED_CONTINUATION = "The continuation token specified in the request is malformed. Re-run the query without it and iterate.";
+
+/** Whether a continuation header is one the server could have issued: JSON of {token: "…"}. */
+function isContinuation(text) {
+  try {
+    const value = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) && typeof value.token === "string";
+  } catch (err) {
+    return false;
+  }
+}
+
 // 2. the page cache: only for requests through the query-documents handler
 const queryRequest = new AsyncLocalStorage();
 const serverQueryDocuments = queryDocuments.default;
@@ -256,7 +306,22 @@ queryDocuments.default = (account, req, res, params) => {
     // skipped here; Documents.query below evaluates the query over that partition only.
     req.headers["x-ms-documentdb-query-enablecrosspartition"] = "true";
   }
-  return queryRequest.run({ partitionHeader }, () => serverQueryDocuments(account, req, res, params));
+  const continuation = req.headers["x-ms-continuation"];
+  if (continuation !== undefined && !isContinuation(Array.isArray(continuation) ? continuation[0] : continuation)) {
+    // Gap fix: the package read a continuation it could not parse as none, and answered from the
+    // first page; Cosmos DB refuses it with 400 and this text (the gateway's wording, quoted in
+    // Azure/azure-cosmos-dotnet-v2#252 and azure-cosmos-dotnet-v3#3416).
+    res.statusCode = 400;
+    return { code: "BadRequest", message: MALFORMED_CONTINUATION };
+  }
+  return queryRequest.run({ partitionHeader }, async () => {
+    const body = await serverQueryDocuments(account, req, res, params);
+    // Cosmos DB's error bodies carry a code; the package's query errors had a message only
+    if (res.statusCode === 400 && body && typeof body === "object" && body.message !== undefined && body.code === undefined) {
+      return { code: "BadRequest", message: body.message };
+    }
+    return body;
+  });
 };
 
 const CACHED_ROWS_PER_COLLECTION = 300000;
@@ -339,6 +404,7 @@ Documents.prototype.query = function query(params, options) {
   const request = queryRequest.getStore();
   if (!request || !this._parent.read()) return itemsQuery.call(this, params, options);
   const { maxItemCount, continuation } = options;
+  linearParser.checkLength(params.query); // before query.js reads it
   const partition = headerPartition(request.partitionHeader);
   const scope = partition === undefined ? null : partition === UNDEFINED_PARTITION ? { undefined: true } : [partition];
   const key = JSON.stringify([params.query, params.parameters || null, scope]);

@@ -200,12 +200,56 @@ def test_sql_mode_with_parameters(stack):
     (["DELETE FROM c", "--sql"], "one SELECT query only"),
     (["SELECT * FROM c WHERE c.id = @id", "--sql"], "no value is given for it"),
     (["SELECT * FROM c", "--sql", "--via", "dapr"], "Dapr's query API takes only its own query language"),
+    # a misspelt operator in the filter alone is refused as under "filter" (it matched every item, exit 0)
+    (['{"eq": {"state": "CA"}}'], "unknown operator 'eq' (operators are upper-case: EQ)"),
+    (['{"EQUALS": {"state": "CA"}}'], "unknown operator 'EQUALS'"),
+    # --token where there is no page to continue (it was ignored)
+    (["SELECT * FROM c", "--sql", "--token", "x"], "--sql reads every page to the end itself"),
+    (['{"filter": {"EQ": {"state": "CA"}}}', "--token", "x"], "this query has no page.limit"),
+    # a mistyped token: Cosmos DB refuses it (the local server read it as none and started again)
+    (['{"page": {"limit": 2}}', "--token", "x"], "The continuation token specified in the request is malformed"),
+    # SQL Cosmos DB refuses: the user's mistake, one line, not "wrote 0 keys … INCOMPLETE"
+    (["SELECT * FRM c", "--sql"], "Cosmos DB refused the query as malformed (400 BadRequest: Expected"),
+    (["SELECT * FROM c WHERE c.a = 'x", "--sql"], "Cosmos DB refused the query as malformed (400 BadRequest: "),
+    # past the limits of docs/search.md
+    (['{"filter": ' + '{"AND": [{"EQ": {"state": "CA"}}, ' * 40 + '{"EQ": {"age": "1"}}' + "]}" * 40 + "}"],
+     "AND/OR nested more than 32 levels deep: past the explorer's limit of 32 levels"),
+    (['{"OR": [' + ", ".join(f'{{"EQ": {{"state": "{n}"}}}}' for n in range(2002)) + "]}"],
+     "Cosmos DB's limit of 2000 ORs per query"),
 ])
 def test_bad_filter_exits_2_with_one_line(stack, args, said):
     result = cli(stack, CACHE_STORE, *args)
     no_traceback(result)
     assert result.returncode == 2, result.stderr
     assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "INCOMPLETE" not in result.stderr and "wrote" not in result.stderr
+
+
+def test_sql_longer_than_cosmos_allows_exits_2_before_it_is_sent(stack):
+    """"Maximum length of SQL query: 512 KB" (Azure Cosmos DB service quotas): refused by the explorer
+    with the limit named (FILTER from stdin: one argument of a command line holds at most 128 KB)."""
+    env = stack.client_env()
+    env.pop("DAPR_GRPC_PORT", None)
+    sql = "SELECT * FROM c WHERE c.id = '" + "x" * 600_000 + "'"
+    result = run_cli(["search", CACHE_STORE, "-", "--sql", "--resources-path", str(REPO / "components")], env,
+                     stdin=sql)
+    no_traceback(result)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "the SQL is 600,031 characters long, past Cosmos DB's limit of 524,288" in result.stderr
+
+
+def test_filter_at_the_depth_limit_runs_both_ways_and_agrees(stack):
+    """32 levels of AND (the explorer's limit), run directly and through daprd: answered, the same."""
+    import time
+
+    node = {"EQ": {"state": "CA"}}
+    for _ in range(32):
+        node = {"AND": [{"NEQ": {"state": "none"}}, node]}
+    started = time.monotonic()
+    both = cli(stack, CACHE_STORE, orjson.dumps({"filter": node}).decode(), "--via", "both", "--json")
+    assert both.returncode == 0, both.stderr
+    assert lines(both)[-1]["agreement"]["agree"] and set(keys_of(both)) == {"person:1", "person:3"}
+    assert time.monotonic() - started < 60
 
 
 def test_ignored_field_is_a_note(stack):
@@ -295,3 +339,40 @@ async def test_tui_search_finds_by_value_both_ways_says_they_agree_and_opens_a_k
             await pilot.press("enter")
             await until(pilot, lambda: not view.running and len(view.hits) == 1, "the partition's CA key")
             assert {str(h.partition_key) for h in view.hits} == {view.partition}
+
+
+async def test_tui_search_refuses_a_typo_a_deep_filter_and_bad_sql_in_one_line(stack):
+    """The TUI holds the CLI's rules: a misspelt operator in the filter alone, a filter nested past the
+    limit and SQL Cosmos DB refuses each give one line in the status — nothing found, nothing counted."""
+    from explorer.app import ExplorerApp
+    from explorer.components import load_components
+    from explorer.widgets.search import SearchView
+
+    from .conftest import stack_env
+    from .test_tui import browse_to, until
+
+    deep = '{"filter": ' + '{"AND": [{"EQ": {"state": "CA"}}, ' * 40 + '{"EQ": {"age": "1"}}' + "]}" * 40 + "}"
+    with stack_env(stack):
+        paths = [stack.resources_path]
+        app = ExplorerApp(load_components(paths), paths, [s.grpc_address for s in stack.sidecars.values()])
+        async with app.run_test(size=(110, 30)) as pilot:
+            await browse_to(pilot, CACHE_STORE, "team-a")
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SearchView), "the search view")
+            view = app.screen
+            status = lambda: str(view.query_one("#search-status").render())  # noqa: E731
+            for text, said in (('{"eq": {"state": "CA"}}', "unknown operator 'eq'"),
+                               (deep, "past the explorer's limit of 32 levels")):
+                view.query_one("#search-query").value = text
+                view.query_one("#search-query").focus()
+                await pilot.press("enter")
+                await until(pilot, lambda: said in status(), f"{said!r} in the status ({status()})")
+                assert not view.hits
+            await pilot.press("ctrl+t", "ctrl+t", "ctrl+t")  # through Dapr, both, then SQL
+            assert view.mode == "sql"
+            view.query_one("#search-query").value = "SELECT * FRM c"
+            view.query_one("#search-query").focus()
+            await pilot.press("enter")
+            await until(pilot, lambda: "refused the query as malformed" in status() and not view.running,
+                        f"Cosmos DB's refusal in the status ({status()})")
+            assert "shown before it" not in status() and not view.hits

@@ -388,6 +388,124 @@ async def test_async_sdk_reads_every_page_of_distinct_and_group_by(local, databa
     assert groups == [2] * MANY
 
 
+# -- query text: length and nesting (linear-parser.js) ---------------------------------------------
+
+#: Every query below must be answered within this (the engine's parser took 3 s at 6 levels of
+#: parentheses, 28 s at 7, and never finished at 50, answering no one meanwhile).
+ANSWER_WITHIN = 20.0
+
+
+def nested_where(depth: int) -> str:
+    """A WHERE clause nesting AND inside AND `depth` times, as daprd's Cosmos store writes a nested
+    filter (components-contrib visitFilters puts each nested AND/OR in parentheses)."""
+    where = "c.team = @team"
+    for _ in range(depth):
+        where = f"c.name != @none AND ({where})"
+    return where
+
+
+def answered_in_time(container, sql, parameters):
+    """The rows, or the 400 the server answered with, within ANSWER_WITHIN seconds."""
+    import concurrent.futures
+    import time
+
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    started = time.monotonic()
+    future = pool.submit(query, container, sql, parameters)
+    try:
+        rows = future.result(timeout=ANSWER_WITHIN)
+    except CosmosHttpResponseError as exc:
+        rows = exc
+    except concurrent.futures.TimeoutError:
+        pytest.fail(f"no answer within {ANSWER_WITHIN} s to a query of {len(sql)} characters")
+    finally:
+        pool.shutdown(wait=False)
+    return rows, time.monotonic() - started
+
+
+@pytest.mark.parametrize("depth", [2, 4, 6, 50, 100])
+def test_nested_query_is_answered_in_bounded_time(employees, depth):
+    """A WHERE clause `depth` levels of parentheses deep answers with its rows, quickly (parsing is
+    linear in the query's length), and the server answers the next query as before."""
+    parameters = [{"name": "@team", "value": LEADERSHIP}, {"name": "@none", "value": "nobody"}]
+    rows, took = answered_in_time(employees, f"SELECT VALUE c.name FROM c WHERE {nested_where(depth)}", parameters)
+    assert not isinstance(rows, Exception), rows
+    assert sorted(rows) == sorted(LEADERS) and took < ANSWER_WITHIN
+    assert len(query(employees, "SELECT VALUE c.id FROM c")) == len(EMPLOYEES) + len(LEADERS)
+
+
+def test_query_nested_past_what_the_server_can_compile_is_refused_and_the_server_goes_on(employees):
+    """Thousands of levels (within Cosmos DB's length limit): 400 at once, never a stalled server."""
+    parameters = [{"name": "@team", "value": LEADERSHIP}, {"name": "@none", "value": "nobody"}]
+    answer, took = answered_in_time(employees, f"SELECT * FROM c WHERE {nested_where(5000)}", parameters)
+    assert isinstance(answer, CosmosHttpResponseError) and answer.status_code == 400, answer
+    assert "nested too deeply" in str(answer) and took < ANSWER_WITHIN
+    assert len(query(employees, "SELECT VALUE c.id FROM c")) == len(EMPLOYEES) + len(LEADERS)
+
+
+def test_two_thousand_ors_are_answered(employees):
+    """2,000 ORs and 2,000 ANDs ("Maximum ORs/ANDs per query", Azure Cosmos DB service quotas until 2019;
+    accounts now allow more): the engine compiled them to calls nested one level per operand, which V8
+    could not compile past about 1,500 (400 "Maximum call stack size exceeded")."""
+    ors = " OR ".join(f"c.name = @n{n}" for n in range(2001))
+    parameters = [{"name": f"@n{n}", "value": LEADERS[n % len(LEADERS)]} for n in range(2001)]
+    rows, took = answered_in_time(employees, f"SELECT VALUE c.name FROM c WHERE {ors}", parameters)
+    assert not isinstance(rows, Exception), rows
+    assert sorted(rows) == sorted(LEADERS) and took < ANSWER_WITHIN
+    ands = " AND ".join(f"c.name != @n{n}" for n in range(2001))
+    parameters = [{"name": f"@n{n}", "value": f"nobody {n}"} for n in range(2001)]
+    rows, _ = answered_in_time(employees, f"SELECT VALUE c.id FROM c WHERE c.team = @t AND {ands}",
+                               [*parameters, {"name": "@t", "value": LEADERSHIP}])
+    assert not isinstance(rows, Exception), rows
+    assert len(rows) == len(LEADERS)
+
+
+def test_query_longer_than_cosmos_allows_is_refused_as_cosmos_refuses_it(employees):
+    """Azure Cosmos DB service quotas, "SQL query limits": "Maximum length of SQL query: 512 KB", which
+    the service's query engine counts in characters (maxSqlQueryInputLength 524288) and refuses with
+    400 "The SQL query text exceeded the maximum limit of 524288 characters." One character less runs."""
+    head = "SELECT VALUE c.id FROM c WHERE c.team = '"
+    at_limit = head + "x" * (524288 - len(head) - 1) + "'"
+    assert len(at_limit) == 524288 and query(employees, at_limit) == []
+    message = refused(employees, at_limit[:-1] + "x'")
+    assert "The SQL query text exceeded the maximum limit of 524288 characters." in message
+    assert "BadRequest" in message  # Cosmos DB's error body names its code
+    assert len(query(employees, "SELECT VALUE c.id FROM c")) == len(EMPLOYEES) + len(LEADERS)
+
+
+def test_a_malformed_continuation_token_is_refused_as_cosmos_refuses_it(employees):
+    """Cosmos DB answers a continuation it cannot read with 400 "The continuation token specified in
+    the request is malformed…" (Azure/azure-cosmos-dotnet-v2#252, azure-cosmos-dotnet-v3#3416); the
+    server read it as none and answered from the first page, so a mistyped token went unnoticed."""
+    for token in ("garbage", "{}", '"+RID:x"'):
+        pages = employees.query_items("SELECT * FROM c", enable_cross_partition_query=True,
+                                      max_item_count=2).by_page(token)
+        with pytest.raises(CosmosHttpResponseError) as caught:
+            list(next(pages))
+        assert caught.value.status_code == 400
+        assert "The continuation token specified in the request is malformed" in str(caught.value)
+    pages = employees.query_items("SELECT * FROM c", enable_cross_partition_query=True, max_item_count=2).by_page()
+    first = [item["id"] for item in next(pages)]
+    rest = [item["id"] for page in employees.query_items("SELECT * FROM c", enable_cross_partition_query=True,
+                                                         max_item_count=2).by_page(pages.continuation_token)
+            for item in page]
+    assert len(first) == 2 and not set(first) & set(rest) and len(first + rest) == len(EMPLOYEES) + len(LEADERS)
+
+
+def test_dapr_query_nested_fifty_deep_is_answered(local):
+    """The filter of the issue, through daprd's own query API: AND inside AND, 50 levels."""
+    sidecar = local.sidecars["chat-api"]
+    store = "statestore-cache-cosmos"
+    prefix = uuid.uuid4().hex[:6]
+    post(sidecar.http_port, f"/v1.0/state/{store}", [{"key": f"{prefix}-{n}", "value": {"tag": prefix, "n": n}}
+                                                     for n in range(3)])
+    where = {"EQ": {"tag": prefix}}
+    for _ in range(50):
+        where = {"AND": [{"NEQ": {"tag": "none"}}, where]}
+    answer = post(sidecar.http_port, f"/v1.0-alpha1/state/{store}/query", {"filter": where})
+    assert sorted(r["key"].split("||")[-1] for r in answer.get("results", [])) == [f"{prefix}-{n}" for n in range(3)]
+
+
 # -- Dapr's own query API -------------------------------------------------------------------------
 
 def test_dapr_query_api_still_works(local):

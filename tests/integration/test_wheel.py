@@ -94,6 +94,7 @@ def test_the_wheel_carries_every_module_and_the_files_the_app_needs(installed):
         assert f"explorer/_data/stack/{name}" in names
     assert not [n for n in names if "node_modules" in n]
     assert "explorer/_data/stack/cosmos/throttle.js" in names  # server.js requires it
+    assert "explorer/_data/stack/cosmos/linear-parser.js" in names  # and this
     assert installed.site_package.is_relative_to(installed.bin.parent) and not installed.site_package.is_relative_to(REPO)
 
 

@@ -149,6 +149,122 @@ def test_a_bare_filter_is_taken_as_the_filter():
     assert parse_search('{"page": {"limit": 2}}').limit == 2
 
 
+@pytest.mark.parametrize("typo", ["eq", "Eq", "EQUALS", "equals", "EQ ", "and", "LIKE", "in"])
+def test_a_typo_in_a_bare_filter_is_refused_as_under_filter(typo):
+    """The shorthand was read as a whole query when its operator was misspelt: Dapr ignores the unknown
+    field, so the search matched every item, with exit 0 — while the same typo under "filter" is refused."""
+    bare = json.dumps({typo: {"state": "CA"}})
+    with pytest.raises(QueryError) as under_filter:
+        parse_search(json.dumps({"filter": {typo: {"state": "CA"}}}))
+    with pytest.raises(QueryError) as alone:
+        parse_search(bare)
+    assert str(alone.value) == str(under_filter.value) and f"unknown operator {typo!r}" in str(alone.value)
+
+
+@pytest.mark.parametrize("field", ["filters", "Filter", "FILTER", "sorts", "pages", "ſort"])
+def test_a_query_field_or_its_misspelling_stays_a_query(field):
+    """A whole query whose field is misspelt runs as daprd runs it (it ignores the field), with a note."""
+    query = parse_search(json.dumps({field: {"EQ": {"state": "CA"}} if "il" in field.casefold() else []}))
+    assert query.notes or field.casefold() in ("filter", "sort")
+
+
+# -- limits: the work a query may ask for (Cosmos DB's documented query limits) ------------------------
+
+
+def nested(depth: int, op: str = "AND") -> dict:
+    """A filter of `depth` levels of AND/OR (1: one AND of two conditions)."""
+    node = {"EQ": {"a": "x"}}
+    for _ in range(depth):
+        node = {op: [{"NEQ": {"b": "y"}}, node]}
+    return node
+
+
+def test_depth_up_to_the_limit_is_read_and_one_more_is_refused():
+    from explorer.core.state_query import MAX_DEPTH
+
+    assert to_cosmos(parse_search(json.dumps({"filter": nested(MAX_DEPTH)}))).sql.count("(") == MAX_DEPTH - 1
+    for depth in (MAX_DEPTH + 1, 50, 98, 5000):  # as text: json.dumps itself cannot write 5,000 levels
+        text = '{"filter": ' + '{"AND": [{"NEQ": {"b": "y"}}, ' * depth + '{"EQ": {"a": "x"}}' + "]}" * depth + "}"
+        with pytest.raises(QueryError) as caught:
+            parse_search(text)
+        said = str(caught.value)
+        assert f"past the explorer's limit of {MAX_DEPTH} levels" in said and "flatten" in said and "\n" not in said
+        assert len(said) < 400, said
+
+
+def test_ands_ors_and_in_values_past_cosmos_limits_are_refused():
+    from explorer.core.state_query import MAX_ANDS, MAX_IN_VALUES, MAX_ORS
+
+    def flat(op, n):
+        return json.dumps({"filter": {op: [{"EQ": {"a": str(i)}} for i in range(n)]}})
+
+    assert to_cosmos(parse_search(flat("AND", MAX_ANDS + 1))).sql.count(" AND ") == MAX_ANDS
+    assert to_cosmos(parse_search(flat("OR", MAX_ORS + 1))).sql.count(" OR ") == MAX_ORS
+    with pytest.raises(QueryError, match=f"more than {MAX_ANDS} conditions with AND, Cosmos DB's limit"):
+        parse_search(flat("AND", MAX_ANDS + 2))
+    with pytest.raises(QueryError, match=f"Cosmos DB's limit of {MAX_ORS} ORs per query"):
+        parse_search(flat("OR", MAX_ORS + 2))
+    # counted over the whole filter, not per AND
+    spread = {"OR": [{"AND": [{"EQ": {"a": str(i)}}, {"EQ": {"b": str(i)}}]} for i in range(MAX_ANDS + 1)]}
+    with pytest.raises(QueryError, match="with AND"):
+        parse_search(json.dumps({"filter": spread}))
+    assert parse_search(json.dumps({"IN": {"a": [str(i) for i in range(MAX_IN_VALUES)]}}))
+    with pytest.raises(QueryError, match=f"past Cosmos DB's limit of {MAX_IN_VALUES} arguments per IN"):
+        parse_search(json.dumps({"IN": {"a": [str(i) for i in range(MAX_IN_VALUES + 1)]}}))
+
+
+def test_sql_and_request_past_cosmos_limits_are_refused():
+    from explorer.core.state_query import MAX_REQUEST_BYTES, MAX_SQL_LENGTH
+
+    long_key = "k" * 400
+    many = {"AND": [{"EQ": {long_key: str(i)}} for i in range(1500)]}  # 1,500 * ~430 characters of SQL
+    with pytest.raises(QueryError, match=f"past Cosmos DB's limit of {MAX_SQL_LENGTH:,}.*512 KB"):
+        to_cosmos(parse_search(json.dumps(many)))
+    with pytest.raises(QueryError, match=f"past Cosmos DB's limit of {MAX_REQUEST_BYTES:,}.*2 MB"):
+        to_cosmos(parse_search(json.dumps({"EQ": {"a": "x" * MAX_REQUEST_BYTES}})))
+    head = "SELECT * FROM c WHERE c.id = '"
+    at_limit = head + "x" * (MAX_SQL_LENGTH - len(head) - 1) + "'"
+    assert raw_sql(at_limit).sql == at_limit
+    with pytest.raises(QueryError, match="the SQL is 524,289 characters long, past Cosmos DB's limit of 524,288"):
+        raw_sql(at_limit + " ")
+    with pytest.raises(QueryError, match="the SQL is"):
+        raw_sql("SELECT " + "/*" * MAX_SQL_LENGTH)  # refused before any of it is read
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 120), st.sampled_from(["AND", "OR"]), st.integers(2, 4))
+def test_any_deep_filter_is_read_or_refused_in_one_line(depth, op, width):
+    """Whatever the depth, reading is bounded: a filter within the limit translates, one past it is
+    refused (never a RecursionError or a traceback); the SQL nests one pair of parentheses a level."""
+    from explorer.core.state_query import MAX_DEPTH
+
+    node = {"EQ": {"a": "x"}}
+    for _ in range(depth):
+        node = {op: [*({"NEQ": {"b": str(i)}} for i in range(width - 1)), node]}
+    text = json.dumps({"filter": node})
+    if depth <= MAX_DEPTH:
+        assert to_cosmos(parse_search(text)).sql.count("(") == depth - 1
+    else:
+        with pytest.raises(QueryError, match="levels deep"):
+            parse_search(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="'\\\"/*-@;x ", max_size=3000))
+def test_raw_sql_reads_any_text_in_linear_time(tail):
+    """Quotes, backslashes and comments in any order: checked at once (an unclosed string of escaped
+    quotes once took ten minutes: every escaped quote started a scan of the rest)."""
+    import time
+
+    started = time.perf_counter()
+    for text in ("SELECT * FROM c WHERE c.a = " + tail, "SELECT * FROM c WHERE c.a = " + tail * 60):
+        try:
+            raw_sql(text)
+        except QueryError:
+            pass
+    assert time.perf_counter() - started < 2.0
+
+
 def test_to_json_round_trips_and_sets_the_token():
     query = parse_query('{"Filter": {"IN": {"a": ["1", "2"]}}, "sort": [{"key": "a", "order": "DESC"}], '
                         '"page": {"limit": 3, "token": "old"}}')
