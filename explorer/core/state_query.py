@@ -449,7 +449,8 @@ def _within_limits(query: CosmosQuery, what: str) -> CosmosQuery:
     if len(query.sql) > MAX_SQL_LENGTH:
         raise QueryError(f"{what} is {len(query.sql):,} characters long, past Cosmos DB's limit of {MAX_SQL_LENGTH:,} "
                          "(\"Maximum length of SQL query: 512 KB\", Azure Cosmos DB service quotas); shorten it")
-    body = len(json.dumps({"query": query.sql, "parameters": query.parameter_list}, ensure_ascii=False).encode())
+    body = len(json.dumps({"query": query.sql, "parameters": query.parameter_list},  # half a surrogate pair: 3 bytes
+                          ensure_ascii=False).encode("utf-8", "surrogatepass"))
     if body > MAX_REQUEST_BYTES:
         raise QueryError(f"the query's request (its SQL and parameter values) is {body:,} bytes, past Cosmos DB's "
                          f"limit of {MAX_REQUEST_BYTES:,} (\"Maximum request size: 2 MB\", Azure Cosmos DB service "

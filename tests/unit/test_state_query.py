@@ -436,3 +436,11 @@ def test_a_refused_key_with_a_newline_is_named_on_one_line():
     with pytest.raises(QueryError, match="holds a quote or a backslash") as refused:
         to_cosmos(parse_query({"filter": {"GTE": {"\\a\n": 1}}}))
     assert "\n" not in str(refused.value)
+
+
+def test_half_a_surrogate_pair_in_a_value_is_measured_not_a_crash():
+    """Found by bench/fuzz_inputs.py after the request-size limit came in: measuring the request's bytes
+    raised UnicodeEncodeError on a value holding half a surrogate pair (a JSON escape anyone can type)."""
+    query = to_cosmos(parse_search('{"EQ": {"k": "\\udfff"}}'))
+    assert query.parameter_list[0]["value"] == "\udfff"
+    assert raw_sql("SELECT * FROM c WHERE c.k = '\ud800'").sql.endswith("'\ud800'")
