@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from rich.cells import get_character_cell_size
+from rich.cells import cell_len, get_character_cell_size, set_cell_size
 
 from explorer.errors import describe, is_retryable
 
@@ -78,6 +78,17 @@ def terminal_safe(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     return _UNSAFE.sub(_shown, text)
+
+
+def terminal_safe_lines(text: str) -> str:
+    """A message of several lines, each one `terminal_safe`: the message's own line breaks are kept, and
+    so is one carriage return at its start (a progress line that rewrites itself). For messages the
+    explorer writes around store text; a name inside one should already be `terminal_safe` (or its
+    newline becomes a line of the message)."""
+    if text.isascii() and text.isprintable():
+        return text
+    start = "\r" if text.startswith("\r") else ""
+    return start + "\n".join(terminal_safe(line) for line in text[len(start):].split("\n"))
 
 
 def json_safe(line: str) -> str:
@@ -391,9 +402,16 @@ def cut_cells(text: str, start: int, end: int) -> str:
     return "".join(out)
 
 
+def fit_cells(text: str, cells: int) -> str:
+    """`text` cut to at most `cells` terminal cells, ending in … when it was longer."""
+    if cell_len(text) <= cells:
+        return text
+    return set_cell_size(text, max(0, cells - 1)) + "…" if cells > 0 else ""
+
+
 def short_etag(etag: str, width: int = 14) -> str:
     """An etag cut to `width` characters for a table column (the editor shows it whole)."""
-    etag = etag.strip('"')
+    etag = terminal_safe(etag.strip('"'))
     return etag if len(etag) <= width else etag[: width - 1] + "…"
 
 

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from explorer.core.model import NO_PARTITION_KEY
+from explorer.widgets.shown import shown
 
 #: The ways a search can run, in the order ctrl+t cycles through them.
 MODES = ("cosmos", "dapr", "both", "sql")
@@ -124,8 +125,8 @@ class SearchView(Screen):
                     if via == ways[0]:
                         for hit in page.hits[:max(0, MAX_ROWS - len(self.hits))]:
                             self.hits.append(hit)
-                            table.add_row(hit.shown_key, "" if hit.partition_key is None else str(hit.partition_key),
-                                          hit.etag, short_value(hit.value, 50))
+                            table.add_row(shown(hit.shown_key), shown("" if hit.partition_key is None else hit.partition_key),
+                                          shown(hit.etag), shown(short_value(hit.value, 50)))
                     more = " · running… (esc stops)"
                     self._status(f"{len(answers[via])} keys via {via} · {charge:,.2f} RU{more}")
                     if len(self.hits) >= MAX_ROWS:
