@@ -265,7 +265,12 @@ async def cmd_get(session: ExplorerSession, args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(out)
     else:
-        Console().print_json(dumps(out))
+        from rich.highlighter import JSONHighlighter
+        from rich.text import Text
+
+        # Indented and coloured as print_json would, but written by json_safe: print_json would write the
+        # value again itself, C1 and bidi characters raw.
+        Console().print(JSONHighlighter()(Text(json_safe(json.dumps(out, indent=2, ensure_ascii=False)))), soft_wrap=True)
         for warning in out.get("warnings", ()):
             print(f"warning: {warning}", file=sys.stderr)
     return 0

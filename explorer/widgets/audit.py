@@ -40,6 +40,9 @@ def fitted_widths(width: int, natural: list[int]) -> list[int]:
     if sum(natural) <= room:
         return natural
     widths = [min(n, max(floor, int(room * share))) for n, (share, floor) in zip(natural, SHARES)]
+    while sum(widths) > room and any(w > floor for w, (_, floor) in zip(widths, SHARES)):
+        widest = max(range(len(widths)), key=lambda n: widths[n] - SHARES[n][1])
+        widths[widest] -= 1  # a floor gives way only when the screen has no room for it
     spare = room - sum(widths)
     for n, want in enumerate(natural):
         if spare <= 0:
