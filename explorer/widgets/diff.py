@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 from explorer.core.restore import DiffReport, KeyDifference, SideKey
 from explorer.widgets.dialogs import syntax
 from explorer.core.display import terminal_safe
-from explorer.widgets.shown import shown
+from explorer.widgets.shown import safe_text, shown_lines
 
 MAX_ROWS = 2000  # rows listed per group; the counts cover every key
 
@@ -72,10 +72,10 @@ class DiffView(Screen):
     def _title(self) -> None:
         where = f" › partition {self.partition}" if self.only_partition else ""
         other = f" with {self.other}" if self.other else ""
-        self.query_one("#diff-title", Static).update(shown(f"Diff — {self.location.store}{where}{other}", "bold"))
+        self.query_one("#diff-title", Static).update(safe_text(f"Diff — {self.location.store}{where}{other}", "bold"))
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#diff-status", Static).update(Text(text, style=style))
+        self.query_one("#diff-status", Static).update(shown_lines(text, style))
 
     def action_scope(self) -> None:
         if self.partition is None:
@@ -143,7 +143,7 @@ class DiffView(Screen):
                   (f"only in {other}", "there", report.only_right),
                   ("different", "diff", report.different))
         for title, tag, rows in groups:
-            options.append(Option(shown(f"{title} ({len(rows):,})", "bold"), disabled=True))
+            options.append(Option(safe_text(f"{title} ({len(rows):,})", "bold"), disabled=True))
             for index, row in enumerate(rows[:MAX_ROWS]):
                 option_id = f"{tag}:{index}"
                 self._rows[option_id] = row

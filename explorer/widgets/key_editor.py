@@ -46,7 +46,7 @@ from explorer.core.expiry import countdown_text
 from explorer.core.writes import why_not_writable
 from explorer.errors import describe, is_retryable
 from explorer.widgets.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
-from explorer.widgets.shown import shown, shown_markup
+from explorer.widgets.shown import safe_text, shown_lines, shown_markup
 
 
 class KeyEditor(Screen):
@@ -84,7 +84,7 @@ class KeyEditor(Screen):
             yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)"
                          if self._why_read_only == "started with --read-only" else f"READ-ONLY — {self._why_read_only}",
                          classes="banner")
-        yield Static(shown(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
+        yield Static(safe_text(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
         yield Static("reading…", id="envelope")
         yield Static("", id="editor-message")
         with VerticalScroll(id="value-view"):
@@ -193,14 +193,14 @@ class KeyEditor(Screen):
         whole = Table.grid(padding=(0, 2))
         whole.add_column(style="bold", no_wrap=True)
         whole.add_column()
-        whole.add_row("key", shown(key.state_key.key))
-        whole.add_row("etag", shown(key.etag))
+        whole.add_row("key", safe_text(key.state_key.key))
+        whole.add_row("etag", safe_text(key.etag))
         whole.add_row("_ts", f"{ts} · {timestamp_text(ts)} · {age_text(ts, now)}")
         whole.add_row("expires", Text.assemble((countdown_text(key.expiry, now), "bold"), (f"  ({key.expiry.reason})", "dim")))
         pairs = Table.grid(padding=(0, 2))
         for style in ("bold", None, "bold", None):
             pairs.add_column(style=style, no_wrap=True)
-        pairs.add_row("partitionKey", shown(key.partition_key), "app-id", shown(key.state_key.app_id or "—"))
+        pairs.add_row("partitionKey", safe_text(key.partition_key), "app-id", safe_text(key.state_key.app_id or "—"))
         pairs.add_row("ttl", "—" if ttl is None else str(ttl), "isBinary", str(key.is_binary).lower())
         whole.add_row("read via", self.opened.read_through)
         return Group(whole, pairs)
@@ -224,7 +224,7 @@ class KeyEditor(Screen):
 
     def _message(self, text: str, level: str) -> None:
         box = self.query_one("#editor-message", Static)
-        box.update(Text(text))
+        box.update(shown_lines(text))
         box.set_classes(level)
         box.display = bool(text)
 

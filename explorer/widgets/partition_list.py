@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 
 from explorer.core.envelope import partition_label
 from explorer.core.display import terminal_safe
-from explorer.widgets.shown import shown
+from explorer.widgets.shown import safe_text
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -156,7 +156,7 @@ class PartitionList(Vertical):
         if decoded is None:
             return Option(_label(partition), id=_option_id(partition))
         text, app, kind = decoded
-        label = shown(text, "" if kind in ("workflow", "actor") else "dim")
+        label = safe_text(text, "" if kind in ("workflow", "actor") else "dim")
         if kind in self._several_apps():
             label.append(f" · {terminal_safe(app)}", style="dim")
         return Option(label, id=_option_id(partition))
@@ -219,7 +219,7 @@ class PartitionList(Vertical):
 
 
 def _label(partition: str) -> Text:
-    return shown(partition) if partition else Text("(empty partition key)", style="dim italic")
+    return safe_text(partition) if partition else Text("(empty partition key)", style="dim italic")
 
 
 def _option_id(partition: str) -> str:

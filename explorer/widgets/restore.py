@@ -28,7 +28,7 @@ from explorer.core.bulk import BulkReport
 from explorer.core.display import short_etag
 from explorer.core.restore import ImportPlan, ImportStep
 from explorer.widgets.bulk import MAX_SHOWN, BulkView
-from explorer.widgets.shown import shown
+from explorer.widgets.shown import safe_text
 
 
 class ImportChoice(ModalScreen[tuple[str, str, bool] | None]):
@@ -94,7 +94,7 @@ class ImportView(BulkView):
         for widget in super().compose():
             if getattr(widget, "id", None) == "bulk-title":
                 how = f"TTL {self.ttl_mode}" + (", over changed keys" if self.overwrite else "")
-                widget = Static(shown(f"Import {self.path} into {self.location.store} ({how})", "bold"),
+                widget = Static(safe_text(f"Import {self.path} into {self.location.store} ({how})", "bold"),
                                 id="bulk-title")
             yield widget
 
@@ -132,8 +132,8 @@ class ImportView(BulkView):
         for decision in plan.decisions[:MAX_SHOWN]:
             style = {ImportStep.SKIP: "yellow", ImportStep.UNCHANGED: "dim"}.get(decision.step, "")
             step = decision.step.value + (f": {decision.reason}" if decision.reason else "")
-            table.add_row(shown(decision.state_key.key), shown(decision.exported.partition),
-                          shown(short_etag(decision.current_etag or decision.exported.etag or "")), shown(step, style))
+            table.add_row(safe_text(decision.state_key.key), safe_text(decision.exported.partition),
+                          safe_text(short_etag(decision.current_etag or decision.exported.etag or "")), safe_text(step, style))
         self._status(f"Dry run: {plan.summary()} — from {len(exported):,} records", "bold")
         count = len(plan.writes)
         if count == 0:

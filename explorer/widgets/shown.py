@@ -13,12 +13,18 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.text import Text
 
-from explorer.core.display import terminal_safe
+from explorer.core.display import terminal_safe, terminal_safe_lines
 
 
-def shown(text: object, style: str = "") -> Text:
+def safe_text(text: object, style: str = "") -> Text:
     """Store text as a Text to draw: one line, every control shown (`\\x1b`, `⏎`), no markup."""
     return Text(terminal_safe(str(text)), style=style, end="")
+
+
+def shown_lines(text: object, style: str = "") -> Text:
+    """A message or status of the explorer's own, which may quote store text: its own line breaks kept,
+    every line terminal-safe."""
+    return Text(terminal_safe_lines(str(text)), style=style, end="")
 
 
 def shown_markup(text: object) -> str:

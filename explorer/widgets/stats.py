@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from explorer.core.display import age_text, fit_cells, terminal_safe
 from explorer.core.envelope import partition_name as label
+from explorer.widgets.shown import shown_lines
 from explorer.core.stats import (
     PartitionStats,
     StatsProgress,
@@ -142,7 +143,7 @@ class StatsView(Screen):
                 f" · sorted by {self.sort}{cut}")
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#stats-status", Static).update(Text(text, style=style))
+        self.query_one("#stats-status", Static).update(shown_lines(text, style))
 
     # -- drawing ------------------------------------------------------------------------------
 
