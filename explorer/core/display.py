@@ -57,6 +57,8 @@ _UNSAFE = re.compile(
     "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
     "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
 )
+# In a JSON text a C0 control is never in a string (JSON escapes them): TAB, LF and CR are whitespace.
+_JSON_UNSAFE = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "", 1))
 _SHOWN = {"\n": "⏎", "\t": "\\t", "\r": "\\r"}
 
 
@@ -99,7 +101,7 @@ def json_safe(line: str) -> str:
     (`"\\udc80"`): the JSON grammar allows the escape, and Python's json reads it back as it was."""
     if line.isascii():
         return line
-    return _UNSAFE.sub(_json_escape, line)
+    return _JSON_UNSAFE.sub(_json_escape, line)
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -148,10 +150,11 @@ class InvalidEdit(ValueError):
 
 
 def pretty_json(value: object) -> str:
-    """JSON as people read it: 2-space indent, non-ASCII kept (keys not reordered). Half a surrogate
-    pair (stored by a writer that allowed one) stays an escape: it is no character to draw or send."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    return _RAW_SURROGATE.sub(lambda half: f"\\u{ord(half.group()):04x}", text)
+    """JSON as people read it: 2-space indent, non-ASCII kept (keys not reordered). What a terminal
+    would act on stays an escape (`json_safe`: C1, bidi and other format characters, separators); so
+    does half a surrogate pair (stored by a writer that allowed one): it is no character to draw or send.
+    The text still reads back to the same value, so it can be edited and saved as it is."""
+    return json_safe(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def pretty_json_bytes(data: bytes) -> str | None:

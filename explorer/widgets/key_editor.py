@@ -39,7 +39,7 @@ from textual.widgets import Footer, Static, TextArea
 
 from explorer.core.display import (
     InvalidEdit, age_text, edit_text_for, hex_dump, parse_base64_edit, parse_json_edit, pretty_json_bytes, size_text,
-    timestamp_text, value_diff,
+    terminal_safe_lines, timestamp_text, value_diff,
 )
 from explorer.core.envelope import decode_value
 from explorer.core.expiry import countdown_text
@@ -172,7 +172,7 @@ class KeyEditor(Screen):
             )
         else:
             pretty = pretty_json_bytes(data)
-            body = syntax(pretty, "json") if pretty is not None else Text(data.decode("utf-8", "replace"))
+            body = syntax(pretty, "json") if pretty is not None else Text(terminal_safe_lines(data.decode("utf-8", "replace")))
         self.query_one("#value", Static).update(body)
         self._message(*self._notes(decoded.warnings))
 

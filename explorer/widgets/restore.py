@@ -42,7 +42,7 @@ class ImportChoice(ModalScreen[tuple[str, str, bool] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Import an export file into {self.store}", classes="dialog-title")
+            yield Label(safe_text(f"Import an export file into {self.store}"), classes="dialog-title")
             yield Input(placeholder="path of a `dapr-explorer export` file (JSON lines)", id="import-path")
             with RadioSet(id="import-ttl"):
                 yield RadioButton("TTL as recorded (what was left at export)", value=True, id="ttl-recorded")

@@ -122,3 +122,20 @@ def test_json_safe_writes_c1_bidi_and_lone_surrogates_as_escapes():
     assert line == '{"k": "\\u009b2J\\u202e\\udc80👍\\u2028"}'
     assert json.loads(line) == {"k": "\u009b2J\u202e\udc80👍\u2028"}
     assert json_safe('"\U000e0001"') == '"\\udb40\\udc01"' and json.loads('"\\udb40\\udc01"') == "\U000e0001"
+
+
+def test_json_safe_keeps_the_whitespace_of_indented_json():
+    text = json.dumps({"k": ["\u009b", "\t"]}, indent=2, ensure_ascii=False)
+    assert json_safe(text) == text.replace("\u009b", "\\u009b")
+
+
+def test_the_editor_shows_a_hostile_value_as_escapes_and_saves_it_back_unchanged():
+    """The key editor's text (pretty_json) holds no raw C1 or bidi character, and saving it as shown
+    sends the same value."""
+    from explorer.core.display import parse_json_edit, pretty_json
+
+    value = {"v": "\u009b2J\u202eabc\u2028end \U0001F600", "\u202ekey": 1}
+    shown = pretty_json(value)
+    assert "\u009b" not in shown and "\u202e" not in shown and "\u2028" not in shown and "\U0001F600" in shown
+    assert "\\u009b2J\\u202eabc\\u2028end" in shown
+    assert json.loads(parse_json_edit(shown)) == value
