@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -40,10 +41,10 @@ from explorer.core.stats import (
 #: (column title, sort) in table order; the sort's first letter is its key.
 COLUMNS = (("Partition", None), ("Keys", "keys"), ("Size", "bytes"), ("<1h", "expiring"), ("<1d", "expiring"),
            ("Oldest", "oldest"), ("Newest", "newest"))
-#: Cells the other columns take (their figures and each column's padding): the partition column gets the rest of
-#: the table's width, at least PARTITION_CELLS, and a longer name is cut with … (one long partition key never
-#: pushes the figures off the screen).
-OTHER_COLUMNS_CELLS = 62
+#: The partition column gets what the figures leave of the table's width (less its own padding and the
+#: scrollbar), at least PARTITION_CELLS; a longer name is cut with … (one long partition key never pushes
+#: the figures off the screen).
+SCROLLBAR_AND_PADDING = 4
 PARTITION_CELLS = 16
 MAX_ROWS = 1000  # rows the table holds (the first by the current sort); the chart and totals count every partition
 REDRAW_EVERY = 0.3  # seconds between redraws while partitions arrive
@@ -160,11 +161,13 @@ class StatsView(Screen):
         cursor = self.shown[table.cursor_row].partition if self.shown and 0 <= table.cursor_row < len(self.shown) else None
         self.shown = sorted_stats(self.stats, self.sort)[:MAX_ROWS]
         now = self.app.now()  # the app's one clock (frozen in snapshots)
-        cells = max(PARTITION_CELLS, (table.size.width or self.app.size.width) - OTHER_COLUMNS_CELLS)
+        figures = [(f"{s.keys:,}", size_figure(s.bytes), f"{s.expiring_hour:,}", f"{s.expiring_day:,}",
+                    age_text(s.oldest or 0, now), age_text(s.newest or 0, now)) for s in self.shown]
+        others = sum(max([len(title), *(cell_len(row[n]) for row in figures)]) + 2 for n, (title, _) in enumerate(COLUMNS[1:]))
+        cells = max(PARTITION_CELLS, (table.size.width or self.app.size.width) - others - SCROLLBAR_AND_PADDING)
         table.clear()
-        for s in self.shown:
-            table.add_row(Text(fit_cells(terminal_safe(label(s.partition)), cells), end=""), f"{s.keys:,}", size_figure(s.bytes), f"{s.expiring_hour:,}",
-                          f"{s.expiring_day:,}", age_text(s.oldest or 0, now), age_text(s.newest or 0, now))
+        for s, row in zip(self.shown, figures):
+            table.add_row(Text(fit_cells(terminal_safe(label(s.partition)), cells), end=""), *row)
         if cursor is not None:
             rows = [s.partition for s in self.shown]
             if cursor in rows:
