@@ -1330,6 +1330,9 @@ def r7(args) -> None:
     count = args.hostile_count
     say(f"R7  hostile names and values ({count} keys)")
     names, partitions = r7_data(count)
+    proof = sum(raw_control_bytes(name.encode("utf-8")) > 0 for name in names)  # the counter sees what it counts
+    figure("R7", "names the counter finds raw controls in, before display", f"{proof:,} of {len(names):,}",
+           "every one", proof == len(names))
     stack = LocalStack(api_logging=False, app_ids=(CACHE_APP,)).start()
     try:
         started = time.monotonic()
