@@ -1361,10 +1361,11 @@ def r7(args) -> None:
                f"({time.monotonic() - started:.1f}s) + {len(partitions) + 1} items with a lone surrogate via the SDK")
         work = Path(tempfile.mkdtemp(prefix="r7-"))
         audit_file = work / "audit.jsonl"
-        raw, tracebacks, runs, wrong_json, out_bytes = r7_cli(stack, names, partitions, placed, raw_control_bytes, work)
+        raw, tracebacks, runs, wrong_json, out_bytes, unexpected = r7_cli(stack, names, partitions, placed, raw_control_bytes, work)
         figure("R7", "CLI runs", f"{runs} runs of 14 subcommands, {out_bytes:,} bytes of output")
         figure("R7", "CLI raw control characters reaching the terminal", raw, "0", raw == 0)
         figure("R7", "CLI tracebacks", tracebacks, "0", tracebacks == 0)
+        figure("R7", "CLI 'unexpected error' exits (no traceback, but a crash)", unexpected, "0", unexpected == 0)
         figure("R7", "--json lines not read back to what was written", wrong_json, "0", wrong_json == 0)
         with Env(stack):
             os.environ["DAPR_EXPLORER_AUDIT_LOG"] = str(audit_file)  # the audit view shows the CLI's hostile writes
@@ -1378,11 +1379,12 @@ def r7(args) -> None:
         stack.stop()
 
 
-def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path) -> tuple[int, int, int, int, int]:
-    """Every subcommand that prints store data, over every partition; (raw, tracebacks, runs, wrong JSON, bytes)."""
+def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path) -> tuple[int, int, int, int, int, int]:
+    """Every subcommand that prints store data, over every partition; (raw, tracebacks, runs, wrong JSON, bytes,
+    unexpected errors)."""
     env = {**cli_env(stack), "COLUMNS": "200"}
     env["DAPR_EXPLORER_AUDIT_LOG"] = str(work / "audit.jsonl")
-    totals = {"raw": 0, "tracebacks": 0, "runs": 0, "json": 0, "bytes": 0}
+    totals = {"raw": 0, "tracebacks": 0, "runs": 0, "json": 0, "bytes": 0, "unexpected": 0}
 
     def run(*argv, stdin: bytes | None = None, codes=(0,)) -> subprocess.CompletedProcess:
         full = [sys.executable, "-m", "explorer", *cli_args(stack, *argv, app=CACHE_APP)]
@@ -1396,6 +1398,9 @@ def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path) -> t
         if TRACEBACK.encode() in result.stdout + result.stderr:
             totals["tracebacks"] += 1
             say(f"    traceback from {argv[:3]}: {result.stderr[-400:]!r}")
+        if b"unexpected error" in result.stderr:  # the last net's one line: no traceback, but a crash all the same
+            totals["unexpected"] += 1
+            say(f"    unexpected error from {argv[:3]}: {result.stderr.splitlines()[-1][:300]!r}")
         if result.returncode not in codes:
             say(f"    exit {result.returncode} from {argv[:3]} (expected {codes}): {result.stderr[-300:]!r}")
             totals["tracebacks"] += result.returncode == 1 and b"unexpected error" in result.stderr
@@ -1451,7 +1456,7 @@ def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path) -> t
     bulk_count = sum(1 for p in placed.values() if p == bulk_partition) + 1
     run("bulk", CACHE_STORE, "set-ttl", "--ttl", "86400", "--partition", bulk_partition, "--confirm", str(bulk_count),
         codes=(0, 1, 4))
-    return totals["raw"], totals["tracebacks"], totals["runs"], totals["json"], totals["bytes"]
+    return totals["raw"], totals["tracebacks"], totals["runs"], totals["json"], totals["bytes"], totals["unexpected"]
 
 
 async def r7_tui(stack, partitions, placed) -> tuple[int, int, int]:
