@@ -123,12 +123,13 @@ RAW_CONTROL = re.compile(
     "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f])")
 
 
-_OWN_PROGRESS = re.compile(r"(?m)^\r")
+_OWN_PROGRESS = re.compile(r"\r(?=[\d,]+/[\d,]+ · )")
 
 
 def raw_controls(text: str) -> int:
-    """How many characters of `text` a terminal would act on (see RAW_CONTROL). A carriage return that
-    starts a line is the explorer's own (a progress line that rewrites itself), not store text."""
+    """How many characters of `text` a terminal would act on (see RAW_CONTROL). The carriage return before
+    a bulk or import progress line ("\r97/126 · …", which rewrites the one before) is the explorer's own,
+    not store text."""
     return sum(1 for match in RAW_CONTROL.finditer(_OWN_PROGRESS.sub("", text)) if match.group(1))
 
 
