@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from explorer.core.display import terminal_safe, terminal_safe_lines
 from explorer.errors import ExplorerError
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def _open_explorer(args: argparse.Namespace, context, table) -> int:
         prepared.apply()
         loaded = load_resources(prepared.resources_paths)  # a bad file is a warning on screen; the others still open
         for problem in loaded.problems:
-            print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
+            print(terminal_safe_lines(f"dapr-explorer: component file problem: {problem}"), file=sys.stderr)
         app = ExplorerApp(list(loaded.components), prepared.resources_paths, prepared.addresses,
                           ca_file=prepared.ca_file, daprd=args.daprd, start_sidecars=not args.no_start_sidecar,
                           component_problems=[str(p) for p in loaded.problems], prepared=prepared, contexts=table,
@@ -233,7 +234,7 @@ def _run_command(args: argparse.Namespace) -> int:
             context_name=prepared.context_name, ru_per_second=prepared.ru_per_second,
             token_variables=prepared.token_variables)
         for problem in session.component_problems:
-            print(f"dapr-explorer: component file problem: {problem}", file=sys.stderr)
+            print(terminal_safe_lines(f"dapr-explorer: component file problem: {problem}"), file=sys.stderr)
         try:
             return await COMMANDS[args.command](session, args)
         finally:
@@ -272,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_command(args)
         return _run_explorer(args)
     except ExplorerError as exc:
-        print(f"dapr-explorer: {exc}", file=sys.stderr)
+        print(terminal_safe_lines(f"dapr-explorer: {exc}"), file=sys.stderr)  # errors quote keys
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -284,6 +285,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         from explorer.errors import describe
 
-        print(f"dapr-explorer: unexpected error: {describe(exc)}. Nothing more was done. "
-              "Set DAPR_EXPLORER_DEBUG=1 for the traceback, and please report it.", file=sys.stderr)
+        print(terminal_safe(f"dapr-explorer: unexpected error: {describe(exc)}. Nothing more was done. "
+                            "Set DAPR_EXPLORER_DEBUG=1 for the traceback, and please report it."), file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import builtins
 import dataclasses
 import json
 import sys
@@ -27,6 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from explorer.core.display import json_safe, terminal_safe, terminal_safe_lines
 from explorer.core.envelope import ValueKind, decode_value, document_id, parse_document_id
 from explorer.core.expiry import countdown_text, effective_expiry
 from explorer.core.model import NO_PARTITION_KEY, KeyValue, MissingPartitionKey, StoreLocation, TtlChoice
@@ -40,12 +42,15 @@ WRITE_COMMANDS = frozenset({"set", "delete", "bulk", "import"})
 
 
 def dumps(obj: Any) -> str:
-    """One JSON line. orjson first; values nested deeper than it allows go through json."""
+    """One JSON line, exact, with nothing in it a terminal acts on (`json_safe`: C1, bidi and other
+    invisible characters as \\u escapes; JSON escapes C0 itself). orjson first; values nested deeper
+    than it allows, or strings holding half a surrogate pair (which orjson refuses), go through json,
+    which writes the half as the escape `\\udc80` — Python's json reads it back as it was."""
     try:
-        return orjson.dumps(obj).decode()
+        return json_safe(orjson.dumps(obj).decode())
     except orjson.JSONEncodeError:
         try:
-            return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+            return json_safe(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
         except (RecursionError, ValueError, TypeError) as exc:
             raise ExplorerError(f"a value is nested too deeply to print as JSON ({exc.__class__.__name__})") from None
 
@@ -54,12 +59,26 @@ def _emit_json(obj: Any) -> None:
     sys.stdout.write(dumps(obj) + "\n")
 
 
+def print(*parts: object, **options: Any) -> None:  # noqa: A001 - every print of this module is human output
+    """`print`, with every line passed through `terminal_safe`: text from a store (keys, partitions, ids,
+    values, errors that quote them) never reaches the terminal raw, whichever line holds it. The line
+    breaks of the message itself are kept (a break inside a key name is not: callers pass names through
+    `terminal_safe` first, which shows it as ⏎), and so is a leading carriage return (progress lines
+    that rewrite themselves)."""
+    builtins.print(*(terminal_safe_lines(str(part)) for part in parts), **options)
+
+
+def _markup(text: object) -> str:
+    """Store text for a Rich markup string: terminal-safe, and its brackets shown, never read as markup."""
+    return escape(terminal_safe(str(text)))
+
+
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    table = Table(title=escape(title), title_justify="left")
+    table = Table(title=_markup(title), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(_markup(cell) for cell in row))
     Console().print(table)
 
 
@@ -118,7 +137,7 @@ async def cmd_partitions(session: ExplorerSession, args: argparse.Namespace) -> 
                 if args.json:
                     _emit_json(_partition_json(pk))
                 else:
-                    print(pk)
+                    print(terminal_safe(str(pk)))
     except ExplorerError as exc:
         raise OutputIncomplete.after(total, "partitions", exc) from exc
     print(f"{total} partitions · {charge:g} RU", file=sys.stderr)
@@ -249,7 +268,12 @@ async def cmd_get(session: ExplorerSession, args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(out)
     else:
-        Console().print_json(dumps(out))
+        from rich.highlighter import JSONHighlighter
+        from rich.text import Text
+
+        # Indented and coloured as print_json would, but written by json_safe: print_json would write the
+        # value again itself, C1 and bidi characters raw.
+        Console().print(JSONHighlighter()(Text(json_safe(json.dumps(out, indent=2, ensure_ascii=False)))), soft_wrap=True)
         for warning in out.get("warnings", ()):
             print(f"warning: {warning}", file=sys.stderr)
     return 0
@@ -284,7 +308,7 @@ async def cmd_set(session: ExplorerSession, args: argparse.Namespace) -> int:
         _emit_json({"id": target.doc_id, "partitionKey": after.partition_key, "etag": after.etag,
                     "ttl": after.document.get("ttl"), "expiresAt": after.expiry.at, "isBinary": after.is_binary})
     else:
-        print(f"saved {args.key} · etag {after.etag} · {countdown_text(after.expiry, time.time())}")
+        print(f"saved {terminal_safe(args.key)} · etag {after.etag} · {countdown_text(after.expiry, time.time())}")
     return 0
 
 
@@ -304,7 +328,7 @@ async def cmd_delete(session: ExplorerSession, args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({"id": target.doc_id, "deleted": True})
     else:
-        print(f"deleted {args.key}")
+        print(f"deleted {terminal_safe(args.key)}")
     return 0
 
 
@@ -776,20 +800,20 @@ def _print_audit_record(console: Console, r, with_diff: bool) -> None:
     from explorer.core.audit import diff_lines
 
     style = _OUTCOME_STYLE.get(r.outcome, "")
-    console.print(f"{escape(r.time)}  [bold]{escape(r.operation)}[/] {escape(r.key)}  "
-                  f"[dim]partition[/] {escape(r.partition_key)}  [{style}]{escape(r.outcome)}[/]")
-    console.print(f"  {escape(r.store)} · {escape(r.user)}@{escape(r.host)} · context {escape(r.context or '-')} · "
-                  f"identity {escape(r.identity or '-')}", style="dim")
+    console.print(f"{_markup(r.time)}  [bold]{_markup(r.operation)}[/] {_markup(r.key)}  "
+                  f"[dim]partition[/] {_markup(r.partition_key)}  [{style}]{_markup(r.outcome)}[/]")
+    console.print(f"  {_markup(r.store)} · {_markup(r.user)}@{_markup(r.host)} · context {_markup(r.context or '-')} · "
+                  f"identity {_markup(r.identity or '-')}", style="dim")
     value = r.value_before if r.operation == "delete" else r.value_after
     size = "" if value.bytes is None else f" · {value.bytes} B sha256 {value.sha256[:12]}…"
-    console.print(f"  etag {escape(r.etag_before or '-')} → {escape(r.etag_after or '-')} · "
-                  f"ttl {escape(r.ttl_choice or '-')}{size}", style="dim")
+    console.print(f"  etag {_markup(r.etag_before or '-')} → {_markup(r.etag_after or '-')} · "
+                  f"ttl {_markup(r.ttl_choice or '-')}{_markup(size)}", style="dim")
     if r.error:
-        console.print(f"  {escape(r.error)}", style=style)
+        console.print(f"  {_markup(r.error)}", style=style)
     if with_diff:
         for line in diff_lines(r):
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-            console.print(f"    {escape(line)}", style=colour, soft_wrap=True)
+            console.print(f"    {_markup(line)}", style=colour, soft_wrap=True)
 
 
 async def _bulk_listing(session: ExplorerSession, location: StoreLocation, args: argparse.Namespace):
@@ -845,7 +869,8 @@ async def _confirm_and_run(session: ExplorerSession, args: argparse.Namespace, l
                     "cancelled": report.cancelled, "stopped": report.stopped})
     for label, items in (("skipped", report.skipped), ("failed", report.failed)):
         for passed in items[:20]:
-            print(f"{label}: {passed.doc_id} [{passed.partition}]: {passed.reason}", file=sys.stderr)
+            print(f"{label}: {terminal_safe(passed.doc_id)} [{terminal_safe(str(passed.partition))}]: "
+                  f"{terminal_safe(passed.reason)}", file=sys.stderr)
         if len(items) > 20:
             print(f"{label}: … and {len(items) - 20:,} more", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
@@ -879,7 +904,8 @@ async def cmd_bulk(session: ExplorerSession, args: argparse.Namespace) -> int:
                         "etag": target.listed.etag, "ttl": target.listed.ttl, "action": action.value})
     elif args.dry_run:
         for target in plan.targets[:args.show]:
-            print(f"  {target.state_key.key}  [{target.listed.partition}]  etag {target.listed.etag}")
+            print(f"  {terminal_safe(target.state_key.key)}  [{terminal_safe(str(target.listed.partition))}]  "
+                  f"etag {target.listed.etag}")
         if plan.count > args.show:
             print(f"  … and {plan.count - args.show:,} more (--show N lists more)")
     print(f"dry run: would {plan.summary()}", file=sys.stderr)
@@ -911,9 +937,10 @@ async def cmd_import(session: ExplorerSession, args: argparse.Namespace) -> int:
         elif args.dry_run or decision.step is ImportStep.SKIP:
             out = sys.stdout if args.dry_run else sys.stderr
             why = f"  ({decision.reason})" if decision.reason else ""
-            print(f"  {decision.step.value:9} {decision.state_key.key}  [{decision.exported.partition}]{why}", file=out)
+            print(f"  {decision.step.value:9} {terminal_safe(decision.state_key.key)}  "
+                  f"[{terminal_safe(str(decision.exported.partition))}]{terminal_safe(why)}", file=out)
     what = f"{len(exported):,} records in {args.file}" if exported else f"{args.file}, which holds no records"
-    print(f"dry run: {plan.summary()} — from {what}", file=sys.stderr)
+    print(f"dry run: {plan.summary()} — from {terminal_safe(what)}", file=sys.stderr)
     writes = plan.writes
     if args.dry_run:
         return 0
@@ -949,19 +976,19 @@ async def cmd_diff(session: ExplorerSession, args: argparse.Namespace) -> int:
         console = Console(highlight=False)
         for title, keys in ((f"only in {args.left}", report.only_left), (f"only in {args.right}", report.only_right)):
             if keys:
-                console.print(f"[bold]{escape(title)}[/] ({len(keys):,})")
+                console.print(f"[bold]{_markup(title)}[/] ({len(keys):,})")
                 for key in keys:
-                    console.print(f"  {escape(key.doc_id)}  [dim]{escape(key.partition)}[/]")
+                    console.print(f"  {_markup(key.doc_id)}  [dim]{_markup(key.partition)}[/]")
         if report.different:
             console.print(f"[bold]different[/] ({len(report.different):,})")
         for d in report.different:
             ttl = f" (ttl {d.left.ttl} → {d.right.ttl})" if "ttl" in d.what else ""
-            console.print(f"  {escape(d.doc_id)}  [dim]{escape(d.right.partition)}[/]: {', '.join(d.what)}{escape(ttl)}")
+            console.print(f"  {_markup(d.doc_id)}  [dim]{_markup(d.right.partition)}[/]: {', '.join(d.what)}{_markup(ttl)}")
             if args.values and ("value" in d.what or "shape" in d.what):
                 text, cut = d.value_diff()
                 for line in text.splitlines():
                     colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-                    console.print(f"    {escape(line)}", style=colour, soft_wrap=True)
+                    console.print(f"    {_markup(line)}", style=colour, soft_wrap=True)
                 if cut:
                     console.print(f"    … {cut} more characters of diff", style="dim")
     for side, ids in skipped.items():
@@ -1112,7 +1139,7 @@ async def cmd_stats(session: ExplorerSession, args: argparse.Namespace) -> int:
 
     found = [s async for s in session.stats(location, progress)]
     if progress_shown:
-        print("\r\033[K", end="", file=sys.stderr)
+        sys.stderr.write("\r\033[K")  # clears the progress line
     ordered = sorted_stats(found, args.sort)
     top = args.top if args.top is not None else (None if args.json else STATS_TOP)
     shown = ordered if top is None else ordered[:top]
@@ -1132,7 +1159,8 @@ async def cmd_stats(session: ExplorerSession, args: argparse.Namespace) -> int:
                  age_text(s.newest or 0, now), f"{s.expiring_hour:,}", f"{s.expiring_day:,}"] for s in shown])
         measure = "bytes" if args.sort == "bytes" else "keys"
         print(f"\nLargest partitions by {measure}:")
-        bars = largest_chart(found, width, min(top or 10, 10), measure, partition_name)  # ten at most: the hot ones
+        bars = largest_chart(found, width, min(top or 10, 10), measure,
+                            lambda pk: terminal_safe(partition_name(pk)))  # ten at most: the hot ones
         for line in bars or ["(no partitions)"]:
             print(line)
         print("\nExpiries (keys, by when they expire from now):")

@@ -3,12 +3,16 @@
 What it is for: one place that turns a decoded value into what the key editor
 draws (pretty JSON, a hex dump), parses what the user typed back into the
 exact bytes Dapr will receive (with the line and column of a mistake), and
-renders the old → new diff shown before a save.
+renders the old → new diff shown before a save; and the one function
+(`terminal_safe`) every human output passes store text through, so that key
+names and values, which anyone who can write the store controls, never drive
+the reader's terminal (and `json_safe`, its counterpart for `--json` lines).
 
 What it must never do: touch the network, the clock (callers pass `now`) or
 a widget; accept an edit that is not valid JSON (or base64 for binary), or
 JSON that Dapr and Cosmos DB would store as something else than was typed;
-or raise anything but InvalidEdit on what the user typed.
+or raise anything but InvalidEdit on what the user typed; or let a control,
+bidi or line-breaking character of store text through `terminal_safe`.
 """
 
 from __future__ import annotations
@@ -23,9 +27,93 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from rich.cells import get_character_cell_size
+from rich.cells import cell_len, get_character_cell_size, set_cell_size
 
 from explorer.errors import describe, is_retryable
+
+
+# What never reaches a terminal raw from store text (key names, partition keys, ids, values, app-ids,
+# etags, file names, errors that quote them):
+# - C0 controls, DEL and C1 controls (U+0080-U+009F; U+009B alone is a CSI to many terminals): ESC
+#   sequences set the title, write the clipboard (OSC 52), clear the screen; TAB, CR and newline move
+#   the cursor, so a key could draw over, or add, lines of a listing. TAB is included: it breaks table
+#   columns and hides what follows it.
+# - bidi controls (U+061C, U+200E/U+200F, U+202A-U+202E, U+2066-U+2069): text that reads backwards.
+# - other invisible format characters (Unicode category Cf: soft hyphen, zero-width space, word
+#   joiner, BOM, invisible operators, interlinear annotations, Egyptian/shorthand/musical format
+#   marks, the language tag U+E0001) and line/paragraph separators (U+2028/U+2029): two keys that
+#   look the same, or text that is not there. Kept: ZWNJ/ZWJ (U+200C/U+200D), which Persian, Indic
+#   scripts and emoji sequences need and which move nothing; tag characters (U+E0020-U+E007F) right
+#   after a black flag (U+1F3F4), the subdivision flags' sequences — anywhere else they are invisible
+#   ASCII in disguise and are shown.
+# - lone surrogates (half of a UTF-16 pair, which a writer may have stored): no character, and they
+#   make every UTF-8 encoder raise.
+# Shown as Python writes them (`\x1b`, `\u202e`, `\udc80`, `\U000e0001`), a newline as `⏎`; every other
+# character, non-ASCII and emoji included, is kept as is. A backslash is kept too: `\x1b` typed as four
+# characters looks like an escaped ESC (the JSON output, which is exact, tells them apart).
+_UNSAFE = re.compile(
+    "\U0001F3F4[\U000E0020-\U000E007F]+"  # a subdivision flag: kept whole
+    "|[\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ud800-\udfff\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+# In a JSON text a C0 control is never in a string (JSON escapes them): TAB, LF and CR are whitespace.
+_JSON_UNSAFE = re.compile(_UNSAFE.pattern.replace("\x00-\x1f", "", 1))
+_SHOWN = {"\n": "⏎", "\t": "\\t", "\r": "\\r"}
+
+
+def _shown(match: re.Match[str]) -> str:
+    character = match.group()
+    if len(character) > 1:  # a flag sequence
+        return character
+    shown = _SHOWN.get(character)
+    if shown is not None:
+        return shown
+    code = ord(character)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def terminal_safe(text: str) -> str:
+    """`text` (from a store) as it can be shown on a terminal: every control, bidi, invisible format or
+    line-breaking character and every lone surrogate written out visibly (see _UNSAFE above); everything
+    else unchanged. One line always; never raises; linear in the length of `text`."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _UNSAFE.sub(_shown, text)
+
+
+def terminal_safe_lines(text: str) -> str:
+    """A message of several lines, each one `terminal_safe`: the message's own line breaks are kept, and
+    so is one carriage return at its start (a progress line that rewrites itself). For messages the
+    explorer writes around store text; a name inside one should already be `terminal_safe` (or its
+    newline becomes a line of the message)."""
+    if text.isascii() and text.isprintable():
+        return text
+    start = "\r" if text.startswith("\r") else ""
+    return start + "\n".join(terminal_safe(line) for line in text[len(start):].split("\n"))
+
+
+def json_safe(line: str) -> str:
+    """A JSON text with every character `terminal_safe` would show written as a JSON escape instead
+    (`\\u009b`, `\\ud83d`…): the same JSON value, byte for byte what a parser reads back, and nothing in
+    it a terminal would act on. Only strings can hold such characters, and in a JSON string an escape
+    means the character itself, so this never changes what the JSON says. A lone surrogate stays one
+    (`"\\udc80"`): the JSON grammar allows the escape, and Python's json reads it back as it was."""
+    if line.isascii():
+        return line
+    return _JSON_UNSAFE.sub(_json_escape, line)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    out = []
+    for character in match.group():
+        code = ord(character)
+        if code > 0xFFFF:  # as a UTF-16 pair, the only way JSON escapes one
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out)
 
 
 def kind_words(value: object) -> str:
@@ -62,10 +150,11 @@ class InvalidEdit(ValueError):
 
 
 def pretty_json(value: object) -> str:
-    """JSON as people read it: 2-space indent, non-ASCII kept (keys not reordered). Half a surrogate
-    pair (stored by a writer that allowed one) stays an escape: it is no character to draw or send."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    return _RAW_SURROGATE.sub(lambda half: f"\\u{ord(half.group()):04x}", text)
+    """JSON as people read it: 2-space indent, non-ASCII kept (keys not reordered). What a terminal
+    would act on stays an escape (`json_safe`: C1, bidi and other format characters, separators); so
+    does half a surrogate pair (stored by a writer that allowed one): it is no character to draw or send.
+    The text still reads back to the same value, so it can be edited and saved as it is."""
+    return json_safe(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 def pretty_json_bytes(data: bytes) -> str | None:
@@ -320,9 +409,16 @@ def cut_cells(text: str, start: int, end: int) -> str:
     return "".join(out)
 
 
+def fit_cells(text: str, cells: int) -> str:
+    """`text` cut to at most `cells` terminal cells, ending in … when it was longer."""
+    if cell_len(text) <= cells:
+        return text
+    return set_cell_size(text, max(0, cells - 1)) + "…" if cells > 0 else ""
+
+
 def short_etag(etag: str, width: int = 14) -> str:
     """An etag cut to `width` characters for a table column (the editor shows it whole)."""
-    etag = etag.strip('"')
+    etag = terminal_safe(etag.strip('"'))
     return etag if len(etag) <= width else etag[: width - 1] + "…"
 
 

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from explorer.core.display import CountSummary, failure_line, pretty_json_bytes
+from explorer.core.display import terminal_safe, terminal_safe_lines, CountSummary, failure_line, pretty_json_bytes
 from explorer.core.envelope import KeyKind, decode_partition
 
 KEYS_PAGE = 100
@@ -141,7 +141,7 @@ class Actors(Screen):
             if type_node is None:
                 type_node = tree.root.add("", expand=True, data=("type", app, actor_type))
                 self.types[app, actor_type] = type_node
-            node = type_node.add(Text(key.actor_id or ""), data=ActorNode(partition, app), allow_expand=True)
+            node = type_node.add(Text(terminal_safe(key.actor_id or "")), data=ActorNode(partition, app), allow_expand=True)
             self.actors[partition] = node
             type_node.set_label(self._type_label(app, actor_type, type_node))
         if tree.cursor_node is None and tree.root.children:
@@ -178,7 +178,7 @@ class Actors(Screen):
                 child.remove()
         for row in page.rows:
             state_key = parse_document_id(row.id, self.location.key_prefix, self.location.store)
-            node.add_leaf(Text(state_key.actor_key or row.id), data=KeyNode(row.id, row.partition_key))
+            node.add_leaf(Text(terminal_safe(state_key.actor_key or row.id)), data=KeyNode(row.id, row.partition_key))
         if page.continuation:
             node.add_leaf(Text("… more keys (enter)", style="dim"), data=MoreNode(actor))
         elif not page.rows and token is None:
@@ -229,7 +229,7 @@ class Actors(Screen):
             lines.append(Text(f"binary · {len(data):,} bytes", style="bold"))
             lines.append(Text(hex_dump(data)))
         else:
-            lines.append(Text(data.decode("utf-8", "replace")))
+            lines.append(Text(terminal_safe_lines(data.decode("utf-8", "replace"))))
         self.shown_key = key.doc_id
         body.update(Group(*lines))
         self._status()

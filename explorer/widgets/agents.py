@@ -35,6 +35,7 @@ from explorer.core.agents import tool_error
 from explorer.core.display import failure_line
 from explorer.widgets.row_table import RowTable
 from explorer.widgets.workflows import STATUS_TONES, when
+from explorer.widgets.shown import shown_lines
 
 READ_ONLY_BANNER = "READ-ONLY SESSION — browse everything; nothing can be written (--read-only)"
 TEAM_COLUMNS = [("Team", 4, 20), ("Agent", 5, 28), ("Flags", 5, 44), ("Role", 4, 32), ("LLM", 3, 32),
@@ -232,7 +233,7 @@ class _Base(Screen):
 
     def _message(self, text: str, level: str = "") -> None:
         box = self.query_one("#ag-message", Static)
-        box.update(Text(text))
+        box.update(shown_lines(text))
         box.set_classes(level)
         box.display = bool(text)
 

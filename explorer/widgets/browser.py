@@ -37,6 +37,7 @@ from explorer.widgets.dialogs import CopyChoice, DoctorFindings, GoTo
 from explorer.widgets.key_table import KeyEntry, KeyTable
 from explorer.widgets.partition_list import PartitionList
 from explorer.widgets.store_list import Badge, StoreList
+from explorer.widgets.shown import safe_text, shown_lines, shown_markup
 
 KEY_PAGE = 100
 WINDOW_PAGES = 10  # the key table holds at most this many pages of rows
@@ -284,7 +285,7 @@ class Browser(Screen):
         self.window = KeyWindow(max_pages=WINDOW_PAGES)
         self.keys.reset()
         self._keys_span = ""
-        self.query_one("#keys-title", Static).update(Text(f"{self.store} › {self.partitions.title(partition)}"))
+        self.query_one("#keys-title", Static).update(safe_text(f"{self.store} › {self.partitions.title(partition)}"))
         self._keys_message("")
         request = self.window.next_request()
         if request is not None:
@@ -338,7 +339,7 @@ class Browser(Screen):
         self._keys_span = span
         marked = len(self.keys.marked)
         marks = f" · {marked:,} marked (B: bulk)" if marked else ""
-        self.query_one("#keys-title", Static).update(Text(f"{self.partitions.title(self.partition or '')}{span}{marks}"))
+        self.query_one("#keys-title", Static).update(safe_text(f"{self.partitions.title(self.partition or '')}{span}{marks}"))
 
     def on_key_table_marks_changed(self, message: KeyTable.MarksChanged) -> None:
         if self.partition is not None:
@@ -376,7 +377,7 @@ class Browser(Screen):
         """`text` under the key table; `failed` ("partitions", "keys") when it is an error, which
         takes edit and delete away until the pane shows something else."""
         box = self.query_one("#keys-message", Static)
-        box.update(Text(text))
+        box.update(shown_lines(text))
         box.display = bool(text)
         if failed != self.keys_failed:
             self.keys_failed = failed
@@ -564,14 +565,14 @@ class Browser(Screen):
         try:
             found = await self.session.find_id(self.location, text)
         except Exception as exc:  # noqa: BLE001
-            self.notify(describe(exc), severity="error")
+            self.notify(shown_markup(describe(exc)), severity="error")
             return
         if not found:
-            self.notify(f"no item with id or key {text!r} in {self.location.store}", severity="error")
+            self.notify(shown_markup(f"no item with id or key {text!r} in {self.location.store}"), severity="error")
             return
         if len({f.partition for f in found}) > 1:
             where = ", ".join(sorted({f.partition for f in found}))
-            self.notify(f"{text!r} is in {len(found)} partitions ({where}); opening the first", severity="warning")
+            self.notify(shown_markup(f"{text!r} is in {len(found)} partitions ({where}); opening the first"), severity="warning")
         first = found[0]
         self.partitions.select(first.partition)
         self.open_partition(first.partition)

@@ -35,6 +35,7 @@ from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, Listed, count_t
 from explorer.core.display import short_etag
 from explorer.core.envelope import parse_document_id
 from explorer.core.expiry import MAX_TTL
+from explorer.widgets.shown import safe_text, shown_lines
 
 MAX_SHOWN = 1000  # dry-run rows drawn; the counts cover every key
 PROGRESS_EVERY = 0.1  # seconds between redraws of a running bulk action's progress
@@ -61,7 +62,7 @@ class BulkChoice(ModalScreen[BulkRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
-            yield Label(f"Bulk action — {self._store} › {self._partition}", classes="dialog-title")
+            yield Label(safe_text(f"Bulk action — {self._store} › {self._partition}"), classes="dialog-title")
             with RadioSet(id="bulk-action"):
                 yield RadioButton("delete", value=True, id="bulk-delete")
                 yield RadioButton("set a TTL (seconds, below)", id="bulk-set-ttl")
@@ -70,7 +71,7 @@ class BulkChoice(ModalScreen[BulkRequest | None]):
             with RadioSet(id="bulk-selection"):
                 yield RadioButton(f"the {self._marked:,} marked key{'' if self._marked == 1 else 's'}",
                                   value=self._marked > 0, id="bulk-marked", disabled=self._marked == 0)
-                yield RadioButton(f"every key of partition {self._partition}", value=self._marked == 0,
+                yield RadioButton(safe_text(f"every key of partition {self._partition}"), value=self._marked == 0,
                                   id="bulk-partition")
             yield Static("Nothing is written yet: the dry run comes first.", classes="dialog-subtitle")
             yield Static("", id="bulk-choice-error", classes="dialog-error")
@@ -155,7 +156,7 @@ class BulkView(Screen[bool]):
     def compose(self) -> ComposeResult:
         which = f"the {len(self.marked):,} marked keys" if self.request.marked_only else "every key"
         verb = self.request.action.verb(self.request.ttl_seconds)
-        yield Static(Text(f"Bulk — {verb} {which} of {self.location.store} › {self.partition}", style="bold"),
+        yield Static(safe_text(f"Bulk — {verb} {which} of {self.location.store} › {self.partition}", "bold"),
                      id="bulk-title")
         yield Static("listing the keys…", id="bulk-status")
         table = DataTable(id="bulk-keys", cursor_type="row", zebra_stripes=True)
@@ -177,7 +178,7 @@ class BulkView(Screen[bool]):
         self.dry_run()
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#bulk-status", Static).update(Text(text, style=style))
+        self.query_one("#bulk-status", Static).update(shown_lines(text, style))
 
     # -- the dry run --------------------------------------------------------------------------
 
@@ -206,11 +207,11 @@ class BulkView(Screen[bool]):
         what = {BulkAction.DELETE: "delete", BulkAction.SET_TTL: f"ttl {plan.ttl_seconds:,}s" if plan.ttl_seconds
                 else "", BulkAction.REMOVE_TTL: "ttl -1"}[plan.action]
         for target in plan.targets[:MAX_SHOWN]:
-            table.add_row(target.state_key.key, target.listed.partition, short_etag(target.listed.etag), what)
+            table.add_row(safe_text(target.state_key.key), safe_text(target.listed.partition), safe_text(short_etag(target.listed.etag)),
+                          what)
         for passed in plan.passed[:max(0, MAX_SHOWN - plan.count)]:
             key = parse_document_id(passed.doc_id, location.key_prefix, location.store).key
-            table.add_row(Text(key, style="dim"), passed.partition, "", Text(f"left alone: {passed.reason}",
-                                                                             style="yellow"))
+            table.add_row(safe_text(key, "dim"), safe_text(passed.partition), "", safe_text(f"left alone: {passed.reason}", "yellow"))
         shown = min(MAX_SHOWN, plan.count + len(plan.passed))
         more = f" · the first {shown:,} of {plan.count + len(plan.passed):,} keys are listed" if shown < \
             plan.count + len(plan.passed) else ""

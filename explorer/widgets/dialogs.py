@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from explorer.core.display import terminal_safe, terminal_safe_lines
 from explorer.core.doctor import Finding
 
 if TYPE_CHECKING:
@@ -30,11 +31,11 @@ def syntax(text: str, lexer: str):
         for line in text.splitlines():
             style = "red" if line.startswith("-") else "green" if line.startswith("+") else "cyan" \
                 if line.startswith("@@") else ""
-            out.append(line + "\n", style=style)
+            out.append(terminal_safe(line) + "\n", style=style)
         return out
     from textual.highlight import highlight
 
-    return highlight(text, language=lexer)
+    return highlight(terminal_safe_lines(text), language=lexer)  # store text: its own lines kept, each safe
 
 
 SEVERITY_STYLE = {"ERROR": "bold red", "WARNING": "bold yellow", "INFO": "cyan"}
@@ -56,7 +57,7 @@ class ConfirmSave(ModalScreen["TtlChoice | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
             verb = "Overwrite" if self._overwrite else "Save"
-            yield Label(f"{verb} {self._key} through Dapr?", classes="dialog-title")
+            yield Label(Text(f"{verb} {terminal_safe(self._key)} through Dapr?"), classes="dialog-title")
             if self._overwrite:
                 yield Static("Without the etag check: the version in the store now is replaced by yours.",
                              classes="dialog-warning")
@@ -126,16 +127,16 @@ class EtagConflict(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body wide"):
-            yield Label(f"Etag conflict: {self._key} changed since you opened it", classes="dialog-title")
+            yield Label(Text(f"Etag conflict: {terminal_safe(self._key)} changed since you opened it"), classes="dialog-title")
             what = "It was deleted meanwhile." if self._theirs is None else \
                 f"Your edit was made on etag {self._your_etag}; the store now has {self._their_etag}."
-            yield Static(f"Nothing was written. {what}", classes="dialog-warning")
+            yield Static(Text(f"Nothing was written. {terminal_safe(what)}"), classes="dialog-warning")
             with Horizontal(classes="conflict-panes"):
                 with VerticalScroll(classes="conflict-pane"):
                     yield Label("Yours (not saved)", classes="dialog-subtitle")
                     yield Static(syntax(self._yours, "json"), id="conflict-yours")
                 with VerticalScroll(classes="conflict-pane"):
-                    yield Label(f"In the store now ({self._their_etag or 'deleted'})", classes="dialog-subtitle")
+                    yield Label(Text(f"In the store now ({terminal_safe(self._their_etag or 'deleted')})"), classes="dialog-subtitle")
                     yield Static(syntax(self._theirs, "json") if self._theirs
                                  is not None else Text("(deleted)", style="dim"), id="conflict-theirs")
             with Horizontal(classes="dialog-buttons"):
@@ -162,10 +163,10 @@ class ConfirmDelete(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
-            yield Label(f"Delete {self._key}?", classes="dialog-title")
-            yield Static(f"Partition {self._partition} · etag {self._etag}\n"
+            yield Label(Text(f"Delete {terminal_safe(self._key)}?"), classes="dialog-title")
+            yield Static(Text(f"Partition {terminal_safe(str(self._partition))} · etag {terminal_safe(str(self._etag))}\n"
                          "Deleted through Dapr with the etag check: if it changed since you opened it, "
-                         "nothing is deleted.")
+                         "nothing is deleted."))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Delete (y)", variant="error", id="yes")
                 yield Button("Cancel (n)", id="no")
@@ -190,7 +191,8 @@ class TypeContextName(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body production"):
             yield Label(f"Production context {self._name}", classes="dialog-title")
-            yield Static(f"About to {self._what}.\nType the context's name to send it; esc cancels and nothing is sent.")
+            yield Static(Text(f"About to {terminal_safe(self._what)}.\nType the context's name to send it; esc cancels and "
+                              "nothing is sent."))
             yield Input(placeholder="the context's name", id="context-name")
             yield Static("", id="context-name-error", classes="dialog-error")
 
@@ -222,7 +224,7 @@ class GoTo(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-body"):
-            yield Label(f"Go to — {self._store}", classes="dialog-title")
+            yield Label(Text(f"Go to — {self._store}"), classes="dialog-title")
             with RadioSet(id="goto-what"):
                 yield RadioButton("partition key", value=self._what == "partition", id="goto-partition")
                 yield RadioButton("document id or Dapr key", value=self._what == "id", id="goto-id")

@@ -26,6 +26,8 @@ from textual.widgets.option_list import Option
 
 from explorer.core.restore import DiffReport, KeyDifference, SideKey
 from explorer.widgets.dialogs import syntax
+from explorer.core.display import terminal_safe
+from explorer.widgets.shown import safe_text, shown_lines
 
 MAX_ROWS = 2000  # rows listed per group; the counts cover every key
 
@@ -70,10 +72,10 @@ class DiffView(Screen):
     def _title(self) -> None:
         where = f" › partition {self.partition}" if self.only_partition else ""
         other = f" with {self.other}" if self.other else ""
-        self.query_one("#diff-title", Static).update(Text(f"Diff — {self.location.store}{where}{other}", style="bold"))
+        self.query_one("#diff-title", Static).update(safe_text(f"Diff — {self.location.store}{where}{other}", "bold"))
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#diff-status", Static).update(Text(text, style=style))
+        self.query_one("#diff-status", Static).update(shown_lines(text, style))
 
     def action_scope(self) -> None:
         if self.partition is None:
@@ -141,16 +143,16 @@ class DiffView(Screen):
                   (f"only in {other}", "there", report.only_right),
                   ("different", "diff", report.different))
         for title, tag, rows in groups:
-            options.append(Option(Text(f"{title} ({len(rows):,})", style="bold"), disabled=True))
+            options.append(Option(safe_text(f"{title} ({len(rows):,})", "bold"), disabled=True))
             for index, row in enumerate(rows[:MAX_ROWS]):
                 option_id = f"{tag}:{index}"
                 self._rows[option_id] = row
                 if isinstance(row, KeyDifference):
                     ttl = f" (ttl {row.left.ttl} → {row.right.ttl})" if "ttl" in row.what else ""
-                    label = Text.assemble(f"  {row.doc_id}  ", (row.right.partition, "dim"),
-                                          f"  {', '.join(row.what)}{ttl}")
+                    label = Text.assemble(f"  {terminal_safe(row.doc_id)}  ", (terminal_safe(str(row.right.partition)), "dim"),
+                                          f"  {', '.join(row.what)}{terminal_safe(ttl)}")
                 else:
-                    label = Text.assemble(f"  {row.doc_id}  ", (row.partition, "dim"))
+                    label = Text.assemble(f"  {terminal_safe(row.doc_id)}  ", (terminal_safe(str(row.partition)), "dim"))
                 options.append(Option(label, id=option_id))
             if len(rows) > MAX_ROWS:
                 options.append(Option(Text(f"  … and {len(rows) - MAX_ROWS:,} more", style="dim"), disabled=True))

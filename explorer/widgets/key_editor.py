@@ -39,13 +39,14 @@ from textual.widgets import Footer, Static, TextArea
 
 from explorer.core.display import (
     InvalidEdit, age_text, edit_text_for, hex_dump, parse_base64_edit, parse_json_edit, pretty_json_bytes, size_text,
-    timestamp_text, value_diff,
+    terminal_safe_lines, timestamp_text, value_diff,
 )
 from explorer.core.envelope import decode_value
 from explorer.core.expiry import countdown_text
 from explorer.core.writes import why_not_writable
 from explorer.errors import describe, is_retryable
 from explorer.widgets.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
+from explorer.widgets.shown import safe_text, shown_lines, shown_markup
 
 
 class KeyEditor(Screen):
@@ -83,7 +84,7 @@ class KeyEditor(Screen):
             yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)"
                          if self._why_read_only == "started with --read-only" else f"READ-ONLY — {self._why_read_only}",
                          classes="banner")
-        yield Static(Text(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
+        yield Static(safe_text(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
         yield Static("reading…", id="envelope")
         yield Static("", id="editor-message")
         with VerticalScroll(id="value-view"):
@@ -171,7 +172,7 @@ class KeyEditor(Screen):
             )
         else:
             pretty = pretty_json_bytes(data)
-            body = syntax(pretty, "json") if pretty is not None else Text(data.decode("utf-8", "replace"))
+            body = syntax(pretty, "json") if pretty is not None else Text(terminal_safe_lines(data.decode("utf-8", "replace")))
         self.query_one("#value", Static).update(body)
         self._message(*self._notes(decoded.warnings))
 
@@ -192,14 +193,14 @@ class KeyEditor(Screen):
         whole = Table.grid(padding=(0, 2))
         whole.add_column(style="bold", no_wrap=True)
         whole.add_column()
-        whole.add_row("key", Text(key.state_key.key))
-        whole.add_row("etag", Text(key.etag))
+        whole.add_row("key", safe_text(key.state_key.key))
+        whole.add_row("etag", safe_text(key.etag))
         whole.add_row("_ts", f"{ts} · {timestamp_text(ts)} · {age_text(ts, now)}")
         whole.add_row("expires", Text.assemble((countdown_text(key.expiry, now), "bold"), (f"  ({key.expiry.reason})", "dim")))
         pairs = Table.grid(padding=(0, 2))
         for style in ("bold", None, "bold", None):
             pairs.add_column(style=style, no_wrap=True)
-        pairs.add_row("partitionKey", Text(key.partition_key), "app-id", key.state_key.app_id or "—")
+        pairs.add_row("partitionKey", safe_text(key.partition_key), "app-id", safe_text(key.state_key.app_id or "—"))
         pairs.add_row("ttl", "—" if ttl is None else str(ttl), "isBinary", str(key.is_binary).lower())
         whole.add_row("read via", self.opened.read_through)
         return Group(whole, pairs)
@@ -223,7 +224,7 @@ class KeyEditor(Screen):
 
     def _message(self, text: str, level: str) -> None:
         box = self.query_one("#editor-message", Static)
-        box.update(Text(text))
+        box.update(shown_lines(text))
         box.set_classes(level)
         box.display = bool(text)
 
@@ -345,7 +346,7 @@ class KeyEditor(Screen):
         self._stop_editing()
         self._show()
         self._message(f"saved · new etag {after.etag} · {countdown_text(after.expiry, self.app.now())}", "success")
-        self.notify(f"saved {key.state_key.key}")
+        self.notify(f"saved {shown_markup(key.state_key.key)}")
         self.check_through_dapr(self.opened)  # does Dapr read back what was saved?
 
     async def _show_conflict(self, value: bytes, shown: str, ttl) -> None:
@@ -393,7 +394,7 @@ class KeyEditor(Screen):
         except Exception as exc:  # noqa: BLE001
             self._message(f"{describe(exc)} — nothing was deleted", "error")
             return
-        self.notify(f"deleted {key.state_key.key}")
+        self.notify(f"deleted {shown_markup(key.state_key.key)}")
         self.dismiss("deleted")
 
     def action_reload(self) -> None:

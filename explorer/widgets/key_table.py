@@ -31,7 +31,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from explorer.core.display import age_text, cut_cells, short_etag
+from explorer.core.display import age_text, cut_cells, short_etag, terminal_safe
 from explorer.core.envelope import KeyKind, StateKey
 from explorer.core.expiry import Expiry, ExpiryKind, countdown_text
 from explorer.widgets.line_strip import LineStrip
@@ -231,7 +231,7 @@ class KeyTable(ScrollView, can_focus=True):
         self._ttl_text[entry.doc_id], self._ttl_tone[entry.doc_id] = ttl_cell(entry, now)
         self._age_text[entry.doc_id] = age_text(entry.ts, now)
         self._key_width = min(KEY_WIDTH[1], max(self._key_width, cell_len(self._key_text(entry)[0])))
-        self._app_width = max(self._app_width, cell_len(entry.state_key.app_id or "—"))
+        self._app_width = max(self._app_width, cell_len(terminal_safe(entry.state_key.app_id or "—")))
 
     def _columns(self) -> list[tuple[str, int]]:
         return [("Key", self._key_width), *FIXED, ("App", self._app_width)]
@@ -307,7 +307,7 @@ class KeyTable(ScrollView, can_focus=True):
 
     def _app_cell(self, entry: KeyEntry) -> str:
         """The app cell, padded to the end of the line when the line is narrower than the table."""
-        app = entry.state_key.app_id or "—"
+        app = terminal_safe(entry.state_key.app_id or "—")
         cell = self._app_cells.get(app)
         if cell is None:
             width = self._app_width + max(0, self._frame[6] - self._row_length)
@@ -513,7 +513,12 @@ class KeyTable(ScrollView, can_focus=True):
             self.post_message(self.KeyChosen(self.current))
 
     def _key_text(self, entry: KeyEntry) -> tuple[str, str]:
-        """The key column's text and tone: actor and workflow keys by what tells them apart."""
+        """The key column's text and tone: actor and workflow keys by what tells them apart; store text
+        terminal-safe (a newline in a key is ⏎, never a second line across the panes)."""
+        text, tone = self._key_words(entry)
+        return terminal_safe(text), tone
+
+    def _key_words(self, entry: KeyEntry) -> tuple[str, str]:
         key = entry.state_key
         kind = key.kind
         if kind is KeyKind.PLAIN:

@@ -21,6 +21,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from explorer.core.envelope import partition_label
+from explorer.core.display import terminal_safe
+from explorer.widgets.shown import safe_text
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -129,9 +131,9 @@ class PartitionList(Vertical):
         """`partition` as a title says it: decoded (`workflow order-1001 · app`) unless raw."""
         decoded = None if self.raw else self._labels.get(partition)
         if decoded is None:
-            return partition if partition else "(empty partition key)"
+            return terminal_safe(partition) if partition else "(empty partition key)"
         text, app, kind = decoded
-        return text + (f" · {app}" if kind in self._several_apps() else "")
+        return terminal_safe(text + (f" · {app}" if kind in self._several_apps() else ""))
 
     # -- labels ---------------------------------------------------------------------------
 
@@ -154,9 +156,9 @@ class PartitionList(Vertical):
         if decoded is None:
             return Option(_label(partition), id=_option_id(partition))
         text, app, kind = decoded
-        label = Text(text, style="" if kind in ("workflow", "actor") else "dim")
+        label = safe_text(text, "" if kind in ("workflow", "actor") else "dim")
         if kind in self._several_apps():
-            label.append(f" · {app}", style="dim")
+            label.append(f" · {terminal_safe(app)}", style="dim")
         return Option(label, id=_option_id(partition))
 
     def _redraw(self) -> None:
@@ -217,7 +219,7 @@ class PartitionList(Vertical):
 
 
 def _label(partition: str) -> Text:
-    return Text(partition) if partition else Text("(empty partition key)", style="dim italic")
+    return safe_text(partition) if partition else Text("(empty partition key)", style="dim italic")
 
 
 def _option_id(partition: str) -> str:

@@ -27,6 +27,7 @@ from explorer.core.bulk import BulkReport
 from explorer.core.display import short_etag
 from explorer.core.restore import ImportPlan, ImportStep
 from explorer.widgets.bulk import MAX_SHOWN, BulkView
+from explorer.widgets.shown import safe_text
 
 
 class ImportChoice(ModalScreen[tuple[str, str, bool] | None]):
@@ -40,7 +41,7 @@ class ImportChoice(ModalScreen[tuple[str, str, bool] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Import an export file into {self.store}", classes="dialog-title")
+            yield Label(safe_text(f"Import an export file into {self.store}"), classes="dialog-title")
             yield Input(placeholder="path of a `dapr-explorer export` file (JSON lines)", id="import-path")
             with RadioSet(id="import-ttl"):
                 yield RadioButton("TTL as recorded (what was left at export)", value=True, id="ttl-recorded")
@@ -92,7 +93,7 @@ class ImportView(BulkView):
         for widget in super().compose():
             if getattr(widget, "id", None) == "bulk-title":
                 how = f"TTL {self.ttl_mode}" + (", over changed keys" if self.overwrite else "")
-                widget = Static(Text(f"Import {self.path} into {self.location.store} ({how})", style="bold"),
+                widget = Static(safe_text(f"Import {self.path} into {self.location.store} ({how})", "bold"),
                                 id="bulk-title")
             yield widget
 
@@ -129,8 +130,8 @@ class ImportView(BulkView):
         for decision in plan.decisions[:MAX_SHOWN]:
             style = {ImportStep.SKIP: "yellow", ImportStep.UNCHANGED: "dim"}.get(decision.step, "")
             step = decision.step.value + (f": {decision.reason}" if decision.reason else "")
-            table.add_row(decision.state_key.key, decision.exported.partition,
-                          short_etag(decision.current_etag or decision.exported.etag or ""), Text(step, style=style))
+            table.add_row(safe_text(decision.state_key.key), safe_text(decision.exported.partition),
+                          safe_text(short_etag(decision.current_etag or decision.exported.etag or "")), safe_text(step, style))
         self._status(f"Dry run: {plan.summary()} — from {len(exported):,} records", "bold")
         count = len(plan.writes)
         if count == 0:

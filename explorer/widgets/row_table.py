@@ -29,6 +29,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from explorer.core.display import terminal_safe
+
 NEAR_END = 10  # ask for more rows when the cursor is this close to the last one
 
 Row = tuple[str, ...]
@@ -202,6 +204,7 @@ class RowTable(ScrollView, can_focus=True):
         widths = self._widths
         for row in rows:
             for n, cell in enumerate(row[:len(widths)]):
+                cell = terminal_safe(cell)
                 if len(cell) > widths[n]:
                     widths[n] = min(self._columns[n][2], max(widths[n], cell_len(cell)))
 
@@ -248,7 +251,7 @@ class RowTable(ScrollView, can_focus=True):
                 cells.append((text, self._style(name, tone)))
         segments = []
         for (text, style), cell_width in zip(cells, self._widths):
-            text = text.replace("\n", " ")
+            text = terminal_safe(text)  # store text: no control reaches the terminal, a newline is ⏎
             if cell_len(text) > cell_width:
                 text = set_cell_size(text, cell_width - 1) + "…"
             segments.append(Segment(" " + set_cell_size(text, cell_width) + " ", style))

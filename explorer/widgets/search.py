@@ -13,7 +13,6 @@ in parameters), or write.
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from explorer.core.model import NO_PARTITION_KEY
+from explorer.widgets.shown import safe_text, shown_lines
 
 #: The ways a search can run, in the order ctrl+t cycles through them.
 MODES = ("cosmos", "dapr", "both", "sql")
@@ -64,7 +64,7 @@ class SearchView(Screen):
 
     def _show_scope(self) -> None:
         where = self.location.store if self.whole_store else f"{self.location.store} › partition {self.partition}"
-        self.query_one("#search-scope", Static).update(Text(f"Search {where} · {MODE_TEXT[self.mode]}", style="bold"))
+        self.query_one("#search-scope", Static).update(safe_text(f"Search {where} · {MODE_TEXT[self.mode]}", "bold"))
 
     def action_mode(self) -> None:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
@@ -84,7 +84,7 @@ class SearchView(Screen):
         self.app.pop_screen()
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#search-status", Static).update(Text(text, style=style))
+        self.query_one("#search-status", Static).update(shown_lines(text, style))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -124,8 +124,8 @@ class SearchView(Screen):
                     if via == ways[0]:
                         for hit in page.hits[:max(0, MAX_ROWS - len(self.hits))]:
                             self.hits.append(hit)
-                            table.add_row(hit.shown_key, "" if hit.partition_key is None else str(hit.partition_key),
-                                          hit.etag, short_value(hit.value, 50))
+                            table.add_row(safe_text(hit.shown_key), safe_text("" if hit.partition_key is None else hit.partition_key),
+                                          safe_text(hit.etag), safe_text(short_value(hit.value, 50)))
                     more = " · running… (esc stops)"
                     self._status(f"{len(answers[via])} keys via {via} · {charge:,.2f} RU{more}")
                     if len(self.hits) >= MAX_ROWS:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -24,8 +25,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
-from explorer.core.display import age_text
+from explorer.core.display import age_text, fit_cells, terminal_safe
 from explorer.core.envelope import partition_name as label
+from explorer.widgets.shown import shown_lines
 from explorer.core.stats import (
     PartitionStats,
     StatsProgress,
@@ -39,6 +41,11 @@ from explorer.core.stats import (
 #: (column title, sort) in table order; the sort's first letter is its key.
 COLUMNS = (("Partition", None), ("Keys", "keys"), ("Size", "bytes"), ("<1h", "expiring"), ("<1d", "expiring"),
            ("Oldest", "oldest"), ("Newest", "newest"))
+#: The partition column gets what the figures leave of the table's width (less its own padding and the
+#: scrollbar), at least PARTITION_CELLS; a longer name is cut with … (one long partition key never pushes
+#: the figures off the screen).
+SCROLLBAR_AND_PADDING = 4
+PARTITION_CELLS = 16
 MAX_ROWS = 1000  # rows the table holds (the first by the current sort); the chart and totals count every partition
 REDRAW_EVERY = 0.3  # seconds between redraws while partitions arrive
 CHART_BARS = 10
@@ -87,7 +94,7 @@ class StatsView(Screen):
         self._dirty = False
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"Insight · {self.location.store}", style="bold"), id="stats-title")
+        yield Static(Text(f"Insight · {terminal_safe(self.location.store)}", style="bold"), id="stats-title")
         yield Static("finding partitions…", id="stats-status")
         table = DataTable(id="stats-table", cursor_type="row", zebra_stripes=True)
         for title, _ in COLUMNS:
@@ -137,9 +144,12 @@ class StatsView(Screen):
                 f" · sorted by {self.sort}{cut}")
 
     def _status(self, text: str, style: str = "") -> None:
-        self.query_one("#stats-status", Static).update(Text(text, style=style))
+        self.query_one("#stats-status", Static).update(shown_lines(text, style))
 
     # -- drawing ------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._draw()  # the partition column's width follows the screen's
 
     def _redraw_if_changed(self) -> None:
         if self._dirty:
@@ -151,17 +161,21 @@ class StatsView(Screen):
         cursor = self.shown[table.cursor_row].partition if self.shown and 0 <= table.cursor_row < len(self.shown) else None
         self.shown = sorted_stats(self.stats, self.sort)[:MAX_ROWS]
         now = self.app.now()  # the app's one clock (frozen in snapshots)
+        figures = [(f"{s.keys:,}", size_figure(s.bytes), f"{s.expiring_hour:,}", f"{s.expiring_day:,}",
+                    age_text(s.oldest or 0, now), age_text(s.newest or 0, now)) for s in self.shown]
+        others = sum(max([len(title), *(cell_len(row[n]) for row in figures)]) + 2 for n, (title, _) in enumerate(COLUMNS[1:]))
+        cells = max(PARTITION_CELLS, (table.size.width or self.app.size.width) - others - SCROLLBAR_AND_PADDING)
         table.clear()
-        for s in self.shown:
-            table.add_row(label(s.partition), f"{s.keys:,}", size_figure(s.bytes), f"{s.expiring_hour:,}",
-                          f"{s.expiring_day:,}", age_text(s.oldest or 0, now), age_text(s.newest or 0, now))
+        for s, row in zip(self.shown, figures):
+            table.add_row(Text(fit_cells(terminal_safe(label(s.partition)), cells), end=""), *row)
         if cursor is not None:
             rows = [s.partition for s in self.shown]
             if cursor in rows:
                 table.move_cursor(row=rows.index(cursor))
         stats, measure = list(self.stats), "bytes" if self.sort == "bytes" else "keys"
         self.query_one("#stats-chart", TextLines).show(
-            f"Largest partitions by {measure}", lambda width: largest_chart(stats, width, CHART_BARS, measure, label))
+            f"Largest partitions by {measure}", lambda width: largest_chart(stats, width, CHART_BARS, measure,
+                                        lambda pk: terminal_safe(label(pk))))
         buckets = totals(stats).buckets
         self.query_one("#stats-histogram", TextLines).show(
             "Expiries (keys, from now)", lambda width: expiry_histogram(buckets, width))

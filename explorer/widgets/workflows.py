@@ -27,6 +27,7 @@ from textual.widgets.option_list import Option
 
 from explorer.core.display import failure_line
 from explorer.widgets.row_table import RowTable
+from explorer.widgets.shown import shown_lines
 
 #: Rich styles of each runtime status, readable in light and dark themes.
 STATUS_TONES = {
@@ -241,7 +242,7 @@ class Workflows(Screen):
 
     def _message(self, text: str, level: str) -> None:
         box = self.query_one("#wf-message", Static)
-        box.update(Text(text))
+        box.update(shown_lines(text))
         box.set_classes(level)
         box.display = bool(text)
 
