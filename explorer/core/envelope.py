@@ -120,7 +120,13 @@ class StateKey:
             return "workflow state: written by Dapr's workflow engine; the state API refuses keys containing '||'"
         if SEPARATOR in self.key:
             return "key contains '||': the state API refuses such keys, so Dapr cannot write it"
+        if _LONE_SURROGATE.search(self.doc_id):
+            return ("id holds half of a surrogate pair: no text Dapr can be sent (another writer stored it), so Dapr "
+                    "cannot write it")
         return None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, only half a pair is ever a surrogate
 
 
 def _unmatched(doc_id: str) -> StateKey:

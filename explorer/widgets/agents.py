@@ -32,7 +32,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from explorer.core.agents import tool_error
-from explorer.core.display import failure_line
+from explorer.core.display import failure_line, terminal_safe_lines
 from explorer.widgets.row_table import RowTable
 from explorer.widgets.workflows import STATUS_TONES, when
 from explorer.widgets.shown import shown_lines
@@ -63,7 +63,7 @@ def _pretty_text(text: str) -> RenderableType:
     try:
         return _pretty(json.loads(text))
     except ValueError:
-        return Text(text)
+        return Text(terminal_safe_lines(text))
 
 
 def _count(number: int, what: str) -> str:
@@ -575,7 +575,7 @@ def message_detail(message) -> RenderableType:
     if message.content and message.role == "tool":
         body.append(_pretty_text(message.content))
     elif message.content:
-        body.append(Text(message.content))
+        body.append(Text(terminal_safe_lines(message.content)))
     if message.tool_call_id:
         body.append(Text(f"answers tool call {message.tool_call_id}", style="dim"))
     for call in message.tool_calls:

@@ -40,7 +40,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.core.display import failure_line, hex_dump, pretty_json_bytes
+from explorer.core.display import failure_line, hex_dump, pretty_json_bytes, terminal_safe, terminal_safe_lines
 from explorer.core.expiry import _duration as span  # the countdown's wording: 45s, 2m 13s, 1h 02m, 3d 04h
 from explorer.widgets.row_table import RowTable
 from explorer.widgets.workflows import STATUS_TONES, when
@@ -173,7 +173,7 @@ def _pretty(text: str) -> RenderableType:
     from explorer.widgets.dialogs import syntax
 
     pretty = pretty_json_bytes(text.encode("utf-8", "surrogatepass"))
-    return syntax(pretty, "json") if pretty is not None else Text(text)
+    return syntax(pretty, "json") if pretty is not None else Text(terminal_safe_lines(text))
 
 
 def failure_lines(failure) -> list[RenderableType]:
@@ -182,11 +182,12 @@ def failure_lines(failure) -> list[RenderableType]:
     depth = 0
     while failure is not None:
         prefix = "caused by " if depth else "✖ "
-        lines.append(Text.assemble((f"{prefix}{failure.error_type}", "bold red"), ": ", failure.message or ""))
+        lines.append(Text.assemble((f"{prefix}{terminal_safe(failure.error_type or '')}", "bold red"), ": ",
+                                   terminal_safe_lines(failure.message or "")))
         if failure.non_retriable:
             lines.append(Text("  non-retriable: no retry policy runs it again", style="red"))
         if failure.stack_trace:
-            lines.append(Text(failure.stack_trace.rstrip("\n"), style="dim", overflow="fold"))
+            lines.append(Text(terminal_safe_lines(failure.stack_trace.rstrip("\n")), style="dim", overflow="fold"))
         failure, depth = failure.inner, depth + 1
     return lines
 
