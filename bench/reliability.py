@@ -1426,17 +1426,17 @@ def r6(args) -> None:
 
 # == R7: hostile names and values ================================================================
 
-R7_PARTITIONS = 8
-R7_SAMPLE = 12  # names read, written and missed one by one (a process each: ~1.5 s a run)
+R7_PARTITIONS = 8  # --smoke: 2
+R7_SAMPLE = 12  # names read, written and missed one by one (a process each: ~1.5 s a run); --smoke: 2
 
 
-def r7_data(count: int) -> tuple[list[str], list[str]]:
+def r7_data(count: int, partition_count: int = R7_PARTITIONS) -> tuple[list[str], list[str]]:
     """`count` hostile key names (tests.support.hostile_names) and the partitions they are spread over —
     hostile names too, but the first, which stays plain so one partition is reachable by typing."""
     from tests.support import hostile_names
 
     names = hostile_names(count)
-    partitions = ["r7-plain", *(f"r7p{n}:" + name for n, name in enumerate(hostile_names(R7_PARTITIONS - 1, 200)))]
+    partitions = ["r7-plain", *(f"r7p{n}:" + name for n, name in enumerate(hostile_names(partition_count - 1, 200)))]
     return names, partitions
 
 
@@ -1450,7 +1450,7 @@ def r7(args) -> None:
 
     count = args.hostile_count
     say(f"R7  hostile names and values ({count} keys)")
-    names, partitions = r7_data(count)
+    names, partitions = r7_data(count, 2 if args.smoke else R7_PARTITIONS)
     proof = sum(raw_control_bytes(name.encode("utf-8")) > 0 for name in names)  # the counter sees what it counts
     figure("R7", "names the counter finds raw controls in, before display", f"{proof:,} of {len(names):,}",
            "every one", proof == len(names))
@@ -1482,7 +1482,8 @@ def r7(args) -> None:
                f"({time.monotonic() - started:.1f}s) + {len(partitions) + 1} items with a lone surrogate via the SDK")
         work = Path(tempfile.mkdtemp(prefix="r7-"))
         audit_file = work / "audit.jsonl"
-        raw, tracebacks, runs, wrong_json, out_bytes, unexpected = r7_cli(stack, names, partitions, placed, raw_control_bytes, work)
+        raw, tracebacks, runs, wrong_json, out_bytes, unexpected = r7_cli(stack, names, partitions, placed, raw_control_bytes, work,
+                                                                        2 if args.smoke else R7_SAMPLE)
         figure("R7", "CLI runs", f"{runs} runs of 14 subcommands, {out_bytes:,} bytes of output")
         figure("R7", "CLI raw control characters reaching the terminal", raw, "0", raw == 0)
         figure("R7", "CLI tracebacks", tracebacks, "0", tracebacks == 0)
@@ -1500,7 +1501,8 @@ def r7(args) -> None:
         stack.stop()
 
 
-def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path) -> tuple[int, int, int, int, int, int]:
+def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path,
+           sample: int = R7_SAMPLE) -> tuple[int, int, int, int, int, int]:
     """Every subcommand that prints store data, over every partition; (raw, tracebacks, runs, wrong JSON, bytes,
     unexpected errors)."""
     env = {**cli_env(stack), "COLUMNS": "200"}
@@ -1555,7 +1557,7 @@ def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path) -> t
         exported.write_bytes(export.stdout)
         run("import", CACHE_STORE, str(exported), "--dry-run", codes=(0, 2))
         run("diff", CACHE_STORE, str(exported), "--partition", arg, "--values", codes=(0, 1, 2))
-    for name in names[:: max(1, len(names) // R7_SAMPLE)]:  # get, set and delete: a sample of the names
+    for name in names[:: max(1, len(names) // sample)]:  # get, set and delete: a sample of the names
         if "\x00" in name:
             continue
         run("get", CACHE_STORE, name, "--partition", placed[name], "--app-id", CACHE_APP)
@@ -1687,11 +1689,14 @@ def main() -> int:
     parser.add_argument("--export-keys", type=int, default=20_000, help="extra keys seeded for R4's export")
     parser.add_argument("--fuzz-count", type=int, default=200_000)
     parser.add_argument("--fuzz-seed", type=int, default=1)
-    parser.add_argument("--hostile-count", type=int, default=1000, help="R7's hostile key names (--smoke: 60)")
-    parser.add_argument("--smoke", action="store_true", help="small counts, to exercise the parts quickly (R7: 60 keys)")
+    parser.add_argument("--hostile-count", type=int, default=1000, help="R7's hostile key names (--smoke: 60 in 2 partitions, 2 read one by one)")
+    parser.add_argument("--smoke", action="store_true", help="small counts, to exercise the parts quickly (R2: 20 races, 5 parallel sets, "
+                        "40 bulk keys; R6: 3,400 inputs; R7: 60 keys, 2 partitions)")
     args = parser.parse_args()
-    if args.smoke:
+    if args.smoke:  # what tests/integration/test_reliability_smoke.py runs: R2, R6 and R7 in about 90 s
         args.hostile_count = min(args.hostile_count, 60)
+        args.races, args.parallel, args.bulk_keys = min(args.races, 20), min(args.parallel, 5), min(args.bulk_keys, 40)
+        args.fuzz_count = min(args.fuzz_count, 3_400)
     parts = [p.strip().upper() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
