@@ -113,9 +113,10 @@ def test_listings_show_hostile_names_visibly_never_raw(stack, argv):
 
 
 def test_a_newline_in_a_name_never_adds_a_line(stack):
-    """Seven keys: the bulk dry run prints one line per key (the surrogate item is left alone), and
+    """Seven keys: the bulk dry run prints one line per key (the surrogate item is left alone; set-ttl,
+    since a delete also leaves alone the id with a line break, which Dapr cannot delete on Cosmos DB), and
     `partitions` one per partition."""
-    dry = cli(stack, "bulk", CACHE_STORE, "delete", "--partition", PARTITION, "--dry-run")
+    dry = cli(stack, "bulk", CACHE_STORE, "set-ttl", "--ttl", "3600", "--partition", PARTITION, "--dry-run")
     assert len(dry.stdout.splitlines()) == len(ATTACKS), dry.stdout
     assert "  first⏎fake line  [hostile]" in dry.stdout
     partitions = cli(stack, "partitions", CACHE_STORE)
