@@ -178,9 +178,20 @@ class EtagConflict(SidecarError):
     exit_code = 4
     title = "Etag conflict"
 
+    @classmethod
+    def of(cls, what: str) -> "EtagConflict":
+        """The conflict of a write to `what` (store/key), in the one wording every path uses."""
+        return cls(f"{what} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
+
 
 class KeyGone(EtagConflict):
     """An etag-checked write found the item deleted since it was read: nothing was written."""
+
+    @classmethod
+    def of(cls, what: str, etag: str | None = None) -> "KeyGone":  # type: ignore[override]
+        """`what` (store/key), deleted by someone else since `etag` was read."""
+        return cls(f"{what} no longer exists: deleted by someone else since etag {etag} was read; nothing was "
+                   "deleted.")
 
 
 class InvalidKey(SidecarError):

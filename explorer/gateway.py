@@ -128,10 +128,8 @@ class WritableGateway(ReadOnlyGateway):
             try:
                 now = await self.get(location, key.doc_id, change.partition, 0)
             except NotFound:
-                raise KeyGone(f"{location.store}/{key.key} no longer exists: deleted by someone else since etag "
-                              f"{change.etag} was read; nothing was deleted.") from None
+                raise KeyGone.of(f"{location.store}/{key.key}", change.etag) from None
             if now.etag != change.etag:
-                raise EtagConflict(f"{location.store}/{key.key} changed since it was read (etag mismatch); nothing "
-                                   "was written. Reload, then retry.")
+                raise EtagConflict.of(f"{location.store}/{key.key}")
         await sidecar.delete(location.store, key.key, etag=change.etag, metadata=change.metadata)
 

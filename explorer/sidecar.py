@@ -118,12 +118,9 @@ def _translate(exc: Exception, address: str, store: str, key: str, writing: bool
                             "Wait a moment and try again, or ask for more RU/s on the container.")
     status = _TRANSACTION_STATUS.search(details)
     if status and status.group(1) == "404" and etag:  # an etag-checked delete of a key that is gone
-        return KeyGone(f"{what} no longer exists: deleted by someone else since etag {etag} was read; nothing "
-                       "was deleted.")
-    if status and status.group(1) == "412":
-        return EtagConflict(f"{what} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
-    if code == grpc.StatusCode.ABORTED and "etag" in details.lower():
-        return EtagConflict(f"{what} changed since it was read (etag mismatch); nothing was written. Reload, then retry.")
+        return KeyGone.of(what, etag)
+    if (status and status.group(1) == "412") or (code == grpc.StatusCode.ABORTED and "etag" in details.lower()):
+        return EtagConflict.of(what)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidKey(f"{what}: {first}")
     if code == grpc.StatusCode.UNAUTHENTICATED or "api token" in details.lower():
