@@ -25,10 +25,9 @@ from typing import Any
 
 import orjson
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from explorer.core.display import json_safe, terminal_safe, terminal_safe_lines
+from explorer.core.display import json_safe, markup_safe, terminal_safe, terminal_safe_lines
 from explorer.core.envelope import ValueKind, decode_value, document_id, parse_document_id
 from explorer.core.expiry import countdown_text, effective_expiry
 from explorer.core.model import NO_PARTITION_KEY, KeyValue, MissingPartitionKey, StoreLocation, TtlChoice
@@ -68,17 +67,12 @@ def print(*parts: object, **options: Any) -> None:  # noqa: A001 - every print o
     builtins.print(*(terminal_safe_lines(str(part)) for part in parts), **options)
 
 
-def _markup(text: object) -> str:
-    """Store text for a Rich markup string: terminal-safe, and its brackets shown, never read as markup."""
-    return escape(terminal_safe(str(text)))
-
-
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    table = Table(title=_markup(title), title_justify="left")
+    table = Table(title=markup_safe(title), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(_markup(cell) for cell in row))
+        table.add_row(*(markup_safe(cell) for cell in row))
     Console().print(table)
 
 
@@ -800,20 +794,20 @@ def _print_audit_record(console: Console, r, with_diff: bool) -> None:
     from explorer.core.audit import diff_lines
 
     style = _OUTCOME_STYLE.get(r.outcome, "")
-    console.print(f"{_markup(r.time)}  [bold]{_markup(r.operation)}[/] {_markup(r.key)}  "
-                  f"[dim]partition[/] {_markup(r.partition_key)}  [{style}]{_markup(r.outcome)}[/]")
-    console.print(f"  {_markup(r.store)} · {_markup(r.user)}@{_markup(r.host)} · context {_markup(r.context or '-')} · "
-                  f"identity {_markup(r.identity or '-')}", style="dim")
+    console.print(f"{markup_safe(r.time)}  [bold]{markup_safe(r.operation)}[/] {markup_safe(r.key)}  "
+                  f"[dim]partition[/] {markup_safe(r.partition_key)}  [{style}]{markup_safe(r.outcome)}[/]")
+    console.print(f"  {markup_safe(r.store)} · {markup_safe(r.user)}@{markup_safe(r.host)} · context {markup_safe(r.context or '-')} · "
+                  f"identity {markup_safe(r.identity or '-')}", style="dim")
     value = r.value_before if r.operation == "delete" else r.value_after
     size = "" if value.bytes is None else f" · {value.bytes} B sha256 {value.sha256[:12]}…"
-    console.print(f"  etag {_markup(r.etag_before or '-')} → {_markup(r.etag_after or '-')} · "
-                  f"ttl {_markup(r.ttl_choice or '-')}{_markup(size)}", style="dim")
+    console.print(f"  etag {markup_safe(r.etag_before or '-')} → {markup_safe(r.etag_after or '-')} · "
+                  f"ttl {markup_safe(r.ttl_choice or '-')}{markup_safe(size)}", style="dim")
     if r.error:
-        console.print(f"  {_markup(r.error)}", style=style)
+        console.print(f"  {markup_safe(r.error)}", style=style)
     if with_diff:
         for line in diff_lines(r):
             colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-            console.print(f"    {_markup(line)}", style=colour, soft_wrap=True)
+            console.print(f"    {markup_safe(line)}", style=colour, soft_wrap=True)
 
 
 async def _bulk_listing(session: ExplorerSession, location: StoreLocation, args: argparse.Namespace):
@@ -976,19 +970,19 @@ async def cmd_diff(session: ExplorerSession, args: argparse.Namespace) -> int:
         console = Console(highlight=False)
         for title, keys in ((f"only in {args.left}", report.only_left), (f"only in {args.right}", report.only_right)):
             if keys:
-                console.print(f"[bold]{_markup(title)}[/] ({len(keys):,})")
+                console.print(f"[bold]{markup_safe(title)}[/] ({len(keys):,})")
                 for key in keys:
-                    console.print(f"  {_markup(key.doc_id)}  [dim]{_markup(key.partition)}[/]")
+                    console.print(f"  {markup_safe(key.doc_id)}  [dim]{markup_safe(key.partition)}[/]")
         if report.different:
             console.print(f"[bold]different[/] ({len(report.different):,})")
         for d in report.different:
             ttl = f" (ttl {d.left.ttl} → {d.right.ttl})" if "ttl" in d.what else ""
-            console.print(f"  {_markup(d.doc_id)}  [dim]{_markup(d.right.partition)}[/]: {', '.join(d.what)}{_markup(ttl)}")
+            console.print(f"  {markup_safe(d.doc_id)}  [dim]{markup_safe(d.right.partition)}[/]: {', '.join(d.what)}{markup_safe(ttl)}")
             if args.values and ("value" in d.what or "shape" in d.what):
                 text, cut = d.value_diff()
                 for line in text.splitlines():
                     colour = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
-                    console.print(f"    {_markup(line)}", style=colour, soft_wrap=True)
+                    console.print(f"    {markup_safe(line)}", style=colour, soft_wrap=True)
                 if cut:
                     console.print(f"    … {cut} more characters of diff", style="dim")
     for side, ids in skipped.items():

@@ -19,6 +19,7 @@ whole ttl), or write a line `set` would refuse.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -53,8 +54,6 @@ def export_records(path: str, strict: bool = True, partition: str | None = None)
     """Every record of the export file at `path` (`-`: stdin), in order, only `partition`'s when
     given, read a line at a time; a file that cannot be read or a bad line is a UsageError naming
     the file (and the line). `strict`: as an import reads it (explorer.core.restore.parse_export_line)."""
-    import sys
-
     try:
         handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     except IsADirectoryError:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from rich.cells import cell_len, get_character_cell_size, set_cell_size
+from rich.markup import escape as _escape_markup
 
 from explorer.errors import describe, is_retryable
 
@@ -80,6 +81,12 @@ def terminal_safe(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     return _UNSAFE.sub(_shown, text)
+
+
+def markup_safe(text: object) -> str:
+    """Store text inside a Rich markup string (a CLI line, a notification, a Label): terminal-safe, and its
+    brackets shown, never read as markup."""
+    return _escape_markup(terminal_safe(str(text)))
 
 
 def terminal_safe_lines(text: str) -> str:

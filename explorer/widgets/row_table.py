@@ -29,7 +29,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from explorer.core.display import terminal_safe
+from explorer.core.display import fit_cells, terminal_safe
 
 NEAR_END = 10  # ask for more rows when the cursor is this close to the last one
 
@@ -251,9 +251,7 @@ class RowTable(ScrollView, can_focus=True):
                 cells.append((text, self._style(name, tone)))
         segments = []
         for (text, style), cell_width in zip(cells, self._widths):
-            text = terminal_safe(text)  # store text: no control reaches the terminal, a newline is ⏎
-            if cell_len(text) > cell_width:
-                text = set_cell_size(text, cell_width - 1) + "…"
+            text = fit_cells(terminal_safe(text), cell_width)  # store text: no control reaches the terminal
             segments.append(Segment(" " + set_cell_size(text, cell_width) + " ", style))
         total = sum(w + 2 for w in self._widths)
         if total < scroll_x + width:

@@ -10,10 +10,9 @@ text reach the screen as anything but visible characters.
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.text import Text
 
-from explorer.core.display import terminal_safe, terminal_safe_lines
+from explorer.core.display import markup_safe, terminal_safe, terminal_safe_lines
 
 
 def safe_text(text: object, style: str = "") -> Text:
@@ -27,6 +26,5 @@ def shown_lines(text: object, style: str = "") -> Text:
     return Text(terminal_safe_lines(str(text)), style=style, end="")
 
 
-def shown_markup(text: object) -> str:
-    """Store text inside a markup string (a notification, a Label): terminal-safe, brackets escaped."""
-    return escape(terminal_safe(str(text)))
+#: Store text inside a markup string (a notification, a Label): terminal-safe, brackets escaped.
+shown_markup = markup_safe
