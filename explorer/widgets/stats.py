@@ -158,7 +158,10 @@ class StatsView(Screen):
     def _draw(self) -> None:
         self._dirty = False
         table = self.query_one("#stats-table", DataTable)
-        cursor = self.shown[table.cursor_row].partition if self.shown and 0 <= table.cursor_row < len(self.shown) else None
+        # The cursor stays on its partition when the rows move under it, except on the top row: the top
+        # row follows the sort (as the run fills in and when the sort changes), so nothing the user has
+        # not chosen holds the cursor on a partition that happened to arrive first.
+        cursor = self.shown[table.cursor_row].partition if self.shown and 0 < table.cursor_row < len(self.shown) else None
         self.shown = sorted_stats(self.stats, self.sort)[:MAX_ROWS]
         now = self.app.now()  # the app's one clock (frozen in snapshots)
         figures = [(f"{s.keys:,}", size_figure(s.bytes), f"{s.expiring_hour:,}", f"{s.expiring_day:,}",
