@@ -14,7 +14,7 @@ every 4), each side deleting --keys / --rounds of its keys (the same number of p
 from a listing taken the same way just before (ExplorerSession.listed_keys: id, partition, etag;
 the dry run's plan is made before the clock starts, as the CLI makes it before asking the count):
 
-  explorer  explorer.bulk.run_plan(session, location, make_plan(... DELETE ...)) with CONCURRENCY
+  explorer  explorer.session.bulk.run_plan(session, location, make_plan(... DELETE ...)) with CONCURRENCY
             (8) keys at daprd at once: each key through ExplorerSession.write — daprd DeleteState
             with the listed etag (first-write concurrency), and its audit record appended durably
             to a file (--audit-dir; default the system's temp folder) — as `dapr-explorer bulk
@@ -96,7 +96,7 @@ class Sampler:
 
 
 async def write_keys(sidecar, store: str, partitions: list[str], concurrency: int) -> float:
-    from explorer.sidecar import StateWrite
+    from explorer.dapr.sidecar import StateWrite
 
     started = time.perf_counter()
     gate = asyncio.Semaphore(concurrency)
@@ -121,7 +121,7 @@ async def listing(session, location, partitions: list[str]):
 
 
 async def explorer_delete(session, location, listed, concurrency: int, sampler_box: list) -> tuple[float, int]:
-    from explorer.bulk import run_plan
+    from explorer.session.bulk import run_plan
     from explorer.core.bulk import BulkAction, make_plan
 
     plan = make_plan(location.store, location.key_prefix, BulkAction.DELETE, listed)  # the dry run's: not timed
@@ -201,11 +201,11 @@ async def sdk_delete(address: str, http_port: int, store: str, listed, concurren
 
 
 async def bench(args) -> None:
-    from explorer.audit import AuditLog
+    from explorer.session.audit_log import AuditLog
     from explorer.localstack.manager import LocalStack
     from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
-    from explorer.session import ExplorerSession
-    from explorer.sidecar import SidecarClient
+    from explorer.session.explorer_session import ExplorerSession
+    from explorer.dapr.sidecar import SidecarClient
 
     if args.keys % (PER_PARTITION * args.rounds) or args.warmup % PER_PARTITION:
         raise SystemExit(f"--keys must be a multiple of {PER_PARTITION} x --rounds, --warmup of {PER_PARTITION}")
@@ -349,7 +349,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=10_000, help="keys each side deletes (a multiple of 100 x rounds)")
     parser.add_argument("--rounds", type=int, default=4, help="counted rounds, ABBA order (a multiple of 4 balances it)")
     parser.add_argument("--warmup", type=int, default=1000, help="keys each side deletes first, not counted")
-    parser.add_argument("--concurrency", type=int, default=8, help="keys in flight (explorer.bulk.CONCURRENCY is 8)")
+    parser.add_argument("--concurrency", type=int, default=8, help="keys in flight (explorer.session.bulk.CONCURRENCY is 8)")
     parser.add_argument("--audit-dir", default=None, help="where the explorer's audit log goes (default: temp folder)")
     parser.add_argument("--no-breakdown", action="store_true")
     asyncio.run(bench(parser.parse_args()))

@@ -89,8 +89,8 @@ class SqlRecorder:
 async def bench(args) -> None:
     from azure.cosmos import PartitionKey
 
-    from explorer.cosmos_connect import async_client
-    from explorer.cosmos_lister import CosmosLister
+    from explorer.backends.cosmos.connection import async_client
+    from explorer.backends.cosmos.lister import CosmosLister
     from explorer.localstack.manager import LocalStack
 
     steps = [int(s) for s in args.steps.split(",")]

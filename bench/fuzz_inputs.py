@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml  # noqa: E402
 
-from explorer.components import load_resources, parse_components  # noqa: E402
+from explorer.components.files import load_resources, parse_components  # noqa: E402
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode, decode_value, document_id, parse_document_id  # noqa: E402
 from explorer.core.expiry import MAX_TTL, countdown_text, effective_expiry, remaining, ttl_to_keep_instant  # noqa: E402
 from explorer.core.model import TtlChoice, TtlMode, value_bytes_of  # noqa: E402
@@ -575,7 +575,7 @@ def export_line(rng: random.Random) -> bytes | str:
 
 
 def run_export_lines(lines: list[bytes | str]) -> str | None:
-    from explorer.core.restore import BadLine, read_export, side_key
+    from explorer.core.import_plan import BadLine, read_export, side_key
 
     try:
         for exported in read_export(lines):
@@ -624,7 +624,7 @@ def contexts_text(rng: random.Random) -> str:
 
 
 def run_contexts_file(case: tuple[str, Path]) -> str | None:
-    from explorer.contexts import read_contexts_file
+    from explorer.session.contexts import read_contexts_file
     from explorer.core.contexts import ContextTable
 
     text, path = case

@@ -21,7 +21,7 @@ the shared machine drifts during a run):
      partition through CosmosLister.iter_keys (skipped with --skip-memory).
 
 What "bare SDK" means here. The lister is azure-cosmos plus our code; the baseline is the same
-azure-cosmos client without our code: `explorer.cosmos_connect.async_client`, i.e.
+azure-cosmos client without our code: `explorer.backends.cosmos.connection.async_client`, i.e.
 `azure.cosmos.aio.CosmosClient` with TLS verified against the stack's CA, the settings every
 client of the explorer uses. Plain `CosmosClient(url, key, connection_verify=<CA file>)` is NOT a
 verified client on this stack: the SDK turns verification off for hosts named localhost or
@@ -108,8 +108,8 @@ def touch(stack, partition: str) -> None:
 async def bench(args) -> None:
     from azure.cosmos.aio import CosmosClient
 
-    from explorer.cosmos_connect import async_client
-    from explorer.cosmos_lister import CosmosLister
+    from explorer.backends.cosmos.connection import async_client
+    from explorer.backends.cosmos.lister import CosmosLister
     from explorer.localstack.manager import LocalStack
     from explorer.localstack.seed import seed
 

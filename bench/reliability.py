@@ -146,7 +146,7 @@ class Env:
 
 async def answers_help(pilot) -> bool:
     """Whether the app still answers keys: `?` opens Help (closed again)."""
-    from explorer.widgets.dialogs import Help
+    from explorer.tui.dialogs import Help
 
     await pilot.press("question_mark")
     try:
@@ -194,7 +194,7 @@ def count_writes(stack) -> tuple[int, int]:
 
 def prove_counter(stack, part: str) -> None:
     """One real write through daprd must count exactly one: the counter counts."""
-    from explorer.sidecar import SidecarClient, StateWrite
+    from explorer.dapr.sidecar import SidecarClient, StateWrite
     from tests.support import http_save
 
     before, _ = count_writes(stack)
@@ -264,8 +264,8 @@ def cli(stack, *args, app: str | None = AGENTS_APP, env: dict | None = None, tim
 
 
 def make_app(stack, read_only: bool = False, addresses: list[str] | None = None, api_token: str | None = None):
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
+    from explorer.tui.app import ExplorerApp
+    from explorer.components.files import load_components
 
     paths = [stack.resources_path]
     if addresses is None:
@@ -313,7 +313,7 @@ async def to_browser(pilot) -> None:
 
 
 async def select_store(pilot, store: str) -> None:
-    from explorer.widgets.store_list import StoreList
+    from explorer.tui.widgets.store_list import StoreList
 
     app = pilot.app
     browser = app.browser
@@ -346,7 +346,7 @@ async def open_partition(pilot, store: str, partition: str) -> None:
 
 
 async def open_key(pilot, store: str, partition: str, key: str, verdict: bool = True):
-    from explorer.widgets.key_editor import KeyEditor
+    from explorer.tui.screens.key_editor import KeyEditor
 
     app = pilot.app
     await open_partition(pilot, store, partition)
@@ -400,7 +400,7 @@ def _browser_sig(extra: Callable[[object], object] = lambda b: None):
 
 
 def r1_states() -> list[State]:
-    from explorer.widgets.store_list import StoreList
+    from explorer.tui.widgets.store_list import StoreList
 
     async def store_list(pilot):
         await to_browser(pilot)
@@ -533,7 +533,7 @@ async def _walk(pilot, state: State, problems: list[str]) -> None:
 async def r1_tui(stack) -> dict:
     """Walk every state; when the app ends (a crash), note it and go on in a new read-only session."""
     import textual.app as textual_app
-    from explorer.widgets.browser import Browser
+    from explorer.tui.screens.browser import Browser
 
     downloads = Path(tempfile.mkdtemp(prefix="reliability-shots-"))
     textual_app.user_downloads_path = lambda: downloads  # the palette's "Screenshot" saves here, not in ~
@@ -697,8 +697,8 @@ async def r2_races(stack, races: int):
     from explorer.core.model import TtlChoice
     from explorer.core.writes import NewValue
     from explorer.errors import EtagConflict
-    from explorer.session import ExplorerSession
-    from explorer.sidecar import SidecarClient, StateWrite
+    from explorer.session.explorer_session import ExplorerSession
+    from explorer.dapr.sidecar import SidecarClient, StateWrite
 
     keys = [f"race:{n}" for n in range(5)]
     session = await ExplorerSession.open([stack.resources_path], [stack.sidecars[AGENTS_APP].grpc_address], None,
@@ -809,8 +809,8 @@ def r2_plans(stack, cosmos, count: int) -> None:
     deletes every 10th key and changes every 10th + 5 (import create: creates every 10th + 5 first).
     Counted from the report, the audit log and Cosmos: every raced key skipped, audited `skipped`
     (never `done`) and left as the other writer left it; every other key done exactly once."""
-    from explorer.audit import AuditLog
-    from explorer.sidecar import SidecarClient, StateWrite
+    from explorer.session.audit_log import AuditLog
+    from explorer.dapr.sidecar import SidecarClient, StateWrite
 
     container = cosmos.get_database_client("dapr-agents").get_container_client("agent-registry")
     address = stack.sidecars[AGENTS_APP].grpc_address
@@ -906,7 +906,7 @@ def r2_plans(stack, cosmos, count: int) -> None:
 #: exactly while the CLI's write is in flight. The moment is written to R4_MARK.
 FAULT_PROBE = """
 import os, signal, sys, time
-import explorer.sidecar as sidecar
+import explorer.dapr.sidecar as sidecar
 pid, sig, mark = int(os.environ['R4_PID']), getattr(signal, os.environ['R4_SIGNAL']), os.environ['R4_MARK']
 real_save = sidecar.SidecarClient.save
 async def save(self, *args, **kwargs):
@@ -915,7 +915,7 @@ async def save(self, *args, **kwargs):
         f.write(repr(time.time()))
     return await real_save(self, *args, **kwargs)
 sidecar.SidecarClient.save = save
-from explorer.cli import main
+from explorer.cli.main import main
 raise SystemExit(main(sys.argv[1:]))
 """
 
@@ -1014,8 +1014,8 @@ def r4(args) -> None:
 
 
 async def r4_tui_save(stack, sig: str) -> None:
-    from explorer.widgets.dialogs import ConfirmSave
-    from explorer.widgets.key_editor import KeyEditor
+    from explorer.tui.dialogs import ConfirmSave
+    from explorer.tui.screens.key_editor import KeyEditor
 
     pid = stack.sidecars[AGENTS_APP].process.pid
     app = make_app(stack)
@@ -1284,7 +1284,7 @@ def r5(args) -> None:
 async def r5_tui(stack, token: str, token_port: int, scanner: Scanner) -> tuple[int, bool]:
     """A session with the token daprd and chat-api/order-processor, no agent-registry sidecar: the save
     of an agents key starts the explorer's own daprd, whose token then counts as a secret too."""
-    from explorer.widgets.dialogs import ConfirmSave
+    from explorer.tui.dialogs import ConfirmSave
 
     addresses = [stack.sidecars[CACHE_APP].grpc_address, stack.sidecars[WORKFLOWS_APP].grpc_address,
                  f"127.0.0.1:{token_port}"]
@@ -1445,7 +1445,7 @@ def r7(args) -> None:
     store data (human and --json) and by every TUI view that does: raw control characters that reach the
     terminal, tracebacks, and --json lines that do not read back to what was written."""
     from explorer.localstack.manager import LocalStack
-    from explorer.sidecar import SidecarClient, StateWrite
+    from explorer.dapr.sidecar import SidecarClient, StateWrite
     from tests.support import raw_control_bytes
 
     count = args.hostile_count
@@ -1585,10 +1585,10 @@ def r7_cli(stack, names, partitions, placed, raw_control_bytes, work: Path,
 async def r7_tui(stack, partitions, placed) -> tuple[int, int, int]:
     """The browser on every partition (every page of its key table), the editor on a few keys of each,
     insight, a search, a bulk dry run and the audit log: (repaints checked, raw controls, tracebacks)."""
-    from explorer.widgets.bulk import BulkView
-    from explorer.widgets.key_editor import KeyEditor
-    from explorer.widgets.search import SearchView
-    from explorer.widgets.stats import StatsView
+    from explorer.tui.screens.bulk import BulkView
+    from explorer.tui.screens.key_editor import KeyEditor
+    from explorer.tui.screens.search import SearchView
+    from explorer.tui.screens.stats import StatsView
     from tests.support import screen_raw_controls
 
     checked = raw = crashed = 0

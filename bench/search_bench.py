@@ -10,10 +10,10 @@ so the matches are spread over the whole container.
 
 The filter is Dapr's state query language, `{"filter": {"EQ": {"status": "flagged"}}}`, run
   explorer  ExplorerSession.search(location, parse_query(FILTER)) — the iterator the CLI and the TUI
-            read (explorer/search.py search_cosmos: no page size sent, as daprd sends none);
+            read (explorer/backends/cosmos/search.py search_cosmos: no page size sent, as daprd sends none);
   bare SDK  azure-cosmos async `container.query_items(sql, parameters=…, max_item_count=None)`
             .by_page() with `state_query.to_cosmos(query)`'s SQL and parameters, on a client with
-            the same settings (explorer.cosmos_connect.async_client: TLS verified against the stack's CA);
+            the same settings (explorer.backends.cosmos.connection.async_client: TLS verified against the stack's CA);
   lister    the explorer's requests alone (CosmosLister.query_page as search_cosmos calls it, without
             turning documents into hits): where the explorer's extra time goes.
 Timed: to the FIRST results (the first page that holds a hit, as the caller receives it) and the
@@ -112,9 +112,9 @@ async def bare_search(container, sql: str, parameters: list[dict], limit: int) -
 
 async def bench(args) -> None:
     from explorer.core.state_query import parse_query, to_cosmos
-    from explorer.cosmos_connect import async_client
+    from explorer.backends.cosmos.connection import async_client
     from explorer.localstack.manager import LocalStack
-    from explorer.session import ExplorerSession
+    from explorer.session.explorer_session import ExplorerSession
 
     load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     rows: list[tuple[str, str, str]] = []

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from azure.cosmos import PartitionKey
 
-from explorer.cosmos_connect import async_client
-from explorer.cosmos_lister import CosmosLister
+from explorer.backends.cosmos.connection import async_client
+from explorer.backends.cosmos.lister import CosmosLister
 from explorer.localstack.manager import LocalStack
 
 DATABASE, CONTAINER = "bench-discovery", "items"

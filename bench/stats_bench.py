@@ -42,9 +42,9 @@ from azure.cosmos import PartitionKey  # noqa: E402
 from bench.server_partition_discovery import seed  # noqa: E402
 from explorer.core.envelope import KeyPrefix  # noqa: E402
 from explorer.core.model import StoreLocation  # noqa: E402
-from explorer.cosmos_connect import async_client  # noqa: E402
-from explorer.cosmos_lister import STATS_AGGREGATES, CosmosLister  # noqa: E402
-from explorer.session import STATS_CONCURRENCY, ExplorerSession  # noqa: E402
+from explorer.backends.cosmos.connection import async_client  # noqa: E402
+from explorer.backends.cosmos.lister import STATS_AGGREGATES, CosmosLister  # noqa: E402
+from explorer.session.explorer_session import STATS_CONCURRENCY, ExplorerSession  # noqa: E402
 
 DATABASE, CONTAINER = "bench-stats", "items"
 DISCOVERY = "SELECT DISTINCT c.partitionKey FROM c"

@@ -12,7 +12,7 @@ then measures each part in fresh processes, so no part inherits another's import
              headless by a small driver that takes the parent's time.time() from just before the
              spawn (env BENCH_T0) and stops the clock at the first composed frame whose StoreList
              has rows. For comparison, in fresh interpreters: `import textual, azure.cosmos.aio,
-             dapr.proto`, `import textual.app, textual.widgets`, the same plus explorer.session
+             dapr.proto`, `import textual.app, textual.widgets`, the same plus explorer.session.explorer_session
              (everything the app loads), and an interpreter that does nothing.
   open       Opening a key. ExplorerSession.open_key (the Cosmos point read and its decoding: what
              the editor waits for before it shows the key) against a bare azure-cosmos async
@@ -135,7 +135,7 @@ def emit(result: dict) -> None:
 
 
 def _store_names() -> list[str]:
-    from explorer.components import load_components
+    from explorer.components.files import load_components
 
     return [c.name for c in load_components([REPO / "components"]) if c.type.startswith("state.")]
 
@@ -216,8 +216,8 @@ HEADLESS_DRIVER = r"""
 import json, os, sys, time
 T0 = float(os.environ["BENCH_T0"])
 if not os.environ.get("BENCH_WITHOUT_CLI"):
-    import explorer.cli as cli
-from explorer.app import ExplorerApp
+    import explorer.cli.main as cli
+from explorer.tui.app import ExplorerApp
 marks = {}
 _display = ExplorerApp._display
 def display(self, screen, renderable):
@@ -225,7 +225,7 @@ def display(self, screen, renderable):
     if "paint" in marks or renderable is None:
         return
     now = time.time() - T0
-    from explorer.widgets.store_list import StoreList
+    from explorer.tui.widgets.store_list import StoreList
     try:
         table = screen.query_one(StoreList)
     except Exception:
@@ -240,9 +240,9 @@ _run = ExplorerApp.run
 ExplorerApp.run = lambda self, **kw: _run(self, headless=True, size=(120, 40))
 if os.environ.get("BENCH_WITHOUT_CLI"):
     # What-if: the app built as cli._run_explorer builds it, but without the CLI's argument
-    # parser (which imports explorer.commands and with it the SDKs) and without explorer.sidecar.
+    # parser (which imports explorer.cli.commands and with it the SDKs) and without explorer.dapr.sidecar.
     from pathlib import Path
-    from explorer.components import load_components
+    from explorer.components.files import load_components
     args = sys.argv[1:]
     paths = [Path(args[i + 1]) for i, a in enumerate(args) if a == "--resources-path"]
     ports = [args[i + 1] for i, a in enumerate(args) if a == "--dapr-grpc-port"]
@@ -300,9 +300,9 @@ def bench_paint(stack, args) -> dict:
     imports = import_costs({
         "import_sdks": "import textual, azure.cosmos.aio, dapr.proto",
         "import_textual": "import textual.app, textual.widgets",
-        "import_all": "import textual.app, textual.widgets, explorer.session",  # everything the app loads
+        "import_all": "import textual.app, textual.widgets, explorer.session.explorer_session",  # everything the app loads
         # What the entry point runs before it builds the app: its module and its argument parser.
-        "import_cli": "import explorer.cli; explorer.cli._parser()",
+        "import_cli": "import explorer.cli.main; explorer.cli.main._parser()",
         "interpreter": "pass",
     }, args.paint_runs)
     return {
@@ -324,8 +324,8 @@ def _child_paths() -> tuple[list[Path], list[str]]:
 
 async def child_open(args) -> dict:
     from explorer.core.envelope import document_id
-    from explorer.cosmos_connect import async_client
-    from explorer.session import ExplorerSession
+    from explorer.backends.cosmos.connection import async_client
+    from explorer.session.explorer_session import ExplorerSession
 
     resources, addresses = _child_paths()
     session = await ExplorerSession.open(resources, addresses, None, False, None)
@@ -381,8 +381,8 @@ async def _until(pilot, condition, what: str, timeout: float = 60.0, step: float
 
 
 def _make_app(clock_offset: float = 0.0):
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
+    from explorer.tui.app import ExplorerApp
+    from explorer.components.files import load_components
 
     resources, addresses = _child_paths()
     return ExplorerApp(load_components(resources), resources, addresses, clock=lambda: time.time() + clock_offset)
@@ -410,7 +410,7 @@ async def _next_page(pilot, browser) -> int:
 
 async def _open_partition(pilot, store: str, partition: str):
     """Put the store list's cursor on `store`, then open `partition` as the go-to dialog (g) does."""
-    from explorer.widgets.store_list import StoreList
+    from explorer.tui.widgets.store_list import StoreList
 
     app = pilot.app
     browser = app.browser
@@ -430,8 +430,8 @@ async def _open_partition(pilot, store: str, partition: str):
 
 
 async def child_open_app(args) -> dict:
-    from explorer.widgets.browser import Browser
-    from explorer.widgets.key_editor import KeyEditor
+    from explorer.tui.screens.browser import Browser
+    from explorer.tui.screens.key_editor import KeyEditor
 
     app = _make_app()
     frames: list[tuple[float, object]] = []  # (when, screen) of every composed frame
@@ -657,7 +657,7 @@ async def seed_ttl_keys(stack, count: int) -> float:
     import orjson
 
     from explorer.localstack.seed import CACHE_APP
-    from explorer.sidecar import SidecarClient, StateWrite
+    from explorer.dapr.sidecar import SidecarClient, StateWrite
 
     started = time.perf_counter()
     writes = [StateWrite(key=f"bench:ttl-{i:05d}", value=orjson.dumps({"n": i}),
@@ -747,7 +747,7 @@ def main() -> None:
             rows.append(("  CPU the process had used by then (user+sys)", f"{ms(p['pty_cpu_median'])} median", ""))
             rows.append(("  cross-check: headless driver, first frame with store rows",
                          f"{ms(p['headless_median'])} median, p90 {ms(p['headless_p90'])}", ""))
-            rows.append(("  what-if, headless: the app without explorer.cli's parser",
+            rows.append(("  what-if, headless: the app without explorer.cli.main's parser",
                          f"{ms(p['lean_median'])} median, p90 {ms(p['lean_p90'])}; SDK modules loaded at the first "
                          f"paint: {', '.join(p['lean_sdks']) or 'none'}", ""))
             if p["ready_median"] is not None:
@@ -757,9 +757,9 @@ def main() -> None:
                          f"{ms(p['import_sdks'][0])} in-process; {ms(p['import_sdks'][1])} spawn to exit", ""))
             rows.append(("  import textual.app, textual.widgets",
                          f"{ms(p['import_textual'][0])} in-process; {ms(p['import_textual'][1])} spawn to exit", ""))
-            rows.append(("  import textual.app, textual.widgets, explorer.session (all the app loads)",
+            rows.append(("  import textual.app, textual.widgets, explorer.session.explorer_session (all the app loads)",
                          f"{ms(p['import_all'][0])} in-process; {ms(p['import_all'][1])} spawn to exit", ""))
-            rows.append(("  import explorer.cli + its argument parser (before the app)",
+            rows.append(("  import explorer.cli.main + its argument parser (before the app)",
                          f"{ms(p['import_cli'][0])} in-process; SDK modules loaded at the first paint: "
                          f"{', '.join(p['sdks_at_paint']) or 'none'}", ""))
             rows.append(("  interpreter doing nothing", f"{ms(p['interpreter'][1])} spawn to exit", ""))

@@ -40,7 +40,7 @@ Parts (each measured in a fresh interpreter, so none inherits another's imports 
             `app-memory`, a fresh app: VmRSS idle (store selected, nothing open), with the list
             open, paged to big-fan-out, with its timeline's first page, after every page while End
             is pressed until the last page is in, at the end; VmHWM. Skipped (and said so) if the
-            screens (explorer/widgets/workflows.py, timeline.py) are not in `git log`.
+            screens (explorer/tui/screens/workflows/instances.py, timeline.py) are not in `git log`.
 
 Usage: .venv/bin/python bench/workflows_bench.py [--small 10000] [--small-first 1000]
            [--big-activities 3400] [--big-batch 1] [--concurrency 64] [--runs 30] [--cold-runs 5]
@@ -76,7 +76,7 @@ STORE = "statestore-workflows-cosmos"
 BIG = "big-fan-out"
 TARGET_FIRST_PAGE = 0.300  # s: first instances on screen; first timeline rows
 TARGET_RSS = 50.0  # MB over the app's idle RSS with the big timeline open
-SCREEN_FILES = ("explorer/widgets/workflows.py", "explorer/widgets/timeline.py")
+SCREEN_FILES = ("explorer/tui/screens/workflows/instances.py", "explorer/tui/screens/workflows/timeline.py")
 
 
 def emit(result: dict) -> None:
@@ -112,7 +112,7 @@ def run_load(stack, *argv: str) -> dict:
 
 
 def container_documents(stack) -> int:
-    from explorer.components import load_components
+    from explorer.components.files import load_components
 
     comp = next(c for c in load_components([stack.resources_path]) if c.name == STORE)
     container = stack.cosmos_client().get_database_client(comp.plain("database")).get_container_client(
@@ -219,8 +219,8 @@ async def compare(name: str, reader_call, bare_call, runs: int, cold_runs: int, 
 
 
 async def child_datapath(args) -> dict:
-    from explorer.cosmos_connect import async_client
-    from explorer.session import ExplorerSession
+    from explorer.backends.cosmos.connection import async_client
+    from explorer.session.explorer_session import ExplorerSession
 
     resources, addresses, http_port = _child_env()
     session = await ExplorerSession.open(resources, addresses, None, True, None, start_sidecars=False)
@@ -321,7 +321,7 @@ async def _store_open(pilot):
     """The app with its session open, the doctor's first checks done, the workflow store selected and
     its partitions listed."""
     from bench.tui_bench import _until
-    from explorer.widgets.store_list import StoreList
+    from explorer.tui.widgets.store_list import StoreList
 
     app = pilot.app
     browser = app.browser
@@ -347,7 +347,7 @@ class Calls:
     reader for each call, so the class's method is wrapped): where the time to the rows goes."""
 
     def __init__(self, name: str) -> None:
-        from explorer.workflow_reader import WorkflowReader
+        from explorer.backends.cosmos.workflows import WorkflowReader
 
         self.spans: list[tuple[float, float]] = []
         method = getattr(WorkflowReader, name)
@@ -383,13 +383,13 @@ async def _open(app, frames: Frames, key: str, kind) -> tuple[float, float, obje
 
 
 async def _open_workflows(app, frames: Frames):
-    from explorer.widgets.workflows import Workflows
+    from explorer.tui.screens.workflows.instances import Workflows
 
     return await _open(app, frames, "w", Workflows)
 
 
 async def _open_timeline(app, frames: Frames):
-    from explorer.widgets.timeline import Timeline
+    from explorer.tui.screens.workflows.timeline import Timeline
 
     return await _open(app, frames, "enter", Timeline)
 
@@ -417,8 +417,8 @@ async def child_app(args) -> dict:
     more after escape, and --cold-runs each right after a write); then enter on the big instance
     until its first timeline rows are drawn (--app-runs)."""
     from bench.tui_bench import _make_app, _send_key
-    from explorer.widgets.browser import Browser
-    from explorer.widgets.workflows import Workflows
+    from explorer.tui.screens.browser import Browser
+    from explorer.tui.screens.workflows.instances import Workflows
 
     _, _, http_port = _child_env()
     app = _make_app()

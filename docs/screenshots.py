@@ -20,16 +20,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from explorer.app import ExplorerApp  # noqa: E402
-from explorer.components import load_components  # noqa: E402
+from explorer.tui.app import ExplorerApp  # noqa: E402
+from explorer.components.files import load_components  # noqa: E402
 from explorer.localstack.manager import LocalStack  # noqa: E402
 from explorer.localstack.seed import seed  # noqa: E402
-from explorer.widgets.dialogs import ConfirmSave  # noqa: E402
-from explorer.widgets.key_editor import KeyEditor  # noqa: E402
-from explorer.widgets.agents import Teams  # noqa: E402
-from explorer.widgets.store_list import StoreList  # noqa: E402
-from explorer.widgets.timeline import Timeline  # noqa: E402
-from explorer.widgets.workflows import Workflows  # noqa: E402
+from explorer.tui.dialogs import ConfirmSave  # noqa: E402
+from explorer.tui.screens.key_editor import KeyEditor  # noqa: E402
+from explorer.tui.screens.agents import Teams  # noqa: E402
+from explorer.tui.widgets.store_list import StoreList  # noqa: E402
+from explorer.tui.screens.workflows.timeline import Timeline  # noqa: E402
+from explorer.tui.screens.workflows.instances import Workflows  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SIZE = (100, 30)
@@ -103,7 +103,7 @@ async def shoot_teams(pilot) -> None:
 
 async def shoot_stats(pilot) -> None:
     """Partition insight: i on the workflow store, every partition's figures in, largest first."""
-    from explorer.widgets.stats import StatsView
+    from explorer.tui.screens.stats import StatsView
 
     app = pilot.app
     await to_store(pilot, "statestore-workflows-cosmos")

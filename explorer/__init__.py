@@ -13,4 +13,3 @@ import os as _os
 
 _os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
 
-__version__ = "0.1.0"

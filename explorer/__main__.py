@@ -1,5 +1,5 @@
 """`python -m explorer` is the same as the `dapr-explorer` command."""
 
-from explorer.cli import main
+from explorer.cli.main import main
 
 raise SystemExit(main())

@@ -38,7 +38,7 @@ class UnknownStore(ExplorerError):
 
 class ContextError(ExplorerError):
     """A contexts file, a context's field, its env file or its component list is wrong, or no context has
-    the name given (explorer.core.contexts, explorer.contexts); nothing was opened."""
+    the name given (explorer.core.contexts, explorer.session.contexts); nothing was opened."""
 
     exit_code = 2
     title = "Context"
@@ -56,7 +56,7 @@ class StackError(ExplorerError):
     title = "Local stack"
 
 
-# -- Cosmos DB (explorer.cosmos_lister) -------------------------------------------------------
+# -- Cosmos DB (explorer.backends.cosmos.lister) -------------------------------------------------------
 
 class CosmosError(ExplorerError):
     title = "Cosmos DB"
@@ -90,14 +90,14 @@ def is_rbac_refusal(text: str) -> bool:
 
 
 class SignInFailed(CosmosError):
-    """No credential of the store's Entra ID chain issued a token (explorer.identity): nothing was
+    """No credential of the store's Entra ID chain issued a token (explorer.backends.cosmos.entra_id): nothing was
     sent to Cosmos DB. The text says who tried and why, never a token or a secret."""
 
     title = "Entra ID sign-in"
     retryable = True  # an identity endpoint or the network may come back
 
 
-# -- Dapr sidecars (explorer.sidecar, explorer.own_sidecar) ------------------------------------
+# -- Dapr sidecars (explorer.dapr.sidecar, explorer.dapr.own_sidecar) ------------------------------------
 
 class SidecarError(ExplorerError):
     title = "Sidecar"
@@ -208,7 +208,7 @@ class ScopedAway(OwnSidecarError):
     """The component's scopes leave out the app-id that owns the key: no daprd of it loads the store."""
 
 
-# -- writes (explorer.gateway, explorer.session) ------------------------------------------------
+# -- writes (explorer.session.gateway, explorer.session.explorer_session) ------------------------------------------------
 
 class ReadOnlyRefusal(ExplorerError):
     exit_code = 5

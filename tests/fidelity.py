@@ -23,8 +23,8 @@ from pathlib import Path
 
 from explorer.core.envelope import KeyPrefix, document_id
 from explorer.core.model import StoreLocation, TtlChoice, TtlMode
-from explorer.session import ExplorerSession
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.session.explorer_session import ExplorerSession
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 from tests.support import http_save
 
 APP = "fidelity-app"

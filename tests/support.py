@@ -65,7 +65,7 @@ def editing_writes():
     partitions (gpt4, claude, custom), keys in other scripts, and one binary value. The tests' own data,
     written through daprd as any app writes state (`write_editing_keys`) — not the seed's, and not what
     dapr-agents writes (its agents:{team}:… keys lie beside them when the stack runs the agents app)."""
-    from explorer.sidecar import StateWrite
+    from explorer.dapr.sidecar import StateWrite
 
     notes = [
         ("gpt4", "planner", ["search", "calendar"]),
@@ -88,7 +88,7 @@ def editing_writes():
 async def write_editing_keys(stack) -> int:
     """Write `editing_writes()` through the agent-registry sidecar of `stack`; how many keys."""
     from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
-    from explorer.sidecar import SidecarClient
+    from explorer.dapr.sidecar import SidecarClient
 
     writes = editing_writes()
     async with SidecarClient(stack.sidecars[AGENTS_APP].grpc_address) as client:

@@ -3,7 +3,7 @@
 What it is for: turning a decided write (explorer.core.writes.KeyChange), the value it replaced
 and its outcome into one record — time, OS user, host, context, store, key, partition key, etag
 before and after, the TTL sent, the identity used, and the value's SHA-256, size and a
-size-capped diff — and parsing the log's lines and `--since` texts back. explorer.audit appends
+size-capped diff — and parsing the log's lines and `--since` texts back. explorer.session.audit_log appends
 the records; this module does no I/O and reads no clock (times are given).
 
 What it must never do: hold a secret. A record carries the value's hash, size and a diff capped

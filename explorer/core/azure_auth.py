@@ -5,7 +5,7 @@ already resolved, or `UNRESOLVED` for a reference the caller did not resolve)
 and an environment (a mapping, passed in) into an `AuthPlan`: the master key, or
 the Entra ID credential chain in Dapr's order with each method's inputs, the
 cloud's authority host, and the problems Dapr would hit. The explorer builds
-its azure-identity credential from the plan (explorer.identity); the doctor
+its azure-identity credential from the plan (explorer.backends.cosmos.entra_id); the doctor
 reports the plan's problems (explorer.core.doctor).
 
 Mirrors components-contrib v1.18.3 (the daprd the local stack builds):

@@ -5,7 +5,7 @@ a `BulkPlan` — each key with the etag it had when it was listed, and the keys 
 the action with the reason (actor and workflow state, a key without a TTL to remove, an id Dapr
 cannot delete on Cosmos DB) — that the
 dry run shows and the user confirms by typing its count; and the `BulkReport` of what was done,
-skipped (changed or gone since the dry run: never overwritten) and failed. explorer.bulk carries
+skipped (changed or gone since the dry run: never overwritten) and failed. explorer.session.bulk carries
 a plan out through the session's one write path; this module does no I/O.
 
 What it must never do: decide a write without the etag the key had when it was listed (a key

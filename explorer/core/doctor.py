@@ -22,7 +22,7 @@ import difflib
 import enum
 from dataclasses import dataclass
 
-from explorer.components import MASK, Component, MetadataValue, is_secret_field
+from explorer.components.files import MASK, Component, MetadataValue, is_secret_field
 from explorer.core import azure_auth
 
 COSMOS_TYPE = "state.azure.cosmosdb"

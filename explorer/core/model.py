@@ -2,7 +2,7 @@
 as read, and how a save treats the key's time to live.
 
 Pure: no I/O, no clock (callers pass `now`), no SDK imports. The store edge
-(explorer.gateway) fills these in; screens and the CLI only read them.
+(explorer.session.gateway) fills these in; screens and the CLI only read them.
 """
 
 from __future__ import annotations

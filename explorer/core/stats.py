@@ -2,7 +2,7 @@
 when), their sort orders and totals, and the two pictures drawn from them — a bar chart of the
 largest partitions and a histogram of expiries — as plain text lines of a given width.
 
-Pure: no I/O, no clock (callers pass `now`), no SDK. The store edge (explorer.cosmos_lister
+Pure: no I/O, no clock (callers pass `now`), no SDK. The store edge (explorer.backends.cosmos.lister
 `partition_figures`) asks Cosmos DB for one partition's aggregates and the (`_ts`, `ttl`) of its
 items that can expire; `partition_stats` turns those into a `PartitionStats`, deciding each
 item's expiry with explorer.core.expiry `effective_expiry` (item ttl, else the container's

@@ -1,5 +1,5 @@
 """Start one daprd and wait until it is healthy: the one launcher behind the local stack's
-sidecars (explorer.localstack.manager) and the explorer's own sidecar (explorer.own_sidecar).
+sidecars (explorer.localstack.manager) and the explorer's own sidecar (explorer.dapr.own_sidecar).
 
 What it is for: the daprd command line (app-id, component folders, loopback listen
 addresses, free ports, the placement and scheduler addresses — empty, i.e. none, unless the

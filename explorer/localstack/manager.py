@@ -57,7 +57,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import explorer
-from explorer.components import Component, load_components
+from explorer.components.files import Component, load_components
 from explorer.errors import StackError
 from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, WORKFLOW_APP_ID
 from explorer.localstack.entra import OTHER_IDENTITY_VARIABLES, Identity, TokenEndpoint, load_tenant, server_config
@@ -635,7 +635,7 @@ class LocalStack:
         That credential reads IDENTITY_ENDPOINT / IDENTITY_HEADER from os.environ at every token
         request, so in Entra mode this sets them in os.environ (one managed identity endpoint per
         process, as on Azure); stop() puts back what was there."""
-        from explorer.cosmos_connect import client_kwargs, sync_client
+        from explorer.backends.cosmos.connection import client_kwargs, sync_client
 
         assert self.cosmos is not None
         if self.token_endpoint is None:

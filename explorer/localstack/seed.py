@@ -40,7 +40,7 @@ import orjson
 from explorer.errors import StackError
 from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, AGENTS_TEAM, WORKFLOW_APP_ID
 from explorer.localstack.manager import LocalStack
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 
 AGENTS_STORE = "statestore-agents-cosmos"
 CACHE_STORE = "statestore-cache-cosmos"

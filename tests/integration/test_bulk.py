@@ -15,9 +15,9 @@ import time
 import orjson
 import pytest
 
-from explorer.audit import AuditLog
+from explorer.session.audit_log import AuditLog
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 from tests.support import REPO, no_traceback, run_cli
 
 from .conftest import own_stack

@@ -17,13 +17,13 @@ import orjson
 import pytest
 from rich.color import Color
 
-from explorer.app import ExplorerApp
-from explorer.components import load_components
-from explorer.contexts import load_table, prepare
+from explorer.tui.app import ExplorerApp
+from explorer.components.files import load_components
+from explorer.session.contexts import load_table, prepare
 from explorer.errors import SidecarError
 from explorer.localstack.seed import AGENTS_APP, CACHE_APP, CACHE_STORE
-from explorer.widgets.dialogs import TypeContextName
-from explorer.widgets.key_editor import KeyEditor
+from explorer.tui.dialogs import TypeContextName
+from explorer.tui.screens.key_editor import KeyEditor
 
 from tests.support import no_traceback, read_until, run_cli
 
@@ -127,7 +127,7 @@ def test_with_allow_writes_a_wrong_name_or_none_refuses_and_sends_nothing(stack,
     assert result.returncode == 5, result.stderr
     assert "Type the context's name to write" in result.stderr and "Nothing was sent." in result.stderr
     assert value_of(cosmos)["_etag"] == before["_etag"]
-    from explorer.audit import AuditLog  # the refusal is in the audit log: a refused write, nothing sent
+    from explorer.session.audit_log import AuditLog  # the refusal is in the audit log: a refused write, nothing sent
 
     last = AuditLog(home / "state" / "dapr-explorer" / "audit.jsonl").read().records[-1]
     assert (last.key, last.operation, last.outcome, last.context) == (KEY, "save", "refused", "prod")
@@ -547,7 +547,7 @@ def test_bulk_and_import_refused_at_the_name_prompt_leave_a_refused_line_for_eac
         stack, cosmos, home, tmp_path, command):
     """The name is asked once the plan is confirmed by its count (as the TUI does); not typed: exit 5,
     nothing sent, and each key the run would have written has its `refused` line, like `set`'s."""
-    from explorer.audit import AuditLog
+    from explorer.session.audit_log import AuditLog
 
     log = AuditLog(home / "state" / "dapr-explorer" / "audit.jsonl")
     seen = len(log.read().records)

@@ -12,7 +12,7 @@ from azure.cosmos.exceptions import CosmosResourceNotFoundError
 
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE
 from explorer.errors import EtagConflict, InvalidKey
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 
 from .conftest import container
 

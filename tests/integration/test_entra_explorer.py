@@ -24,9 +24,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from explorer.app import ExplorerApp
-from explorer.components import load_components
-from explorer.widgets.key_editor import KeyEditor
+from explorer.tui.app import ExplorerApp
+from explorer.components.files import load_components
+from explorer.tui.screens.key_editor import KeyEditor
 
 from .conftest import own_stack, stack_env
 from .test_tui import browse_to, open_key, save_through_dialog, shown, until
@@ -117,7 +117,7 @@ def test_a_write_through_the_reader_store_is_refused_in_one_line_and_nothing_cha
     after = doc(cosmos, "entra:order-2")
     assert (after["_etag"], after["value"]) == (before["_etag"], before["value"])
     # The audit log (the run's own, tests/conftest.py) says who was refused: the identity, never a token.
-    from explorer.audit import AuditLog
+    from explorer.session.audit_log import AuditLog
 
     mine = [r for r in AuditLog().read().records if r.key == "entra:order-2"]
     assert [(r.operation, r.outcome) for r in mine] == [("create", "done"), ("save", "refused"), ("delete", "refused")]

@@ -31,9 +31,9 @@ from azure.identity import ManagedIdentityCredential
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
 
-from explorer.cosmos_connect import client_kwargs
+from explorer.backends.cosmos.connection import client_kwargs
 from explorer.errors import SidecarError
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 
 from .conftest import own_stack
 

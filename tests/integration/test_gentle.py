@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from explorer.core.ru_budget import RuBudget
-from explorer.cosmos_lister import CosmosLister
+from explorer.backends.cosmos.lister import CosmosLister
 from explorer.errors import StackError
 from explorer.localstack import server_control
 from explorer.localstack.seed import CACHE_APP, CACHE_STORE

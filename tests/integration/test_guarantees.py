@@ -154,10 +154,10 @@ def test_5_set_with_the_etag_of_a_deleted_key_is_a_conflict_and_writes_nothing(s
 def test_7_a_crash_of_the_app_exits_non_zero(stack, tmp_path):
     from tests.integration.test_stack_lifecycle import Terminal
 
-    probe = ("import explorer.app as a\n"
+    probe = ("import explorer.tui.app as a\n"
              "def boom(self): raise RuntimeError('injected crash')\n"
              "a.ExplorerApp.on_mount = boom\n"
-             "from explorer.cli import main\n"
+             "from explorer.cli.main import main\n"
              f"raise SystemExit(main(['--resources-path', {str(REPO / 'components')!r}]))\n")
     terminal = Terminal([sys.executable, "-c", probe])
     deadline = time.monotonic() + 30

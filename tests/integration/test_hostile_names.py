@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from explorer.localstack.seed import CACHE_APP, CACHE_STORE
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 from tests.support import REPO, no_traceback, raw_controls, run_cli, screen_lines, screen_raw_controls
 
 from .conftest import own_stack
@@ -167,8 +167,8 @@ def test_bulk_run_and_report_lines_are_terminal_safe(stack):
 async def test_tui_key_table_keeps_one_row_per_hostile_key(stack):
     """In the browser, a key with a newline stays one row of the key table, and nothing on the screen is
     a raw control (every text segment of a full repaint)."""
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
+    from explorer.tui.app import ExplorerApp
+    from explorer.components.files import load_components
 
     from .conftest import stack_env
     from .test_tui import browse_to
@@ -188,7 +188,7 @@ async def test_tui_key_table_keeps_one_row_per_hostile_key(stack):
             count, first = screen_raw_controls(app)
             assert count == 0, first
             await pilot.press("i")  # the insight view, with the hostile and the long partition
-            from explorer.widgets.stats import StatsView
+            from explorer.tui.screens.stats import StatsView
             from .test_tui import until
             await until(pilot, lambda: isinstance(app.screen, StatsView) and not app.screen.running, "insight")
             await pilot.pause(0.3)
@@ -200,9 +200,9 @@ async def test_tui_key_table_keeps_one_row_per_hostile_key(stack):
 async def test_tui_insight_keeps_every_column_with_one_long_partition_key(stack, width):
     """One partition key of 405 characters: the table still shows keys, size and ages of every partition
     on screen, the long name cut with …"""
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
-    from explorer.widgets.stats import StatsView
+    from explorer.tui.app import ExplorerApp
+    from explorer.components.files import load_components
+    from explorer.tui.screens.stats import StatsView
 
     from .conftest import stack_env
     from .test_tui import to_store, until

@@ -88,7 +88,7 @@ def test_set_without_the_owners_sidecar_writes_through_our_own_daprd_and_stops_i
 def test_the_default_binary_is_the_stack_cache_when_nothing_else_is_given(stack, cosmos, monkeypatch):
     """Without --daprd the cached build is found without building: the same path build-daprd.sh prints."""
     from explorer.localstack.manager import find_daprd
-    from explorer.own_sidecar import cached_stack_daprd
+    from explorer.dapr.own_sidecar import cached_stack_daprd
 
     monkeypatch.delenv("DAPR_EXPLORER_DAPRD", raising=False)
     assert cached_stack_daprd() == find_daprd()
@@ -160,8 +160,8 @@ async def test_workspace_gateway_starts_it_transparently_and_close_stops_it(stac
     """The TUI's path: the gateway's one write path with no sidecar; Workspace.close() stops the daprd."""
     from explorer.core.model import TtlChoice
     from explorer.core.writes import KeyChange, NewValue
-    from explorer.gateway import WritableGateway
-    from explorer.workspace import open_workspace
+    from explorer.session.gateway import WritableGateway
+    from explorer.session.workspace import open_workspace
 
     for name, value in stack.client_env({}).items():
         monkeypatch.setenv(name, value)

@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from explorer.audit import AuditLog
+from explorer.session.audit_log import AuditLog
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 from tests.support import REPO, no_traceback, run_cli
 
 from .conftest import own_stack

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from explorer.localstack.seed import CACHE_APP, CACHE_STORE
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 from tests.support import no_traceback, run_cli
 
 from .conftest import own_stack
@@ -287,10 +287,10 @@ def test_global_options_before_the_subcommand(stack):
 async def test_tui_search_finds_by_value_both_ways_says_they_agree_and_opens_a_key(stack):
     """`s` on a store: a Dapr filter typed and run directly lists the matching keys as they arrive,
     with the request charge; both ways compared says the answers agree; Enter opens the key."""
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
-    from explorer.widgets.key_editor import KeyEditor
-    from explorer.widgets.search import SearchView
+    from explorer.tui.app import ExplorerApp
+    from explorer.components.files import load_components
+    from explorer.tui.screens.key_editor import KeyEditor
+    from explorer.tui.screens.search import SearchView
 
     from .conftest import stack_env
     from .test_tui import browse_to, until
@@ -344,9 +344,9 @@ async def test_tui_search_finds_by_value_both_ways_says_they_agree_and_opens_a_k
 async def test_tui_search_refuses_a_typo_a_deep_filter_and_bad_sql_in_one_line(stack):
     """The TUI holds the CLI's rules: a misspelt operator in the filter alone, a filter nested past the
     limit and SQL Cosmos DB refuses each give one line in the status — nothing found, nothing counted."""
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
-    from explorer.widgets.search import SearchView
+    from explorer.tui.app import ExplorerApp
+    from explorer.components.files import load_components
+    from explorer.tui.screens.search import SearchView
 
     from .conftest import stack_env
     from .test_tui import browse_to, until

@@ -3,7 +3,7 @@ explorer would find it: the session's stack runs the agents app (stack/agents/ap
 1.0.9 in its own venv) beside the agent-registry sidecar, and every document checked here was written
 by dapr-agents through daprd — the team registry, each run's workflow entry and memory, and Dapr's
 workflow history of each run, decoded with explorer.core.workflow_state and listed by
-explorer.workflow_reader.WorkflowReader."""
+explorer.backends.cosmos.workflows.WorkflowReader."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ import pytest
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode
 from explorer.core.model import StoreLocation
 from explorer.core.workflow_state import RuntimeStatus, decode_workflow_part
-from explorer.cosmos_lister import CosmosLister
+from explorer.backends.cosmos.lister import CosmosLister
 from explorer.localstack.apps import AGENTS_TEAM
 from explorer.localstack.seed import AGENT_RUNS, AGENTS_APP, STATE_STORE_OF_AGENTS, seed
-from explorer.workflow_reader import WorkflowReader
+from explorer.backends.cosmos.workflows import WorkflowReader
 
 from .conftest import container
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from explorer.localstack.seed import ACTORS_APP, AGENTS_APP, CACHE_APP, CACHE_TTLS, WORKFLOW_ACTOR_TYPE, WORKFLOWS_APP, seed
-from explorer.sidecar import SidecarClient
+from explorer.dapr.sidecar import SidecarClient
 from tests.support import BINARY_AVATAR
 
 from .conftest import container, own_stack

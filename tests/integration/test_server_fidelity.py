@@ -21,7 +21,7 @@ from dapr.proto.runtime.v1 import dapr_pb2_grpc, state_pb2
 
 from explorer.errors import EtagConflict
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, WORKFLOWS_APP, WORKFLOWS_STORE
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 
 from .conftest import own_stack
 

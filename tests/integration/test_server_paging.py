@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from azure.cosmos import PartitionKey
 
-from explorer.cosmos_lister import CosmosLister
+from explorer.backends.cosmos.lister import CosmosLister
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ import pytest
 from azure.cosmos import PartitionKey
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
-from explorer.cosmos_connect import async_client
+from explorer.backends.cosmos.connection import async_client
 
 from .conftest import own_stack
 

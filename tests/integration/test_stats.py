@@ -15,10 +15,10 @@ import time
 import orjson
 import pytest
 
-from explorer.cosmos_lister import CosmosLister
+from explorer.backends.cosmos.lister import CosmosLister
 from explorer.localstack import server_control
 from explorer.localstack.seed import CACHE_APP, CACHE_STORE
-from explorer.sidecar import SidecarClient, StateWrite
+from explorer.dapr.sidecar import SidecarClient, StateWrite
 from tests.support import REPO, no_traceback, run_cli
 
 from .conftest import own_stack
@@ -177,9 +177,9 @@ def test_discovery_reads_a_row_per_partition_not_per_item(stack):
 # -- the TUI's insight view (i in the browser) ----------------------------------------------------
 
 async def test_tui_insight_fills_in_draws_the_chart_sorts_and_opens_a_partition(stack):
-    from explorer.app import ExplorerApp
-    from explorer.components import load_components
-    from explorer.widgets.stats import StatsView, TextLines
+    from explorer.tui.app import ExplorerApp
+    from explorer.components.files import load_components
+    from explorer.tui.screens.stats import StatsView, TextLines
 
     from .conftest import stack_env
     from .test_tui import to_store, until

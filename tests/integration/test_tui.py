@@ -18,14 +18,14 @@ import time
 import orjson
 import pytest
 
-from explorer.app import ExplorerApp
-from explorer.components import load_components
+from explorer.tui.app import ExplorerApp
+from explorer.components.files import load_components
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_STORE, WORKFLOWS_STORE
-from explorer.sidecar import SidecarClient, StateWrite
-from explorer.widgets.browser import Browser
-from explorer.widgets.dialogs import ConfirmDelete, ConfirmSave, EtagConflict
-from explorer.widgets.key_editor import KeyEditor
-from explorer.widgets.store_list import StoreList
+from explorer.dapr.sidecar import SidecarClient, StateWrite
+from explorer.tui.screens.browser import Browser
+from explorer.tui.dialogs import ConfirmDelete, ConfirmSave, EtagConflict
+from explorer.tui.screens.key_editor import KeyEditor
+from explorer.tui.widgets.store_list import StoreList
 
 from .conftest import container, stack_env
 
@@ -321,7 +321,7 @@ async def test_an_unexpected_failure_in_a_worker_is_one_line_in_the_editor_and_t
             raise RuntimeError("the unexpected happened\n  a traceback line the pane must not show")
 
     async def factory(app):
-        from explorer.session import ExplorerSession
+        from explorer.session.explorer_session import ExplorerSession
 
         return Failing(await ExplorerSession.open(app.resources_paths, app.sidecar_addresses, None, False, None))
 
@@ -584,7 +584,7 @@ async def test_save_for_an_app_with_no_sidecar_starts_our_own_daprd(stack, cosmo
 async def test_scrolling_a_big_partition_holds_a_window_and_scrolls_back(stack, cosmos):
     """1,500 keys in one partition: scrolling to the end holds at most 10 pages; scrolling back
     to the top fetches the earlier pages again, in order."""
-    from explorer.widgets.browser import KEY_PAGE, WINDOW_PAGES
+    from explorer.tui.screens.browser import KEY_PAGE, WINDOW_PAGES
 
     async with SidecarClient(stack.sidecars["chat-api"].grpc_address) as client:
         for start in range(0, 1500, 250):

@@ -23,11 +23,11 @@ from explorer.core.writes import NewValue
 from explorer.errors import EtagConflict
 from explorer.localstack.apps import AGENTS_APP_ID, AGENTS_TEAM
 from explorer.localstack.seed import AGENT_RUNS, AGENTS_STORE, STATE_STORE_OF_AGENTS
-from explorer.session import ExplorerSession
-from explorer.widgets.agents import TEAM_ROW, AgentRuns, AgentRunView, Teams
-from explorer.widgets.dialogs import ConfirmSave
-from explorer.widgets.key_editor import KeyEditor
-from explorer.widgets.timeline import Timeline
+from explorer.session.explorer_session import ExplorerSession
+from explorer.tui.screens.agents import TEAM_ROW, AgentRuns, AgentRunView, Teams
+from explorer.tui.dialogs import ConfirmSave
+from explorer.tui.screens.key_editor import KeyEditor
+from explorer.tui.screens.workflows.timeline import Timeline
 
 from .conftest import container, own_stack, stack_env
 from .test_tui import footer, make_app, palette, shown, text, to_store, until

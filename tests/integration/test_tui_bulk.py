@@ -13,15 +13,15 @@ import time
 import orjson
 import pytest
 
-from explorer.app import ExplorerApp
-from explorer.audit import AuditLog
-from explorer.components import load_components
+from explorer.tui.app import ExplorerApp
+from explorer.session.audit_log import AuditLog
+from explorer.components.files import load_components
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
-from explorer.sidecar import SidecarClient, StateWrite
-from explorer.widgets.browser import Browser
+from explorer.dapr.sidecar import SidecarClient, StateWrite
+from explorer.tui.screens.browser import Browser
 from explorer.core.bulk import BulkAction
-from explorer.widgets.bulk import BulkChoice, BulkRequest, BulkView
-from explorer.widgets.diff import DiffView
+from explorer.tui.screens.bulk import BulkChoice, BulkRequest, BulkView
+from explorer.tui.screens.diff import DiffView
 from tests.support import REPO, no_traceback, run_cli
 
 from .conftest import own_stack, stack_env
@@ -77,7 +77,7 @@ def make_app(stack, read_only: bool = False, production: str | None = None) -> E
     addresses = [s.grpc_address for s in stack.sidecars.values()]
     prepared = None
     if production:
-        from explorer.contexts import Prepared
+        from explorer.session.contexts import Prepared
         from explorer.core.contexts import Context, decide_writes
 
         context = Context(production, "contexts.yaml", resources=(str(stack.resources_path),), production=True)
@@ -170,7 +170,7 @@ async def test_marked_keys_wrong_count_refused_right_count_deletes_exactly_them(
 
 
 async def test_a_production_context_asks_for_its_name_after_the_count(stack, cosmos):
-    from explorer.widgets.dialogs import TypeContextName
+    from explorer.tui.dialogs import TypeContextName
 
     await write_keys(stack, "prod", 4)
     before = docs(cosmos, "prod")
@@ -346,7 +346,7 @@ async def test_the_diff_view_shows_the_key_changed_since_an_export(stack, cosmos
 async def start_import(pilot, partition: str, export, shown, what: str) -> None:
     """As a user would: the partition in the browser, I, the file's path typed, Enter; until the
     import view `shown` what is waited for."""
-    from explorer.widgets.restore import ImportChoice, ImportView
+    from explorer.tui.screens.import_view import ImportChoice, ImportView
 
     app = pilot.app
     await browse_to(pilot, partition)
@@ -420,7 +420,7 @@ async def test_an_import_file_with_half_a_surrogate_pair_is_one_line_in_the_view
 
 async def test_an_import_refused_at_a_production_contexts_name_leaves_a_refused_line_for_each_key(stack, cosmos,
                                                                                                  tmp_path):
-    from explorer.widgets.dialogs import TypeContextName
+    from explorer.tui.dialogs import TypeContextName
 
     await write_keys(stack, "impprod", 3)
     result = run_cli(["export", AGENTS_STORE, "--partition", "impprod", "--resources-path", str(REPO / "components")],

@@ -101,7 +101,7 @@ async def test_items_without_a_partition_key_are_listed_and_opened_but_not_writt
 
 async def test_copy_in_the_key_list_offers_no_value_and_v_does_not_crash(stack):
     """Found by bench/reliability.py R1: y then v in the key list ended the app (KeyError 'value')."""
-    from explorer.widgets.dialogs import CopyChoice
+    from explorer.tui.dialogs import CopyChoice
 
     app = make_app(stack)
     async with app.run_test(size=(120, 40)) as pilot:

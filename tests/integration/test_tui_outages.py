@@ -21,8 +21,8 @@ import time
 import pytest
 
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE, CACHE_STORE, WORKFLOWS_STORE, seed
-from explorer.widgets.browser import Browser
-from explorer.widgets.store_list import StoreList
+from explorer.tui.screens.browser import Browser
+from explorer.tui.widgets.store_list import StoreList
 from tests.integration.test_tui import (  # noqa: F401 - stack and cosmos are fixtures
     AGENTS, WRITES, browse_to, cosmos, footer, item, make_app, open_key, open_key_failing, palette,
     save_through_dialog, shown, stack, still_running, text, until,

@@ -20,10 +20,10 @@ from explorer.localstack.apps.workflow_app import (
     child_instance_id,
 )
 from explorer.localstack.seed import ACTORS_APP, WORKFLOW_ACTOR_TYPE, WORKFLOWS_APP, WORKFLOWS_STORE
-from explorer.widgets.actors import Actors, KeyNode
-from explorer.widgets.key_editor import KeyEditor
-from explorer.widgets.timeline import Timeline
-from explorer.widgets.workflows import StatusPicker, Workflows
+from explorer.tui.screens.actors import Actors, KeyNode
+from explorer.tui.screens.key_editor import KeyEditor
+from explorer.tui.screens.workflows.timeline import Timeline
+from explorer.tui.screens.workflows.instances import StatusPicker, Workflows
 
 from .conftest import container, stack_env
 from .test_tui import footer, make_app, palette, shown, text, to_store, until

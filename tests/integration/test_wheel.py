@@ -202,7 +202,7 @@ def test_an_editable_install_finds_the_top_level_folders_of_its_checkout(install
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "-e", str(source)], check=True, timeout=600)
-    probe = ("from explorer import resources as r, app; "
+    probe = ("from explorer import resources as r; from explorer.tui import app; "
              "print(r.styles_dir(), r.default_components_dir(), r.stack_dir(), all(p.is_file() for p in app.ExplorerApp.CSS_PATH))")
     result = installed.run(venv / "bin" / "python", "-c", probe)
     assert result.returncode == 0, result.stderr

@@ -1,14 +1,14 @@
 """A FAKE session for layout snapshots only: fixed stores, partitions and keys, no I/O.
 
-It satisfies explorer.session.StoreSession with data shaped like the seeded
+It satisfies explorer.session.explorer_session.StoreSession with data shaped like the seeded
 local stack (same stores, partitions and key shapes), frozen at one instant so
 every etag, timestamp and countdown draws the same on every run. Its workflow
 store also holds the workflow documents daprd 1.18.2 really wrote
 (tests/unit/recorded/dapr-1.18.2-workflows.json), read by `FakeWorkflowReader`
-— a FAKE of explorer.workflow_reader.WorkflowReader over those documents, which
+— a FAKE of explorer.backends.cosmos.workflows.WorkflowReader over those documents, which
 summarizes and decodes them with the reader's own functions. The documents
 dapr-agents 1.0.9 really wrote (tests/unit/recorded/dapr-agents-1.0.9.json) are
-read by `FakeAgentsReader` — a FAKE of explorer.agents_reader.AgentsReader that
+read by `FakeAgentsReader` — a FAKE of explorer.backends.cosmos.agents.AgentsReader that
 decodes them with explorer.core.agents — and their Dapr workflow instances are
 found by the FakeWorkflowReader (not listed: the workflows snapshots keep showing
 the order-processor's). It tests how each pane looks, never what the store
@@ -24,18 +24,18 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from explorer.components import Component, load_components
+from explorer.components.files import Component, load_components
 from explorer.core.doctor import CosmosFacts, diagnose
 from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
-from explorer.cosmos_lister import KeyPage, KeyRow, PartitionBatch
+from explorer.backends.cosmos.lister import KeyPage, KeyRow, PartitionBatch
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of
 from explorer.core.ru_budget import CosmosLoad
-from explorer.session import FoundId, OpenedKey
+from explorer.session.explorer_session import FoundId, OpenedKey
 from explorer.errors import EtagConflict, NotFound
-from explorer.sidecar import RegisteredStore, SidecarMetadata
-from explorer.stores import match_stores
-from explorer.workflow_reader import InstancePage, InstanceRef, TimelinePage, entry, summarize, wanted_ids
+from explorer.dapr.sidecar import RegisteredStore, SidecarMetadata
+from explorer.dapr.stores import match_stores
+from explorer.backends.cosmos.workflows import InstancePage, InstanceRef, TimelinePage, entry, summarize, wanted_ids
 
 NOW = 1_795_000_000.0  # the frozen clock every snapshot reads
 CAPS = ("ETAG", "TRANSACTIONAL", "TTL", "ACTOR")
@@ -197,7 +197,7 @@ class FakeAgentsReader:
         return list(dict.fromkeys(d["partitionKey"][len("agents:"):] for d in self._registry())), 2.9
 
     async def team(self, name: str):
-        from explorer.agents_reader import TeamsRead
+        from explorer.backends.cosmos.agents import TeamsRead
         from explorer.core.agents import build_teams
 
         docs = [d for d in self._registry() if d["partitionKey"] == f"agents:{name}"]
@@ -218,7 +218,7 @@ class FakeAgentsReader:
                       key=lambda d: d["id"])
 
     async def runs_page(self, agent_state, app_ids=(), continuation=None, page_size=25):
-        from explorer.agents_reader import RunPage
+        from explorer.backends.cosmos.agents import RunPage
         from explorer.core.agents import RunSummary, decode_run
 
         return RunPage(tuple(RunSummary.of(decode_run(d, self.location.key_prefix)) for d in self._runs(agent_state)),

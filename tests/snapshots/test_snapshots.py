@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from explorer.app import ExplorerApp
-from explorer.components import load_components
-from explorer.widgets.key_editor import KeyEditor
-from explorer.widgets.store_list import StoreList
+from explorer.tui.app import ExplorerApp
+from explorer.components.files import load_components
+from explorer.tui.screens.key_editor import KeyEditor
+from explorer.tui.widgets.store_list import StoreList
 
 from .recorded_session import NOW, RecordedSession
 
@@ -30,7 +30,7 @@ def make_app(read_only: bool = False, theme: str | None = None, production: bool
     """`production`: on a production context "prod-eu", opened with --allow-writes (True) or without (False)."""
     prepared = None
     if production is not None:
-        from explorer.contexts import Prepared
+        from explorer.session.contexts import Prepared
         from explorer.core.contexts import Context, decide_writes
 
         context = Context("prod-eu", "contexts.yaml", resources=tuple(map(str, COMPONENTS)), production=True,
@@ -228,7 +228,7 @@ APPROVAL = "order-processor||dapr.internal.default.order-processor.workflow||rec
 
 
 async def in_workflows(pilot) -> None:
-    from explorer.widgets.workflows import Workflows
+    from explorer.tui.screens.workflows.instances import Workflows
 
     await at_partition(pilot, WORKFLOWS_STORE, "order-processor||CartActor||cart-42")
     await pilot.press("w")
@@ -237,7 +237,7 @@ async def in_workflows(pilot) -> None:
 
 
 async def in_timeline(pilot, instance: str, event: int) -> None:
-    from explorer.widgets.timeline import Timeline
+    from explorer.tui.screens.workflows.timeline import Timeline
 
     await in_workflows(pilot)
     workflows = pilot.app.screen
@@ -277,7 +277,7 @@ def test_partitions_and_keys_decoded_at_80_columns(snap_compare):
 
 def test_actors_view(snap_compare):
     async def run_before(pilot):
-        from explorer.widgets.actors import Actors
+        from explorer.tui.screens.actors import Actors
 
         await at_partition(pilot, WORKFLOWS_STORE, "order-processor||CartActor||cart-42")
         await pilot.press("a")
@@ -296,7 +296,7 @@ def test_actors_view(snap_compare):
 def test_insight_view(snap_compare):
     """i on the workflow store: its partitions by keys, the largest as bars, the expiry histogram."""
     async def run_before(pilot):
-        from explorer.widgets.stats import StatsView
+        from explorer.tui.screens.stats import StatsView
 
         await at_partition(pilot, WORKFLOWS_STORE, "order-processor||CartActor||cart-42")
         await pilot.press("i")
@@ -309,7 +309,7 @@ def test_insight_view(snap_compare):
 # -- dapr-agents (its recorded documents) ------------------------------------------------------
 
 async def in_teams(pilot, agent: str = "Trip Planner") -> None:
-    from explorer.widgets.agents import Teams
+    from explorer.tui.screens.agents import Teams
 
     await at_partition(pilot)  # statestore-agents-cosmos: the registry store
     await pilot.press("t")
@@ -321,7 +321,7 @@ async def in_teams(pilot, agent: str = "Trip Planner") -> None:
 
 
 async def in_run(pilot, agent: str, run: str, part: str = "c", role: str | None = None) -> None:
-    from explorer.widgets.agents import AgentRuns, AgentRunView
+    from explorer.tui.screens.agents import AgentRuns, AgentRunView
 
     await in_teams(pilot, agent)
     await pilot.press("enter")

@@ -1,4 +1,4 @@
-"""The agents reader's pure parts (explorer.agents_reader): what a run put together says it waits for,
+"""The agents reader's pure parts (explorer.backends.cosmos.agents): what a run put together says it waits for,
 and in which order stores are asked — over dapr-agents' recorded documents; no Cosmos here (the
 queries run against the real stack in tests/integration/test_cli_agents.py)."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from explorer.agents_reader import RunView, cosmos_stores
+from explorer.backends.cosmos.agents import RunView, cosmos_stores
 from explorer.core.agents import AgentNames, decode_pending_approvals, decode_run
 from explorer.core.envelope import KeyPrefix
-from explorer.stores import Store
+from explorer.dapr.stores import Store
 
 RECORDED = json.loads((Path(__file__).parent / "recorded" / "dapr-agents-1.0.9.json").read_text())
 STATE = {d["id"]: d for d in RECORDED["documents"]["statestore-workflows-cosmos"]}

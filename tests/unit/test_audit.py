@@ -131,12 +131,12 @@ async def test_concurrent_appends_all_reach_the_file_and_share_their_fsyncs(tmp_
     durable writes (each one a write to disk)."""
     import asyncio
 
-    import explorer.audit
-    from explorer.audit import AuditLog
+    import explorer.session.audit_log
+    from explorer.session.audit_log import AuditLog
 
     syncs = []
-    real_write = explorer.audit._write_durably
-    monkeypatch.setattr(explorer.audit, "_write_durably", lambda fd, lines: (syncs.append(fd), real_write(fd, lines)))
+    real_write = explorer.session.audit_log._write_durably
+    monkeypatch.setattr(explorer.session.audit_log, "_write_durably", lambda fd, lines: (syncs.append(fd), real_write(fd, lines)))
     log = AuditLog(tmp_path / "audit.jsonl")
     key = _key({"a": 1})
     records = [record_for(KeyChange.delete(key), f"s{i}", WHO, NOW + i, Outcome.DONE) for i in range(50)]
@@ -153,7 +153,7 @@ async def test_concurrent_appends_all_reach_the_file_and_share_their_fsyncs(tmp_
 async def test_an_append_that_cannot_reach_the_file_raises_for_every_writer(tmp_path):
     import asyncio
 
-    from explorer.audit import AuditLog, AuditUnavailable
+    from explorer.session.audit_log import AuditLog, AuditUnavailable
 
     (tmp_path / "file").write_text("a file where the folder should be")
     log = AuditLog(tmp_path / "file" / "audit.jsonl")
@@ -183,10 +183,10 @@ async def test_a_lone_write_is_flushed_at_once_and_a_burst_waits_for_more_lines(
     waiting out the linger — so the linger never caps a bulk action's rate."""
     import asyncio
 
-    import explorer.audit
-    from explorer.audit import LINGER_LINES, AuditLog
+    import explorer.session.audit_log
+    from explorer.session.audit_log import LINGER_LINES, AuditLog
 
-    monkeypatch.setattr(explorer.audit, "LINGER_SECONDS", 30.0)
+    monkeypatch.setattr(explorer.session.audit_log, "LINGER_SECONDS", 30.0)
     log = AuditLog(tmp_path / "audit.jsonl")
     key = _key({"a": 1})
 
@@ -206,7 +206,7 @@ def test_a_log_removed_while_a_bulk_action_keeps_it_open_is_written_anew(tmp_pat
     """The audit log's own file (a temp folder): the flusher keeps the file open between flushes of
     a burst; if the file is removed meanwhile, the next lines go to a new file at the same path, not
     into the removed one."""
-    from explorer.audit import AuditLog
+    from explorer.session.audit_log import AuditLog
 
     log = AuditLog(tmp_path / "audit.jsonl")
     key = _key({"a": 1})
@@ -228,7 +228,7 @@ async def test_a_record_made_in_the_flush_thread_that_fails_fails_its_write_inst
     action then stops and says why — and nothing waits forever."""
     import asyncio
 
-    from explorer.audit import AuditLog, AuditUnavailable
+    from explorer.session.audit_log import AuditLog, AuditUnavailable
 
     log = AuditLog(tmp_path / "audit.jsonl")
     key = _key({"a": 1})

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from textual.app import App
 
-from explorer.audit import AuditLog
+from explorer.session.audit_log import AuditLog
 from explorer.core.audit import AuditRecord, ValueFacts
-from explorer.widgets.audit import AuditView, fitted_widths
+from explorer.tui.screens.audit import AuditView, fitted_widths
 from tests.support import screen_lines, screen_raw_controls
 
 

@@ -1,5 +1,5 @@
 """Bulk actions: the dry run, its typed confirmation and the report (explorer.core.bulk; pure), and
-the runner's order, cancel and skip rules (explorer.bulk) over a FAKE session that records calls —
+the runner's order, cancel and skip rules (explorer.session.bulk) over a FAKE session that records calls —
 no Cosmos, no Dapr. The same runs against the real daprd and server are in
 tests/integration/test_bulk.py."""
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from explorer.audit import AuditUnavailable
-from explorer.bulk import run_plan
+from explorer.session.audit_log import AuditUnavailable
+from explorer.session.bulk import run_plan
 from explorer.core.bulk import BulkAction, Listed, confirmed, make_plan
 from explorer.core.envelope import KeyPrefix
 from explorer.errors import EtagConflict, KeyGone, ReadOnlyRefusal, SidecarError, describe
@@ -96,7 +96,7 @@ async def test_a_changed_key_is_skipped_a_failure_is_reported_and_the_rest_go_on
 
 async def test_a_key_deleted_by_someone_else_since_the_dry_run_is_skipped_never_done():
     """The store's answer to an etag-checked delete of a key that is gone (KeyGone, see
-    explorer.sidecar.SidecarClient.delete) is a skip, and each write is marked as a planned one, so
+    explorer.dapr.sidecar.SidecarClient.delete) is a skip, and each write is marked as a planned one, so
     the session audits a refusal by its etag as `skipped` (FAKE session)."""
     session = FakeSession({"app||k1": KeyGone("s/k1 no longer exists: deleted by someone else …")})
     report = await run_plan(session, None, make_plan("s", PREFIX, BulkAction.DELETE, listed(3)))

@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from explorer.command_line import parse_args
+from explorer.cli.parser import parse_args
 
 WRITES = [["set", "S", "K", "{}"], ["delete", "S", "K"]]
 EVERY = WRITES + [["get", "S", "K"], ["stores"], ["doctor"], ["partitions", "S"], ["keys", "S", "--partition", "p"],

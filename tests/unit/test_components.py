@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.components import (
+from explorer.components.files import (
     MASK,
     MAX_FILE_BYTES,
     ComponentProblem,

@@ -1,4 +1,4 @@
-"""Named contexts, pure part (explorer.core.contexts) and the file side (explorer.contexts) on tmp files:
+"""Named contexts, pure part (explorer.core.contexts) and the file side (explorer.session.contexts) on tmp files:
 parsing and its one-line errors, kubectl exports, the production guard, the typed name, env files,
 registration of a (stand-in) stack. No stack, no network."""
 
@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from explorer import contexts as files
+from explorer.session import contexts as files
 from explorer.core.contexts import (
     DEFAULT_TOKEN_ENV,
     Context,
@@ -461,7 +461,7 @@ def _live_local(registry: Path, file: str = "local.yaml") -> None:
 def test_contexts_refuses_a_name_defined_twice_with_both_files_and_exit_1(tmp_path, monkeypatch, capsys, case):
     """`contexts` (the contexts files alone, no stack): `local` in contexts.yaml while a running stack registered
     `local`, or two registrations of `local`, is an error line naming both files and exit 1, never two rows."""
-    from explorer.cli import main
+    from explorer.cli.main import main
 
     env = {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
     for name, value in env.items():

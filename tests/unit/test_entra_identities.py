@@ -4,7 +4,7 @@ component files of stack/entra/components/ repeat its client ids (YAML cannot re
 
 from pathlib import Path
 
-from explorer.components import load_components
+from explorer.components.files import load_components
 from explorer.localstack.entra import ROLE_NAMES, load_tenant, server_config
 from explorer.localstack.manager import ContainerSpec, container_specs
 from explorer.resources import entra_components_dir

@@ -9,10 +9,10 @@ import sys
 
 PROBE = """
 import sys
-import explorer.cli as cli
-from explorer.command_line import parse_args
+import explorer.cli.main as cli
+from explorer.cli.parser import parse_args
 parse_args([])
-import explorer.app, explorer.widgets.browser
+import explorer.tui.app, explorer.tui.screens.browser
 print(",".join(m for m in ("azure.cosmos", "grpc", "dapr.proto", "aiohttp") if m in sys.modules))
 """
 

@@ -1,4 +1,4 @@
-"""The explorer's Entra ID credential (explorer.identity): azure-identity built from a plan.
+"""The explorer's Entra ID credential (explorer.backends.cosmos.entra_id): azure-identity built from a plan.
 
 The chain tests sign in for real against a token endpoint in this process that speaks the App
 Service managed-identity protocol (IDENTITY_ENDPOINT/IDENTITY_HEADER) — azure-identity's own
@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from explorer.core.azure_auth import Method, plan_auth
 from explorer.errors import ComponentError
-from explorer.identity import credential_for
+from explorer.backends.cosmos.entra_id import credential_for
 
 CLIENT = "1f3c2a9b-7d41-4a8e-9c55-0a1b2c3d4e5f"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"

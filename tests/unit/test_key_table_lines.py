@@ -17,8 +17,8 @@ from textual.strip import Strip
 
 from explorer.core.envelope import KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
-from explorer.widgets.key_table import KeyEntry, KeyTable
-from explorer.widgets.line_strip import LineStrip
+from explorer.tui.widgets.key_table import KeyEntry, KeyTable
+from explorer.tui.widgets.line_strip import LineStrip
 
 NOW = 1_780_000_000.0
 

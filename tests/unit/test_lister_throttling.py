@@ -11,7 +11,7 @@ import pytest
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
 from explorer.core.ru_budget import RuBudget
-from explorer.cosmos_lister import MAX_THROTTLED_SECONDS, CosmosLister
+from explorer.backends.cosmos.lister import MAX_THROTTLED_SECONDS, CosmosLister
 from explorer.errors import CosmosError
 
 KEY = base64.b64encode(b"k" * 64).decode()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from explorer.components import Component
-from explorer.own_sidecar import (
+from explorer.components.files import Component
+from explorer.dapr.own_sidecar import (
     DEFAULT_APP_ID,
     OwnSidecarError,
     ScopedAway,
@@ -103,7 +103,7 @@ def test_a_refusing_sidecar_stops_every_write_that_would_start_our_own_daprd(tmp
 
     from explorer.core.envelope import KeyPrefix, parse_document_id
     from explorer.errors import SidecarRefused
-    from explorer.workspace import Workspace
+    from explorer.session.workspace import Workspace
 
     refusal = SidecarRefused("127.0.0.1:50002", "Unauthorized").naming("CHAT_TOKEN")
     ws = Workspace([comp("s")], refusals={refusal.address: refusal})
@@ -130,7 +130,7 @@ def test_starting_a_child_while_grpc_is_busy_prints_no_fork_warning(tmp_path):
     script = f"""
 import asyncio
 from pathlib import Path
-from explorer.sidecar import SidecarClient
+from explorer.dapr.sidecar import SidecarClient
 from explorer.localstack.processes import ManagedProcess
 
 async def main():

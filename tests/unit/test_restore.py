@@ -1,4 +1,4 @@
-"""Restore and diff decided without I/O (explorer.core.restore; pure): export lines read back in
+"""Restore and diff decided without I/O (explorer.core.import_plan; pure): export lines read back in
 their shape, what an import does with each key, and what differs between two sides. Hand-made
 records; the round trip through the real daprd and server is tests/integration/test_restore.py."""
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from explorer.core.envelope import KeyPrefix
-from explorer.core.restore import (
+from explorer.core.import_plan import (
     BadLine,
     ImportStep,
     SideKey,
@@ -121,7 +121,7 @@ def test_an_exported_document_and_its_line_are_the_same_key(value):
 
 from explorer.core.display import InvalidEdit, parse_json_edit  # noqa: E402
 from explorer.core.expiry import ITEM_TTL_RULE  # noqa: E402
-from explorer.core.restore import (  # noqa: E402
+from explorer.core.import_plan import (  # noqa: E402
     MAX_LINE_BYTES,
     importable_problem,
     read_export,
@@ -253,7 +253,7 @@ def test_recorded_keeps_the_expiry_instant_rounding_up_and_a_container_without_t
 
 
 def test_a_key_changed_since_the_export_is_counted_as_changed():
-    from explorer.core.restore import ImportPlan
+    from explorer.core.import_plan import ImportPlan
 
     exported = parse_export_line(line(), 1)
     plan = ImportPlan([decide(exported, '"e9"', True), decide(parse_export_line(line(id="app||j"), 2)),

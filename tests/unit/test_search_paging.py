@@ -1,4 +1,4 @@
-"""explorer.search's paging over a FAKE lister and a FAKE sidecar (pure logic: which pages are asked
+"""explorer.backends.cosmos.search's paging over a FAKE lister and a FAKE sidecar (pure logic: which pages are asked
 for, what each answer holds, what Dapr's limit drops, stopping) — the local server answers Dapr's
 queries in one page, so pages cut by Cosmos DB are exercised here; the real stack's answers are
 tests/integration/test_search.py's."""
@@ -10,8 +10,8 @@ import asyncio
 from explorer.core.envelope import KeyPrefix
 from explorer.core.model import StoreLocation
 from explorer.core.state_query import CosmosQuery, QueryAnswer, parse_query, to_cosmos
-from explorer.cosmos_lister import QueryPage
-from explorer.search import SearchHit, search_cosmos, search_dapr, search_sql, short_value
+from explorer.backends.cosmos.lister import QueryPage
+from explorer.backends.cosmos.search import SearchHit, search_cosmos, search_dapr, search_sql, short_value
 
 LOCATION = StoreLocation("store", "db", "coll", KeyPrefix.from_metadata(None))
 

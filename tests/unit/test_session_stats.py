@@ -12,9 +12,9 @@ import pytest
 from explorer.core.envelope import KeyPrefix
 from explorer.core.model import StoreLocation
 from explorer.core.stats import PartitionStats
-from explorer.cosmos_lister import PartitionBatch
+from explorer.backends.cosmos.lister import PartitionBatch
 from explorer.errors import CosmosError
-from explorer.session import ExplorerSession
+from explorer.session.explorer_session import ExplorerSession
 
 LOCATION = StoreLocation("s", "db", "coll", KeyPrefix.from_metadata(None), -1)
 

@@ -1,4 +1,4 @@
-"""How a failed sidecar call reads (explorer.sidecar._translate). Uses hand-made gRPC errors and a
+"""How a failed sidecar call reads (explorer.dapr.sidecar._translate). Uses hand-made gRPC errors and a
 protobuf DecodeError (FAKES of what grpc raises, no sidecar): the outages themselves are run for
 real in tests/integration/test_guarantees.py, test_tui_outages.py and bench/reliability.py."""
 
@@ -12,7 +12,7 @@ from explorer.errors import (
     EtagConflict, InvalidKey, KeyGone, SidecarError, SidecarRefused, SidecarUnavailable, WriteOutcomeUnknown,
     is_retryable,
 )
-from explorer.sidecar import _translate
+from explorer.dapr.sidecar import _translate
 
 
 def rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
@@ -90,7 +90,7 @@ def test_a_write_cosmos_refuses_for_a_missing_role_says_which_role_in_one_line()
 
 
 def test_a_transaction_delete_of_a_key_gone_since_its_etag_was_read_is_never_a_success():
-    """daprd's answer when the one-delete transaction (explorer.sidecar.SidecarClient.delete) finds the
+    """daprd's answer when the one-delete transaction (explorer.dapr.sidecar.SidecarClient.delete) finds the
     item gone (Cosmos' 404 inside the batch) or changed (412): as daprd v1.18.2 words it."""
     gone = _translate(rpc_error(grpc.StatusCode.INTERNAL, "error while executing state transaction: transaction "
                                 "failed due to operation 0 which failed with status code 404"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from explorer.widgets.store_list import StoreList
+from explorer.tui.widgets.store_list import StoreList
 from tests.snapshots.recorded_session import RecordedSession
 from tests.snapshots.test_snapshots import make_app
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.command_line import parse_args
+from explorer.cli.parser import parse_args
 from explorer.core.state_query import (
     Agreement,
     CosmosQuery,

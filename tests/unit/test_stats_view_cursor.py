@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from textual.app import App
 
 from explorer.core.stats import PartitionStats
-from explorer.widgets.stats import StatsView
+from explorer.tui.screens.stats import StatsView
 
 
 def figures(partition: str, keys: int) -> PartitionStats:

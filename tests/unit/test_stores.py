@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from explorer.components import parse_components
-from explorer.sidecar import RegisteredStore, SidecarMetadata
-from explorer.stores import match_stores
+from explorer.components.files import parse_components
+from explorer.dapr.sidecar import RegisteredStore, SidecarMetadata
+from explorer.dapr.stores import match_stores
 
 FILE = """
 kind: Component

@@ -1,4 +1,4 @@
-"""The workflow reader's pure parts (explorer.workflow_reader): which documents summarize an instance,
+"""The workflow reader's pure parts (explorer.backends.cosmos.workflows): which documents summarize an instance,
 and the summary made from them — over documents daprd 1.18.2 really wrote (tests/unit/recorded/),
 handed in as dicts; no Cosmos here (the queries are tested against the real stack in
 tests/integration/test_cli_workflows.py)."""
@@ -12,7 +12,7 @@ import pytest
 
 from explorer.core.envelope import KeyPrefix, parse_document_id
 from explorer.core.workflow_state import RuntimeStatus, WorkflowMetadata, decode_metadata
-from explorer.workflow_reader import InstanceRef, _bytes_of, filter_instances, summarize, wanted_ids
+from explorer.backends.cosmos.workflows import InstanceRef, _bytes_of, filter_instances, summarize, wanted_ids
 
 RECORDED = json.loads((Path(__file__).parent / "recorded" / "dapr-1.18.2-workflows.json").read_text())
 

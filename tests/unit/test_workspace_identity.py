@@ -1,5 +1,5 @@
-"""How the workspace signs each store in (explorer.workspace: auth_plan, lister, identity) and how a
-Cosmos refusal for a missing role reads (explorer.cosmos_lister._answered).
+"""How the workspace signs each store in (explorer.session.workspace: auth_plan, lister, identity) and how a
+Cosmos refusal for a missing role reads (explorer.backends.cosmos.lister._answered).
 
 Components are parsed from YAML text; listers are built but never asked anything (azure-cosmos'
 client does no I/O until its first request), and the Cosmos errors are hand-made
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from azure.cosmos.exceptions import CosmosHttpResponseError
 
-from explorer.components import parse_components
-from explorer.cosmos_lister import _answered
+from explorer.components.files import parse_components
+from explorer.backends.cosmos.lister import _answered
 from explorer.errors import ComponentError, CosmosError, RoleMissing
-from explorer.workspace import Workspace
+from explorer.session.workspace import Workspace
 
 READER = "5e1d0c7a-1111-4222-8333-944455556666"
 WRITER = "9a8b7c6d-aaaa-4bbb-8ccc-dddddddddddd"

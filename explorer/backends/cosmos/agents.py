@@ -1,0 +1,463 @@
+"""dapr-agents' teams, runs and memory, read from the Cosmos containers of their state stores.
+
+What it is for: the agents views and `dapr-explorer agents` / `agent-run`. Teams are found by
+querying for their `_index` documents (`agents:{team}:_index`, partition `agents:{team}`), plus one
+query for registry documents in any other `agents:` partition (a team whose `_index` is gone);
+a team's agents are the documents of its partition (one single-partition query). An agent's runs
+are its workflow entries, found by id prefix (`<app>||weather-bot:_workflow_`); one run is found by
+id suffix (`:_workflow_<instance>`). A run's memory is one point read per store asked
+(`<app>||weather-bot:_memory_<instance>`, in the partition Dapr gives a key without a
+partitionKey: its id). `open_run` puts a run together: the entry, its memory, and the Dapr
+workflow instance of the same id (explorer.backends.cosmos.workflows.WorkflowReader.find_instance on a
+workflow store). Decoding is `explorer.core.agents`'.
+
+What it must never do: write; read every item of a container (only registry documents, one
+agent's entries, and the documents named by id); hold more than the page it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from explorer.core.agents import (
+    INDEX_NAME,
+    MEMORY_MARK,
+    REGISTRY_PREFIX,
+    WORKFLOW_MARK,
+    Agent,
+    AgentNames,
+    AgentRun,
+    Memory,
+    PendingApproval,
+    Problem,
+    RunPart,
+    RunSummary,
+    Stored,
+    Team,
+    build_teams,
+    decode_memory,
+    decode_pending_approvals,
+    decode_run,
+    parse_run_key,
+    run_id_prefix,
+    state_name,
+    team_partition,
+)
+from explorer.core.envelope import document_id
+from explorer.core.model import StoreLocation
+from explorer.backends.cosmos.lister import CosmosLister
+from explorer.errors import ExplorerError, NotFound, UsageError, describe
+
+#: The teams' `_index` documents (`value` is a keyword of Cosmos SQL, hence SELECT *).
+INDEX_QUERY = "SELECT * FROM c WHERE STARTSWITH(c.partitionKey, @registry) AND ENDSWITH(c.id, @index)"
+RUN_PAGE = 25
+PARTITIONS_PER_QUERY = 100
+
+
+@dataclass(frozen=True)
+class TeamsRead:
+    """The teams of a registry store and what reading them cost."""
+
+    teams: tuple[Team, ...]
+    request_charge: float
+    documents: int  # registry documents read
+
+
+@dataclass(frozen=True)
+class RunPage:
+    runs: tuple[RunSummary, ...]
+    continuation: str | None
+    request_charge: float
+
+
+@dataclass(frozen=True)
+class WorkflowLink:
+    """The Dapr workflow instance that runs an agent run: which store holds it, where its documents
+    are (an explorer.backends.cosmos.workflows.InstanceRef) and its summary (status, name, failure)."""
+
+    store: str
+    location: StoreLocation
+    ref: Any  # InstanceRef
+    summary: Any  # InstanceSummary, or None when it could not be read
+
+    def to_json(self) -> dict:
+        summary = self.summary.to_json() if self.summary is not None else None
+        return {"store": self.store, "instance_id": self.ref.instance_id, "app_id": self.ref.app_id,
+                "partitionKey": self.ref.partition, "status": summary["status"] if summary else None,
+                "instance": summary}
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One run put together: the entry (in `store`), the agent's names (and its registry entry,
+    when a store registers it), its memory (in `memory_store`, None: not found where looked), the
+    workflow instance (None: not found), and what was looked at for each."""
+
+    store: str
+    run: AgentRun
+    names: AgentNames
+    agent: Agent | None
+    memory: Memory | None
+    memory_store: str | None
+    memory_note: str
+    workflow: WorkflowLink | None
+    workflow_note: str
+    approvals: tuple[PendingApproval, ...] = ()  # this run's, from the agent's pending approvals
+    approvals_document: Stored | None = None
+
+    @property
+    def waiting(self) -> tuple[str, ...]:
+        """What the run waits for: what its entry says, and the approvals the agent keeps for it."""
+        asked = {f"tool {a.step}" for a in self.approvals}  # the tool call an approval holds back
+        return tuple(w for w in self.run.waiting if w not in asked) + tuple(a.summary for a in self.approvals)
+
+    def to_json(self) -> dict:
+        return {"store": self.store, "names": self.names.to_json(), **self.run.to_json(),
+                "waiting": list(self.waiting), "pending_approvals": [a.to_json() for a in self.approvals],
+                "pending_approvals_document": self.approvals_document.to_json() if self.approvals_document else None,
+                "registered": ({"team": self.agent.team, "id": self.agent.document.doc_id}
+                               if self.agent is not None and self.agent.document is not None else None),
+                "memory": ({"store": self.memory_store, **self.memory.to_json()} if self.memory else None),
+                "memory_note": self.memory_note,
+                "workflow": self.workflow.to_json() if self.workflow else None, "workflow_note": self.workflow_note}
+
+
+class AgentsReader:
+    """Read-only queries for dapr-agents state in one store (one container), through a CosmosLister."""
+
+    def __init__(self, lister: CosmosLister, location: StoreLocation):
+        self._lister = lister
+        self._location = location
+
+    @property
+    def location(self) -> StoreLocation:
+        return self._location
+
+    async def _query(self, sql: str, parameters: list[dict[str, Any]] | None = None, partition: str | None = None,
+                     continuation: str | None = None, page_size: int = 100, operation: str = "query"):
+        loc = self._location
+        return await self._lister.query_page(loc.database, loc.container, sql, parameters, partition, continuation,
+                                             page_size, operation)
+
+    async def _all(self, sql: str, parameters: list[dict[str, Any]], partition: str | None = None,
+                   operation: str = "query") -> tuple[list[dict[str, Any]], float]:
+        items: list[dict[str, Any]] = []
+        charge = 0.0
+        token: str | None = None
+        while True:
+            page = await self._query(sql, parameters, partition, token, 100, operation)
+            items.extend(page.items)
+            charge += page.request_charge
+            token = page.continuation
+            if not token:
+                return items, charge
+
+    async def team_names(self) -> tuple[list[str], float]:
+        """Every team of the store: those with an `_index` document, then any other `agents:`
+        partition (a team whose index is gone). Reads the index documents and, for the second
+        query, the partitionKey of registry documents outside the teams already found."""
+        indexes, charge = await self._all(INDEX_QUERY, [{"name": "@registry", "value": REGISTRY_PREFIX},
+                                                         {"name": "@index", "value": f":{INDEX_NAME}"}],
+                                          operation="find agent teams")
+        partitions = list(dict.fromkeys(str(i.get("partitionKey")) for i in indexes
+                                        if str(i.get("partitionKey", "")).startswith(REGISTRY_PREFIX)))
+        names = [p[len(REGISTRY_PREFIX):] for p in partitions]
+        known = partitions[:PARTITIONS_PER_QUERY]
+        marks = [f"@p{n}" for n in range(len(known))]
+        sql = "SELECT c.partitionKey FROM c WHERE STARTSWITH(c.partitionKey, @registry)"
+        if known:
+            sql += f" AND NOT (c.partitionKey IN ({', '.join(marks)}))"
+        rest, more = await self._all(sql, [{"name": "@registry", "value": REGISTRY_PREFIX},
+                                           *({"name": m, "value": p} for m, p in zip(marks, known))],
+                                     operation="find agent teams without an index")
+        for item in rest:
+            team = str(item.get("partitionKey", ""))[len(REGISTRY_PREFIX):]
+            if team and team not in names:
+                names.append(team)
+        return names, charge + more
+
+    async def team(self, name: str) -> TeamsRead:
+        """One team's registry documents (its partition `agents:{name}`), as teams: one per id
+        prefix (app) that keeps an index or agents there."""
+        items, charge = await self._all("SELECT * FROM c WHERE c.partitionKey = @pk",
+                                        [{"name": "@pk", "value": team_partition(name)}],
+                                        partition=team_partition(name), operation="read agent team")
+        loc = self._location
+        return TeamsRead(tuple(build_teams(items, loc.key_prefix, loc.store)), charge, len(items))
+
+    async def teams(self, only: str | None = None) -> TeamsRead:
+        """Every team of the store (or the one named `only`: NotFound when its partition holds no
+        registry document), its agents and their flags."""
+        charge = 0.0
+        if only is not None:
+            names = [only]
+        else:
+            names, charge = await self.team_names()
+        teams: list[Team] = []
+        documents = 0
+        for name in names:
+            read = await self.team(name)
+            teams.extend(read.teams)
+            charge += read.request_charge
+            documents += read.documents
+        if only is not None and not teams:
+            raise NotFound(f"no agent team {only!r} in {self._location.store} (no document in partition "
+                           f"{team_partition(only)!r}; `dapr-explorer agents {self._location.store}` lists the teams)")
+        return TeamsRead(tuple(teams), charge, documents)
+
+    async def find_agent(self, agent_state: str) -> Agent | None:
+        """The registry's agent whose state spelling is `agent_state` (`weather-bot`), from the
+        store's agent documents (not the indexes); None when the store registers none."""
+        items, _ = await self._all("SELECT * FROM c WHERE STARTSWITH(c.partitionKey, @registry) "
+                                   "AND NOT ENDSWITH(c.id, @index)",
+                                   [{"name": "@registry", "value": REGISTRY_PREFIX},
+                                    {"name": "@index", "value": f":{INDEX_NAME}"}], operation="find agent")
+        loc = self._location
+        for team in build_teams(items, loc.key_prefix, loc.store):
+            for agent in team.agents:
+                if agent.names.state == agent_state and agent.document is not None:
+                    return agent
+        return None
+
+    def _run_prefixes(self, agent_state: str, app_ids: Sequence[str | None]) -> list[str]:
+        loc = self._location
+        prefixes = []
+        for app in dict.fromkeys(app_ids or [None]):
+            try:
+                prefixes.append(run_id_prefix(agent_state, loc.key_prefix, app, loc.store))
+            except ValueError:
+                continue
+        return list(dict.fromkeys(prefixes))
+
+    async def runs_page(self, agent_state: str, app_ids: Sequence[str | None] = (), continuation: str | None = None,
+                        page_size: int = RUN_PAGE) -> RunPage:
+        """One page of an agent's runs: its workflow entries, by id prefix (`<app>||weather-bot:_workflow_`
+        for each app-id given: the agent's own, and its registry document's prefix)."""
+        prefixes = self._run_prefixes(agent_state, app_ids)
+        if not prefixes:
+            return RunPage((), None, 0.0)
+        marks = [f"@p{n}" for n in range(len(prefixes))]
+        sql = "SELECT * FROM c WHERE " + " OR ".join(f"STARTSWITH(c.id, {m})" for m in marks)
+        page = await self._query(sql, [{"name": m, "value": p} for m, p in zip(marks, prefixes)],
+                                 continuation=continuation, page_size=page_size, operation="list agent runs")
+        loc = self._location
+        runs = tuple(RunSummary.of(decode_run(item, loc.key_prefix, loc.store)) for item in page.items)
+        return RunPage(runs, page.continuation, page.request_charge)
+
+    async def find_run(self, instance_id: str, agent: str | None = None) -> AgentRun:
+        """The workflow entry of run `instance_id` (of `agent`, in any of its spellings, when
+        given): NotFound, or a UsageError naming the agents when several have a run of that id."""
+        wanted = instance_id.strip().lower()  # dapr-agents writes the key in lower case
+        if not wanted or "||" in wanted:
+            raise UsageError(f"{instance_id!r} is not a run id (the workflow instance id of an agent run)")
+        items, _ = await self._all("SELECT * FROM c WHERE ENDSWITH(c.id, @suffix)",
+                                   [{"name": "@suffix", "value": f"{WORKFLOW_MARK}{wanted}"}], operation="find agent run")
+        loc = self._location
+        runs = []
+        for item in items:
+            run = decode_run(item, loc.key_prefix, loc.store)
+            key = parse_run_key(run.document.key)
+            if key is None or key.part is not RunPart.WORKFLOW or key.instance_id != wanted:
+                continue
+            if agent is not None and key.agent not in (agent, state_name(agent)):
+                continue
+            runs.append(run)
+        if not runs:
+            raise no_run(instance_id, agent, [loc.store])
+        if len(runs) > 1:
+            agents = ", ".join(sorted({f"{r.agent} (app {r.document.app_id})" for r in runs}))
+            raise UsageError(f"run {instance_id!r} exists for several agents ({agents}); pick one with --agent")
+        return runs[0]
+
+    async def run(self, doc_id: str, partition: str) -> AgentRun:
+        """A workflow entry by its document id and partition (its key, as dapr-agents saves it)."""
+        loc = self._location
+        item = await self._lister.read_item(loc.database, loc.container, doc_id, partition)
+        return decode_run(item, loc.key_prefix, loc.store)
+
+    def memory_id(self, agent_state: str, instance_id: str, app_id: str | None) -> str:
+        loc = self._location
+        return document_id(f"{agent_state}{MEMORY_MARK}{instance_id}".lower(), loc.key_prefix, app_id or "",
+                           loc.store)
+
+    async def pending_approvals(self, names: AgentNames, app_id: str | None) \
+            -> tuple[Stored, tuple[PendingApproval, ...], tuple[Problem, ...]] | None:
+        """The agent's `<name>:pending_approvals` document, by point read (None: not in this store,
+        or the agent's registry name is not known)."""
+        key = names.approvals_key
+        if key is None:
+            return None
+        loc = self._location
+        try:
+            doc_id = document_id(key, loc.key_prefix, app_id or "", loc.store)
+            item = await self._lister.read_item(loc.database, loc.container, doc_id, doc_id)
+        except (ValueError, NotFound):
+            return None
+        return decode_pending_approvals(item, loc.key_prefix, loc.store)
+
+    async def memory(self, agent_state: str, instance_id: str, app_id: str | None) -> Memory | None:
+        """The run's memory array, by point read (None: this store does not hold it)."""
+        loc = self._location
+        try:
+            doc_id = self.memory_id(agent_state, instance_id, app_id)
+        except ValueError:
+            return None
+        try:
+            item = await self._lister.read_item(loc.database, loc.container, doc_id, doc_id)
+        except NotFound:
+            return None
+        return decode_memory(item, loc.key_prefix, loc.store)
+
+
+# -- a run put together, across stores ---------------------------------------------------------------
+
+def cosmos_stores(session) -> list[str]:
+    """The Cosmos stores the session can open (declared in a component file), those a sidecar says
+    hold actor state (the workflow stores) first."""
+    stores = [s for s in session.stores() if s.type == "state.azure.cosmosdb" and s.declared_in]
+    return [s.name for s in sorted(stores, key=lambda s: ("ACTOR" not in s.capabilities, s.name))]
+
+
+async def find_memory(session, run: AgentRun, stores: Sequence[str]) -> tuple[Memory | None, str | None, str]:
+    """The run's memory from the first of `stores` that holds it (one point read each)."""
+    looked = []
+    for store in dict.fromkeys(stores):
+        try:
+            location = await session.location(store)
+            memory = await session.agents(location).memory(run.agent, run.instance_id, run.document.app_id)
+        except ExplorerError as exc:
+            looked.append(f"{store} ({describe(exc)})")
+            continue
+        if memory is not None:
+            return memory, store, f"found in {store}"
+        looked.append(store)
+    key = f"{run.agent}{MEMORY_MARK}{run.instance_id}"
+    return None, None, f"no memory key {key!r} in " + (", ".join(looked) or "any store") + \
+        " (a run writes memory only when its agent has a memory store and the summarize step ran)"
+
+
+async def find_workflow(session, run: AgentRun, stores: Sequence[str]) -> tuple[WorkflowLink | None, str]:
+    """The Dapr workflow instance of the run's id in the first of `stores` that holds it."""
+    looked = []
+    for store in dict.fromkeys(stores):
+        try:
+            location = await session.location(store)
+            reader = session.workflows(location)
+            try:
+                ref = await reader.find_instance(run.instance_id, run.document.app_id)
+            except NotFound:
+                ref = await reader.find_instance(run.instance_id)
+        except NotFound:
+            looked.append(store)
+            continue
+        except ExplorerError as exc:
+            looked.append(f"{store} ({describe(exc)})")
+            continue
+        try:
+            summary = await reader.summary(ref)
+        except ExplorerError:
+            summary = None
+        return WorkflowLink(store, location, ref, summary), f"found in {store}"
+    return None, (f"no workflow instance {run.instance_id!r} in " + (", ".join(looked) or "any store")
+                  + " (purged, or its workflow store is not among the component files)")
+
+
+async def find_registered(session, agent_state: str, stores: Sequence[str]) -> Agent | None:
+    """The agent whose state spelling is `agent_state`, from the first of `stores` that registers it."""
+    for store in dict.fromkeys(stores):
+        try:
+            found = await session.agents(await session.location(store)).find_agent(agent_state)
+        except ExplorerError:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+async def open_run(session, location: StoreLocation, instance_id: str, agent: str | None = None,
+                   memory_stores: Sequence[str] = (), workflow_stores: Sequence[str] = (),
+                   registered: Agent | None = None) -> RunView:
+    """Run `instance_id` of the store at `location`, with its memory and workflow instance (see
+    `complete_run`). A run's entry lives in the store its agent registered for workflow entries; when
+    `location` holds none — the user gave the agents' registry store, say — the run is found where
+    that store's agents keep their workflow entries (their `memory.short_term`), else in any other
+    Cosmos store, and the view names the store that held it."""
+    try:
+        run, store = await session.agents(location).find_run(instance_id, agent), location.store
+    except NotFound as missing:
+        run, store = await _run_elsewhere(session, location, instance_id, agent, missing)
+    return await complete_run(session, store, run, memory_stores, workflow_stores, registered)
+
+
+async def _run_elsewhere(session, location: StoreLocation, instance_id: str, agent: str | None,
+                         missing: NotFound) -> tuple[AgentRun, str]:
+    """The run from the stores `location`'s agents registered for their workflow entries, then from every
+    other Cosmos store; `missing` (naming every store looked in) when none holds it."""
+    try:
+        teams = (await session.agents(location).teams()).teams
+    except ExplorerError:
+        teams = ()
+    registered = [a.store_of("short_term") for team in teams for a in team.agents]
+    looked = [location.store]
+    for store in dict.fromkeys(s for s in (*registered, *cosmos_stores(session)) if s and s != location.store):
+        try:
+            found = await session.agents(await session.location(store)).find_run(instance_id, agent)
+        except NotFound:
+            looked.append(store)
+            continue
+        except UsageError:
+            raise
+        except ExplorerError:
+            continue  # a store that cannot be read here holds nothing we can show
+        return found, store
+    raise no_run(instance_id, agent, looked) from missing
+
+
+def no_run(instance_id: str, agent: str | None, stores: Sequence[str]) -> NotFound:
+    which = f" of agent {agent!r}" if agent else ""
+    return NotFound(f"no agent run {instance_id!r}{which} in {', '.join(stores)} (no document "
+                    f"'…{WORKFLOW_MARK}{instance_id.strip().lower()}'; a run's id is its Dapr workflow instance id, "
+                    "which `dapr-explorer workflows` lists)")
+
+
+async def complete_run(session, store: str, run: AgentRun, memory_stores: Sequence[str] = (),
+                       workflow_stores: Sequence[str] = (), registered: Agent | None = None) -> RunView:
+    """A run's agent, memory and workflow instance. The agent is the registry entry given, else the
+    first Cosmos store's that registers it (one query per store, registry documents only). The
+    memory is looked for in `memory_stores`, else in the store the agent registered as its memory
+    (`memory.long_term`), this store, then every other Cosmos store (a point read each); the
+    instance in `workflow_stores`, else in every Cosmos store (actor state stores first)."""
+    everywhere = cosmos_stores(session)
+    if registered is None:
+        registered = await find_registered(session, run.agent, [store, *everywhere])
+    hint = registered.store_of("long_term") if registered is not None else None
+    candidates = list(memory_stores) or [s for s in (hint, store, *everywhere) if s and (s == store or s in everywhere)]
+    memory, memory_store, memory_note = await find_memory(session, run, candidates)
+    workflow, workflow_note = await find_workflow(session, run, list(workflow_stores) or everywhere)
+    if registered is not None:
+        names = registered.names
+    else:
+        published = workflow.summary.name if workflow is not None and workflow.summary is not None else None
+        names = AgentNames(None, run.agent, published)
+    approvals: tuple[PendingApproval, ...] = ()
+    approvals_document = None
+    try:  # the agent keeps them in its state store: the one holding its workflow entries
+        found = await session.agents(await session.location(store)).pending_approvals(names, run.document.app_id)
+    except ExplorerError:
+        found = None
+    if found is not None:
+        approvals_document = found[0]
+        approvals = tuple(a for a in found[1] if a.instance_id == run.instance_id)
+    return RunView(store, run, names, registered, memory, memory_store, memory_note, workflow, workflow_note,
+                   approvals, approvals_document)
+
+
+def agent_of(teams: Sequence[Team], name: str) -> Agent | None:
+    """The agent of these teams with this name in any of its spellings."""
+    for team in teams:
+        for agent in team.agents:
+            if name in (agent.name, agent.names.state, agent.names.short, agent.names.workflow):
+                return agent
+    return None

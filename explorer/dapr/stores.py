@@ -1,0 +1,69 @@
+"""The store list: what component files declare, matched with what running sidecars registered.
+
+Pure: takes parsed components and sidecar metadata, returns `Store` rows. No
+I/O, and never a resolved secret (only plain database/container names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from explorer.components.files import Component
+
+if TYPE_CHECKING:  # the store list is drawn before the Dapr client (gRPC) is imported
+    from explorer.dapr.sidecar import SidecarMetadata
+
+
+@dataclass(frozen=True)
+class Store:
+    name: str
+    type: str
+    database: str | None
+    container: str | None
+    capabilities: tuple[str, ...]
+    sidecars: tuple[str, ...]  # app-ids of reachable sidecars that registered it
+    declared_in: str | None  # component file, None when only a sidecar knows it
+
+    @property
+    def location(self) -> str:
+        if self.database or self.container:
+            return f"{self.database or '?'}/{self.container or '?'}"
+        return ""
+
+    @property
+    def owner(self) -> str:
+        return ", ".join(self.sidecars) if self.sidecars else "no sidecar"
+
+
+def match_stores(components: Iterable[Component], sidecars: Iterable[SidecarMetadata]) -> list[Store]:
+    """One row per state store, from either side; sorted by name."""
+    sidecars = list(sidecars)
+    rows: dict[str, Store] = {}
+    for comp in components:
+        if not comp.is_state_store:
+            continue
+        rows[comp.name] = Store(
+            name=comp.name,
+            type=comp.type,
+            database=comp.plain("database"),
+            container=comp.plain("collection"),
+            capabilities=(),
+            sidecars=(),
+            declared_in=str(comp.source),
+        )
+    for meta in sidecars:
+        for registered in meta.stores:
+            known = rows.get(registered.name)
+            if known is None:
+                rows[registered.name] = Store(
+                    registered.name, registered.type, None, None, registered.capabilities, (meta.app_id,), None
+                )
+            else:
+                rows[registered.name] = Store(
+                    known.name, known.type, known.database, known.container,
+                    known.capabilities or registered.capabilities,
+                    known.sidecars + (meta.app_id,), known.declared_in,
+                )
+    return [rows[name] for name in sorted(rows)]
