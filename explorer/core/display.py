@@ -376,6 +376,17 @@ def timestamp_text(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def moment_text(moment: datetime | None, date: bool = True, millis: bool = False, missing: str = "—") -> str:
+    """A moment as the screens and the CLI write it: `2026-12-07 22:00:00` (`date=False`:
+    `12-07 22:00:00`; `millis`: `.123` after the seconds), `missing` when there is none. The one
+    time format of the faces: a table, a timeline and an export line never disagree on a time."""
+    if moment is None:
+        return missing
+    text = moment.strftime("%Y-%m-%d %H:%M:%S.%f" if millis else "%Y-%m-%d %H:%M:%S")
+    text = text[:-3] if millis else text
+    return text if date else text[5:]
+
+
 def age_text(ts: int, now: float) -> str:
     """How long ago `_ts` was: "12s ago", "4m ago", "3h ago", "2d ago" ("in the future" on clock skew)."""
     if ts <= 0:

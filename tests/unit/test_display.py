@@ -191,3 +191,15 @@ def test_a_stored_half_surrogate_is_shown_as_its_escape_and_an_unchanged_edit_is
 ])
 def test_a_failure_line_offers_r_only_when_asking_again_can_help(error, line):
     assert failure_line(error) == line
+
+
+def test_moment_text_writes_one_time_format_for_every_face():
+    from datetime import datetime, timezone
+
+    from explorer.core.display import moment_text
+
+    at = datetime(2026, 12, 7, 22, 0, 5, 123456, tzinfo=timezone.utc)
+    assert moment_text(at) == "2026-12-07 22:00:05"
+    assert moment_text(at, date=False) == "12-07 22:00:05"
+    assert moment_text(at, date=False, millis=True) == "12-07 22:00:05.123"
+    assert moment_text(None) == "—" and moment_text(None, missing="") == ""
