@@ -6,7 +6,7 @@ or a failing test. A run folder the stack made itself is removed by `stop()`,
 unless a start failed or a process died on its own: then it is kept if it holds
 a log (`kept_logs`), and never left empty. The containers are created from the
 component files in the resources path: partitioned on /partitionKey, as Dapr
-requires. Every daprd is started by explorer.localstack.daprd (with
+requires. Every daprd is started by explorer.dapr.daprd (with
 `--enable-api-logging` when `api_logging=True`). With `actors=True` the stack also runs
 Dapr's placement and scheduler services (built by build-dapr-services.sh from the same
 modules as daprd), on loopback, and connects every daprd to them: what actors and
@@ -58,11 +58,11 @@ from urllib.parse import urlsplit
 
 import explorer
 from explorer.components.files import Component, load_components
+from explorer.dapr.daprd import LOOPBACK, Daprd, DaprdPorts, http_status, start_daprd
+from explorer.dapr.processes import ManagedProcess, free_port, wait_ready_line, wait_until
 from explorer.errors import StackError
 from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, WORKFLOW_APP_ID
-from explorer.localstack.entra import OTHER_IDENTITY_VARIABLES, Identity, TokenEndpoint, load_tenant, server_config
-from explorer.localstack.daprd import LOOPBACK, Daprd, DaprdPorts, http_status, start_daprd
-from explorer.localstack.processes import ManagedProcess, free_port, wait_ready_line, wait_until
+from explorer.localstack.entra import OTHER_IDENTITY_VARIABLES, TokenEndpoint, load_tenant, server_config
 from explorer.localstack.tls import LocalCertificates, make_certificates
 from explorer.resources import (
     build_daprd_script,

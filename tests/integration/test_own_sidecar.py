@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from explorer.localstack.processes import free_port
+from explorer.dapr.processes import free_port
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
 
 from .conftest import container

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from explorer.dapr.daprd import DaprdPorts, daprd_argv
 from explorer.errors import StackError
 from explorer.localstack import manager
-from explorer.localstack.daprd import DaprdPorts, daprd_argv
 from explorer.localstack.manager import LocalStack, find_dapr_services
 from explorer.localstack.apps import ACTOR_APP_ID as ACTORS_APP
 from explorer.localstack.apps import WORKFLOW_APP_ID as WORKFLOWS_APP

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.localstack.processes import free_port
+from explorer.dapr.processes import free_port
 
 from .test_stack_lifecycle import Terminal, children_of, wait_dead
 

@@ -1,9 +1,13 @@
-"""Child processes of the local stack: started in their own process group with
-their output in a log file, and stopped (TERM, then KILL) so none outlives us.
+"""Child processes: started in their own process group with their output in a log file, and
+stopped (TERM, then KILL) so none outlives us; free loopback ports for them, and a poll to wait on.
 
-Never inherits our terminal: a child that writes to the screen would corrupt
-the TUI, so every byte goes to its log file; nor any descriptor of ours but those
-named for it (`pass_fds`).
+What it is for: the explorer's own daprd (explorer.dapr.own_sidecar, through explorer.dapr.daprd)
+and every process of the local dev stack, which imports it from here. `PR_SET_PDEATHSIG` makes a
+child die with us even after kill -9.
+
+What it must never do: let a child inherit our terminal (a child that writes to the screen would
+corrupt the TUI, so every byte goes to its log file), or any descriptor of ours but those named
+for it (`pass_fds`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Start one daprd and wait until it is healthy: the one launcher behind the local stack's
-sidecars (explorer.localstack.manager) and the explorer's own sidecar (explorer.dapr.own_sidecar).
+"""Start one daprd and wait until it is healthy: the one launcher behind the explorer's own sidecar
+(explorer.dapr.own_sidecar) and the local dev stack's sidecars, which import it from here.
 
 What it is for: the daprd command line (app-id, component folders, loopback listen
 addresses, free ports, the placement and scheduler addresses — empty, i.e. none, unless the
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.localstack.processes import ManagedProcess, free_port, wait_until
+from explorer.dapr.processes import ManagedProcess, free_port, wait_until
 
 LOOPBACK = "127.0.0.1"
 HEALTH_PATH = "/v1.0/healthz/outbound"
