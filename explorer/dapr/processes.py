@@ -124,22 +124,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_ready_line(process: ManagedProcess, timeout: float) -> str | None:
-    """What follows `READY ` in the process's log (the URL our node servers print once they listen),
-    waiting up to `timeout` seconds; None if the process exits or never says it."""
-    said: list[str] = []
-
-    def ready() -> bool:
-        for line in process.log_tail(50).splitlines():
-            if line.startswith("READY "):
-                said.append(line.split(" ", 1)[1].strip())
-                return True
-        return not process.alive()
-
-    wait_until(ready, timeout)
-    return said[0] if said else None
-
-
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
     """Poll `predicate` until it is true or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout
