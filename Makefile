@@ -35,7 +35,7 @@ daprd:
 # The dapr-agents app's own venv (stack/agents/requirements.txt; dapr-agents pins a Dapr SDK ours
 # cannot share), installed once into the same cache: the stack would install it at its first start.
 agents-venv: $(VENV)/.installed
-	@$(BIN)/python -c 'from explorer.localstack.manager import agents_python; agents_python()'
+	@$(BIN)/python -c 'from explorer.localstack.installs import agents_python; agents_python()'
 
 clean-stack-cache:
 	rm -rf "$${DAPR_EXPLORER_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/dapr-explorer}"

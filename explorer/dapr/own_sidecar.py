@@ -7,9 +7,9 @@ token: explorer.session.workspace refuses the write then), `SidecarLauncher` sta
 daprd of our own for that app-id on the same component files — free loopback
 ports, no app port, no placement or scheduler — waits until it is healthy and
 hands back a connected `SidecarClient` (the command line, the start and the
-health wait are explorer.localstack.daprd's, shared with the local stack).
+health wait are explorer.dapr.daprd's, shared with the local stack).
 Every daprd it started is stopped by `close()`; `PR_SET_PDEATHSIG`
-(explorer.localstack.processes) makes them die with us even after kill -9.
+(explorer.dapr.processes) makes them die with us even after kill -9.
 `choose_app_id` picks the app-id: the key's own, or for keys that carry none
 (keyPrefix name/none/custom) a fixed one that the component's `scopes:` allow.
 
@@ -44,10 +44,10 @@ from pathlib import Path
 from explorer.components.files import Component
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode, StateKey
 from explorer.errors import OwnSidecarError, ScopedAway
-from explorer.localstack.daprd import Daprd, start_daprd
-from explorer.localstack.processes import ManagedProcess
-from explorer.resources import cache_dir, daprd_sources
+from explorer.dapr.daprd import Daprd, start_daprd
+from explorer.dapr.processes import ManagedProcess
 from explorer.dapr.sidecar import SidecarClient, SidecarMetadata
+from explorer.resources import cache_dir, daprd_sources
 
 #: The app-id of the explorer's own daprd for keys that carry no app-id (keyPrefix name/none/custom).
 DEFAULT_APP_ID = "dapr-explorer"

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from explorer.dapr.processes import ManagedProcess
 from explorer.errors import StackError
-from explorer.localstack.processes import ManagedProcess, wait_ready_line
+from explorer.localstack.services import wait_ready_line
 from explorer.resources import identity_sources
 
 #: Cosmos DB's built-in data-plane role definitions, by id.

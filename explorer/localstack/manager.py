@@ -6,7 +6,7 @@ or a failing test. A run folder the stack made itself is removed by `stop()`,
 unless a start failed or a process died on its own: then it is kept if it holds
 a log (`kept_logs`), and never left empty. The containers are created from the
 component files in the resources path: partitioned on /partitionKey, as Dapr
-requires. Every daprd is started by explorer.localstack.daprd (with
+requires. Every daprd is started by explorer.dapr.daprd (with
 `--enable-api-logging` when `api_logging=True`). With `actors=True` the stack also runs
 Dapr's placement and scheduler services (built by build-dapr-services.sh from the same
 modules as daprd), on loopback, and connects every daprd to them: what actors and
@@ -26,10 +26,9 @@ stack/entra/components/ (stores without a masterKey) unless `resources_path` is 
 daprd and client reaches the endpoint through IDENTITY_ENDPOINT / IDENTITY_HEADER — no key
 anywhere.
 
-Works from an installed package too (explorer.resources finds the stack's files):
-the server's node packages, which a package cannot carry, are installed once with
-`npm ci` into the user cache; daprd is built into the same cache by build-daprd.sh; the agents
-app's venv is installed there once with pip, from stack/agents/requirements.txt.
+Works from an installed package too: what it runs is found in the user cache or made there once
+(explorer.localstack.installs); its value types are explorer.localstack.specs', placement and the
+scheduler explorer.localstack.services', the apps' processes explorer.localstack.app_processes'.
 
 Never prints the account key, a token or the identity header; `LocalStack.client_env()` hands
 them to children through the environment only.
@@ -39,397 +38,36 @@ from __future__ import annotations
 
 import atexit
 import base64
-import hashlib
-import http.client
 import json
 import os
-import re
 import secrets
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import explorer
-from explorer.components.files import Component, load_components
+from explorer.components.files import load_components
+from explorer.dapr.daprd import DaprdPorts, start_daprd
+from explorer.dapr.processes import ManagedProcess
 from explorer.errors import StackError
+from explorer.localstack.app_processes import APP_MODULES, AppProcess, app_argv, bound_listener
 from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, WORKFLOW_APP_ID
-from explorer.localstack.entra import OTHER_IDENTITY_VARIABLES, Identity, TokenEndpoint, load_tenant, server_config
-from explorer.localstack.daprd import LOOPBACK, Daprd, DaprdPorts, http_status, start_daprd
-from explorer.localstack.processes import ManagedProcess, free_port, wait_ready_line, wait_until
+from explorer.localstack.entra import OTHER_IDENTITY_VARIABLES, TokenEndpoint, load_tenant, server_config
+from explorer.localstack.installs import agents_python, cosmos_server, find_dapr_services, find_daprd
+from explorer.localstack.services import DaprService, wait_ready_line
+from explorer.localstack.specs import PARTITION_KEY_PATH, ContainerSpec, CosmosEndpoint, Sidecar, container_specs
 from explorer.localstack.tls import LocalCertificates, make_certificates
-from explorer.resources import (
-    build_daprd_script,
-    build_dapr_services_script,
-    cache_dir,
-    cosmos_server_sources,
-    default_components_dir,
-    entra_components_dir,
-    stack_dir,
-)
-
-LOCAL_TTL_ANNOTATION = "dapr-explorer.dev/local-container-default-ttl"
-PARTITION_KEY_PATH = "/partitionKey"
+from explorer.resources import default_components_dir, entra_components_dir
 
 #: The apps whose sidecars the demo and the tests run, and the store each owns.
 DEFAULT_APPS = ("order-processor", "agent-registry", "chat-api")
 
 
-@dataclass(frozen=True)
-class CosmosEndpoint:
-    url: str
-    master_key: str
-    ca_file: Path
-
-    def __repr__(self) -> str:  # keep the key out of tracebacks and logs
-        return f"CosmosEndpoint(url={self.url!r}, master_key='••••••', ca_file={str(self.ca_file)!r})"
-
-
-@dataclass
-class Sidecar:
-    app_id: str
-    daprd: Daprd
-
-    @property
-    def grpc_port(self) -> int:
-        return self.daprd.ports.grpc
-
-    @property
-    def http_port(self) -> int:
-        return self.daprd.ports.http
-
-    @property
-    def process(self) -> ManagedProcess:
-        return self.daprd.process
-
-    @property
-    def grpc_address(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-
-@dataclass(frozen=True)
-class ContainerSpec:
-    store: str
-    database: str
-    container: str
-    default_ttl: int | None
-
-
-def container_specs(components: Iterable[Component]) -> list[ContainerSpec]:
-    """The Cosmos containers the Cosmos state stores in `components` need."""
-    specs = []
-    for comp in components:
-        if not comp.is_cosmos:
-            continue
-        database, container = comp.plain("database"), comp.plain("collection")
-        if not database or not container:
-            raise StackError(f"component {comp.name} ({comp.source}) needs plain 'database' and 'collection' values")
-        ttl_text = comp.annotations.get(LOCAL_TTL_ANNOTATION)
-        specs.append(ContainerSpec(comp.name, database, container, int(ttl_text) if ttl_text is not None else None))
-    return specs
-
-
-def find_daprd(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """--daprd / DAPR_EXPLORER_DAPRD, else the cached build from stack/build-daprd.sh (building it if needed)."""
-    candidate = explicit or os.environ.get("DAPR_EXPLORER_DAPRD")
-    if candidate:
-        path = Path(candidate)
-        if not path.is_file():
-            raise StackError(f"daprd not found at {path}. Pass a daprd binary, or unset DAPR_EXPLORER_DAPRD to build one.")
-        return path
-    return _cached_build(build_daprd_script(), "daprd", 1)[0]
-
-
-def find_dapr_services() -> tuple[Path, Path]:
-    """placement and scheduler: the cached build from stack/build-dapr-services.sh (building what is missing)."""
-    placement, scheduler = _cached_build(build_dapr_services_script(), "placement and scheduler", 2)
-    return placement, scheduler
-
-
-def _cached_build(script: Path, what: str, count: int) -> list[Path]:
-    """Run one of the stack's build scripts (each prints the paths of its cached binaries, building
-    what is missing) and return those paths; a StackError in one line when it says why it failed."""
-    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        said = result.stderr.strip().splitlines()
-        prefix = f"{script.stem}: "
-        if said and said[-1].startswith(prefix):  # the script's own diagnosis, last (no Go, a missing file, …)
-            raise StackError(said[-1])
-        raise StackError(f"building {what} failed (bash {script}):\n{result.stderr.strip()[-2000:]}")
-    lines = result.stdout.strip().splitlines()
-    if len(lines) < count:
-        raise StackError(f"bash {script} printed {result.stdout!r}, not the path(s) of {what}")
-    return [Path(line) for line in lines[-count:]]
-
-
-class DaprService:
-    """placement or scheduler, started on free loopback ports with its log in the run folder; `start()`
-    again (after `process.stop()`) brings it back on the same ports, appending to the same log (the
-    scheduler with its etcd data folder)."""
-
-    def __init__(self, name: str, binary: Path, run_dir: Path, startup_timeout: float):
-        self.name = name
-        self.port, self.healthz_port, self.metrics_port = free_port(), free_port(), free_port()
-        self.log_path = run_dir / f"{name}.log"
-        self.startup_timeout = startup_timeout
-        self.run_dir = run_dir
-        common = ["--port", str(self.port), "--healthz-port", str(self.healthz_port), "--metrics-port", str(self.metrics_port),
-                  "--listen-address", LOOPBACK, "--metrics-listen-address", LOOPBACK,
-                  # Ignored by Dapr 1.18.2 (build-dapr-services.sh patches healthz onto loopback); harmless.
-                  "--healthz-listen-address", LOOPBACK, "--log-level", "info"]
-        if name == "placement":
-            # Its raft peer port defaults to a fixed 8201 on every interface's host: a free loopback one.
-            extra = ["--initial-cluster", f"dapr-placement-0={LOOPBACK}:{free_port()}"]
-        else:
-            etcd = run_dir / "etcd"
-            shutil.rmtree(etcd, ignore_errors=True)  # a reused run folder's etcd names other peer ports
-            self.etcd_client_port = free_port()
-            # Embedded etcd: client and peer listeners on loopback (the peer port defaults to localhost:2380).
-            extra = ["--etcd-data-dir", str(etcd), "--etcd-client-port", str(self.etcd_client_port),
-                     "--etcd-client-listen-address", LOOPBACK,
-                     "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://{LOOPBACK}:{free_port()}"]
-        self.argv = [str(binary), *common, *extra]
-        self.process: ManagedProcess = self.start()
-
-    def start(self) -> ManagedProcess:
-        """Start it (again) with the same command line, so on the same ports; wait_healthy() waits."""
-        self.process = ManagedProcess(self.name, self.argv, self.log_path, env=os.environ, cwd=self.run_dir)
-        return self.process
-
-    @property
-    def address(self) -> str:
-        """What daprd's --placement-host-address / --scheduler-host-address takes."""
-        return f"{LOOPBACK}:{self.port}"
-
-    def healthy(self) -> bool:
-        return http_status(LOOPBACK, self.healthz_port, "/healthz") == 200
-
-    def wait_healthy(self) -> None:
-        """Return once /healthz answers 200; a one-line StackError naming the log if it exits or never does."""
-        wait_until(lambda: not self.process.alive() or self.healthy(), self.startup_timeout, interval=0.1)
-        if self.process.alive() and self.healthy():
-            return
-        if self.process.alive():
-            state = f"was not healthy within {self.startup_timeout:.0f}s"
-        else:
-            state = f"exited during start-up (code {self.process.process.returncode})"
-        fatal = [line for line in self.process.log_tail(50).splitlines() if "level=fatal" in line]
-        why = ""
-        if fatal:
-            found = re.search(r'msg="((?:[^"\\]|\\.)*)"', fatal[-1])
-            why = ": " + (found.group(1) if found else fatal[-1]).replace("\\n", "; ")
-        raise StackError(f"Dapr's {self.name} {state}{why} (its log: {self.log_path})")
-
-
 #: What daprd logs when a port it was given is taken (it then exits at start).
 PORT_TAKEN = ("could not listen on any endpoint", "address already in use")
-
-#: The npm package of the Cosmos-compatible server (stack/cosmos/package.json).
-COSMOS_SERVER_PACKAGE = "@vercel/cosmosdb-server"
-
-
-def cosmos_server(environ: Mapping[str, str] | None = None) -> tuple[Path, dict[str, str]]:
-    """server.js, and the environment node needs to find its packages.
-
-    A checkout after `make install` has them in stack/cosmos/node_modules. Otherwise (an
-    installed package) they are installed once into `<cache>/cosmos-server-<hash of
-    package-lock.json>` and found through NODE_PATH; server.js runs from the package.
-    """
-    sources = cosmos_server_sources()
-    if (sources / "node_modules" / COSMOS_SERVER_PACKAGE).is_dir():
-        return sources / "server.js", {}
-    return sources / "server.js", {"NODE_PATH": str(install_cosmos_server(sources, cache_dir(environ)))}
-
-
-def install_cosmos_server(sources: Path, cache: Path) -> Path:
-    """`npm ci` of the server's package-lock.json into the cache (once per lock file); its node_modules."""
-    lock = (sources / "package-lock.json").read_bytes()
-    target = cache / f"cosmos-server-{hashlib.sha256(lock).hexdigest()[:12]}"
-    npm = shutil.which("npm")
-    if npm is None and not (target / ".installed").is_file():
-        raise StackError("npm is not installed; the local Cosmos-compatible server needs it once, to install its packages "
-                         "(Debian: apt-get install nodejs npm).")
-
-    def install(work: Path) -> None:
-        for name in ("package.json", "package-lock.json"):
-            shutil.copyfile(sources / name, work / name)
-        result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=work,
-                                capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if result.returncode != 0 or not (work / "node_modules" / COSMOS_SERVER_PACKAGE).is_dir():
-            raise StackError(f"installing the Cosmos-compatible server's packages failed (npm ci into {target}): "
-                             + _last_line(result))
-
-    return install_once(target, install) / "node_modules"
-
-
-def install_once(target: Path, install: Callable[[Path], None]) -> Path:
-    """`target`, made once: `install(work)` fills a fresh partial folder beside it, which is then renamed
-    into place, so a folder that is there (with its `.installed` mark) is always whole. A half-made
-    folder of an older run is replaced; a parallel start that got there first wins."""
-    if (target / ".installed").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{target.name}.partial-", dir=target.parent))
-    try:
-        install(work)
-        (work / ".installed").touch()
-        if target.exists() and not (target / ".installed").is_file():
-            shutil.rmtree(target, ignore_errors=True)  # a half-made folder from an older version of this code
-        try:
-            work.rename(target)
-        except OSError:
-            if not (target / ".installed").is_file():  # not a parallel start that got there first
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return target
-
-
-def _last_line(result: subprocess.CompletedProcess) -> str:
-    """What a failed install said last (its error), for a one-line StackError."""
-    said = (result.stderr.strip() or result.stdout.strip()).splitlines()
-    return said[-1] if said else f"exit code {result.returncode}"
-
-
-#: The Pythons dapr-agents 1.0.9 runs on (its Requires-Python: >=3.11,<3.14).
-AGENTS_PYTHONS = ((3, 13), (3, 12), (3, 11))
-
-
-def agents_python(environ: Mapping[str, str] | None = None) -> Path:
-    """The interpreter of the dapr-agents app's own venv (stack/agents/requirements.txt), installed once
-    into `<cache>/agents-venv-<hash of the requirements and the Python version>` (a minute, and
-    ~550 MB, the first time; nothing after). Its own venv because dapr-agents 1.0.9 pins dapr < 1.19,
-    which ours cannot hold."""
-    requirements = agents_app_sources() / "requirements.txt"
-    base, version = agents_base_python()
-    digest = hashlib.sha256(requirements.read_bytes() + f"python {version}".encode()).hexdigest()[:12]
-    target = cache_dir(environ) / f"agents-venv-{digest}"
-
-    def install(work: Path) -> None:
-        for argv in ([base, "-m", "venv", str(work)],
-                     [str(work / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--no-input",
-                      "--quiet", "-r", str(requirements)]):
-            result = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-            if result.returncode != 0:
-                raise StackError(f"installing the dapr-agents app's packages failed ({' '.join(argv[:3])} … into "
-                                 f"{target}): {_last_line(result)}")
-
-    return install_once(target, install) / "bin" / "python"
-
-
-def agents_base_python() -> tuple[str, str]:
-    """A Python dapr-agents runs on, and its version (major.minor): ours if it is one, else the newest
-    python3.X on the PATH that is."""
-    if sys.version_info[:2] in AGENTS_PYTHONS:
-        return sys.executable, f"{sys.version_info[0]}.{sys.version_info[1]}"
-    for major, minor in AGENTS_PYTHONS:
-        found = shutil.which(f"python{major}.{minor}")
-        if found:
-            return found, f"{major}.{minor}"
-    raise StackError("the dapr-agents app needs Python 3.11, 3.12 or 3.13 (dapr-agents 1.0.9 supports no other); "
-                     f"this is Python {sys.version_info[0]}.{sys.version_info[1]} and none of python3.11–3.13 is on the PATH")
-
-
-#: What the actor app hosts; its daprd's metadata lists them once it has asked the app.
-ACTOR_TYPES = ("CartActor", "InventoryActor")
-#: The module each of our apps runs as (`python -m`), by app id.
-APP_MODULES = {WORKFLOW_APP_ID: "explorer.localstack.apps.workflow_app", ACTOR_APP_ID: "explorer.localstack.apps.actor_app"}
-
-
-def agents_app_sources() -> Path:
-    """stack/agents: the dapr-agents app (app.py) and its pinned requirements."""
-    return stack_dir() / "agents"
-
-
-def app_argv(app_id: str, agents_interpreter: Path | None = None) -> list[str]:
-    """How an app is started: ours as `python -m <module>` (APP_MODULES) on the interpreter we run on;
-    the dapr-agents app as stack/agents/app.py on its own venv's (`agents_interpreter`, agents_python())."""
-    if app_id == AGENTS_APP_ID:
-        return [str(agents_interpreter or agents_python()), str(agents_app_sources() / "app.py")]
-    return [sys.executable, "-m", APP_MODULES[app_id]]
-
-
-class AppProcess:
-    """One of the stack's Dapr apps (`argv`, see app_argv) beside its sidecar, its output in
-    `app-<app id>.log` in the run folder. Ours run with our own package on their path, so a checkout
-    and an installed wheel start the same code; the agents app gets no PYTHONPATH at all (its venv is
-    its whole world)."""
-
-    def __init__(self, app_id: str, argv: Sequence[str], sidecar: Sidecar, run_dir: Path,
-                 listener: socket.socket | None = None):
-        """`listener`: the socket bound for the app to listen on (the actor app), handed to it as
-        APP_LISTEN_FD: bound since before its daprd started, so no other process can take the port."""
-        self.app_id = app_id
-        self.sidecar = sidecar
-        self.app_port = listener.getsockname()[1] if listener is not None else 0
-        env = dict(os.environ)
-        env.update(DAPR_GRPC_PORT=str(sidecar.grpc_port), DAPR_HTTP_PORT=str(sidecar.http_port),
-                   DAPR_RUNTIME_HOST=LOOPBACK, PYTHONUNBUFFERED="1")
-        if app_id in APP_MODULES:
-            package_root = str(Path(explorer.__file__).resolve().parent.parent)
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-        else:
-            env.pop("PYTHONPATH", None)
-        for name in ("DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT"):  # they would win over the ports above
-            env.pop(name, None)
-        fds: tuple[int, ...] = ()
-        if listener is not None:
-            env.update(APP_PORT=str(self.app_port), APP_LISTEN_FD=str(listener.fileno()))
-            fds = (listener.fileno(),)
-        self.process = ManagedProcess(f"app-{app_id}", argv, run_dir / f"app-{app_id}.log", env=env, cwd=run_dir,
-                                      pass_fds=fds)
-
-    def ready(self) -> bool:
-        """What daprd says: the workflow worker connected, or the actor types hosted (and the app answering)."""
-        meta = sidecar_metadata(self.sidecar.http_port)
-        if meta is None:
-            return False
-        if not self.app_port:
-            return ((meta.get("workflows") or {}).get("connectedWorkers") or 0) >= 1
-        hosted = {a.get("type") for a in meta.get("actors") or []}
-        runtime = meta.get("actorRuntime") or {}
-        return (set(ACTOR_TYPES) <= hosted and runtime.get("placement") == "placement: connected"
-                and http_status(LOOPBACK, self.app_port, "/healthz") == 200)
-
-    def wait_ready(self, timeout: float) -> None:
-        """Return once `ready()`; a StackError naming the app's log if it exits or is not ready in time."""
-        wait_until(lambda: not self.process.alive() or self.ready(), timeout, interval=0.1)
-        if self.process.alive() and self.ready():
-            return
-        state = (f"exited during start-up (code {self.process.process.returncode})" if not self.process.alive()
-                 else f"was not ready within {timeout:.0f}s (daprd for {self.app_id} did not report it)")
-        tail = self.process.log_tail(8)
-        raise StackError(f"the {self.app_id} app {state}. Its log ({self.process.log_path})"
-                         + (f" ends:\n{tail}" if tail else " is empty"))
-
-
-def bound_listener() -> socket.socket:
-    """A TCP socket bound to a free port on 127.0.0.1, not yet listening (connections are refused
-    until the app that inherits it listens). Picking a port and binding it later would race every
-    connection the machine makes meanwhile: the port can become one's local port (measured once in
-    a full test run: the actor app's bind failed with "address already in use")."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind((LOOPBACK, 0))
-    return listener
-
-
-def sidecar_metadata(http_port: int) -> dict | None:
-    """daprd's GET /v1.0/metadata, None when it does not answer (straight to loopback: no proxy)."""
-    conn = http.client.HTTPConnection(LOOPBACK, http_port, timeout=2)
-    try:
-        conn.request("GET", "/v1.0/metadata")
-        response = conn.getresponse()
-        return json.loads(response.read()) if response.status == 200 else None
-    except (OSError, ValueError):
-        return None
-    finally:
-        conn.close()
 
 
 class LocalStack:

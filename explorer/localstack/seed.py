@@ -449,9 +449,9 @@ def seed_with_progress(stack: LocalStack, scale_keys: int = 0, scale_partitions:
     return summary
 
 
-#: The Entra ID mode's stores (stack/entra/components): the contributor's writes, the reader's reads.
+#: The Entra ID mode's store the contributor writes through (stack/entra/components; the reader's,
+#: statestore-entra-reader, reads the same container).
 ENTRA_STORE = "statestore-entra"
-ENTRA_READER_STORE = "statestore-entra-reader"
 
 
 def entra_writes() -> list[StateWrite]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from explorer.localstack.processes import free_port
+from explorer.dapr.processes import free_port
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
 
 from .conftest import container
@@ -31,7 +31,7 @@ STARTED = re.compile(r"^started daprd for app-id (\S+) on 127\.0\.0\.1:(\d+) \(s
 @pytest.fixture
 def daprd(stack, tmp_path):
     """A --daprd that writes its pid to a file and execs the stack's real daprd (same pid)."""
-    from explorer.localstack.manager import find_daprd
+    from explorer.localstack.installs import find_daprd
 
     wrapper = tmp_path / "daprd"
     wrapper.write_text(f'#!/bin/sh\necho $$ >> "{tmp_path}/pids"\nexec "{find_daprd()}" "$@"\n')
@@ -87,7 +87,7 @@ def test_set_without_the_owners_sidecar_writes_through_our_own_daprd_and_stops_i
 
 def test_the_default_binary_is_the_stack_cache_when_nothing_else_is_given(stack, cosmos, monkeypatch):
     """Without --daprd the cached build is found without building: the same path build-daprd.sh prints."""
-    from explorer.localstack.manager import find_daprd
+    from explorer.localstack.installs import find_daprd
     from explorer.dapr.own_sidecar import cached_stack_daprd
 
     monkeypatch.delenv("DAPR_EXPLORER_DAPRD", raising=False)

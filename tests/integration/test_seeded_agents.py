@@ -169,7 +169,7 @@ def test_the_agents_app_runs_on_its_own_venv_beside_its_sidecar_and_listens_on_n
     """Its interpreter is the agents venv's in the cache (dapr-agents pins dapr < 1.19, ours is 1.19),
     it imports nothing of ours (no PYTHONPATH), its log is in the run folder, its daprd alone loads the
     echo model and the pub/sub, and it opens no listening socket (its worker dials daprd)."""
-    from explorer.localstack.manager import sidecar_metadata
+    from explorer.localstack.app_processes import sidecar_metadata
 
     from .test_stack_runtime import listening
 

@@ -283,7 +283,7 @@ def test_a_daprd_whose_port_was_taken_before_it_bound_it_is_started_again_on_fre
     """A port is picked free a moment before daprd binds it; another process may take it in between
     (seen once in CI). The first daprd is given an HTTP port something else already listens on: it
     exits ("could not listen on any endpoint") and the stack starts it again on fresh ports."""
-    from explorer.localstack import daprd as daprd_module
+    from explorer.dapr import daprd as daprd_module
 
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))

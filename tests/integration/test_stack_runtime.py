@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from explorer.dapr.daprd import DaprdPorts, daprd_argv
 from explorer.errors import StackError
-from explorer.localstack import manager
-from explorer.localstack.daprd import DaprdPorts, daprd_argv
-from explorer.localstack.manager import LocalStack, find_dapr_services
+from explorer.localstack import app_processes, manager
+from explorer.localstack.installs import find_dapr_services
+from explorer.localstack.manager import LocalStack
 from explorer.localstack.apps import ACTOR_APP_ID as ACTORS_APP
 from explorer.localstack.apps import WORKFLOW_APP_ID as WORKFLOWS_APP
 from explorer.resources import build_dapr_services_script
@@ -151,7 +152,7 @@ def test_the_apps_run_beside_their_sidecars_on_loopback_and_stop_leaves_nothing(
 
 
 def test_an_app_that_dies_at_start_gives_an_error_naming_its_log_and_stops_everything(tmp_path, monkeypatch):
-    monkeypatch.setitem(manager.APP_MODULES, ACTORS_APP, "explorer.localstack.apps.no_such_app")
+    monkeypatch.setitem(app_processes.APP_MODULES, ACTORS_APP, "explorer.localstack.apps.no_such_app")
     stack = LocalStack(app_ids=(WORKFLOWS_APP,), run_dir=tmp_path, apps=True)
     with pytest.raises(StackError) as info:
         stack.start()

@@ -190,7 +190,7 @@ def editable(tmp_path_factory):
 def library_loads(stack, code: str) -> object:
     """What dapr-agents itself loads: `code` (which prints one JSON value) run by the agents app's
     own venv, its Dapr client pointed at the agent-registry sidecar (so the keys are that app's)."""
-    from explorer.localstack.manager import agents_python
+    from explorer.localstack.installs import agents_python
 
     sidecar = stack.sidecars[AGENTS_APP_ID]
     env = {**os.environ, "DAPR_GRPC_PORT": str(sidecar.grpc_port), "DAPR_HTTP_PORT": str(sidecar.http_port)}

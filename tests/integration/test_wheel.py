@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.localstack.processes import free_port
+from explorer.dapr.processes import free_port
 
 from .test_stack_lifecycle import Terminal, children_of, wait_dead
 
@@ -143,7 +143,7 @@ def test_the_tui_starts_with_its_styles_and_quits(installed):
 def test_the_packages_build_script_finds_the_cached_daprd_without_go(installed, tmp_path):
     """build-daprd.sh run from site-packages hashes the same sources to the same cache key: no rebuild
     (Go is left off its PATH, so a rebuild would fail)."""
-    from explorer.localstack.manager import find_daprd
+    from explorer.localstack.installs import find_daprd
 
     cached = find_daprd()  # the repository's (builds it once if this machine has none)
     tools = tmp_path / "bin"
@@ -158,7 +158,7 @@ def test_the_packages_build_script_finds_the_cached_daprd_without_go(installed, 
 
 
 def test_demo_from_the_wheel_runs_the_real_stack_and_leaves_nothing(installed, tmp_path):
-    from explorer.localstack.manager import agents_python, find_daprd, find_dapr_services
+    from explorer.localstack.installs import agents_python, find_daprd, find_dapr_services
     from explorer.resources import cache_dir
 
     temp, cache = tmp_path / "tmp", tmp_path / "cache"

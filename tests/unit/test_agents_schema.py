@@ -1,7 +1,7 @@
 """explorer.core.agents.SCHEMAS follows dapr-agents 1.0.9's own pydantic models, field by field.
 
 The table is ours (the explorer's venv cannot import dapr-agents: it pins dapr < 1.19). This test
-asks the library itself, in the agents app's own venv (explorer.localstack.manager.agents_python),
+asks the library itself, in the agents app's own venv (explorer.localstack.installs.agents_python),
 for each model's fields — whether each is required and whether it may be null — and compares. It
 runs where that venv is installed (the local stack installs it the first time it runs the agents
 app); elsewhere it is skipped, never installed from a unit test.
@@ -57,7 +57,7 @@ print(json.dumps(out))
 def installed_agents_python():
     """The agents app's venv interpreter when it is installed; None (never an install) otherwise."""
     try:
-        from explorer.localstack import manager
+        from explorer.localstack import installs
     except ImportError:
         return None
 
@@ -67,8 +67,8 @@ def installed_agents_python():
         raise LookupError(target)
 
     try:
-        with mock.patch.object(manager, "install_once", only_if_there):
-            return manager.agents_python()
+        with mock.patch.object(installs, "install_once", only_if_there):
+            return installs.agents_python()
     except Exception:  # noqa: BLE001 - not installed, or no Python it runs on: nothing to ask
         return None
 

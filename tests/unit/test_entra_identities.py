@@ -6,7 +6,7 @@ from pathlib import Path
 
 from explorer.components.files import load_components
 from explorer.localstack.entra import ROLE_NAMES, load_tenant, server_config
-from explorer.localstack.manager import ContainerSpec, container_specs
+from explorer.localstack.specs import ContainerSpec, container_specs
 from explorer.resources import entra_components_dir
 
 READER_ROLE, CONTRIBUTOR_ROLE = "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-000000000002"

@@ -130,8 +130,8 @@ def test_starting_a_child_while_grpc_is_busy_prints_no_fork_warning(tmp_path):
     script = f"""
 import asyncio
 from pathlib import Path
+from explorer.dapr.processes import ManagedProcess
 from explorer.dapr.sidecar import SidecarClient
-from explorer.localstack.processes import ManagedProcess
 
 async def main():
     client = SidecarClient("127.0.0.1:1", timeout=0.3)

@@ -6,9 +6,9 @@ import ast
 from datetime import timedelta
 from pathlib import Path
 
+from explorer.dapr.daprd import DaprdPorts, daprd_argv
 from explorer.localstack import seed
 from explorer.localstack.apps import actor_app, workflow_app
-from explorer.localstack.daprd import DaprdPorts, daprd_argv
 
 
 def test_each_workflow_state_is_seeded_once_under_a_readable_order_id():

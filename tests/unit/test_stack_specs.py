@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from explorer.components.files import load_components
-from explorer.localstack.manager import ContainerSpec, container_specs
+from explorer.localstack.specs import ContainerSpec, container_specs
 
 REPO = Path(__file__).resolve().parents[2]
 

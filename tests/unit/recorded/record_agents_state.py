@@ -22,8 +22,9 @@ OUTPUT = Path(__file__).resolve().parent / "dapr-agents-1.0.9.json"
 
 def main() -> None:
     from explorer.localstack.apps import AGENTS_APP_ID, AGENTS_TEAM
-    from explorer.localstack.manager import LocalStack, container_specs
+    from explorer.localstack.manager import LocalStack
     from explorer.localstack.seed import AGENT_RUNS, seed
+    from explorer.localstack.specs import container_specs
 
     with LocalStack(apps=True) as stack:
         summary = asyncio.run(seed(stack))

@@ -1,9 +1,13 @@
-"""Child processes of the local stack: started in their own process group with
-their output in a log file, and stopped (TERM, then KILL) so none outlives us.
+"""Child processes: started in their own process group with their output in a log file, and
+stopped (TERM, then KILL) so none outlives us; free loopback ports for them, and a poll to wait on.
 
-Never inherits our terminal: a child that writes to the screen would corrupt
-the TUI, so every byte goes to its log file; nor any descriptor of ours but those
-named for it (`pass_fds`).
+What it is for: the explorer's own daprd (explorer.dapr.own_sidecar, through explorer.dapr.daprd)
+and every process of the local dev stack, which imports it from here. `PR_SET_PDEATHSIG` makes a
+child die with us even after kill -9.
+
+What it must never do: let a child inherit our terminal (a child that writes to the screen would
+corrupt the TUI, so every byte goes to its log file), or any descriptor of ours but those named
+for it (`pass_fds`).
 """
 
 from __future__ import annotations
@@ -118,22 +122,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_ready_line(process: ManagedProcess, timeout: float) -> str | None:
-    """What follows `READY ` in the process's log (the URL our node servers print once they listen),
-    waiting up to `timeout` seconds; None if the process exits or never says it."""
-    said: list[str] = []
-
-    def ready() -> bool:
-        for line in process.log_tail(50).splitlines():
-            if line.startswith("READY "):
-                said.append(line.split(" ", 1)[1].strip())
-                return True
-        return not process.alive()
-
-    wait_until(ready, timeout)
-    return said[0] if said else None
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:

@@ -1,5 +1,5 @@
-"""Start one daprd and wait until it is healthy: the one launcher behind the local stack's
-sidecars (explorer.localstack.manager) and the explorer's own sidecar (explorer.dapr.own_sidecar).
+"""Start one daprd and wait until it is healthy: the one launcher behind the explorer's own sidecar
+(explorer.dapr.own_sidecar) and the local dev stack's sidecars, which import it from here.
 
 What it is for: the daprd command line (app-id, component folders, loopback listen
 addresses, free ports, the placement and scheduler addresses — empty, i.e. none, unless the
@@ -20,8 +20,9 @@ import http.client
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from explorer.localstack.processes import ManagedProcess, free_port, wait_until
+from explorer.dapr.processes import ManagedProcess, free_port, wait_until
 
 LOOPBACK = "127.0.0.1"
 HEALTH_PATH = "/v1.0/healthz/outbound"
@@ -114,20 +115,16 @@ def start_daprd(
     *,
     who: str | None = None,
     ports: DaprdPorts | None = None,
-    config: Path | None = None,
-    log_level: str = "info",
-    api_logging: bool = False,
-    placement_address: str = "",
-    scheduler_address: str = "",
-    app_port: int = 0,
+    **flags: Any,
 ) -> Daprd:
-    """Start daprd (not waiting for it; see `Daprd.wait_healthy`) in the log file's folder.
+    """Start daprd (not waiting for it; see `Daprd.wait_healthy`) in the log file's folder. `flags`:
+    daprd_argv's keyword arguments (config, log_level, api_logging, placement_address,
+    scheduler_address, app_port), passed on as they are.
 
     Call it from a long-lived thread: Linux sends PDEATHSIG when the thread that forked exits.
     """
     ports = ports or DaprdPorts.pick()
-    argv = daprd_argv(binary, app_id, resources_paths, ports, config=config, log_level=log_level, api_logging=api_logging,
-                      placement_address=placement_address, scheduler_address=scheduler_address, app_port=app_port)
+    argv = daprd_argv(binary, app_id, resources_paths, ports, **flags)
     process = ManagedProcess(log_path.stem, argv, log_path, env=env, cwd=log_path.parent)
     return Daprd(app_id, ports, process, who or f"daprd for {app_id}")
 
