@@ -1195,8 +1195,8 @@ class Scanner:
 
 
 def r5(args) -> None:
-    from explorer.localstack.daprd import start_daprd
-    from explorer.localstack.manager import find_daprd
+    from explorer.dapr.daprd import start_daprd
+    from explorer.localstack.installs import find_daprd
 
     say("R5  no secret anywhere")
     scanner = Scanner()

@@ -285,7 +285,7 @@ WRONG = "not-chat-apis-token-41c9"  # a wrong token for chat-api's sidecar
 
 def daprd_wrapper(folder: Path) -> Path:
     """A --daprd that notes each start in folder/pids, then execs the stack's daprd: whether one started."""
-    from explorer.localstack.manager import find_daprd
+    from explorer.localstack.installs import find_daprd
 
     wrapper = folder / "daprd"
     wrapper.write_text(f'#!/bin/sh\necho $$ >> "{folder}/pids"\nexec "{find_daprd()}" "$@"\n')
