@@ -1693,7 +1693,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="small counts, to exercise the parts quickly (R2: 20 races, 5 parallel sets, "
                         "40 bulk keys; R6: 3,400 inputs; R7: 60 keys, 2 partitions)")
     args = parser.parse_args()
-    if args.smoke:  # what tests/integration/test_reliability_smoke.py runs: R2, R6 and R7 in about 90 s
+    if args.smoke:  # what tests/integration/test_bench_smoke.py runs: R2, R6 and R7 in about 90 s
         args.hostile_count = min(args.hostile_count, 60)
         args.races, args.parallel, args.bulk_keys = min(args.races, 20), min(args.parallel, 5), min(args.bulk_keys, 40)
         args.fuzz_count = min(args.fuzz_count, 3_400)
