@@ -38,7 +38,7 @@ Every key is checked gone from Cosmos at the end (all sides), and the audit file
 "done" record per explorer key.
 
 Usage: .venv/bin/python bench/bulk_delete_bench.py [--keys 10000] [--rounds 4] [--warmup 1000]
-           [--concurrency 8] [--audit-dir DIR] [--no-breakdown]
+           [--concurrency 8] [--audit-dir DIR] [--no-breakdown] [--smoke]
 Never a test: the machine is shared and noisy; quote the medians and ratios it prints.
 """
 
@@ -59,6 +59,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.many_keys import profile  # noqa: E402
+from bench.smoke import smoke_args  # noqa: E402
 from bench.tui_bench import median, print_report  # noqa: E402
 
 PER_PARTITION = 100
@@ -352,7 +353,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="keys in flight (explorer.session.bulk.CONCURRENCY is 8)")
     parser.add_argument("--audit-dir", default=None, help="where the explorer's audit log goes (default: temp folder)")
     parser.add_argument("--no-breakdown", action="store_true")
-    asyncio.run(bench(parser.parse_args()))
+    asyncio.run(bench(smoke_args(parser, keys=100, rounds=1, warmup=100)))
 
 
 if __name__ == "__main__":

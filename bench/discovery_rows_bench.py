@@ -27,7 +27,7 @@ partitions (substatus 1004) and the SDK runs them per partition-key range from a
 rows are the distinct values per range (docs/local-stack.md); RU were not measured.
 
 Usage: .venv/bin/python bench/discovery_rows_bench.py [--steps 100000,1000000] [--partitions 100]
-           [--seed-budget 300] [--concurrency 16]
+           [--seed-budget 300] [--concurrency 16] [--smoke]
 Never a test.
 """
 
@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.many_keys import envelope, progress_printer, seed  # noqa: E402
 from bench.server_partition_discovery import CONTAINER, DATABASE, lister_scan, sdk_pages  # noqa: E402
+from bench.smoke import smoke_args  # noqa: E402
 from bench.tui_bench import print_report  # noqa: E402
 
 QUERIES = {
@@ -152,7 +153,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=100)
     parser.add_argument("--seed-budget", type=float, default=300.0, help="seconds of seeding in all")
     parser.add_argument("--concurrency", type=int, default=16)
-    asyncio.run(bench(parser.parse_args()))
+    asyncio.run(bench(smoke_args(parser, steps="200,400", partitions=10, seed_budget=60.0, concurrency=4)))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ id. Values: every JSON type, nested, unicode (outside the BMP too, quotes, backs
 characters), integers up to 2**53, floats, and raw bytes. Rotates through every keyPrefix mode,
 TTL choice and with/without a custom partitionKey.
 
-Run: .venv/bin/python bench/fidelity_property.py [--count 1000] [--seed 1]
+Run: .venv/bin/python bench/fidelity_property.py [--count 1000] [--seed 1] [--smoke]
 Prints the number of round trips and mismatches; exits 1 on any mismatch. Loopback only; it starts
 and stops its own stack.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.smoke import smoke_args  # noqa: E402
 from tests.fidelity import (  # noqa: E402
     PREFIX_MODES, TTL_CHOICES, explorer_session, fidelity_stack, round_trip, unique_key,
 )
@@ -109,7 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = smoke_args(parser, count=len(PREFIX_MODES) * len(TTL_CHOICES) * 2)  # each mode x TTL x partitioning once
     return asyncio.run(run(args.count, args.seed))
 
 

@@ -25,6 +25,7 @@ written.
 What it must never do: touch anything but temporary folders it deletes, or use the network.
 
     .venv/bin/python bench/fuzz_inputs.py --seed 1 --count 200000
+    .venv/bin/python bench/fuzz_inputs.py --smoke        # every target, a few inputs each, seconds
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import yaml  # noqa: E402
 
+from bench.smoke import smoke_args  # noqa: E402
 from explorer.components.files import load_resources, parse_components  # noqa: E402
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode, decode_value, document_id, parse_document_id  # noqa: E402
 from explorer.core.expiry import MAX_TTL, countdown_text, effective_expiry, remaining, ttl_to_keep_instant  # noqa: E402
@@ -993,7 +995,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--count", type=int, default=200_000, help="total inputs over all targets (default 200000)")
-    args = parser.parse_args(argv)
+    args = smoke_args(parser, argv, count=1_700)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 1000))
     rng = random.Random(args.seed)
     tallies = {name: Tally(name) for name in SHARES}

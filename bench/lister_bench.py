@@ -34,6 +34,7 @@ unverified on loopback) are timed too, on the first page, and printed for refere
 Usage:
   .venv/bin/python bench/lister_bench.py                                    # 100,000 keys over 10,000 partitions
   .venv/bin/python bench/lister_bench.py --partitions 1                     # one partition of 100,000 keys
+  .venv/bin/python bench/lister_bench.py --smoke                            # 200 keys, one round: seconds
 Never a test: the machines are shared and noisy; quote the medians and ratios it prints.
 """
 
@@ -42,7 +43,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.smoke import smoke_args  # noqa: E402
 
 KEY_SQL = "SELECT c.id, c.partitionKey, c._etag, c._ts, c.ttl, c.isBinary FROM c WHERE c.partitionKey = @pk"
 DATABASE, CONTAINER = "dapr-agents", "agent-registry"
@@ -199,7 +206,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--scan-repeat", type=int, default=5)
     parser.add_argument("--skip-memory", action="store_true")
-    asyncio.run(bench(parser.parse_args()))
+    asyncio.run(bench(smoke_args(parser, keys=200, partitions=20, repeat=1, scan_repeat=1)))
 
 
 if __name__ == "__main__":

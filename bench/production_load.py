@@ -5,16 +5,19 @@ prints the RU spent, the time, the rate, the requests, the 429s the explorer wai
 priorities the server recorded. ~30 s.
 
     .venv/bin/python bench/production_load.py
+    .venv/bin/python bench/production_load.py --smoke   # every RU/s x 2 (the throttled and the paced runs still wait): ~15 s
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.smoke import smoke_args  # noqa: E402
 from explorer.core.ru_budget import DEFAULT_PRODUCTION_RU_PER_SECOND, RuBudget  # noqa: E402
 from explorer.localstack import server_control  # noqa: E402
 from explorer.localstack.manager import LocalStack  # noqa: E402
@@ -29,9 +32,16 @@ RUNS = (  # (label, the server's RU/s for the container or None, the lister's bu
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate-factor", type=float, default=1.0,
+                        help="multiplies the server's RU/s and the budget of every run (said after each label)")
+    factor = smoke_args(parser, rate_factor=2.0).rate_factor
     with LocalStack(app_ids=("chat-api",)) as stack:
         seed_many(stack)
         for label, limit, rate in RUNS:
+            if factor != 1:
+                limit, rate = limit and limit * factor, rate and rate * factor
+                label += f" x {factor:g}: server {limit or 'unthrottled'}, budget {rate or 'none'}"
             server_control.unthrottle(stack)
             server_control.clear(stack)
             if limit:

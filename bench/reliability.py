@@ -65,6 +65,7 @@ sys.path.insert(0, str(REPO))
 
 import orjson  # noqa: E402
 
+from bench.smoke import smoke_args  # noqa: E402
 from explorer.localstack.seed import (  # noqa: E402
     AGENTS_APP, AGENTS_STORE, CACHE_APP, CACHE_STORE, WORKFLOWS_APP, WORKFLOWS_STORE,
 )
@@ -1690,13 +1691,8 @@ def main() -> int:
     parser.add_argument("--fuzz-count", type=int, default=200_000)
     parser.add_argument("--fuzz-seed", type=int, default=1)
     parser.add_argument("--hostile-count", type=int, default=1000, help="R7's hostile key names (--smoke: 60 in 2 partitions, 2 read one by one)")
-    parser.add_argument("--smoke", action="store_true", help="small counts, to exercise the parts quickly (R2: 20 races, 5 parallel sets, "
-                        "40 bulk keys; R6: 3,400 inputs; R7: 60 keys, 2 partitions)")
-    args = parser.parse_args()
-    if args.smoke:  # what tests/integration/test_reliability_smoke.py runs: R2, R6 and R7 in about 90 s
-        args.hostile_count = min(args.hostile_count, 60)
-        args.races, args.parallel, args.bulk_keys = min(args.races, 20), min(args.parallel, 5), min(args.bulk_keys, 40)
-        args.fuzz_count = min(args.fuzz_count, 3_400)
+    # --smoke: what tests/integration/test_bench_smoke.py runs (R2 and R6, R7 beside them), R7 also in 2 partitions
+    args = smoke_args(parser, races=20, parallel=5, bulk_keys=40, fuzz_count=3_400, hostile_count=60)
     parts = [p.strip().upper() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
     if unknown:

@@ -25,7 +25,7 @@ its cached rows for that query) and "after a write" (one item written back uncha
 run, so the server evaluates the query over the whole container: docs/local-stack.md, "Query cost";
 a cost of this server both sides pay; real Cosmos DB has an index instead).
 
-Usage: .venv/bin/python bench/search_bench.py [--items 100000] [--partitions 1000] [--every 33] [--repeat 7] [--profile N]
+Usage: .venv/bin/python bench/search_bench.py [--items 100000] [--partitions 1000] [--every 33] [--repeat 7] [--profile N] [--smoke]
 Never a test: the machine is shared and noisy; quote the medians and ratios it prints.
 """
 
@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.many_keys import envelope, profile, progress_printer, seed  # noqa: E402
+from bench.smoke import smoke_args  # noqa: E402
 from bench.tui_bench import median, ms, print_report  # noqa: E402
 
 STORE, APP = "statestore-cache-cosmos", "chat-api"
@@ -193,7 +194,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=33, help="every N-th item matches the filter")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile N explorer searches")
-    asyncio.run(bench(parser.parse_args()))
+    asyncio.run(bench(smoke_args(parser, items=300, partitions=10, every=2, repeat=1, profile=1)))
 
 
 if __name__ == "__main__":

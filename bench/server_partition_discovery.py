@@ -18,7 +18,7 @@ What it cannot show: Cosmos DB's own cost. On the service the gateway refuses DI
 partitions with substatus 1004 and the SDK runs it per partition-key range from a query plan
 (docs/local-stack.md); rows per range are then the distinct values of that range.
 
-Usage: .venv/bin/python bench/server_partition_discovery.py [--items 100000] [--partitions 1000] [--repeat 3]
+Usage: .venv/bin/python bench/server_partition_discovery.py [--items 100000] [--partitions 1000] [--repeat 3] [--smoke]
 Never a test.
 """
 
@@ -27,15 +27,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 from azure.cosmos import PartitionKey
 
-from explorer.backends.cosmos.connection import async_client
-from explorer.backends.cosmos.lister import CosmosLister
-from explorer.localstack.manager import LocalStack
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.smoke import smoke_args  # noqa: E402
+from explorer.backends.cosmos.connection import async_client  # noqa: E402
+from explorer.backends.cosmos.lister import CosmosLister  # noqa: E402
+from explorer.localstack.manager import LocalStack  # noqa: E402
 
 DATABASE, CONTAINER = "bench-discovery", "items"
 SCAN = "SELECT c.partitionKey FROM c"
@@ -78,7 +81,7 @@ async def lister_scan(lister: CosmosLister) -> tuple[int, int, int]:
 
 
 async def main(args) -> None:
-    with LocalStack(run_dir=Path(tempfile.mkdtemp(prefix="bench-discovery-")), app_ids=()) as stack:
+    with LocalStack(app_ids=()) as stack:
         cosmos = stack.cosmos
         async with async_client(cosmos.url, cosmos.master_key, str(cosmos.ca_file)) as client:
             database = await client.create_database_if_not_exists(DATABASE)
@@ -118,4 +121,4 @@ if __name__ == "__main__":
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=3)
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(smoke_args(parser, items=300, partitions=30, repeat=1)))

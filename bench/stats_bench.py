@@ -19,7 +19,7 @@ Each run is timed after a write (the server then evaluates the DISTINCT over the
 once, a cost Cosmos DB does not have); the per-partition queries are never cached (aggregates).
 Prints wall time (median of --repeat) and the requests each way made. Times are this machine's, shared and noisy.
 
-Usage: .venv/bin/python bench/stats_bench.py [--items 100000] [--partitions 10000] [--repeat 1]
+Usage: .venv/bin/python bench/stats_bench.py [--items 100000] [--partitions 10000] [--repeat 1] [--smoke]
 Never a test.
 """
 
@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from azure.cosmos import PartitionKey  # noqa: E402
 
 from bench.server_partition_discovery import seed  # noqa: E402
+from bench.smoke import smoke_args  # noqa: E402
 from explorer.core.envelope import KeyPrefix  # noqa: E402
 from explorer.core.model import StoreLocation  # noqa: E402
 from explorer.backends.cosmos.connection import async_client  # noqa: E402
@@ -118,7 +118,7 @@ async def explorer(lister: CosmosLister) -> tuple[int, int, int]:
 async def main(args) -> None:
     from explorer.localstack.manager import LocalStack
 
-    with LocalStack(run_dir=Path(tempfile.mkdtemp(prefix="bench-stats-")), app_ids=()) as stack:
+    with LocalStack(app_ids=()) as stack:
         cosmos = stack.cosmos
         async with async_client(cosmos.url, cosmos.master_key, str(cosmos.ca_file)) as client:
             database = await client.create_database_if_not_exists(DATABASE)
@@ -154,4 +154,4 @@ if __name__ == "__main__":
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=1)
-    asyncio.run(main(parser.parse_args()))
+    asyncio.run(main(smoke_args(parser, items=300, partitions=30, repeat=1)))

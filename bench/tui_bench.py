@@ -45,7 +45,7 @@ then measures each part in fresh processes, so no part inherits another's import
 
 Usage: .venv/bin/python bench/tui_bench.py [--only paint|open|scroll|countdown ...] [--paint-runs 15]
            [--open-runs 50] [--open-app-runs 20] [--scroll-keys 100000] [--countdown-keys 1000]
-           [--countdown-seconds 60] [--countdown-rounds 2]
+           [--countdown-seconds 60] [--countdown-rounds 2] [--smoke]
 Never a test: the machines are shared and noisy (the load average is printed with the figures);
 quote the medians and ratios it prints.
 """
@@ -66,6 +66,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.smoke import smoke_args  # noqa: E402
+
 PARTS = ("paint", "open", "scroll", "countdown")
 RESULT = "BENCH-RESULT "
 
@@ -286,7 +290,8 @@ def bench_paint(stack, args) -> dict:
     env = stack.client_env()
     ports = [s.grpc_port for s in stack.sidecars.values()]
     names = _store_names()
-    paint_in_pty(env, ports, names)  # warm the page cache once; not counted
+    if not args.smoke:
+        paint_in_pty(env, ports, names)  # warm the page cache once; not counted
     painted, ready, cpu, marks, lean = [], [], [], [], []
     for _ in range(args.paint_runs):  # interleaved, so all three see the same machine
         p, r, c = paint_in_pty(env, ports, names)
@@ -302,7 +307,7 @@ def bench_paint(stack, args) -> dict:
         "import_textual": "import textual.app, textual.widgets",
         "import_all": "import textual.app, textual.widgets, explorer.session.explorer_session",  # everything the app loads
         # What the entry point runs before it builds the app: its module and its argument parser.
-        "import_cli": "import explorer.cli.main; explorer.cli.main._parser()",
+        "import_cli": "import explorer.cli.main, explorer.cli.parser; explorer.cli.parser.build_parser()",
         "interpreter": "pass",
     }, args.paint_runs)
     return {
@@ -705,7 +710,8 @@ def main() -> None:
     parser.add_argument("--countdown-height", type=int, default=1020, help="terminal lines (1020: >1,000 table rows)")
     parser.add_argument("--countdown-pty", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=("open", "open-app", "scroll", "countdown"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = smoke_args(parser, paint_runs=1, open_runs=1, open_app_runs=1, scroll_keys=300, countdown_keys=20,
+                      countdown_seconds=2.0, countdown_rounds=1, countdown_height=50)
 
     if args.child:
         child = {"open": child_open, "open-app": child_open_app, "scroll": child_scroll,
@@ -716,7 +722,6 @@ def main() -> None:
     from explorer.localstack.manager import LocalStack
     from explorer.localstack.seed import seed
 
-    sys.path.insert(0, str(REPO))
     from tests.support import write_editing_keys
 
     parts = args.only or list(PARTS)
@@ -802,7 +807,8 @@ def main() -> None:
         if "countdown" in parts:
             seconds = asyncio.run(seed_ttl_keys(stack, args.countdown_keys))
             notes.append(f"writing {args.countdown_keys:,} TTL keys took {seconds:.1f} s")
-            for height, pty_mode in ((args.countdown_height, True), (args.countdown_height, False), (50, True)):
+            runs = ((args.countdown_height, True), (args.countdown_height, False), (50, True))
+            for height, pty_mode in runs[:2] if args.smoke else runs:  # smoke: the 120x50 pty is already the first
                 run = argparse.Namespace(**{**vars(args), "countdown_height": height, "countdown_pty": pty_mode})
                 c = run_child("countdown", env, run, timeout=600)
                 how = "pty" if pty_mode else "headless"

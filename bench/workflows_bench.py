@@ -44,7 +44,7 @@ Parts (each measured in a fresh interpreter, so none inherits another's imports 
 
 Usage: .venv/bin/python bench/workflows_bench.py [--small 10000] [--small-first 1000]
            [--big-activities 3400] [--big-batch 1] [--concurrency 64] [--runs 30] [--cold-runs 5]
-           [--app-runs 10] [--only datapath|app ...]
+           [--app-runs 10] [--only datapath|app ...] [--smoke]
 Never a test: the machine is shared and noisy (the load average is printed with the figures);
 quote the medians and ratios it prints. A missed target is a MISSED row (exit 0), as in tui_bench.py.
 """
@@ -65,7 +65,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.tui_bench import command_line, median, ms, p90, print_report, proc_status_mb  # noqa: E402
+from bench.smoke import smoke_args  # noqa: E402
+from bench.tui_bench import median, ms, p90, print_report, proc_status_mb  # noqa: E402
 
 PARTS = ("datapath", "app")
 RESULT = "BENCH-RESULT "
@@ -591,7 +592,7 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--app-runs", type=int, default=10)
     parser.add_argument("--child", choices=("datapath", "app", "app-memory"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = smoke_args(parser, small=6, small_first=3, big_activities=5, concurrency=4, runs=1, cold_runs=1, app_runs=1)
 
     if args.child:
         emit(asyncio.run({"datapath": child_datapath, "app": child_app, "app-memory": child_app_memory}[args.child](args)))
