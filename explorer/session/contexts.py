@@ -42,6 +42,7 @@ from explorer.core.contexts import (
     parse_contexts,
     parse_env_file,
 )
+from explorer.dapr.address import address_from_env
 from explorer.errors import ContextError
 
 if TYPE_CHECKING:
@@ -257,7 +258,6 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
     `ports`: sidecar gRPC ports, `ca_file`, `ru_per_second`). Without a context: the command line and the
     environment, as before contexts existed. The RU budget: the command line's, else the context's, else
     DEFAULT_PRODUCTION_RU_PER_SECOND for a production context, else none. Reads the env file (refused unless private) and the component lists."""
-    from explorer.cli.parser import address_from_env
     from explorer.components.files import default_resources_paths
 
     base_env = dict(os.environ if environ is None else environ)
