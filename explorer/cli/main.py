@@ -20,13 +20,10 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from explorer.core.display import terminal_safe, terminal_safe_lines
 from explorer.errors import ExplorerError, ReadOnlyRefusal, describe
-
-if TYPE_CHECKING:
-    from explorer.cli.commands.registry import Command
 
 
 class _Started(Protocol):
@@ -94,9 +91,10 @@ def _say_started(sidecar: _Started) -> None:
     print(f"started daprd for app-id {sidecar.app_id} on {sidecar.address} (stops on exit)", file=sys.stderr)
 
 
-def _run_command(args: argparse.Namespace, command: Command) -> int:
-    """A command that runs on a session: the write policy first (a write refused before anything is
-    opened), then the session, the command, and the session closed."""
+def _run_command(args: argparse.Namespace, command) -> int:
+    """A command that runs on a session (`command`: its row of explorer.cli.commands.registry, loaded
+    only once a command is given): the write policy first (a write refused before anything is opened),
+    then the session, the command, and the session closed."""
     import asyncio
 
     from explorer.cli.confirm import confirm_typed_name
