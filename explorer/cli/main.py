@@ -3,35 +3,34 @@
 - `dapr-explorer`              open the explorer on component files and sidecars
 - `dapr-explorer demo`         start the local stack, seed it, open the explorer, stop it all on quit
 - `dapr-explorer stack`        start and seed the local stack and keep it up until Ctrl-C
-- `dapr-explorer contexts`     list the named contexts (`--context NAME` picks one for any command)
   (both run the workflow, actor and dapr-agents apps, whose state daprd writes; `--no-apps`: a quicker stack without)
+- `dapr-explorer contexts`     list the named contexts (`--context NAME` picks one for any command)
+- `dapr-explorer COMMAND …`    any other subcommand (explorer.cli.commands.registry: the one table)
 
-`stack` and `demo` register the stack as the `local` context while they run (explorer.session.contexts),
-so `dapr-explorer --context local …` reaches it; the registration goes when the stack stops.
-
-Never prints a secret: stack environment is shown with the key masked.
+What it is for: parsing, dispatching to a command, and turning an error into one line and an exit
+code. The commands live in explorer.cli.commands, one module per family; `stack` and `demo` in
+explorer.cli.commands.stack. What it must never do: print a secret or a traceback (unless
+DAPR_EXPLORER_DEBUG is set), or import an SDK before the TUI's first paint.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from explorer.core.display import terminal_safe, terminal_safe_lines
-from explorer.errors import ExplorerError
-
-if TYPE_CHECKING:
-    from explorer.dapr.own_sidecar import OwnSidecar
+from explorer.errors import ExplorerError, ReadOnlyRefusal, describe
 
 
-#: The local stack's sidecar that requires an API token in `stack` and `demo` (it has no app beside it), so
-#: the `local` context shows a secured sidecar reached with nothing copied by hand.
-SECURED_APP = "chat-api"
+class _Started(Protocol):
+    """A daprd the session started for an app-id with no reachable sidecar, as the session reports it."""
+
+    app_id: str
+    address: str
 
 
 def _raise_on_termination() -> None:
@@ -44,120 +43,9 @@ def _raise_on_termination() -> None:
         signal.signal(sig, handler)
 
 
-def _start_seeded_stack(args: argparse.Namespace):
-    from explorer.localstack.manager import LocalStack
-    from explorer.localstack.seed import seed_with_progress
-
-    if args.scale < 0 or args.partitions < 1:
-        raise ExplorerError("--scale must be >= 0 and --partitions >= 1")
-    if args.entra and args.scale:
-        raise ExplorerError("--scale seeds with the account key, which the Entra ID mode refuses: drop one of them")
-    apps = not args.no_apps and not args.entra
-    print("starting the local stack (Cosmos-compatible server + daprd"
-          + (", placement, scheduler, the workflow, actor and dapr-agents apps)…" if apps else
-             ", in Entra ID mode: no account key, a stand-in managed identity endpoint)…" if args.entra else ")…"),
-          file=sys.stderr)
-    stack = LocalStack(daprd=args.daprd, apps=apps, entra=args.entra,
-                       api_tokens={SECURED_APP: secrets.token_urlsafe(32)}).start()
-    try:
-        if args.entra:
-            import asyncio
-
-            from explorer.localstack.seed import seed_entra
-
-            summary = asyncio.run(seed_entra(stack))
-        else:
-            summary = seed_with_progress(stack, args.scale, args.partitions)
-    except BaseException:
-        _stop_stack(stack, keep_logs=True)
-        raise
-    said = (f"seeded {summary.plain_keys} keys through daprd with the contributor identity (Entra ID mode: no apps)"
-            if args.entra else _seed_summary(summary, apps))
-    print(said + f"; logs in {stack.run_dir} (removed on exit)", file=sys.stderr)
-    return stack
-
-
-def _seed_summary(summary, apps: bool) -> str:
-    """What the seed left, in a line or two (workflow instances by id and status)."""
-    text = f"seeded {summary.plain_keys} keys through daprd"
-    if apps:
-        instances = ", ".join(f"{instance} {status.lower()}" for instance, status in summary.workflow_states)
-        text += (f", {summary.actor_keys} actor state keys (cart-service's actors) and {summary.workflow_instances} "
-                 f"workflow instances written by daprd from the apps ({instances})")
-        if summary.agent_runs:
-            runs = ", ".join(f"{instance} {status.lower()}" for instance, status in summary.agent_runs)
-            text += (f"; dapr-agents registered {', '.join(summary.agents)} and ran {len(summary.agent_runs)} "
-                     f"runs ({runs})")
-    else:
-        text += " (--no-apps: no actor, workflow or agent state)"
-    if summary.scale_keys:
-        text += f", {summary.scale_keys} bench keys"
-    return text + f" in {summary.seconds:.1f}s"
-
-
-def _stop_stack(stack, keep_logs: bool = False) -> None:
-    """Stop every process of the stack; say where its logs are when they were kept."""
-    stack.stop(keep_logs=keep_logs)
-    if stack.kept_logs is not None:
-        print(f"the local stack's logs are kept in {stack.kept_logs}", file=sys.stderr)
-
-
-def _run_demo(args: argparse.Namespace) -> int:
-    """The seeded stack, registered as the `local` context, in the explorer opened on that context."""
-    from explorer.session.contexts import load_table, read_contexts_file, register_stack
-
-    stack = _start_seeded_stack(args)
-    registration = None
-    try:
-        registration = register_stack(stack)
-        local = read_contexts_file(registration.context_file, registered=True)[0]
-        return _open_explorer(args, local, load_table(strict=False))
-    finally:
-        if registration is not None:
-            registration.remove()
-        _stop_stack(stack)
-
-
 def _app_exit_code(app) -> int:
     """The TUI's exit status: Textual sets a non-zero return code when the app ended by an error."""
     return app.return_code or 0
-
-
-def _run_stack(args: argparse.Namespace) -> int:
-    import time
-
-    from explorer.session.contexts import register_stack
-
-    stack = _start_seeded_stack(args)
-    registration = None
-    try:
-        registration = register_stack(stack)
-        env = stack.client_env({})
-        for name in ("COSMOS_URL", "SSL_CERT_FILE"):
-            print(f"export {name}={env[name]}")
-        if stack.entra:
-            print("# Entra ID mode: no account key anywhere; daprd and the explorer get tokens from the stand-in "
-                  "managed identity endpoint (IDENTITY_ENDPOINT/IDENTITY_HEADER, in the context's env file, not printed)")
-            print("# stores: statestore-entra (the contributor identity), statestore-entra-reader (the reader)")
-        else:
-            print("export COSMOS_MASTER_KEY=…  # in the daprd environment and the context's env file; not printed")
-        for sidecar in stack.sidecars.values():
-            secured = (" (requires a DAPR_API_TOKEN: it is in the context's env file, not printed)"
-                       if stack.api_tokens.get(sidecar.app_id) else "")
-            print(f"# {sidecar.app_id}: DAPR_GRPC_PORT={sidecar.grpc_port} DAPR_HTTP_PORT={sidecar.http_port}{secured}")
-        for app in stack.app_processes.values():
-            print(f"# the {app.app_id} app runs beside its daprd (log: {app.process.log_path})")
-        print(f"# registered as context '{registration.name}' ({registration.context_file}): "
-              f"dapr-explorer --context {registration.name} stores")
-        print("# Ctrl-C stops everything", flush=True)
-        while all(p.alive() for p in stack.processes()):
-            time.sleep(0.5)
-        print("a stack process exited", file=sys.stderr)
-        return 1
-    finally:
-        if registration is not None:
-            registration.remove()
-        _stop_stack(stack)
 
 
 def _chosen_context(args: argparse.Namespace):
@@ -199,25 +87,27 @@ def _run_explorer(args: argparse.Namespace) -> int:
     return _open_explorer(args, context, table)
 
 
-def _say_started(sidecar: OwnSidecar) -> None:
+def _say_started(sidecar: _Started) -> None:
     print(f"started daprd for app-id {sidecar.app_id} on {sidecar.address} (stops on exit)", file=sys.stderr)
 
 
-def _run_command(args: argparse.Namespace) -> int:
+def _run_command(args: argparse.Namespace, command) -> int:
+    """A command that runs on a session (`command`: its row of explorer.cli.commands.registry, loaded
+    only once a command is given): the write policy first (a write refused before anything is opened),
+    then the session, the command, and the session closed."""
     import asyncio
 
-    from explorer.cli.commands import ASK_AT_THE_KEY, COMMANDS, WRITE_COMMANDS, confirm_typed_name
+    from explorer.cli.confirm import confirm_typed_name
     from explorer.session.contexts import prepare
     from explorer.core.contexts import decide_writes
-    from explorer.errors import ReadOnlyRefusal
     from explorer.session.explorer_session import ExplorerSession
 
     context, _ = _chosen_context(args)
     policy = decide_writes(context, args.read_only, args.allow_writes)
-    if policy.read_only and args.command in WRITE_COMMANDS:
+    if policy.read_only and command.writes:
         raise ReadOnlyRefusal(f"read-only: '{args.command}' writes, and {policy.reason}. Nothing was sent.")
     args.confirm_name = policy.confirm_name  # set/delete/bulk/import ask for it to be typed before they write
-    if policy.confirm_name and args.command in WRITE_COMMANDS - ASK_AT_THE_KEY:
+    if policy.confirm_name and command.writes and not command.asks_at_the_key:
         # Any other write command (bulk, import, …) asks before anything is opened: nothing is sent unless typed.
         store = getattr(args, "store", None)
         confirm_typed_name(args, f"run '{args.command}'" + (f" on {store}" if store else ""))
@@ -236,7 +126,7 @@ def _run_command(args: argparse.Namespace) -> int:
         for problem in session.component_problems:
             print(terminal_safe_lines(f"dapr-explorer: component file problem: {problem}"), file=sys.stderr)
         try:
-            return await COMMANDS[args.command](session, args)
+            return await command.run(session, args)
         finally:
             await session.close()
 
@@ -257,20 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     _raise_on_termination()
     try:
-        if args.command == "contexts":  # the contexts files alone: no component files, sidecar or Cosmos
-            from explorer.cli.commands import cmd_contexts
+        if args.command:  # the commands load only when one is given: the TUI's first paint waits on none
+            from explorer.cli.commands.registry import COMMANDS, Runs
 
-            return cmd_contexts(args)
-        if args.command == "demo":
-            return _run_demo(args)
-        if args.command == "stack":
-            return _run_stack(args)
-        if args.command == "audit":  # the log alone: no component files, sidecar or Cosmos
-            from explorer.cli.commands import cmd_audit
-
-            return cmd_audit(args)
-        if args.command:
-            return _run_command(args)
+            command = COMMANDS[args.command]
+            if command.runs is Runs.ALONE:
+                return command.run(args)
+            if command.runs is Runs.EXPLORER:
+                return command.run(args, _open_explorer)
+            return _run_command(args, command)
         return _run_explorer(args)
     except ExplorerError as exc:
         print(terminal_safe_lines(f"dapr-explorer: {exc}"), file=sys.stderr)  # errors quote keys
@@ -283,8 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the last net: one line and a non-zero exit, never a traceback
         if os.environ.get("DAPR_EXPLORER_DEBUG"):
             raise
-        from explorer.errors import describe
-
         print(terminal_safe(f"dapr-explorer: unexpected error: {describe(exc)}. Nothing more was done. "
                             "Set DAPR_EXPLORER_DEBUG=1 for the traceback, and please report it."), file=sys.stderr)
         return 1

@@ -1,5 +1,4 @@
-"""The command line's shape: subcommands, their options, global options in any position, and
-where a sidecar is by default.
+"""The command line's shape: subcommands, their options and global options in any position.
 
 What it is for: argparse definitions and environment defaults the entry point needs before it
 knows whether it will open the TUI or run a command. Every global option (`--read-only`,
@@ -16,24 +15,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 #: Prefix of the destinations the global options get inside a subcommand's parser.
 _SUB = "sub__"
-
-
-def address_from_env(environ: Mapping[str, str] | None = None, port: int | None = None) -> str:
-    """--dapr-grpc-port, else DAPR_GRPC_ENDPOINT, else DAPR_GRPC_PORT, else 127.0.0.1:50001."""
-    env = os.environ if environ is None else environ
-    if port:
-        return f"127.0.0.1:{port}"
-    endpoint = env.get("DAPR_GRPC_ENDPOINT")
-    if endpoint:
-        for scheme in ("http://", "https://"):
-            if endpoint.startswith(scheme):
-                endpoint = endpoint[len(scheme):]
-        return endpoint.rstrip("/")
-    return f"127.0.0.1:{env.get('DAPR_GRPC_PORT', '50001')}"
 
 
 def _port(text: str) -> int:

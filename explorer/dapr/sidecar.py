@@ -21,7 +21,6 @@ import grpc
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 
-from explorer.cli.parser import address_from_env as _address_from_env
 from explorer.core.state_query import QueryAnswer
 from explorer.errors import (
     EtagConflict, ExplorerError, InvalidKey, KeyGone, RoleMissing, SidecarError, SidecarRefused, SidecarUnavailable,
@@ -69,10 +68,6 @@ class SidecarMetadata:
     app_id: str
     runtime_version: str
     stores: tuple[RegisteredStore, ...]
-
-
-# Importable from here too; it lives in explorer.cli.parser, which the CLI loads without gRPC.
-address_from_env = _address_from_env
 
 
 def _throttled(details: str) -> bool:

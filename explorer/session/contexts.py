@@ -27,7 +27,6 @@ import tempfile
 from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
@@ -42,10 +41,8 @@ from explorer.core.contexts import (
     parse_contexts,
     parse_env_file,
 )
+from explorer.dapr.address import address_from_env
 from explorer.errors import ContextError
-
-if TYPE_CHECKING:
-    from explorer.localstack.manager import LocalStack
 
 #: Largest contexts or env file read (they are a few KB).
 MAX_CONFIG_BYTES = 1 << 20
@@ -257,7 +254,6 @@ def prepare(context: Context | None, *, read_only: bool = False, allow_writes: b
     `ports`: sidecar gRPC ports, `ca_file`, `ru_per_second`). Without a context: the command line and the
     environment, as before contexts existed. The RU budget: the command line's, else the context's, else
     DEFAULT_PRODUCTION_RU_PER_SECOND for a production context, else none. Reads the env file (refused unless private) and the component lists."""
-    from explorer.cli.parser import address_from_env
     from explorer.components.files import default_resources_paths
 
     base_env = dict(os.environ if environ is None else environ)
@@ -355,45 +351,54 @@ def _free_name(registry: Path, environ: Mapping[str, str] | None = None) -> str:
         number += 1
 
 
-def register_stack(stack: LocalStack, environ: Mapping[str, str] | None = None, color: str = "green") -> Registration:
-    """Register the running `stack` as the `local` context (or local-N) until `remove()`: its component
-    folder, every sidecar (a secured one with its token variable), the CA, and an env file (0600) with
-    the Cosmos URL and key and the tokens."""
-    assert stack.cosmos is not None
+@dataclass(frozen=True)
+class StackSite:
+    """What registering a running stack writes, given by the stack's command (this module never
+    knows the dev stack itself)."""
+
+    env: Mapping[str, str]  # what a client needs to reach the server (URL, key or identity endpoint, CA), in order
+    sidecars: Mapping[str, str]  # app-id -> the sidecar's gRPC address
+    api_tokens: Mapping[str, str]  # app-id -> the API token its sidecar requires (secured ones only)
+    resources_path: Path
+    ca_file: Path
+    run_dir: Path
+
+    def __repr__(self) -> str:  # the key and tokens stay out of tracebacks
+        return f"StackSite(sidecars={dict(self.sidecars)!r}, run_dir={str(self.run_dir)!r})"
+
+
+def register_stack(site: StackSite, environ: Mapping[str, str] | None = None, color: str = "green") -> Registration:
+    """Register the running stack at `site` as the `local` context (or local-N) until `remove()`: its
+    component folder, every sidecar (a secured one with its token variable), the CA, and an env file
+    (0600) with what a client needs (`site.env`) and the tokens."""
     registry = registry_dir(environ)
     try:
         registry.mkdir(parents=True, exist_ok=True)
         os.chmod(registry, 0o700)
-        return _register(stack, registry, color, environ)
+        return _register(site, registry, color, environ)
     except OSError as exc:
         raise ContextError(f"cannot register the local stack as a context in {registry} "
                            f"({exc.strerror or exc.__class__.__name__}); set XDG_STATE_HOME to a folder you can write.") from None
 
 
-def _register(stack: LocalStack, registry: Path, color: str, environ: Mapping[str, str] | None) -> Registration:
-    assert stack.cosmos is not None
+def _register(site: StackSite, registry: Path, color: str, environ: Mapping[str, str] | None) -> Registration:
     name = _free_name(registry, environ)
-    if getattr(stack, "entra", False):  # no key: the managed identity endpoint, as the stack's daprd has it
-        env = stack.client_env({})
-        values = {name: env[name] for name in ("COSMOS_URL", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "IDENTITY_HEADER")}
-    else:
-        values = {"COSMOS_URL": stack.cosmos.url, "COSMOS_MASTER_KEY": stack.cosmos.master_key,
-                  "SSL_CERT_FILE": str(stack.cosmos.ca_file)}
+    values = dict(site.env)
     sidecars: list[object] = []
-    for app_id, sidecar in stack.sidecars.items():
-        token = stack.api_tokens.get(app_id)
+    for app_id, address in site.sidecars.items():
+        token = site.api_tokens.get(app_id)
         if token:
             var = "DAPR_EXPLORER_TOKEN_" + "".join(c if c.isalnum() else "_" for c in app_id).upper()
             values[var] = token
-            sidecars.append({"address": sidecar.grpc_address, "api_token_env": var})
+            sidecars.append({"address": address, "api_token_env": var})
         else:
-            sidecars.append(sidecar.grpc_address)
+            sidecars.append(address)
     env_file = registry / f"{name}.env"
     context_file = registry / f"{name}.yaml"
     _private_write(env_file, format_env_file(values))
-    fields = {"description": f"the local stack of dapr-explorer (process {os.getpid()}; logs in {stack.run_dir})",
-              "resources": [str(stack.resources_path.resolve())], "sidecars": sidecars,
-              "cosmos_ca_file": str(stack.cosmos.ca_file), "env_file": str(env_file), "color": color,
+    fields = {"description": f"the local stack of dapr-explorer (process {os.getpid()}; logs in {site.run_dir})",
+              "resources": [str(site.resources_path.resolve())], "sidecars": sidecars,
+              "cosmos_ca_file": str(site.ca_file), "env_file": str(env_file), "color": color,
               "pid": os.getpid()}
     _private_write(context_file, yaml.safe_dump({"contexts": {name: fields}}, sort_keys=False))
     return Registration(name, context_file, env_file)

@@ -13,7 +13,7 @@ import pytest
 
 from explorer.tui.app import ExplorerApp
 from explorer.session.audit_log import AuditLog
-from explorer.cli.commands import WRITE_COMMANDS
+from explorer.cli.commands.registry import WRITE_COMMANDS
 from explorer.components.files import load_components
 from explorer.localstack.seed import AGENTS_APP, AGENTS_STORE
 from tests.support import REPO, every_etag, no_traceback, run_cli

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path, PurePath
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -377,12 +376,12 @@ def test_command_line_resources_and_ports_win_over_the_context(tmp_path):
     assert prepared.resources_paths == [tmp_path] and prepared.addresses == ["127.0.0.1:50009"]
 
 
-def _stand_in_stack(tmp_path: Path, tokens: dict[str, str]):
-    """A stand-in for a started LocalStack: only what register_stack reads (no processes)."""
-    sidecar = lambda app, port: SimpleNamespace(app_id=app, grpc_address=f"127.0.0.1:{port}")  # noqa: E731
-    return SimpleNamespace(cosmos=SimpleNamespace(url="https://127.0.0.1:9", master_key="K3Y==", ca_file=tmp_path / "ca.pem"),
-                           sidecars={"chat-api": sidecar("chat-api", 1), "order-processor": sidecar("order-processor", 2)},
-                           api_tokens=tokens, run_dir=tmp_path, resources_path=tmp_path)
+def _stand_in_stack(tmp_path: Path, tokens: dict[str, str]) -> files.StackSite:
+    """What a started LocalStack gives register_stack (no processes)."""
+    return files.StackSite({"COSMOS_URL": "https://127.0.0.1:9", "COSMOS_MASTER_KEY": "K3Y==",
+                            "SSL_CERT_FILE": str(tmp_path / "ca.pem")},
+                           {"chat-api": "127.0.0.1:1", "order-processor": "127.0.0.1:2"},
+                           tokens, tmp_path, tmp_path / "ca.pem", tmp_path)
 
 
 def test_registering_a_stack_writes_private_files_and_removing_them_leaves_nothing(tmp_path):

@@ -60,7 +60,7 @@ def test_a_daprd_with_an_app_calls_it_on_loopback_over_http(tmp_path):
 
 
 def test_the_stack_command_says_which_instances_the_apps_left_or_that_there_are_none():
-    from explorer.cli.main import _seed_summary
+    from explorer.cli.commands.stack import _seed_summary
 
     summary = seed.SeedSummary(23, 7, (("order-1001", "COMPLETED"), ("order-1002", "FAILED")), 0, 2.3)
     said = _seed_summary(summary, apps=True)
