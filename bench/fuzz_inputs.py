@@ -876,7 +876,7 @@ def run_protobuf(case: tuple[str, bytes]) -> str | None:
     return f"{'+'.join(sorted(set(reasons)))} (documented)" if reasons else None
 
 
-AGENT_WORDS = sorted({name for fields in __import__("explorer.core.agents", fromlist=["SCHEMAS"]).SCHEMAS.values()
+AGENT_WORDS = sorted({name for fields in __import__("explorer.core.agents.schema", fromlist=["SCHEMAS"]).SCHEMAS.values()
                       for name in fields} | {"role", "content", "tool_calls", "function", "arguments", "tool_call_id"})
 
 
@@ -906,9 +906,9 @@ def agent_item(rng: random.Random) -> dict:
 
 
 def run_agents(items: list[dict]) -> str | None:
-    from explorer.core.agents import (
-        build_teams, decode_memory, decode_pending_approvals, decode_run, index_names, parse_registry_key, parse_run_key,
-    )
+    from explorer.core.agents.names import parse_registry_key, parse_run_key
+    from explorer.core.agents.runs import decode_memory, decode_pending_approvals, decode_run
+    from explorer.core.agents.teams import build_teams, index_names
 
     prefix = KeyPrefix.from_metadata(None)
     for team in build_teams(items, prefix, "agents"):

@@ -123,11 +123,12 @@ def _json_escape(match: re.Match[str]) -> str:
     return "".join(out)
 
 
-def kind_words(value: object) -> str:
+def kind_words(value: object, of_json: bool = False) -> str:
     """What a YAML value is, in the user's words, without showing it (it may be a secret): the one way
-    component files and contexts files say what a wrong field holds."""
+    component files and contexts files say what a wrong field holds. `of_json`: what a JSON value is,
+    as a document that does not fit its model says it (null, an object, the type's own name)."""
     if value is None:
-        return "empty"
+        return "null" if of_json else "empty"
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):
@@ -135,10 +136,10 @@ def kind_words(value: object) -> str:
     if isinstance(value, str):
         return "text"
     if isinstance(value, dict):
-        return "a map"
-    if isinstance(value, (list, tuple, set)):
+        return "an object" if of_json else "a map"
+    if isinstance(value, list) or (not of_json and isinstance(value, (tuple, set))):
         return "a list"
-    return f"a YAML {type(value).__name__}"
+    return type(value).__name__ if of_json else f"a YAML {type(value).__name__}"
 
 
 class InvalidEdit(ValueError):

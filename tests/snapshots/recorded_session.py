@@ -198,13 +198,13 @@ class FakeAgentsReader:
 
     async def team(self, name: str):
         from explorer.backends.cosmos.agents import TeamsRead
-        from explorer.core.agents import build_teams
+        from explorer.core.agents.teams import build_teams
 
         docs = [d for d in self._registry() if d["partitionKey"] == f"agents:{name}"]
         return TeamsRead(tuple(build_teams(docs, self.location.key_prefix, self.location.store)), 2.9, len(docs))
 
     async def find_agent(self, agent_state: str):
-        from explorer.core.agents import build_teams
+        from explorer.core.agents.teams import build_teams
 
         for team in build_teams(self._registry(), self.location.key_prefix, self.location.store):
             for agent in team.agents:
@@ -219,13 +219,13 @@ class FakeAgentsReader:
 
     async def runs_page(self, agent_state, app_ids=(), continuation=None, page_size=25):
         from explorer.backends.cosmos.agents import RunPage
-        from explorer.core.agents import RunSummary, decode_run
+        from explorer.core.agents.runs import RunSummary, decode_run
 
         return RunPage(tuple(RunSummary.of(decode_run(d, self.location.key_prefix)) for d in self._runs(agent_state)),
                        None, 2.9)
 
     async def find_run(self, instance_id, agent=None):
-        from explorer.core.agents import decode_run
+        from explorer.core.agents.runs import decode_run
 
         for doc in self._runs():
             if doc["id"].endswith(f":_workflow_{instance_id}"):
@@ -233,19 +233,19 @@ class FakeAgentsReader:
         raise NotFound(f"no agent run {instance_id!r}")
 
     async def run(self, doc_id, partition):
-        from explorer.core.agents import decode_run
+        from explorer.core.agents.runs import decode_run
 
         return decode_run(next(d for d in self._docs if d["id"] == doc_id), self.location.key_prefix)
 
     async def memory(self, agent_state, instance_id, app_id):
-        from explorer.core.agents import decode_memory
+        from explorer.core.agents.runs import decode_memory
 
         wanted = f"{app_id}||{agent_state}:_memory_{instance_id}"
         found = [d for d in self._docs if d["id"] == wanted]
         return decode_memory(found[0], self.location.key_prefix) if found else None
 
     async def pending_approvals(self, names, app_id):
-        from explorer.core.agents import decode_pending_approvals
+        from explorer.core.agents.runs import decode_pending_approvals
 
         found = [d for d in self._docs if names.approvals_key and d["id"] == f"{app_id}||{names.approvals_key}"]
         return decode_pending_approvals(found[0], self.location.key_prefix) if found else None
