@@ -845,11 +845,15 @@ def pb_case(rng: random.Random) -> tuple[str, bytes]:
 
 
 def run_protobuf(case: tuple[str, bytes]) -> str | None:
-    from explorer.core.protowire import WireError, iter_fields
-    from explorer.core.workflow_state import (
-        WorkflowDecodeError, decode_custom_status, decode_history_event, decode_metadata, decode_workflow_part,
-        runtime_status,
+    from explorer.core.workflows.protowire import WireError, iter_fields
+    from explorer.core.workflows.decode import (
+        decode_custom_status,
+        decode_history_event,
+        decode_metadata,
+        decode_workflow_part,
     )
+    from explorer.core.workflows.schema import WorkflowDecodeError
+    from explorer.core.workflows.summary import runtime_status
 
     key, data = case
     part = decode_workflow_part(key, data)  # never raises

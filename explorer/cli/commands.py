@@ -467,7 +467,7 @@ async def cmd_export(session: ExplorerSession, args: argparse.Namespace) -> int:
 def _statuses(names: list[str]) -> list[str]:
     """--status values checked against the runtime statuses Dapr has (a typo is a usage error, not
     an empty listing)."""
-    from explorer.core.workflow_state import RuntimeStatus
+    from explorer.core.workflows.schema import RuntimeStatus
 
     known = {s.name for s in RuntimeStatus}
     wanted = []
@@ -489,7 +489,7 @@ def _when(moment) -> str:
 async def cmd_workflows(session: ExplorerSession, args: argparse.Namespace) -> int:
     """The store's workflow instances (from their metadata documents), page by page; --json: a line
     each. Filters apply as pages arrive; a failure part-way says how many were printed."""
-    from explorer.backends.cosmos.workflows import filter_instances
+    from explorer.core.workflows.summary import filter_instances
 
     statuses = _statuses(args.status)
     location = await session.location(args.store)
@@ -561,7 +561,7 @@ async def cmd_workflow(session: ExplorerSession, args: argparse.Namespace) -> in
 def _print_event(entry, scheduled: dict[int, str]) -> None:
     """One document of a timeline in words. `scheduled` maps the event ids of scheduled tasks, timers
     and child workflows seen so far to their names, so a completion says what it completes."""
-    from explorer.core.workflow_state import WorkflowEvent
+    from explorer.core.workflows.values import WorkflowEvent
 
     event = entry.part.value
     if not isinstance(event, WorkflowEvent):

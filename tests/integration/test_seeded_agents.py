@@ -15,7 +15,8 @@ import pytest
 
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode
 from explorer.core.model import StoreLocation
-from explorer.core.workflow_state import RuntimeStatus, decode_workflow_part
+from explorer.core.workflows.decode import decode_workflow_part
+from explorer.core.workflows.schema import RuntimeStatus
 from explorer.backends.cosmos.lister import CosmosLister
 from explorer.localstack.apps import AGENTS_TEAM
 from explorer.localstack.seed import AGENT_RUNS, AGENTS_APP, STATE_STORE_OF_AGENTS, seed

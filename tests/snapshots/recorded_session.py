@@ -35,7 +35,8 @@ from explorer.session.explorer_session import FoundId, OpenedKey
 from explorer.errors import EtagConflict, NotFound
 from explorer.dapr.sidecar import RegisteredStore, SidecarMetadata
 from explorer.dapr.stores import match_stores
-from explorer.backends.cosmos.workflows import InstancePage, InstanceRef, TimelinePage, entry, summarize, wanted_ids
+from explorer.core.workflows.summary import InstanceRef
+from explorer.backends.cosmos.workflows import InstancePage, TimelinePage, entry, summarize, wanted_ids
 
 NOW = 1_795_000_000.0  # the frozen clock every snapshot reads
 CAPS = ("ETAG", "TRANSACTIONAL", "TTL", "ACTOR")
@@ -120,7 +121,8 @@ class FakeWorkflowReader:
         return found
 
     def _summary(self, ref: InstanceRef, item: dict):
-        from explorer.core.workflow_state import WorkflowMetadata, decode_workflow_part
+        from explorer.core.workflows.decode import decode_workflow_part
+        from explorer.core.workflows.values import WorkflowMetadata
 
         decoded = decode_workflow_part("metadata", base64.b64decode(item["value"]))
         metadata = decoded.value if isinstance(decoded.value, WorkflowMetadata) else None
@@ -158,7 +160,7 @@ class FakeWorkflowReader:
                 and not i.startswith((f"{ref.id_prefix}history-", f"{ref.id_prefix}inbox-"))]
 
     async def labels(self, partition, doc_ids):
-        from explorer.core.workflow_state import decode_workflow_part
+        from explorer.core.workflows.decode import decode_workflow_part
 
         return {i: decode_workflow_part(i.rsplit("||", 1)[-1], base64.b64decode(self._docs[i]["value"])).label
                 for i in doc_ids if i in self._docs and self._docs[i]["isBinary"]}
