@@ -27,7 +27,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from explorer.core.display import json_safe, markup_safe, terminal_safe, terminal_safe_lines
+from explorer.core.display import json_safe, markup_safe, short_value, terminal_safe, terminal_safe_lines
 from explorer.core.envelope import ValueKind, decode_value, document_id, parse_document_id
 from explorer.core.expiry import countdown_text, effective_expiry
 from explorer.core.model import NO_PARTITION_KEY, KeyValue, MissingPartitionKey, StoreLocation, TtlChoice
@@ -1000,7 +1000,8 @@ COMMANDS.update({"bulk": cmd_bulk, "import": cmd_import, "diff": cmd_diff})  # d
 async def cmd_search(session: ExplorerSession, args: argparse.Namespace) -> int:
     """Keys whose value matches a Dapr state query (or a --sql SELECT): a table of key, partition,
     etag and a short value, or JSON lines; --via dapr asks a sidecar, --via both compares the two."""
-    from explorer.core.state_query import agree, parse_parameter, parse_search, raw_sql
+    from explorer.core.query_answers import agree
+    from explorer.core.state_query import parse_parameter, parse_search, raw_sql
 
     text = sys.stdin.read() if args.filter == "-" else args.filter
     if args.sql:
@@ -1044,8 +1045,6 @@ async def cmd_search(session: ExplorerSession, args: argparse.Namespace) -> int:
 async def _print_search(args: argparse.Namespace, via: str, pages, show: bool, both: bool) -> list:
     """Print (when `show`) and return the hits of a search's pages; the count, charge, token and what
     Dapr's paging skipped go to stderr."""
-    from explorer.backends.cosmos.search import short_value
-
     hits: list = []
     rows: list[list[str]] = []
     charge: float | None = None

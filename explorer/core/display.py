@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size, set_cell_size
 from rich.markup import escape as _escape_markup
@@ -375,6 +376,15 @@ def timestamp_text(ts: int) -> str:
     if ts <= 0:
         return "unknown"
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def short_value(value: Any, width: int = 60) -> str:
+    """A value on one line for a table: compact JSON, or the size and base64 of bytes, cut at `width`."""
+    if isinstance(value, bytes):
+        text = f"{len(value)} bytes · {base64.b64encode(value).decode()}"
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def moment_text(moment: datetime | None, date: bool = True, millis: bool = False, missing: str = "—") -> str:
