@@ -22,8 +22,8 @@ import difflib
 import enum
 from dataclasses import dataclass
 
-from explorer.components.files import MASK, Component, MetadataValue, is_secret_field
 from explorer.core import azure_auth
+from explorer.core.component_model import MASK, Component, MetadataValue, is_secret_field
 
 COSMOS_TYPE = "state.azure.cosmosdb"
 DAPR_PARTITION_KEY_PATH = "/partitionKey"

@@ -57,7 +57,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import explorer
-from explorer.components.files import Component, load_components
+from explorer.components.files import load_components
+from explorer.core.component_model import Component
 from explorer.errors import StackError
 from explorer.localstack.apps import ACTOR_APP_ID, AGENTS_APP_ID, WORKFLOW_APP_ID
 from explorer.localstack.entra import OTHER_IDENTITY_VARIABLES, Identity, TokenEndpoint, load_tenant, server_config

@@ -24,7 +24,8 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from explorer.components.files import Component, load_components
+from explorer.components.files import load_components
+from explorer.core.component_model import Component
 from explorer.core.doctor import CosmosFacts, diagnose
 from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
