@@ -375,16 +375,7 @@ def timestamp_text(ts: int) -> str:
     """A `_ts` as UTC wall time, the way Cosmos reports it."""
     if ts <= 0:
         return "unknown"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def short_value(value: Any, width: int = 60) -> str:
-    """A value on one line for a table: compact JSON, or the size and base64 of bytes, cut at `width`."""
-    if isinstance(value, bytes):
-        text = f"{len(value)} bytes · {base64.b64encode(value).decode()}"
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return moment_text(datetime.fromtimestamp(ts, UTC)) + "Z"
 
 
 def moment_text(moment: datetime | None, date: bool = True, millis: bool = False, missing: str = "—") -> str:
@@ -409,6 +400,15 @@ def age_text(ts: int, now: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def short_value(value: Any, width: int = 60) -> str:
+    """A value on one line for a table: compact JSON, or the size and base64 of bytes, cut at `width`."""
+    if isinstance(value, bytes):
+        text = f"{len(value)} bytes · {base64.b64encode(value).decode()}"
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def cut_cells(text: str, start: int, end: int) -> str:

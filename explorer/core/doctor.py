@@ -157,9 +157,6 @@ _RENAMES = {
 }
 _BACKUP_EXPLAINED = ("backup policy is an account setting", _IN_AZURE_FIX)
 
-# Cosmos consistency levels, strongest first.
-_CONSISTENCY_LEVELS = ("strong", "boundedstaleness", "session", "consistentprefix", "eventual")
-
 
 def diagnose(component: Component, facts: CosmosFacts | None = None, namespace: str | None = None) -> list[Finding]:
     """Findings for one state.azure.cosmosdb component, errors first ([] for other types)."""
