@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2, timestamp_pb2, wrappers_pb2
 
-from explorer.core.workflows.schema import ENUMS, MESSAGES, PART_MESSAGES, SCHEMA_MODULE, SCHEMA_VERSION
+from explorer.core.workflows.schema import ENUMS, MESSAGES, PART_MESSAGES, SCHEMA_MODULE, SCHEMA_VERSION, FieldSpec
 from tests.support import REPO
 
 T = descriptor_pb2.FieldDescriptorProto
@@ -158,8 +158,6 @@ def test_every_message_and_enum_the_table_refers_to_is_in_it():
 
 def test_a_table_that_drifts_from_the_schema_is_told_apart_by_name():
     """The check names the message and field that differ (here: a field number, a type and an enum value)."""
-    from explorer.core.workflows.schema import FieldSpec
-
     drifted = dict(MESSAGES)
     drifted["TaskScheduledEvent"] = {**MESSAGES["TaskScheduledEvent"], 9: FieldSpec("name", "string")}
     drifted["TimerFiredEvent"] = {1: MESSAGES["TimerFiredEvent"][1], 2: FieldSpec("timerId", "uint64")}
