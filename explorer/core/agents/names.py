@@ -10,14 +10,9 @@ from typing import Any
 
 from explorer.core.envelope import KeyPrefix, document_id
 
-
-#: The dapr-agents release whose models the table below follows.
-LIBRARY = "dapr-agents 1.0.9"
-
 REGISTRY_PREFIX = "agents:"  # DaprInfra._registry_prefix
 INDEX_NAME = "_index"  # agents:{team}:_index
 INDEX_FIELD = "agents"  # _REGISTRY_AGENTS_KEY: {"agents": [names]}
-DEFAULT_TEAM = "default"
 WORKFLOW_MARK = ":_workflow_"  # {agent-name}:_workflow_{instance}
 MEMORY_MARK = ":_memory_"  # {agent-name}:_memory_{instance}
 APPROVALS_MARK = ":pending_approvals"  # {agent name, lower case}:pending_approvals
