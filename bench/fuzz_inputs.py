@@ -847,11 +847,15 @@ def pb_case(rng: random.Random) -> tuple[str, bytes]:
 
 
 def run_protobuf(case: tuple[str, bytes]) -> str | None:
-    from explorer.core.protowire import WireError, iter_fields
-    from explorer.core.workflow_state import (
-        WorkflowDecodeError, decode_custom_status, decode_history_event, decode_metadata, decode_workflow_part,
-        runtime_status,
+    from explorer.core.workflows.protowire import WireError, iter_fields
+    from explorer.core.workflows.decode import (
+        decode_custom_status,
+        decode_history_event,
+        decode_metadata,
+        decode_workflow_part,
     )
+    from explorer.core.workflows.schema import WorkflowDecodeError
+    from explorer.core.workflows.summary import runtime_status
 
     key, data = case
     part = decode_workflow_part(key, data)  # never raises
@@ -878,7 +882,7 @@ def run_protobuf(case: tuple[str, bytes]) -> str | None:
     return f"{'+'.join(sorted(set(reasons)))} (documented)" if reasons else None
 
 
-AGENT_WORDS = sorted({name for fields in __import__("explorer.core.agents", fromlist=["SCHEMAS"]).SCHEMAS.values()
+AGENT_WORDS = sorted({name for fields in __import__("explorer.core.agents.schema", fromlist=["SCHEMAS"]).SCHEMAS.values()
                       for name in fields} | {"role", "content", "tool_calls", "function", "arguments", "tool_call_id"})
 
 
@@ -908,9 +912,9 @@ def agent_item(rng: random.Random) -> dict:
 
 
 def run_agents(items: list[dict]) -> str | None:
-    from explorer.core.agents import (
-        build_teams, decode_memory, decode_pending_approvals, decode_run, index_names, parse_registry_key, parse_run_key,
-    )
+    from explorer.core.agents.names import parse_registry_key, parse_run_key
+    from explorer.core.agents.runs import decode_memory, decode_pending_approvals, decode_run
+    from explorer.core.agents.teams import build_teams, index_names
 
     prefix = KeyPrefix.from_metadata(None)
     for team in build_teams(items, prefix, "agents"):

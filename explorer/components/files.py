@@ -1,7 +1,7 @@
 """Dapr component files: find, parse and resolve them the way daprd does.
 
 What it is for: turning the YAML under a resources path into typed `Component`
-records, and resolving a metadata value (plain, `envRef`, `secretKeyRef` against
+records (the model: explorer.core.component_model), and resolving a metadata value (plain, `envRef`, `secretKeyRef` against
 local.env / local.file secret stores) on request. `load_resources` is the
 lenient loader: every file that is missing, unreadable, over 1 MiB, not UTF-8,
 not YAML, too deep, or holds a wrong-typed field, and every name defined twice,
@@ -19,108 +19,15 @@ nothing here writes.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from explorer.core.component_model import Component, MetadataValue
 from explorer.core.display import kind_words as _kind
 from explorer.errors import ComponentError
-
-# "certificate": azureCertificate holds a PEM or PFX with its private key.
-SECRET_FIELD_PATTERN = re.compile(r"(key|secret|password|token|credential|certificate)", re.IGNORECASE)
-ENV_TEMPLATE_PATTERN = re.compile(r"^\{env:([A-Za-z_][A-Za-z0-9_]*)\}$")
-MASK = "••••••"
-
-
-def is_secret_field(name: str) -> bool:
-    """True for fields whose values must never be shown (masterKey, tokens, …)."""
-    # "partitionKey" and "keyPrefix" name routing settings, not secrets.
-    if name in {"partitionKey", "keyPrefix", "azureClientId", "azureTenantId"}:
-        return False
-    return bool(SECRET_FIELD_PATTERN.search(name))
-
-
-@dataclass(frozen=True)
-class MetadataValue:
-    """One `spec.metadata` entry as written: exactly one of value/env_ref/secret_ref."""
-
-    name: str
-    value: str | None = None
-    env_ref: str | None = None
-    secret_name: str | None = None
-    secret_key: str | None = None
-
-    @property
-    def source(self) -> str:
-        if self.env_ref is not None:
-            return "envRef"
-        if self.secret_name is not None:
-            return "secretKeyRef"
-        return "value"
-
-    def env_template(self) -> str | None:
-        """The VAR of a literal "{env:VAR}" value, which Dapr does not expand."""
-        if self.value is None:
-            return None
-        match = ENV_TEMPLATE_PATTERN.match(self.value.strip())
-        return match.group(1) if match else None
-
-
-@dataclass(frozen=True)
-class Component:
-    """A Dapr Component document and where it came from."""
-
-    name: str
-    type: str
-    version: str
-    metadata: tuple[MetadataValue, ...]
-    source: Path
-    secret_store: str | None = None
-    scopes: tuple[str, ...] = ()
-    annotations: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def is_state_store(self) -> bool:
-        return self.type.startswith("state.")
-
-    @property
-    def is_cosmos(self) -> bool:
-        return self.type == "state.azure.cosmosdb"
-
-    @property
-    def is_secret_store(self) -> bool:
-        return self.type.startswith("secretstores.")
-
-    def get(self, name: str) -> MetadataValue | None:
-        for item in self.metadata:
-            if item.name.lower() == name.lower():
-                return item
-        return None
-
-    def plain(self, name: str, default: str | None = None) -> str | None:
-        """A field's literal value (no resolution); for non-secret settings."""
-        item = self.get(name)
-        if item is None or item.value is None:
-            return default
-        return item.value
-
-    def masked(self) -> dict[str, str]:
-        """Every metadata field as it may be shown: secrets and refs never resolved."""
-        shown: dict[str, str] = {}
-        for item in self.metadata:
-            if item.env_ref is not None:
-                shown[item.name] = f"envRef {item.env_ref}"
-            elif item.secret_name is not None:
-                shown[item.name] = f"secretKeyRef {item.secret_name}/{item.secret_key or item.secret_name}"
-            elif is_secret_field(item.name):
-                shown[item.name] = MASK
-            else:
-                shown[item.name] = item.value or ""
-        return shown
-
 
 # -- loading: every problem collected, nothing raised ----------------------------------------------
 

@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from rich.cells import cell_len, get_character_cell_size, set_cell_size
 from rich.markup import escape as _escape_markup
@@ -123,11 +124,12 @@ def _json_escape(match: re.Match[str]) -> str:
     return "".join(out)
 
 
-def kind_words(value: object) -> str:
+def kind_words(value: object, of_json: bool = False) -> str:
     """What a YAML value is, in the user's words, without showing it (it may be a secret): the one way
-    component files and contexts files say what a wrong field holds."""
+    component files and contexts files say what a wrong field holds. `of_json`: what a JSON value is,
+    as a document that does not fit its model says it (null, an object, the type's own name)."""
     if value is None:
-        return "empty"
+        return "null" if of_json else "empty"
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):
@@ -135,10 +137,10 @@ def kind_words(value: object) -> str:
     if isinstance(value, str):
         return "text"
     if isinstance(value, dict):
-        return "a map"
-    if isinstance(value, (list, tuple, set)):
+        return "an object" if of_json else "a map"
+    if isinstance(value, list) or (not of_json and isinstance(value, (tuple, set))):
         return "a list"
-    return f"a YAML {type(value).__name__}"
+    return type(value).__name__ if of_json else f"a YAML {type(value).__name__}"
 
 
 class InvalidEdit(ValueError):
@@ -373,7 +375,7 @@ def timestamp_text(ts: int) -> str:
     """A `_ts` as UTC wall time, the way Cosmos reports it."""
     if ts <= 0:
         return "unknown"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return moment_text(datetime.fromtimestamp(ts, UTC)) + "Z"
 
 
 def moment_text(moment: datetime | None, date: bool = True, millis: bool = False, missing: str = "—") -> str:
@@ -398,6 +400,15 @@ def age_text(ts: int, now: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
     return f"{seconds}s ago"
+
+
+def short_value(value: Any, width: int = 60) -> str:
+    """A value on one line for a table: compact JSON, or the size and base64 of bytes, cut at `width`."""
+    if isinstance(value, bytes):
+        text = f"{len(value)} bytes · {base64.b64encode(value).decode()}"
+    else:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 def cut_cells(text: str, start: int, end: int) -> str:

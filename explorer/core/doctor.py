@@ -22,8 +22,8 @@ import difflib
 import enum
 from dataclasses import dataclass
 
-from explorer.components.files import MASK, Component, MetadataValue, is_secret_field
 from explorer.core import azure_auth
+from explorer.core.component_model import MASK, Component, MetadataValue, is_secret_field
 
 COSMOS_TYPE = "state.azure.cosmosdb"
 DAPR_PARTITION_KEY_PATH = "/partitionKey"
@@ -156,9 +156,6 @@ _RENAMES = {
     "key": "masterKey", "accountkey": "masterKey", "primarykey": "masterKey",
 }
 _BACKUP_EXPLAINED = ("backup policy is an account setting", _IN_AZURE_FIX)
-
-# Cosmos consistency levels, strongest first.
-_CONSISTENCY_LEVELS = ("strong", "boundedstaleness", "session", "consistentprefix", "eventual")
 
 
 def diagnose(component: Component, facts: CosmosFacts | None = None, namespace: str | None = None) -> list[Finding]:

@@ -36,10 +36,8 @@ from explorer.core.audit import value_diff
 from explorer.core.display import InvalidEdit, check_json_text
 from explorer.core.envelope import KeyKind, KeyPrefix, KeyPrefixMode, StateKey, compact_json, document_id, parse_document_id
 from explorer.core.expiry import Expiry, ExpiryKind, item_ttl_problem, ttl_to_keep_instant
-from explorer.core.model import whole_number
+from explorer.core.model import value_bytes_of, whole_number
 from explorer.core.writes import key_problem
-
-MAX_ISSUES_SHOWN = 20
 
 #: The longest export line read: no Cosmos DB item (2 MB at most) exports to more, even with every
 #: character escaped. A longer line is refused without being held whole.
@@ -432,8 +430,6 @@ def diff_sides(left: Iterable[SideKey], right: Iterable[SideKey]) -> DiffReport:
 
 def document_side_key(document: Mapping[str, Any]) -> SideKey | None:
     """A store's document as a side of the diff (None: not one Dapr wrote)."""
-    from explorer.core.model import value_bytes_of
-
     if document.get("isBinary") not in (True, False) or "value" not in document:
         return None
     return SideKey(str(document.get("id")), str(document.get("partitionKey")), value_bytes_of(document),

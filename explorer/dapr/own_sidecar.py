@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.components.files import Component
+from explorer.core.component_model import Component
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode, StateKey
 from explorer.errors import OwnSidecarError, ScopedAway
 from explorer.dapr.daprd import Daprd, start_daprd

@@ -21,7 +21,7 @@ import grpc
 from dapr.proto.common.v1 import common_pb2
 from dapr.proto.runtime.v1 import dapr_pb2_grpc, metadata_pb2, state_pb2
 
-from explorer.core.state_query import QueryAnswer
+from explorer.core.query_answers import QueryAnswer
 from explorer.errors import (
     EtagConflict, ExplorerError, InvalidKey, KeyGone, RoleMissing, SidecarError, SidecarRefused, SidecarUnavailable,
     WriteOutcomeUnknown, is_rbac_refusal,

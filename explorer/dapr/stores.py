@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from explorer.components.files import Component
+from explorer.core.component_model import Component
 
 if TYPE_CHECKING:  # the store list is drawn before the Dapr client (gRPC) is imported
     from explorer.dapr.sidecar import SidecarMetadata

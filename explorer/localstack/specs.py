@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from explorer.components.files import Component
+from explorer.core.component_model import Component
 from explorer.dapr.daprd import Daprd
 from explorer.dapr.processes import ManagedProcess
 from explorer.errors import StackError

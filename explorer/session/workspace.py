@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from explorer.components.files import Component, ComponentProblem, LoadedComponents, Resolver, load_resources
+from explorer.components.files import ComponentProblem, LoadedComponents, Resolver, load_resources
+from explorer.core.component_model import Component
 from explorer.core.azure_auth import AZURE_FIELDS, UNRESOLVED, AuthPlan, Kind, plan_auth
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts

@@ -27,7 +27,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from explorer.components.files import Component
+from explorer.core.component_model import Component
 from explorer.resources import styles_dir
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 explorer would find it: the session's stack runs the agents app (stack/agents/app.py, dapr-agents
 1.0.9 in its own venv) beside the agent-registry sidecar, and every document checked here was written
 by dapr-agents through daprd — the team registry, each run's workflow entry and memory, and Dapr's
-workflow history of each run, decoded with explorer.core.workflow_state and listed by
+workflow history of each run, decoded with explorer.core.workflows and listed by
 explorer.backends.cosmos.workflows.WorkflowReader."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import pytest
 
 from explorer.core.envelope import KeyPrefix, KeyPrefixMode
 from explorer.core.model import StoreLocation
-from explorer.core.workflow_state import RuntimeStatus, decode_workflow_part
+from explorer.core.workflows.decode import decode_workflow_part
+from explorer.core.workflows.schema import RuntimeStatus
 from explorer.backends.cosmos.lister import CosmosLister
 from explorer.localstack.apps import AGENTS_TEAM
 from explorer.localstack.seed import AGENT_RUNS, AGENTS_APP, STATE_STORE_OF_AGENTS, seed

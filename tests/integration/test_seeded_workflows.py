@@ -2,7 +2,7 @@
 runs the workflow and actor apps (`LocalStack(apps=True)`), and every workflow and actor document
 checked here was written by daprd. Each seeded workflow state (completed, failed after retries,
 waiting for an event, on a durable timer, with a child, terminated) is decoded with
-explorer.core.workflow_state and must say what a user looking at it would expect."""
+explorer.core.workflows and must say what a user looking at it would expect."""
 
 from __future__ import annotations
 
@@ -15,13 +15,10 @@ import pytest
 from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 from explorer.core.expiry import Expiry, ExpiryKind
 from explorer.core.model import KeyValue, value_bytes_of
-from explorer.core.workflow_state import (
-    RuntimeStatus,
-    WorkflowEvent,
-    decode_workflow_part,
-    runtime_status,
-    summarize_instance,
-)
+from explorer.core.workflows.decode import decode_workflow_part
+from explorer.core.workflows.schema import RuntimeStatus
+from explorer.core.workflows.summary import runtime_status, summarize_instance
+from explorer.core.workflows.values import WorkflowEvent
 from explorer.core.writes import why_not_writable
 from explorer.localstack.apps.actor_app import SEEDED_CALLS
 from explorer.localstack.apps.workflow_app import (

@@ -24,7 +24,8 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from explorer.components.files import Component, load_components
+from explorer.components.files import load_components
+from explorer.core.component_model import Component
 from explorer.core.doctor import CosmosFacts, diagnose
 from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
@@ -35,7 +36,8 @@ from explorer.session.explorer_session import FoundId, OpenedKey
 from explorer.errors import EtagConflict, NotFound
 from explorer.dapr.sidecar import RegisteredStore, SidecarMetadata
 from explorer.dapr.stores import match_stores
-from explorer.backends.cosmos.workflows import InstancePage, InstanceRef, TimelinePage, entry, summarize, wanted_ids
+from explorer.core.workflows.summary import InstanceRef
+from explorer.backends.cosmos.workflows import InstancePage, TimelinePage, entry, summarize, wanted_ids
 
 NOW = 1_795_000_000.0  # the frozen clock every snapshot reads
 CAPS = ("ETAG", "TRANSACTIONAL", "TTL", "ACTOR")
@@ -120,7 +122,8 @@ class FakeWorkflowReader:
         return found
 
     def _summary(self, ref: InstanceRef, item: dict):
-        from explorer.core.workflow_state import WorkflowMetadata, decode_workflow_part
+        from explorer.core.workflows.decode import decode_workflow_part
+        from explorer.core.workflows.values import WorkflowMetadata
 
         decoded = decode_workflow_part("metadata", base64.b64decode(item["value"]))
         metadata = decoded.value if isinstance(decoded.value, WorkflowMetadata) else None
@@ -158,7 +161,7 @@ class FakeWorkflowReader:
                 and not i.startswith((f"{ref.id_prefix}history-", f"{ref.id_prefix}inbox-"))]
 
     async def labels(self, partition, doc_ids):
-        from explorer.core.workflow_state import decode_workflow_part
+        from explorer.core.workflows.decode import decode_workflow_part
 
         return {i: decode_workflow_part(i.rsplit("||", 1)[-1], base64.b64decode(self._docs[i]["value"])).label
                 for i in doc_ids if i in self._docs and self._docs[i]["isBinary"]}
@@ -198,13 +201,13 @@ class FakeAgentsReader:
 
     async def team(self, name: str):
         from explorer.backends.cosmos.agents import TeamsRead
-        from explorer.core.agents import build_teams
+        from explorer.core.agents.teams import build_teams
 
         docs = [d for d in self._registry() if d["partitionKey"] == f"agents:{name}"]
         return TeamsRead(tuple(build_teams(docs, self.location.key_prefix, self.location.store)), 2.9, len(docs))
 
     async def find_agent(self, agent_state: str):
-        from explorer.core.agents import build_teams
+        from explorer.core.agents.teams import build_teams
 
         for team in build_teams(self._registry(), self.location.key_prefix, self.location.store):
             for agent in team.agents:
@@ -219,13 +222,13 @@ class FakeAgentsReader:
 
     async def runs_page(self, agent_state, app_ids=(), continuation=None, page_size=25):
         from explorer.backends.cosmos.agents import RunPage
-        from explorer.core.agents import RunSummary, decode_run
+        from explorer.core.agents.runs import RunSummary, decode_run
 
         return RunPage(tuple(RunSummary.of(decode_run(d, self.location.key_prefix)) for d in self._runs(agent_state)),
                        None, 2.9)
 
     async def find_run(self, instance_id, agent=None):
-        from explorer.core.agents import decode_run
+        from explorer.core.agents.runs import decode_run
 
         for doc in self._runs():
             if doc["id"].endswith(f":_workflow_{instance_id}"):
@@ -233,19 +236,19 @@ class FakeAgentsReader:
         raise NotFound(f"no agent run {instance_id!r}")
 
     async def run(self, doc_id, partition):
-        from explorer.core.agents import decode_run
+        from explorer.core.agents.runs import decode_run
 
         return decode_run(next(d for d in self._docs if d["id"] == doc_id), self.location.key_prefix)
 
     async def memory(self, agent_state, instance_id, app_id):
-        from explorer.core.agents import decode_memory
+        from explorer.core.agents.runs import decode_memory
 
         wanted = f"{app_id}||{agent_state}:_memory_{instance_id}"
         found = [d for d in self._docs if d["id"] == wanted]
         return decode_memory(found[0], self.location.key_prefix) if found else None
 
     async def pending_approvals(self, names, app_id):
-        from explorer.core.agents import decode_pending_approvals
+        from explorer.core.agents.runs import decode_pending_approvals
 
         found = [d for d in self._docs if names.approvals_key and d["id"] == f"{app_id}||{names.approvals_key}"]
         return decode_pending_approvals(found[0], self.location.key_prefix) if found else None

@@ -16,18 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from explorer.core.agents import (
-    BASE64_NOTE,
-    Flag,
-    RunPart,
-    RunSummary,
-    build_teams,
-    decode_memory,
-    decode_pending_approvals,
-    decode_run,
-    fit,
-    parse_run_key,
-)
+from explorer.core.agents.names import RunPart, parse_run_key
+from explorer.core.agents.runs import RunSummary, decode_memory, decode_pending_approvals, decode_run
+from explorer.core.agents.schema import BASE64_NOTE, fit
+from explorer.core.agents.teams import Flag, build_teams
 from explorer.core.envelope import KeyPrefix
 
 RECORDED = json.loads((Path(__file__).parent / "recorded" / "dapr-agents-1.0.9.json").read_text())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from explorer.core.agents import (
+from explorer.core.agents.names import (
     AgentNames,
     RunPart,
     parse_registry_key,

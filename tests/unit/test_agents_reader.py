@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from explorer.backends.cosmos.agents import RunView, cosmos_stores
-from explorer.core.agents import AgentNames, decode_pending_approvals, decode_run
+from explorer.core.agents.names import AgentNames
+from explorer.core.agents.runs import decode_pending_approvals, decode_run
 from explorer.core.envelope import KeyPrefix
 from explorer.dapr.stores import Store
 

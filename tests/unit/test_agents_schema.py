@@ -15,7 +15,7 @@ from unittest import mock
 
 import pytest
 
-from explorer.core.agents import SCHEMAS
+from explorer.core.agents.schema import SCHEMAS
 
 #: Our model name → the library's class (module, name); StreamContext is a TypedDict(total=False).
 MODELS = {

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from explorer.components.files import (
-    MASK,
     MAX_FILE_BYTES,
     ComponentProblem,
     Resolver,
@@ -21,6 +20,7 @@ from explorer.components.files import (
     load_resources,
     parse_components,
 )
+from explorer.core.component_model import MASK
 from explorer.errors import ComponentError
 
 REPO = Path(__file__).resolve().parents[2]

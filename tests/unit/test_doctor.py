@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.components.files import Component, MetadataValue, load_components, parse_components
+from explorer.components.files import load_components, parse_components
+from explorer.core.component_model import Component, MetadataValue
 from explorer.core.doctor import CosmosFacts, Finding, Severity, diagnose
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.components.files import Component
+from explorer.core.component_model import Component
 from explorer.dapr.own_sidecar import (
     DEFAULT_APP_ID,
     OwnSidecarError,

@@ -15,21 +15,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explorer.cli.parser import parse_args
-from explorer.core.state_query import (
+from explorer.core.query_answers import (
     Agreement,
-    CosmosQuery,
     DaprItem,
     DirectItem,
-    QueryError,
     agree,
     dapr_answer_value,
-    dapr_property_path,
     original_state_key,
+    take_for_limit,
+)
+from explorer.core.state_query import (
+    CosmosQuery,
+    QueryError,
+    dapr_property_path,
     parse_parameter,
     parse_query,
     parse_search,
     raw_sql,
-    take_for_limit,
     to_cosmos,
 )
 from explorer.errors import UsageError
@@ -180,7 +182,7 @@ def nested(depth: int, op: str = "AND") -> dict:
 
 
 def test_depth_up_to_the_limit_is_read_and_one_more_is_refused():
-    from explorer.core.state_query import MAX_DEPTH
+    from explorer.core.query_limits import MAX_DEPTH
 
     assert to_cosmos(parse_search(json.dumps({"filter": nested(MAX_DEPTH)}))).sql.count("(") == MAX_DEPTH - 1
     for depth in (MAX_DEPTH + 1, 50, 98, 5000):  # as text: json.dumps itself cannot write 5,000 levels
@@ -193,7 +195,7 @@ def test_depth_up_to_the_limit_is_read_and_one_more_is_refused():
 
 
 def test_ands_ors_and_in_values_past_cosmos_limits_are_refused():
-    from explorer.core.state_query import MAX_ANDS, MAX_IN_VALUES, MAX_ORS
+    from explorer.core.query_limits import MAX_ANDS, MAX_IN_VALUES, MAX_ORS
 
     def flat(op, n):
         return json.dumps({"filter": {op: [{"EQ": {"a": str(i)}} for i in range(n)]}})
@@ -214,7 +216,7 @@ def test_ands_ors_and_in_values_past_cosmos_limits_are_refused():
 
 
 def test_sql_and_request_past_cosmos_limits_are_refused():
-    from explorer.core.state_query import MAX_REQUEST_BYTES, MAX_SQL_LENGTH
+    from explorer.core.query_limits import MAX_REQUEST_BYTES, MAX_SQL_LENGTH
 
     long_key = "k" * 400
     many = {"AND": [{"EQ": {long_key: str(i)}} for i in range(1500)]}  # 1,500 * ~430 characters of SQL
@@ -236,7 +238,7 @@ def test_sql_and_request_past_cosmos_limits_are_refused():
 def test_any_deep_filter_is_read_or_refused_in_one_line(depth, op, width):
     """Whatever the depth, reading is bounded: a filter within the limit translates, one past it is
     refused (never a RecursionError or a traceback); the SQL nests one pair of parentheses a level."""
-    from explorer.core.state_query import MAX_DEPTH
+    from explorer.core.query_limits import MAX_DEPTH
 
     node = {"EQ": {"a": "x"}}
     for _ in range(depth):

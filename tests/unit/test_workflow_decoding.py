@@ -1,4 +1,4 @@
-"""Decoding Dapr workflow state (explorer.core.workflow_state): what a user sees for each part.
+"""Decoding Dapr workflow state (explorer.core.workflows): what a user sees for each part.
 
 Three sources of bytes:
 - upstream's generated encoder as an oracle: dapr 1.19's vendored durabletask modules
@@ -25,24 +25,16 @@ from google.protobuf import json_format, wrappers_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.core.protowire import WireError, iter_fields
-from explorer.core.workflow_state import (
-    INVALID_UTF8,
-    MESSAGES,
-    TAIL_LENGTH,
-    DecodedPart,
-    Failure,
-    RuntimeStatus,
-    WorkflowDecodeError,
-    WorkflowEvent,
-    WorkflowMetadata,
+from explorer.core.workflows.protowire import WireError, iter_fields
+from explorer.core.workflows.decode import (
     decode_custom_status,
     decode_history_event,
     decode_metadata,
     decode_workflow_part,
-    runtime_status,
-    summarize_instance,
 )
+from explorer.core.workflows.schema import INVALID_UTF8, MESSAGES, RuntimeStatus, WorkflowDecodeError
+from explorer.core.workflows.summary import TAIL_LENGTH, runtime_status, summarize_instance
+from explorer.core.workflows.values import DecodedPart, Failure, WorkflowEvent, WorkflowMetadata
 
 RECORDED = Path(__file__).parent / "recorded" / "dapr-1.18.2-workflows.json"
 WHEN = datetime(2026, 11, 30, 11, 59, 30, 250000, tzinfo=timezone.utc)

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from explorer.core.envelope import KeyPrefix, parse_document_id
-from explorer.core.workflow_state import RuntimeStatus, WorkflowMetadata, decode_metadata
-from explorer.backends.cosmos.workflows import InstanceRef, _bytes_of, filter_instances, summarize, wanted_ids
+from explorer.core.workflows.decode import decode_metadata
+from explorer.core.workflows.schema import RuntimeStatus
+from explorer.core.workflows.summary import InstanceRef, filter_instances
+from explorer.core.workflows.values import WorkflowMetadata
+from explorer.backends.cosmos.workflows import _bytes_of, summarize, wanted_ids
 
 RECORDED = json.loads((Path(__file__).parent / "recorded" / "dapr-1.18.2-workflows.json").read_text())
 

@@ -1,4 +1,4 @@
-"""The schema table in explorer.core.workflow_state matches the schema the pinned daprd really uses.
+"""The schema table in explorer.core.workflows matches the schema the pinned daprd really uses.
 
 daprd 1.18.2 is built with the durabletask-go version stack/daprd/go.mod pins; each of that module's
 generated `api/protos/*.pb.go` files carries `file_<x>_proto_rawDesc`, the serialized
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2, timestamp_pb2, wrappers_pb2
 
-from explorer.core.workflow_state import ENUMS, MESSAGES, PART_MESSAGES, SCHEMA_MODULE, SCHEMA_VERSION
+from explorer.core.workflows.schema import ENUMS, MESSAGES, PART_MESSAGES, SCHEMA_MODULE, SCHEMA_VERSION, FieldSpec
 from tests.support import REPO
 
 T = descriptor_pb2.FieldDescriptorProto
@@ -158,8 +158,6 @@ def test_every_message_and_enum_the_table_refers_to_is_in_it():
 
 def test_a_table_that_drifts_from_the_schema_is_told_apart_by_name():
     """The check names the message and field that differ (here: a field number, a type and an enum value)."""
-    from explorer.core.workflow_state import FieldSpec
-
     drifted = dict(MESSAGES)
     drifted["TaskScheduledEvent"] = {**MESSAGES["TaskScheduledEvent"], 9: FieldSpec("name", "string")}
     drifted["TimerFiredEvent"] = {1: MESSAGES["TimerFiredEvent"][1], 2: FieldSpec("timerId", "uint64")}
@@ -173,7 +171,7 @@ def test_a_table_that_drifts_from_the_schema_is_told_apart_by_name():
 
 PURITY_PROBE = """
 import sys
-import explorer.core.workflow_state, explorer.core.protowire
+import explorer.core.workflows.decode, explorer.core.workflows.summary, explorer.core.workflows.protowire
 print(",".join(sorted({m.split(".")[0] + ("." + m.split(".")[1] if m.startswith("google.") else "")
                        for m in sys.modules if m.split(".")[0] in ("google", "dapr", "grpc", "azure", "textual")})))
 """
@@ -184,4 +182,4 @@ def test_the_decoder_imports_no_protobuf_runtime_nor_any_sdk():
     loaded no google.protobuf, dapr, grpc, azure or textual module."""
     result = subprocess.run([sys.executable, "-c", PURITY_PROBE], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "", f"loaded by explorer.core.workflow_state: {result.stdout.strip()}"
+    assert result.stdout.strip() == "", f"loaded by explorer.core.workflows: {result.stdout.strip()}"

@@ -21,30 +21,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.core.agents import (
+from explorer.core.agents.names import (
     INDEX_NAME,
     MEMORY_MARK,
     REGISTRY_PREFIX,
     WORKFLOW_MARK,
-    Agent,
     AgentNames,
-    AgentRun,
-    Memory,
-    PendingApproval,
-    Problem,
     RunPart,
-    RunSummary,
-    Stored,
-    Team,
-    build_teams,
-    decode_memory,
-    decode_pending_approvals,
-    decode_run,
     parse_run_key,
     run_id_prefix,
     state_name,
     team_partition,
 )
+from explorer.core.agents.runs import (
+    AgentRun,
+    Memory,
+    PendingApproval,
+    RunSummary,
+    decode_memory,
+    decode_pending_approvals,
+    decode_run,
+)
+from explorer.core.agents.schema import Problem, Stored
+from explorer.core.agents.teams import Agent, Team, build_teams
 from explorer.core.envelope import document_id
 from explorer.core.model import StoreLocation
 from explorer.backends.cosmos.lister import CosmosLister

@@ -15,7 +15,6 @@ build SQL from a value (state_query keeps values in parameters).
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,15 +22,8 @@ from typing import Any
 
 from explorer.core.envelope import StateKey, ValueKind, decode_value, parse_document_id
 from explorer.core.model import StoreLocation, partition_of
-from explorer.core.state_query import (
-    CosmosQuery,
-    DaprItem,
-    DirectItem,
-    QueryError,
-    StateQuery,
-    original_state_key,
-    take_for_limit,
-)
+from explorer.core.query_answers import DaprItem, DirectItem, original_state_key, take_for_limit
+from explorer.core.state_query import CosmosQuery, QueryError, StateQuery
 from explorer.backends.cosmos.lister import CosmosLister
 from explorer.errors import CosmosError
 from explorer.dapr.sidecar import SidecarClient
@@ -200,14 +192,3 @@ async def search_dapr(sidecar: SidecarClient, store: str, query: StateQuery, par
         if not follow or not token or token in seen:
             return
         seen.add(token)
-
-
-def short_value(value: Any, width: int = 60) -> str:
-    """A value on one line for a table: compact JSON, or the size and base64 of bytes, cut at `width`."""
-    import json
-
-    if isinstance(value, bytes):
-        text = f"{len(value)} bytes · {base64.b64encode(value).decode()}"
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= width else text[:width - 1] + "…"

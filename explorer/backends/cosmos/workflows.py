@@ -5,7 +5,7 @@ instances on Cosmos DB (its `ListInstanceIDs` needs a store that lists keys by p
 instances are found here by querying for their `metadata` documents, a page at a time; for each
 page one more query fetches, per instance, its first history event (name, input, created), its
 last `TAIL_LENGTH` events (runtime status, failure) and its custom status. A timeline is read a
-page at a time in `history-NNNNNN` order. Decoding is `explorer.core.workflow_state`'s.
+page at a time in `history-NNNNNN` order. Decoding is `explorer.core.workflows`'.
 
 What it must never do: write; read every item of a container (only the metadata documents and the
 few documents a page names); hold more than the page it is asked for.
@@ -14,22 +14,16 @@ few documents a page names); hold more than the page it is asked for.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from explorer.core.envelope import KeyKind, KeyPrefix, StateKey, parse_document_id
 from explorer.core.model import StoreLocation, partition_of, whole_number
-from explorer.core.workflow_state import (
-    TAIL_LENGTH,
-    DecodedPart,
-    InstanceSummary,
-    WorkflowEvent,
-    WorkflowMetadata,
-    decode_workflow_part,
-    summarize_instance,
-)
+from explorer.core.workflows.decode import decode_workflow_part
+from explorer.core.workflows.summary import TAIL_LENGTH, InstanceRef, InstanceSummary, summarize_instance
+from explorer.core.workflows.values import DecodedPart, WorkflowEvent, WorkflowMetadata
 from explorer.backends.cosmos.lister import CosmosLister
 from explorer.errors import NotFound, UsageError
 
@@ -69,20 +63,6 @@ class TimelinePage:
     entries: tuple[TimelineEntry, ...]
     continuation: str | None
     request_charge: float
-
-
-@dataclass(frozen=True)
-class InstanceRef:
-    """Where an instance's documents are: its app, id, partition and id prefix (`…||<instance>||`)."""
-
-    app_id: str
-    instance_id: str
-    partition: str
-    actor_type: str
-
-    @property
-    def id_prefix(self) -> str:
-        return f"{self.partition}||"
 
 
 def _bytes_of(item: dict[str, Any]) -> bytes:
@@ -323,14 +303,3 @@ def entry(item: dict[str, Any]) -> TimelineEntry:
     return TimelineEntry(doc_id, partition_of(item), str(item.get("_etag", "")), whole_number(item.get("_ts")) or 0,
                          decode_workflow_part(doc_id.rsplit("||", 1)[-1], _bytes_of(item)))
 
-
-def filter_instances(instances: Iterable[InstanceSummary], statuses: Sequence[str] = (),
-                     name: str | None = None, app_id: str | None = None) -> list[InstanceSummary]:
-    """The instances whose status is one of `statuses` (case-insensitive names, e.g. "failed"),
-    whose workflow name contains `name` (case-insensitive) and that belong to `app_id`."""
-    wanted = {s.strip().upper().replace("-", "_") for s in statuses if s.strip()}
-    needle = (name or "").casefold()
-    return [i for i in instances
-            if (not wanted or i.status.name in wanted)
-            and (not needle or needle in (i.name or "").casefold())
-            and (app_id is None or i.app_id == app_id)]

@@ -13,7 +13,9 @@ from typing import Any
 
 from explorer.cli.commands.keys import partition_arg
 from explorer.cli.output import OutputIncomplete, bytes_json, emit_json, partition_json, print, table
-from explorer.core.state_query import agree, parse_parameter, parse_search, raw_sql
+from explorer.core.display import short_value
+from explorer.core.query_answers import agree
+from explorer.core.state_query import parse_parameter, parse_search, raw_sql
 from explorer.errors import ExplorerError, UsageError
 from explorer.session.explorer_session import ExplorerSession
 
@@ -63,8 +65,6 @@ async def cmd_search(session: ExplorerSession, args: argparse.Namespace) -> int:
 async def _print_search(args: argparse.Namespace, via: str, pages, show: bool, both: bool) -> list:
     """Print (when `show`) and return the hits of a search's pages; the count, charge, token and what
     Dapr's paging skipped go to stderr."""
-    from explorer.backends.cosmos.search import short_value
-
     hits: list = []
     rows: list[list[str]] = []
     charge: float | None = None

@@ -13,7 +13,9 @@ import sys
 
 from explorer.cli.output import OutputIncomplete, emit_json, pretty, print, table
 from explorer.core.display import moment_text
-from explorer.core.workflow_state import RuntimeStatus, WorkflowEvent
+from explorer.core.workflows.schema import RuntimeStatus
+from explorer.core.workflows.summary import filter_instances
+from explorer.core.workflows.values import WorkflowEvent
 from explorer.errors import ExplorerError, UsageError
 from explorer.session.explorer_session import ExplorerSession
 
@@ -37,8 +39,6 @@ def _statuses(names: list[str]) -> list[str]:
 async def cmd_workflows(session: ExplorerSession, args: argparse.Namespace) -> int:
     """The store's workflow instances (from their metadata documents), page by page; --json: a line
     each. Filters apply as pages arrive; a failure part-way says how many were printed."""
-    from explorer.backends.cosmos.workflows import filter_instances
-
     statuses = _statuses(args.status)
     location = await session.location(args.store)
     reader = session.workflows(location)

@@ -31,7 +31,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.core.agents import tool_error
+from explorer.core.agents.runs import tool_error
 from explorer.core.display import failure_line, terminal_safe_lines
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.screens.workflows.instances import STATUS_TONES, when
@@ -152,7 +152,7 @@ def team_detail(team) -> RenderableType:
         body.append(Text("✖ no _index document: dapr-agents sees no agent of this team (get_agents_metadata reads "
                          "the index first)", style="bold red"))
     else:
-        from explorer.core.agents import index_names
+        from explorer.core.agents.teams import index_names
 
         listed = index_names(team.index.value)
         body.append(Text(f"_index lists {len(listed)}: {', '.join(listed) or '(nobody)'}"))
@@ -181,7 +181,7 @@ class TeamRow:
             if team.index is None:
                 flags = "NO _index"
             else:
-                from explorer.core.agents import index_names
+                from explorer.core.agents.teams import index_names
 
                 flags = f"_index lists {len(index_names(team.index.value))}"
             if team.problems:

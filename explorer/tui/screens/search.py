@@ -94,9 +94,10 @@ class SearchView(Screen):
 
     @work(exclusive=True, group="search")
     async def run_search(self, text: str) -> None:
-        from explorer.core.state_query import agree, parse_search, raw_sql
+        from explorer.core.query_answers import agree
+        from explorer.core.state_query import parse_search, raw_sql
         from explorer.errors import ExplorerError, describe
-        from explorer.backends.cosmos.search import short_value
+        from explorer.core.display import short_value
 
         table = self.query_one("#search-table", DataTable)
         table.clear()

@@ -80,7 +80,7 @@ class InstanceRow(NamedTuple):
 
     def ref(self):
         """Where its documents are (the reader's InstanceRef), from the row alone."""
-        from explorer.backends.cosmos.workflows import InstanceRef
+        from explorer.core.workflows.summary import InstanceRef
 
         parts = self.partition.split("||")
         return InstanceRef(self.app_id, self.instance_id, self.partition, parts[1] if len(parts) == 3 else "")
@@ -97,7 +97,7 @@ class StatusPicker(ModalScreen[str | None]):
         self._counts, self._current = counts, current
 
     def compose(self) -> ComposeResult:
-        from explorer.core.workflow_state import RuntimeStatus
+        from explorer.core.workflows.schema import RuntimeStatus
 
         with Vertical(classes="dialog-body narrow"):
             yield Label("Show instances whose status is", classes="dialog-title")

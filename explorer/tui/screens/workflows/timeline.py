@@ -130,7 +130,7 @@ class EntryMeta(NamedTuple):
 
 def row_of(entry) -> tuple[tuple[str, ...], str | None]:
     """(the row's cells, the instance it links to) for one TimelineEntry."""
-    from explorer.core.workflow_state import WorkflowEvent
+    from explorer.core.workflows.values import WorkflowEvent
 
     part = entry.part
     number = str(part.sequence) if part.sequence is not None else part.part
@@ -205,7 +205,7 @@ def event_detail(entry, now: float | None = None) -> RenderableType:
     """Everything one history/inbox/state document says, for the detail pane: what it is and when,
     its failure first (with stack trace), then its named fields, input and output, warnings and
     unknown fields, and last every field as decoded (nothing it holds is left out)."""
-    from explorer.core.workflow_state import WorkflowEvent
+    from explorer.core.workflows.values import WorkflowEvent
 
     part = entry.part
     key = entry.doc_id.rsplit("||", 1)[-1]
@@ -470,7 +470,7 @@ class Timeline(Screen):
     @work(group="summary")
     async def load_waits(self, history_length: int) -> None:
         """What it waits for, from the end of its history (read apart from the pages: it may be long)."""
-        from explorer.core.workflow_state import WorkflowEvent
+        from explorer.core.workflows.values import WorkflowEvent
 
         try:
             tail = await self.reader.tail(self.ref, history_length)

@@ -22,11 +22,6 @@ START_GROUP = 3
 END_GROUP = 4
 FIXED32 = 5
 
-WIRE_TYPE_NAMES = {
-    VARINT: "varint", FIXED64: "fixed64", LENGTH_DELIMITED: "length-delimited",
-    START_GROUP: "start-group", END_GROUP: "end-group", FIXED32: "fixed32",
-}
-
 _FIXED = {FIXED64: (8, "<Q", "fixed64"), FIXED32: (4, "<I", "fixed32")}
 
 #: The largest field number the format allows (2**29 - 1).
