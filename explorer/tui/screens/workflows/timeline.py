@@ -40,10 +40,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.core.display import failure_line, hex_dump, pretty_json_bytes, terminal_safe, terminal_safe_lines
+from explorer.core.display import (failure_line, hex_dump, moment_text, pretty_json_bytes, terminal_safe,
+                                   terminal_safe_lines)
 from explorer.core.expiry import _duration as span  # the countdown's wording: 45s, 2m 13s, 1h 02m, 3d 04h
 from explorer.tui.widgets.row_table import RowTable
-from explorer.tui.screens.workflows.instances import STATUS_TONES, when
+from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
 
 CACHED_PAGES = 3  # decoded pages kept for the detail pane; an older one is read again when selected
 PAGE_SIZE = 100  # events a page (one query)
@@ -51,10 +52,6 @@ WINDOW_PAGES = 5  # pages of rows held: scrolling on drops the oldest, scrolling
 PARTS = {"history": "history", "inbox": "inbox (what it waits for)", "other": "other state documents"}
 COLUMNS = [("#", 2, 12), ("Time (UTC)", 18, 23), ("Event", 5, 32), ("Name · detail", 14, 120)]
 CHILD_CREATED = ("ChildWorkflowInstanceCreated", "SubOrchestrationInstanceCreated")
-
-
-def _short_time(moment: datetime | None) -> str:
-    return moment.strftime("%m-%d %H:%M:%S.%f")[:-3] if moment is not None else "—"
 
 
 def _first_line(text: str | None, limit: int = 160) -> str:
@@ -154,12 +151,12 @@ def row_of(entry) -> tuple[tuple[str, ...], str | None]:
         detail += f" · ✖ {_first_line(event.failure.message)}"
     if event.unknown:
         detail += f" · {len(event.unknown)} unknown field{'s' if len(event.unknown) > 1 else ''}"
-    return (number, _short_time(event.timestamp), event.type, detail.strip(" ·")), link
+    return (number, moment_text(event.timestamp, date=False, millis=True), event.type, detail.strip(" ·")), link
 
 
 def when_ts(ts: int) -> str:
     """A document's _ts (seconds), as the time column shows times."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%m-%d %H:%M:%S") if ts else "—"
+    return moment_text(datetime.fromtimestamp(ts, timezone.utc) if ts else None, date=False)
 
 
 def _label(part) -> str:
