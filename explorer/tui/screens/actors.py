@@ -27,6 +27,7 @@ from textual.widgets.tree import TreeNode
 
 from explorer.core.display import terminal_safe, terminal_safe_lines, CountSummary, failure_line, pretty_json_bytes
 from explorer.core.envelope import KeyKind, decode_partition
+from explorer.tui.widgets.banner import ReadOnlyBanner
 
 KEYS_PAGE = 100
 
@@ -75,8 +76,7 @@ class Actors(Screen):
 
     def compose(self) -> ComposeResult:
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
-                         classes="banner")
+            yield ReadOnlyBanner()
         yield Static(Text(f"Actors — {self.location.store}"), id="actors-title")
         with Horizontal(id="actors-body"):
             tree: Tree = Tree("actors", id="actor-tree")

@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from explorer.core.display import failure_line
 from explorer.tui.screens.workflows.timeline import Timeline
+from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.widgets.shown import shown_lines
 from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
@@ -143,8 +144,7 @@ class Workflows(Screen):
 
     def compose(self) -> ComposeResult:
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
-                         classes="banner")
+            yield ReadOnlyBanner()
         yield Static(Text(f"Workflow instances — {self.location.store}"), id="wf-title")
         with Horizontal(id="wf-filters"):
             yield Input(placeholder="/ filter by workflow name or instance id", id="wf-filter")

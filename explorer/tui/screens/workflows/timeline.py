@@ -43,6 +43,7 @@ from textual.widgets import Footer, Static
 from explorer.core.display import (failure_line, hex_dump, moment_text, pretty_json_bytes, terminal_safe,
                                    terminal_safe_lines)
 from explorer.core.expiry import _duration as span  # the countdown's wording: 45s, 2m 13s, 1h 02m, 3d 04h
+from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
 
@@ -411,8 +412,7 @@ class Timeline(Screen):
 
     def compose(self) -> ComposeResult:
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
-                         classes="banner")
+            yield ReadOnlyBanner()
         yield Static(Text(f"{self.ref.instance_id} · reading…"), id="tl-title")
         yield Static("", id="tl-summary")
         table = RowTable(COLUMNS, tone=event_tone, id="tl-events")
