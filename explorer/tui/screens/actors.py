@@ -25,9 +25,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from explorer.core.display import terminal_safe, terminal_safe_lines, CountSummary, failure_line, pretty_json_bytes
-from explorer.core.envelope import KeyKind, decode_partition
+from explorer.core.display import (CountSummary, failure_line, hex_dump, pretty_json_bytes, terminal_safe,
+                                   terminal_safe_lines)
+from explorer.core.envelope import KeyKind, decode_partition, parse_document_id
+from explorer.tui.screens.key_editor import KeyEditor
 from explorer.tui.widgets.banner import ReadOnlyBanner
+from explorer.tui.widgets.shown import syntax
 
 KEYS_PAGE = 100
 
@@ -163,8 +166,6 @@ class Actors(Screen):
 
     @work(group="keys")
     async def load_keys(self, node: TreeNode, token: str | None) -> None:
-        from explorer.core.envelope import parse_document_id
-
         actor: ActorNode = node.data
         try:
             page = await self.session.keys_page(self.location, actor.partition, token, KEYS_PAGE)
@@ -211,9 +212,6 @@ class Actors(Screen):
         except Exception as exc:  # noqa: BLE001
             body.update(Text(f"✖ {failure_line(exc)}", style="red"))
             return
-        from explorer.core.display import hex_dump
-        from explorer.tui.dialogs import syntax
-
         value = opened.key
         head = Text.assemble((value.state_key.actor_key or value.state_key.key, "bold"),
                              (f" · etag {value.etag}", "dim"))
@@ -244,8 +242,6 @@ class Actors(Screen):
     # -- actions ------------------------------------------------------------------------
 
     def _open_editor(self, key: KeyNode) -> None:
-        from explorer.tui.screens.key_editor import KeyEditor
-
         self.app.push_screen(KeyEditor(self.session, self.location, key.doc_id, key.partition))
 
     def action_raw(self) -> None:

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
-from explorer.core.display import age_text, fit_cells, terminal_safe
+from explorer.core.display import age_text, failure_line, fit_cells, terminal_safe
 from explorer.core.envelope import partition_name as label
 from explorer.tui.widgets.shown import shown_lines
 from explorer.core.stats import (
@@ -114,8 +114,6 @@ class StatsView(Screen):
 
     @work(exclusive=True, group="stats")
     async def run(self) -> None:
-        from explorer.core.display import failure_line
-
         self.running = True
         try:
             async for figures in self.session.stats(self.location, self._on_progress):

@@ -25,6 +25,8 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from explorer.core.display import failure_line
+from explorer.core.workflow_state import RuntimeStatus
+from explorer.tui.screens.key_editor import KeyEditor
 from explorer.tui.screens.workflows.timeline import Timeline
 from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
@@ -89,8 +91,6 @@ class StatusPicker(ModalScreen[str | None]):
         self._counts, self._current = counts, current
 
     def compose(self) -> ComposeResult:
-        from explorer.core.workflow_state import RuntimeStatus
-
         with Vertical(classes="dialog-body narrow"):
             yield Label("Show instances whose status is", classes="dialog-title")
             options = [Option(Text(f"all statuses ({sum(self._counts.values()):,} loaded)"), id="status:")]
@@ -313,8 +313,6 @@ class Workflows(Screen):
     def action_raw(self) -> None:
         row = self.current
         if row is not None:
-            from explorer.tui.screens.key_editor import KeyEditor
-
             self.app.push_screen(KeyEditor(self.session, self.location, f"{row.partition}||metadata", row.partition))
 
     def action_reload(self) -> None:
