@@ -42,6 +42,7 @@ from explorer.core.display import failure_line, hex_dump, moment_text, terminal_
 from explorer.core.expiry import _duration as span  # the countdown's wording: 45s, 2m 13s, 1h 02m, 3d 04h
 from explorer.core.workflow_state import WorkflowEvent
 from explorer.errors import NotFound
+from explorer.tui.failed_workers import ShowsFailedWorkers
 from explorer.tui.screens.key_editor import KeyEditor
 from explorer.tui.screens.workflows.part_view import WINDOW_PAGES, EntryMeta, PartView
 from explorer.tui.widgets.banner import ReadOnlyBanner
@@ -236,7 +237,7 @@ def event_detail(entry, now: float | None = None) -> RenderableType:
     return Group(*body)
 
 
-class Timeline(Screen):
+class Timeline(ShowsFailedWorkers, Screen):
     """One instance; esc goes back (to the instances, or to the parent's timeline)."""
 
     BINDINGS = [
@@ -316,15 +317,9 @@ class Timeline(Screen):
 
     # -- the summary --------------------------------------------------------------------
 
-    @work(group="summary")
+    @work(group="summary", exit_on_error=False)
     async def load_summary(self) -> None:
-        try:
-            self.summary = summary = await self.reader.summary(self.ref)
-        except Exception as exc:  # noqa: BLE001 - shown; the history may still read
-            if self.gone:
-                return
-            self.query_one("#tl-summary", Static).update(Text(f"✖ summary: {failure_line(exc)}", style="red"))
-            return
+        self.summary = summary = await self.reader.summary(self.ref)
         title = Text.assemble((summary.instance_id, "bold"), " · ", summary.name or "?", " · ",
                               (summary.status.name, STATUS_TONES.get(summary.status.name, "")),
                               f" · app {summary.app_id}")
@@ -336,32 +331,40 @@ class Timeline(Screen):
         if summary.status.name in NOT_FINISHED and summary.history_length:
             self.load_waits(summary.history_length)
 
-    @work(group="summary")
+    def load_summary_failed(self, error: BaseException) -> None:
+        """Shown; the history may still read."""
+        if not self.gone:
+            self.query_one("#tl-summary", Static).update(Text(f"✖ summary: {failure_line(error)}", style="red"))
+
+    @work(group="summary", exit_on_error=False)
     async def load_waits(self, history_length: int) -> None:
         """What it waits for, from the end of its history (read apart from the pages: it may be long)."""
-        try:
-            tail = await self.reader.tail(self.ref, history_length)
-        except Exception as exc:  # noqa: BLE001 - the summary still shows the rest
-            self.waits = [f"? ({failure_line(exc)})"]
-        else:
-            self.waits = open_waits([e.part.value for e in tail if isinstance(e.part.value, WorkflowEvent)])
+        tail = await self.reader.tail(self.ref, history_length)
+        self.waits = open_waits([e.part.value for e in tail if isinstance(e.part.value, WorkflowEvent)])
         if not self.gone:
             self._show_summary()
 
-    @work(group="inbox-note")
+    def load_waits_failed(self, error: BaseException) -> None:
+        """The summary still shows the rest."""
+        self.waits = [f"? ({failure_line(error)})"]
+        if not self.gone:
+            self._show_summary()
+
+    @work(group="inbox-note", exit_on_error=False)
     async def load_inbox_note(self) -> None:
         """What the inbox holds (the first page's events), for the summary."""
-        try:
-            page = await self.reader.timeline_page(self.ref, "inbox", None, 20)
-        except Exception as exc:  # noqa: BLE001
-            self.inbox_note = f"inbox not read: {failure_line(exc)}"
-        else:
-            names = []
-            for entry in page.entries:
-                cells, _ = row_of(entry)
-                names.append(" ".join(c for c in (cells[2], cells[3]) if c))
-            more = " …" if page.continuation else ""
-            self.inbox_note = ("inbox: " + "; ".join(names) + more + " (i)") if names else "inbox empty"
+        page = await self.reader.timeline_page(self.ref, "inbox", None, 20)
+        names = []
+        for entry in page.entries:
+            cells, _ = row_of(entry)
+            names.append(" ".join(c for c in (cells[2], cells[3]) if c))
+        more = " …" if page.continuation else ""
+        self.inbox_note = ("inbox: " + "; ".join(names) + more + " (i)") if names else "inbox empty"
+        if not self.gone:
+            self._show_summary()
+
+    def load_inbox_note_failed(self, error: BaseException) -> None:
+        self.inbox_note = f"inbox not read: {failure_line(error)}"
         if not self.gone:
             self._show_summary()
 
@@ -550,17 +553,13 @@ class Timeline(Screen):
         if self.summary is not None and self.summary.parent_instance_id:
             self.open_instance(self.summary.parent_instance_id)
 
-    @work(exclusive=True, group="open-instance")
+    @work(exclusive=True, group="open-instance", exit_on_error=False)  # failed: a notification
     async def open_instance(self, instance_id: str) -> None:
         reader = self.reader
         try:
-            try:
-                ref = await reader.find_instance(instance_id, self.ref.app_id)
-            except NotFound:  # a child may run in another app
-                ref = await reader.find_instance(instance_id)
-        except Exception as exc:  # noqa: BLE001
-            self.notify(failure_line(exc), severity="error")
-            return
+            ref = await reader.find_instance(instance_id, self.ref.app_id)
+        except NotFound:  # a child may run in another app
+            ref = await reader.find_instance(instance_id)
         if self.gone:
             return
         self.app.push_screen(Timeline(self.session, self.location, ref, self.page_size, self.window_pages))
