@@ -8,7 +8,6 @@ none of them does I/O. Escape always cancels and nothing is sent.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -18,25 +17,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from explorer.core.display import terminal_safe, terminal_safe_lines
+from explorer.core.display import terminal_safe
 from explorer.core.doctor import Finding
-
-if TYPE_CHECKING:
-    from explorer.core.model import TtlChoice
-
-def syntax(text: str, lexer: str):
-    """Highlighted JSON (theme-aware colours, so light and dark themes both read well) or a diff."""
-    if lexer == "diff":
-        out = Text()
-        for line in text.splitlines():
-            style = "red" if line.startswith("-") else "green" if line.startswith("+") else "cyan" \
-                if line.startswith("@@") else ""
-            out.append(terminal_safe(line) + "\n", style=style)
-        return out
-    from textual.highlight import highlight
-
-    return highlight(terminal_safe_lines(text), language=lexer)  # store text: its own lines kept, each safe
-
+from explorer.core.model import TtlChoice, TtlMode
+from explorer.tui.widgets.shown import syntax
 
 SEVERITY_STYLE = {"ERROR": "bold red", "WARNING": "bold yellow", "INFO": "cyan"}
 
@@ -88,8 +72,6 @@ class ConfirmSave(ModalScreen["TtlChoice | None"]):
             self.query_one("#ttl-set", RadioButton).value = True
 
     def choice(self) -> TtlChoice:
-        from explorer.core.model import TtlChoice, TtlMode
-
         pressed = self.query_one("#ttl-choice", RadioSet).pressed_button
         mode = {"ttl-restart": TtlMode.RESTART, "ttl-none": TtlMode.NONE, "ttl-set": TtlMode.SET}.get(
             pressed.id if pressed else "", TtlMode.KEEP)

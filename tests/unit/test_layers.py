@@ -138,7 +138,6 @@ def breaches(house: dict[str, set[str]]) -> list[str]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="the layout work under way; removed when it lands")
 def test_the_house_has_no_import_cycle():
     assert cycles(read_house(typing_too=False)) == []
 

@@ -25,8 +25,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
-from explorer.core.display import terminal_safe, terminal_safe_lines, CountSummary, failure_line, pretty_json_bytes
-from explorer.core.envelope import KeyKind, decode_partition
+from explorer.core.display import (CountSummary, failure_line, hex_dump, pretty_json_bytes, terminal_safe,
+                                   terminal_safe_lines)
+from explorer.core.envelope import KeyKind, decode_partition, parse_document_id
+from explorer.tui.failed_workers import ShowsFailedWorkers
+from explorer.tui.screens.key_editor import KeyEditor
+from explorer.tui.widgets.banner import ReadOnlyBanner
+from explorer.tui.widgets.shown import syntax
 
 KEYS_PAGE = 100
 
@@ -53,7 +58,7 @@ class MoreNode:
     actor: ActorNode
 
 
-class Actors(Screen):
+class Actors(ShowsFailedWorkers, Screen):
     """The actor state of one store; esc goes back to the browser."""
 
     BINDINGS = [
@@ -75,8 +80,7 @@ class Actors(Screen):
 
     def compose(self) -> ComposeResult:
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
-                         classes="banner")
+            yield ReadOnlyBanner()
         yield Static(Text(f"Actors — {self.location.store}"), id="actors-title")
         with Horizontal(id="actors-body"):
             tree: Tree = Tree("actors", id="actor-tree")
@@ -98,20 +102,16 @@ class Actors(Screen):
 
     # -- the scan -----------------------------------------------------------------------
 
-    @work(exclusive=True, group="scan")
+    @work(exclusive=True, group="scan", exit_on_error=False)
     async def scan(self) -> None:
         progress = self.query_one("#actors-progress", Static)
         progress.update("scanning partitions for actor state…")
         charge, count = 0.0, 0
-        try:
-            async for batch in self.session.partitions(self.location):
-                charge += batch.request_charge
-                count = batch.total_partitions
-                self._add(batch.partitions)
-                progress.update(self._progress(f"scanning · {CountSummary(count, 'partition', charge=charge)}"))
-        except Exception as exc:  # noqa: BLE001 - shown; the tree keeps what it found
-            progress.update(Text(f"✖ {failure_line(exc)}", style="red"))
-            return
+        async for batch in self.session.partitions(self.location):
+            charge += batch.request_charge
+            count = batch.total_partitions
+            self._add(batch.partitions)
+            progress.update(self._progress(f"scanning · {CountSummary(count, 'partition', charge=charge)}"))
         if not self.actors:
             progress.update(Text(f"no actor state in {self.location.store}: no partition is an actor's "
                                  "(`<app>||<actor type>||<actor id>`, the type not dapr.internal.…) · "
@@ -119,6 +119,10 @@ class Actors(Screen):
         else:
             progress.update(self._progress(str(CountSummary(count, "partition", charge=charge))))
         self._status()
+
+    def scan_failed(self, error: BaseException) -> None:
+        """Shown; the tree keeps what it found."""
+        self.query_one("#actors-progress", Static).update(Text(f"✖ {failure_line(error)}", style="red"))
 
     def _progress(self, tail: str) -> str:
         types = len(self.types)
@@ -163,8 +167,6 @@ class Actors(Screen):
 
     @work(group="keys")
     async def load_keys(self, node: TreeNode, token: str | None) -> None:
-        from explorer.core.envelope import parse_document_id
-
         actor: ActorNode = node.data
         try:
             page = await self.session.keys_page(self.location, actor.partition, token, KEYS_PAGE)
@@ -202,18 +204,11 @@ class Actors(Screen):
         elif isinstance(data, KeyNode):
             self._open_editor(data)
 
-    @work(exclusive=True, group="value")
+    @work(exclusive=True, group="value", exit_on_error=False)
     async def show_value(self, key: KeyNode) -> None:
         body = self.query_one("#actor-value-body", Static)
         body.update(Text("reading…", style="dim"))
-        try:
-            opened = await self.session.open_key(self.location, key.doc_id, key.partition)
-        except Exception as exc:  # noqa: BLE001
-            body.update(Text(f"✖ {failure_line(exc)}", style="red"))
-            return
-        from explorer.core.display import hex_dump
-        from explorer.tui.dialogs import syntax
-
+        opened = await self.session.open_key(self.location, key.doc_id, key.partition)
         value = opened.key
         head = Text.assemble((value.state_key.actor_key or value.state_key.key, "bold"),
                              (f" · etag {value.etag}", "dim"))
@@ -234,6 +229,9 @@ class Actors(Screen):
         body.update(Group(*lines))
         self._status()
 
+    def show_value_failed(self, error: BaseException) -> None:
+        self.query_one("#actor-value-body", Static).update(Text(f"✖ {failure_line(error)}", style="red"))
+
     def _status(self) -> None:
         try:
             charge = f"last call {self.session.last_charge(self.location.store):,.2f} RU"
@@ -244,8 +242,6 @@ class Actors(Screen):
     # -- actions ------------------------------------------------------------------------
 
     def _open_editor(self, key: KeyNode) -> None:
-        from explorer.tui.screens.key_editor import KeyEditor
-
         self.app.push_screen(KeyEditor(self.session, self.location, key.doc_id, key.partition))
 
     def action_raw(self) -> None:

@@ -33,11 +33,11 @@ from textual.widgets import Footer, Static
 
 from explorer.core.agents.runs import tool_error
 from explorer.core.display import failure_line, terminal_safe_lines
+from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.screens.workflows.instances import STATUS_TONES, when
 from explorer.tui.widgets.shown import shown_lines
 
-READ_ONLY_BANNER = "READ-ONLY SESSION — browse everything; nothing can be written (--read-only)"
 TEAM_COLUMNS = [("Team", 4, 20), ("Agent", 5, 28), ("Flags", 5, 44), ("Role", 4, 32), ("LLM", 3, 32),
                 ("Tools", 5, 32), ("App", 3, 24)]
 RUN_COLUMNS = [("Run", 5, 36), ("Started (UTC)", 19, 19), ("Msgs", 4, 6), ("Tools", 5, 6), ("Waiting", 7, 30),
@@ -207,7 +207,7 @@ class _Base(Screen):
                 detail: bool = True) -> ComposeResult:
         """Banner (read-only), title, summary, table, message, detail pane, status line, footer."""
         if self.session.read_only:
-            yield Static(READ_ONLY_BANNER, classes="banner")
+            yield ReadOnlyBanner()
         yield Static(title, id="ag-title")
         if summary:
             yield Static("", id="ag-summary")

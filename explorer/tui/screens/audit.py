@@ -21,6 +21,7 @@ from rich.cells import cell_len
 
 from explorer.core.audit import AuditRecord, diff_lines
 from explorer.core.display import fit_cells, terminal_safe
+from explorer.tui.failed_workers import ShowsFailedWorkers
 
 OUTCOME_STYLE = {"done": "green", "unverified": "yellow", "conflict": "yellow", "skipped": "yellow", "refused": "red",
                  "failed": "red"}
@@ -81,7 +82,7 @@ def detail(record: AuditRecord) -> Text:
     return text
 
 
-class AuditView(Screen):
+class AuditView(ShowsFailedWorkers, Screen):
     """The audit log; esc goes back."""
 
     BINDINGS = [
@@ -110,17 +111,14 @@ class AuditView(Screen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    @work(exclusive=True, group="audit", thread=True)
+    @work(exclusive=True, group="audit", thread=True, exit_on_error=False)
     def action_reload(self) -> None:
-        try:
-            read = self.audit_log.read()
-        except Exception as exc:  # noqa: BLE001 - one line on screen; the app keeps running
-            self.app.call_from_thread(self._show_failure, str(exc))
-            return
+        read = self.audit_log.read()
         self.app.call_from_thread(self._show, list(reversed(read.records)), read.unreadable)
 
-    def _show_failure(self, message: str) -> None:
-        self.query_one("#audit-detail", Static).update(Text(message, style="red"))
+    def action_reload_failed(self, error: BaseException) -> None:
+        """One line on screen; the app keeps running."""
+        self.query_one("#audit-detail", Static).update(Text(str(error), style="red"))
 
     def _show(self, records: list[AuditRecord], unreadable: int) -> None:
         self.records = records

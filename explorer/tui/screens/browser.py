@@ -34,6 +34,7 @@ from explorer.core.key_window import KeyWindow, PageRequest
 from explorer.core.ru_budget import load_text, throttled_text
 from explorer.errors import describe
 from explorer.tui.dialogs import CopyChoice, DoctorFindings, GoTo
+from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.key_table import KeyEntry, KeyTable
 from explorer.tui.widgets.partition_list import PartitionList
 from explorer.tui.widgets.store_list import Badge, StoreList
@@ -90,9 +91,7 @@ class Browser(Screen):
         if bar is not None:
             yield bar
         if self.app.read_only:
-            reason = self.app.read_only_reason or "started with --read-only"
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)"
-                         if reason == "started with --read-only" else f"READ-ONLY — {reason}", classes="banner")
+            yield ReadOnlyBanner(self.app.read_only_reason)
         yield StoreList(id="stores")
         with Horizontal(id="browser"):
             yield PartitionList(id="partitions")

@@ -46,6 +46,7 @@ from explorer.core.expiry import countdown_text
 from explorer.core.writes import why_not_writable
 from explorer.errors import describe, is_retryable
 from explorer.tui.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
+from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.shown import safe_text, shown_lines, shown_markup
 
 
@@ -81,9 +82,8 @@ class KeyEditor(Screen):
         if bar is not None:
             yield bar
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — nothing can be edited or deleted (--read-only)"
-                         if self._why_read_only == "started with --read-only" else f"READ-ONLY — {self._why_read_only}",
-                         classes="banner")
+            yield ReadOnlyBanner(self._why_read_only,
+                                 "READ-ONLY SESSION — nothing can be edited or deleted (--read-only)")
         yield Static(safe_text(f"{self.location.store} › {self.partition} › {self.doc_id}"), id="editor-title")
         yield Static("reading…", id="envelope")
         yield Static("", id="editor-message")

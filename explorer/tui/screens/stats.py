@@ -25,8 +25,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Static
 
-from explorer.core.display import age_text, fit_cells, terminal_safe
+from explorer.core.display import age_text, failure_line, fit_cells, terminal_safe
 from explorer.core.envelope import partition_name as label
+from explorer.tui.failed_workers import ShowsFailedWorkers
 from explorer.tui.widgets.shown import shown_lines
 from explorer.core.stats import (
     PartitionStats,
@@ -70,7 +71,7 @@ class TextLines(Widget):
         return text
 
 
-class StatsView(Screen):
+class StatsView(ShowsFailedWorkers, Screen):
     """Partition insight for one store; dismissed with a partition to open, or None."""
 
     BINDINGS = [
@@ -112,24 +113,22 @@ class StatsView(Screen):
 
     # -- the run ------------------------------------------------------------------------------
 
-    @work(exclusive=True, group="stats")
+    @work(exclusive=True, group="stats", exit_on_error=False)
     async def run(self) -> None:
-        from explorer.core.display import failure_line
-
         self.running = True
-        try:
-            async for figures in self.session.stats(self.location, self._on_progress):
-                self.stats.append(figures)
-                self._dirty = True
-        except Exception as exc:  # noqa: BLE001 - shown; what arrived stays on screen
-            self.running = False
-            self._draw()
-            self._status(f"✖ {failure_line(exc, retry='esc, then i again')} · {len(self.stats):,} partitions shown",
-                         "red")
-            return
+        async for figures in self.session.stats(self.location, self._on_progress):
+            self.stats.append(figures)
+            self._dirty = True
         self.running = False
         self._draw()
         self._status(self._summary(), "green")
+
+    def run_failed(self, error: BaseException) -> None:
+        """Shown; what arrived stays on screen."""
+        self.running = False
+        self._draw()
+        self._status(f"✖ {failure_line(error, retry='esc, then i again')} · {len(self.stats):,} partitions shown",
+                     "red")
 
     def _on_progress(self, progress: StatsProgress) -> None:
         self.progress = progress

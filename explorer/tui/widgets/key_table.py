@@ -4,7 +4,8 @@ A line-drawn table (Textual's Line API): it draws only the rows on screen,
 straight from the entries it holds, so the one-second countdown of a thousand
 visible rows costs a repaint, not a rebuild. Renders the rows of the screen's
 `KeyWindow`; posts `KeyChosen` (open a key) and `NeedNextPage` /
-`NeedPreviousPage` as the cursor or scroll nears an edge of the rows held.
+`NeedPreviousPage` as the cursor or scroll nears an edge of the rows held (moving and paging are
+the paged table engine's, explorer.tui.widgets.paged_table, under these names).
 Actor and workflow keys show what tells them apart, not their common prefix:
 `CartActor cart-42 · items` from the id alone, `history-000003 · TaskScheduled
 reserve_inventory` once the screen hands over labels read from the values
@@ -22,20 +23,17 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
 from textual.binding import Binding
 from textual.filter import ANSIToTruecolor, DimFilter, Monochrome, NoColor
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from explorer.core.display import age_text, cut_cells, short_etag, terminal_safe
 from explorer.core.envelope import KeyKind, StateKey
 from explorer.core.expiry import Expiry, ExpiryKind, countdown_text
 from explorer.tui.widgets.line_strip import LineStrip
-from explorer.tui.widgets.row_table import NAVIGATION, table_css
+from explorer.tui.widgets.paged_table import CHOOSE, NAVIGATION, PagedTable, table_css
 
 PREFETCH_ROWS = 20  # ask for the next page when the cursor is this close to the last row held
 KEY_WIDTH = (8, 48)  # the key column fits the longest key held, within these bounds
@@ -68,7 +66,7 @@ def ttl_cell(entry: KeyEntry, now: float) -> tuple[str, str]:
     return text, "soon" if (entry.expiry.at or 0) - now < 60 else ""
 
 
-class KeyTable(ScrollView, can_focus=True):
+class KeyTable(PagedTable):
     COMPONENT_CLASSES = {
         "key-table--header", "key-table--cursor", "key-table--cursor-blurred", "key-table--even",
         "key-table--dim", "key-table--soon", "key-table--expired", "key-table--actor", "key-table--workflow",
@@ -79,28 +77,32 @@ class KeyTable(ScrollView, can_focus=True):
         & > .key-table--expired { color: $error; text-style: bold; }
         & > .key-table--actor { color: $text-accent; }
         & > .key-table--workflow { color: $text-primary; }""")
-    BINDINGS = [
-        Binding("enter", "open_key", "Open", show=False),
+    BINDINGS = [  # the engine's, with marking after enter (the help lists them in this order)
+        CHOOSE,
         Binding("space", "toggle_mark", "Mark", show=False, tooltip="Mark or unmark the key under the cursor (for a bulk action)"),
         Binding("ctrl+a", "mark_all", "Mark all", show=False,
                 tooltip="Mark every key of the partition loaded so far (again: unmark them all)"),
         *NAVIGATION,
     ]
-
-    cursor_row: reactive[int] = reactive(0, always_update=True)
-    header_height = 1
     show_header = True
 
-    class KeyChosen(Message):
-        def __init__(self, entry: KeyEntry) -> None:
-            super().__init__()
-            self.entry = entry
+    class KeyHighlighted(PagedTable.Highlighted):
+        """The cursor moved to row `index`."""
 
-    class NeedNextPage(Message):
-        pass
+    class KeyChosen(PagedTable.Chosen):
+        """Enter (or a click) on a key: `entry`."""
 
-    class NeedPreviousPage(Message):
-        pass
+        def __init__(self, table: KeyTable, index: int) -> None:
+            super().__init__(table, index)
+            self.entry = table._entries[index]
+
+    class NeedNextPage(PagedTable.NeedMore):
+        """The cursor or the view is near the last key held, and more keys exist."""
+
+    class NeedPreviousPage(PagedTable.NeedEarlier):
+        """The cursor is on the first key held, and keys exist before it."""
+
+    Highlighted, Chosen, NeedMore, NeedEarlier = KeyHighlighted, KeyChosen, NeedNextPage, NeedPreviousPage
 
     class MarksChanged(Message):
         def __init__(self, count: int) -> None:
@@ -125,8 +127,7 @@ class KeyTable(ScrollView, can_focus=True):
         self._row_length = 0
         self._key_width = KEY_WIDTH[0]
         self._app_width = 3
-        self.more_after = False  # rows exist past the last one held
-        self.more_before = False  # rows exist before the first one held (dropped from the window)
+        self.near, self.near_before = PREFETCH_ROWS, 1  # the next page near the end; the one before at the top
         self._labels: dict[str, str] = {}  # doc_id -> what its value says (workflow state), from the screen
         self.raw = False  # the Dapr keys as stored, instead of the labels
         self.marked: dict[str, KeyEntry] = {}  # doc_id -> the key as last listed, for a bulk action
@@ -141,10 +142,18 @@ class KeyTable(ScrollView, can_focus=True):
         return len(self._entries)
 
     @property
+    def more_after(self) -> bool:
+        """Keys exist past the last one held: the browser's name for the engine's `more`."""
+        return self.more
+
+    @more_after.setter
+    def more_after(self, value: bool) -> None:
+        self.more = value
+
+    @property
     def current(self) -> KeyEntry | None:
-        if 0 <= self.cursor_row < len(self._entries):
-            return self._entries[self.cursor_row]
-        return None
+        index = self.cursor_index
+        return self._entries[index] if index is not None else None
 
     # -- what the screen tells it -------------------------------------------------------
 
@@ -157,7 +166,7 @@ class KeyTable(ScrollView, can_focus=True):
         self._entries, self._ttl_text, self._age_text = [], {}, {}
         self._ttl_tone, self._fixed, self._drawn = {}, {}, {}
         self._key_width, self._app_width = KEY_WIDTH[0], 3
-        self.more_after = self.more_before = False
+        self.more = self.more_before = False
         self.cursor_row = 0
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._resize()
@@ -178,26 +187,20 @@ class KeyTable(ScrollView, can_focus=True):
             for cache in (self._ttl_text, self._ttl_tone, self._age_text, self._fixed, self._drawn, self._labels):
                 cache.pop(entry.doc_id, None)
         del self._entries[:count]
-        self._resize()
-        self.scroll_to(y=max(0, self.scroll_offset.y - count), animate=False, immediate=True)
-        self.set_reactive(KeyTable.cursor_row, max(0, self.cursor_row - count))
-        self.refresh()
+        self._shift(-count)
 
     def replace(self, entries: Sequence[KeyEntry], now: float, cursor: int) -> None:
         """Redraw with `entries` (scrolling back up re-fetched an earlier page)."""
-        more_after, more_before = self.more_after, self.more_before
+        more, more_before = self.more, self.more_before
         if self._labels:  # workflow state: keep the labels of the rows still held
             held = {entry.doc_id for entry in entries}
             self._labels = {doc_id: label for doc_id, label in self._labels.items() if doc_id in held}
         self._entries, self._ttl_text, self._age_text = [], {}, {}
         self._ttl_tone, self._fixed, self._drawn = {}, {}, {}
         self.append(entries, now)
-        self.more_after, self.more_before = more_after, more_before
+        self.more, self.more_before = more, more_before
         if entries:
             self.move_cursor(row=cursor)
-
-    def move_cursor(self, row: int, animate: bool = False) -> None:
-        self.cursor_row = row
 
     def set_labels(self, labels: dict[str, str]) -> None:
         """What the values of these rows say (doc_id -> label): drawn in the key column."""
@@ -421,9 +424,6 @@ class KeyTable(ScrollView, can_focus=True):
             return self.markable  # False: not offered at all (no binding, nothing in the palette)
         return True
 
-    def is_marked(self, doc_id: str) -> bool:
-        return doc_id in self.marked
-
     def _marks_changed(self, doc_ids) -> None:
         for doc_id in doc_ids:
             self._fixed.pop(doc_id, None)
@@ -451,66 +451,6 @@ class KeyTable(ScrollView, can_focus=True):
             changed = [entry.doc_id for entry in self._entries if entry.doc_id not in self.marked]
             self.marked.update((entry.doc_id, entry) for entry in self._entries)
         self._marks_changed(changed)
-
-    # -- moving -------------------------------------------------------------------------
-
-    def validate_cursor_row(self, row: int) -> int:
-        return max(0, min(row, len(self._entries) - 1)) if self._entries else 0
-
-    def watch_cursor_row(self, row: int) -> None:
-        visible = max(1, self.size.height - self.header_height)
-        top = int(self.scroll_offset.y)
-        if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + visible:
-            self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
-        self.refresh()
-        self._near_edges()
-
-    def action_cursor(self, delta: int) -> None:
-        if delta < 0 and self.cursor_row == 0 and self.more_before:
-            self.post_message(self.NeedPreviousPage())
-        self.cursor_row += delta
-
-    def action_page(self, direction: int) -> None:
-        self.cursor_row += direction * max(1, self.size.height - self.header_height - 1)
-
-    def action_edge(self, end: int) -> None:
-        self.cursor_row = len(self._entries) - 1 if end else 0
-
-    def _near_edges(self) -> None:
-        if not self._entries:
-            return
-        if self.more_after and self.cursor_row >= len(self._entries) - PREFETCH_ROWS:
-            self.post_message(self.NeedNextPage())
-        elif self.more_before and self.cursor_row <= 0:
-            self.post_message(self.NeedPreviousPage())
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if self.more_after and self._entries and new_value >= self.max_scroll_y - 2:
-            self.post_message(self.NeedNextPage())
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
-
-    def on_click(self, event: events.Click) -> None:
-        """A click puts the cursor on a row; a click on the row under the cursor opens it."""
-        if event.y < self.header_height:
-            return
-        row = int(self.scroll_offset.y) + event.y - self.header_height
-        if 0 <= row < len(self._entries):
-            if row == self.cursor_row:
-                self.action_open_key()
-            else:
-                self.cursor_row = row
-
-    def action_open_key(self) -> None:
-        if self.current is not None:
-            self.post_message(self.KeyChosen(self.current))
 
     def _key_text(self, entry: KeyEntry) -> tuple[str, str]:
         """The key column's text and tone: actor and workflow keys by what tells them apart; store text

@@ -8,7 +8,8 @@ cursor's row) and `NeedMore` (the cursor or the view is near the last row). A sc
 window of pages (the timeline) drops rows at either end (`drop_front`, `drop_back`) and puts an
 earlier page back in front (`prepend`), the cursor and the view staying on the same rows; with
 `more_before` set it posts `NeedEarlier` when the cursor or the view moves up near the first row
-(Home: `first`, the very first rows wanted).
+(Home: `first`, the very first rows wanted). Moving, keeping the cursor on its rows and asking for
+rows are the paged table engine's (explorer.tui.widgets.paged_table); this module draws the rows.
 
 What it must never do: I/O, or hold anything but the rows' text (the screens keep details
 elsewhere, a page at a time).
@@ -21,90 +22,33 @@ from collections.abc import Callable, Sequence
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
-from textual.binding import Binding
 from textual.geometry import Size
-from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from explorer.core.display import fit_cells, terminal_safe
-
-NEAR_END = 10  # ask for more rows when the cursor is this close to the last one
+from explorer.tui.widgets.paged_table import CHOOSE, NAVIGATION, PagedTable, table_css
 
 Row = tuple[str, ...]
 
-#: Moving through a line-drawn table (this one and the key table): the actions each defines.
-NAVIGATION = [
-    Binding("up", "cursor(-1)", "Up", show=False),
-    Binding("down", "cursor(1)", "Down", show=False),
-    Binding("pageup", "page(-1)", "Page up", show=False),
-    Binding("pagedown", "page(1)", "Page down", show=False),
-    Binding("home,ctrl+home", "edge(0)", "First", show=False),
-    Binding("end,ctrl+end", "edge(1)", "Last", show=False),
-    Binding("left", "scroll_left", "Left", show=False),
-    Binding("right", "scroll_right", "Right", show=False),
-]
 
-
-def table_css(widget: str, prefix: str, extra: str = "") -> str:
-    """The CSS of a line-drawn table: its header, zebra rows and cursor (component classes
-    `<prefix>--header` and so on), in theme colours; `extra` adds rules inside it."""
-    return f"""
-    {widget} {{
-        background: $surface;
-        color: $foreground;
-        & > .{prefix}--header {{ text-style: bold; background: $panel; color: $foreground; }}
-        & > .{prefix}--even {{ background: $surface-lighten-1 50%; }}
-        &:dark > .{prefix}--even {{ background: $surface-darken-1 40%; }}
-        & > .{prefix}--cursor {{
-            background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold;
-        }}
-        & > .{prefix}--cursor-blurred {{
-            background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
-        }}{extra}
-    }}
-    """
-
-
-class RowTable(ScrollView, can_focus=True):
+class RowTable(PagedTable):
     """Columns of (title, min width, max width); each column fits its longest cell within those."""
 
     COMPONENT_CLASSES = {"row-table--header", "row-table--cursor", "row-table--cursor-blurred", "row-table--even"}
     DEFAULT_CSS = table_css("RowTable", "row-table")
-    BINDINGS = [Binding("enter", "choose", "Open", show=False), *NAVIGATION]
+    BINDINGS = [CHOOSE, *NAVIGATION]
 
-    cursor_row: reactive[int] = reactive(0, always_update=True)
-
-    class TableMessage(Message):
-        """From this table (`control`, for `on_row_table_…` handlers), about row `index` when it says one."""
-
-        def __init__(self, table: RowTable, index: int = -1) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-
-        @property
-        def control(self) -> RowTable:
-            return self.table
-
-    class Highlighted(TableMessage):
+    class Highlighted(PagedTable.Highlighted):
         """The cursor moved to row `index`."""
 
-    class Chosen(TableMessage):
+    class Chosen(PagedTable.Chosen):
         """Enter (or a click) on row `index`."""
 
-    class NeedMore(TableMessage):
+    class NeedMore(PagedTable.NeedMore):
         """The cursor or the view is near the last row held, and more rows exist."""
 
-    class NeedEarlier(TableMessage):
-        """Moving up near the first row held while rows exist before it (`more_before`); `first`:
-        Home, the very first rows are wanted (not only the page before)."""
-
-        def __init__(self, table: RowTable, first: bool = False) -> None:
-            super().__init__(table)
-            self.first = first
+    class NeedEarlier(PagedTable.NeedEarlier):
+        """Moving up near the first row held while rows exist before it; `first`: Home."""
 
     def __init__(self, columns: Sequence[tuple[str, int, int]], tone: Callable[[int, str, Row], str] | None = None,
                  **kwargs) -> None:
@@ -114,11 +58,7 @@ class RowTable(ScrollView, can_focus=True):
         self._tone = tone
         self._rows: list[Row] = []
         self._styles: dict[tuple[str, str], Style] = {}
-        self.more = False  # rows exist past the last one held: NeedMore is posted near the end
-        self.more_before = False  # rows exist before the first one held (dropped): NeedEarlier near the top
-        self.near = NEAR_END  # how close to an end counts as near (a screen with small pages sets less)
         self._parity = 0  # rows dropped from the front so far (mod 2): each row keeps its stripe
-        self._shifting = False  # moving the view to follow dropped/prepended rows: not the user scrolling
 
     # -- what the screen tells it -------------------------------------------------------
 
@@ -133,7 +73,7 @@ class RowTable(ScrollView, can_focus=True):
     @property
     def current(self) -> int | None:
         """The index of the row under the cursor (None: no rows)."""
-        return self.cursor_row if 0 <= self.cursor_row < len(self._rows) else None
+        return self.cursor_index
 
     def set_rows(self, rows: Sequence[Row], cursor: int = 0) -> None:
         self._rows = list(rows)
@@ -180,25 +120,6 @@ class RowTable(ScrollView, can_focus=True):
         self._parity = (self._parity - len(rows)) % 2
         self._measure(rows)
         self._shift(len(rows))
-
-    def _shift(self, delta: int) -> None:
-        """The rows moved by `delta` (dropped in front: negative, prepended: positive, dropped at the
-        back: 0): keep the view and the cursor on the same rows, quietly (no Highlighted, no
-        NeedMore or NeedEarlier: the cursor's row has not changed and the user did not scroll)."""
-        self._resize()
-        self._shifting = True
-        try:
-            self.scroll_to(y=max(0, self.scroll_offset.y + delta), animate=False, immediate=True)
-        finally:
-            self._shifting = False
-        row = self.cursor_row + delta
-        if row < 0 and self._rows:
-            self.cursor_row = 0  # its row was dropped: the first one held, highlighted
-        elif row >= len(self._rows) and self._rows:
-            self.cursor_row = len(self._rows) - 1  # the same at the other end
-        else:
-            self.set_reactive(RowTable.cursor_row, max(0, min(row, len(self._rows) - 1)))
-        self.refresh()
 
     def _measure(self, rows: Sequence[Row]) -> None:
         widths = self._widths
@@ -257,64 +178,3 @@ class RowTable(ScrollView, can_focus=True):
         if total < scroll_x + width:
             segments.append(Segment(" " * (scroll_x + width - total), pad))
         return Strip(segments).crop(scroll_x, scroll_x + width)
-
-    # -- moving -------------------------------------------------------------------------
-
-    def validate_cursor_row(self, row: int) -> int:
-        return max(0, min(row, len(self._rows) - 1)) if self._rows else 0
-
-    def watch_cursor_row(self, old: int, row: int) -> None:
-        visible = max(1, self.size.height - 1)
-        top = int(self.scroll_offset.y)
-        if row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
-        elif row >= top + visible:
-            self.scroll_to(y=row - visible + 1, animate=False, immediate=True)
-        self.refresh()
-        if self._rows:
-            self.post_message(self.Highlighted(self, row))
-            if self.more and row >= len(self._rows) - self.near:
-                self.post_message(self.NeedMore(self))
-            if self.more_before and row < self.near and row <= old:
-                self.post_message(self.NeedEarlier(self))
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if self._shifting:
-            return
-        if self.more and new_value >= self.max_scroll_y - 2 and new_value > old_value:  # scrolling down
-            self.post_message(self.NeedMore(self))
-        if self.more_before and new_value <= 2 and new_value < old_value:
-            self.post_message(self.NeedEarlier(self))
-
-    def action_cursor(self, delta: int) -> None:
-        self.cursor_row += delta
-
-    def action_page(self, direction: int) -> None:
-        self.cursor_row += direction * max(1, self.size.height - 2)
-
-    def action_edge(self, end: int) -> None:
-        if not end and self.more_before:
-            self.post_message(self.NeedEarlier(self, first=True))
-        self.cursor_row = len(self._rows) - 1 if end else 0
-
-    def action_choose(self) -> None:
-        if self.current is not None:
-            self.post_message(self.Chosen(self, self.current))
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
-
-    def on_click(self, event: events.Click) -> None:
-        """A click puts the cursor on a row; a click on the cursor's row opens it."""
-        if event.y < 1:
-            return
-        row = int(self.scroll_offset.y) + event.y - 1
-        if 0 <= row < len(self._rows):
-            if row == self.cursor_row:
-                self.action_choose()
-            else:
-                self.cursor_row = row

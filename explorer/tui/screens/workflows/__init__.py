@@ -1,1 +1,2 @@
-"""The workflow screens: the instance list (instances) and one instance's timeline (timeline)."""
+"""The workflow screens: the instance list (instances), one instance's timeline (timeline) and the
+window of pages the timeline holds (part_view, pure bookkeeping)."""

@@ -13,7 +13,6 @@ instance than its row's text, or offer a write (workflow state is Dapr's; it is 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import NamedTuple
 
 from rich.text import Text
@@ -26,15 +25,14 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from explorer.core.display import failure_line
+from explorer.core.workflows.schema import RuntimeStatus
+from explorer.tui.screens.key_editor import KeyEditor
+from explorer.tui.screens.workflows.timeline import Timeline
+from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.widgets.shown import shown_lines
+from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
 
-#: Rich styles of each runtime status, readable in light and dark themes.
-STATUS_TONES = {
-    "RUNNING": "bold cyan", "PENDING": "cyan", "COMPLETED": "green", "FAILED": "bold red",
-    "TERMINATED": "magenta", "CANCELED": "magenta", "SUSPENDED": "bold yellow", "STALLED": "bold yellow",
-    "CONTINUED_AS_NEW": "blue", "UNKNOWN": "dim",
-}
 #: Last updated before created: "is it stuck?" is the question at 80 columns.
 COLUMNS = [("Instance", 8, 36), ("Workflow", 8, 28), ("Status", 9, 16), ("Updated (UTC)", 19, 19),
            ("Events", 6, 8), ("Custom status", 13, 40), ("Created (UTC)", 19, 19), ("App", 3, 24)]
@@ -43,10 +41,6 @@ NO_INSTANCES = ("no workflow instances: the store holds no workflow metadata doc
                 "(`<app>||dapr.internal.<namespace>.<app>.workflow||<instance>||metadata`). "
                 "Either no workflow has run with this store as its actor state store (actorStateStore: true), "
                 "or the instances were purged.")
-
-
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else "—"
 
 
 def status_tone(column: int, text: str, row: tuple[str, ...]) -> str:
@@ -97,8 +91,6 @@ class StatusPicker(ModalScreen[str | None]):
         self._counts, self._current = counts, current
 
     def compose(self) -> ComposeResult:
-        from explorer.core.workflows.schema import RuntimeStatus
-
         with Vertical(classes="dialog-body narrow"):
             yield Label("Show instances whose status is", classes="dialog-title")
             options = [Option(Text(f"all statuses ({sum(self._counts.values()):,} loaded)"), id="status:")]
@@ -152,8 +144,7 @@ class Workflows(Screen):
 
     def compose(self) -> ComposeResult:
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
-                         classes="banner")
+            yield ReadOnlyBanner()
         yield Static(Text(f"Workflow instances — {self.location.store}"), id="wf-title")
         with Horizontal(id="wf-filters"):
             yield Input(placeholder="/ filter by workflow name or instance id", id="wf-filter")
@@ -304,8 +295,6 @@ class Workflows(Screen):
     def on_row_table_chosen(self, message: RowTable.Chosen) -> None:
         row = self.current
         if row is not None:
-            from explorer.tui.screens.workflows.timeline import Timeline
-
             self.app.push_screen(Timeline(self.session, self.location, row.ref()))
 
     # -- actions ------------------------------------------------------------------------
@@ -324,8 +313,6 @@ class Workflows(Screen):
     def action_raw(self) -> None:
         row = self.current
         if row is not None:
-            from explorer.tui.screens.key_editor import KeyEditor
-
             self.app.push_screen(KeyEditor(self.session, self.location, f"{row.partition}||metadata", row.partition))
 
     def action_reload(self) -> None:

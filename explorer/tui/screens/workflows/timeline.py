@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import base64
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import NamedTuple
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -40,21 +38,23 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.core.display import failure_line, hex_dump, pretty_json_bytes, terminal_safe, terminal_safe_lines
+from explorer.core.display import failure_line, hex_dump, moment_text, terminal_safe, terminal_safe_lines
 from explorer.core.expiry import _duration as span  # the countdown's wording: 45s, 2m 13s, 1h 02m, 3d 04h
+from explorer.core.workflows.values import WorkflowEvent
+from explorer.errors import NotFound
+from explorer.tui.failed_workers import ShowsFailedWorkers
+from explorer.tui.screens.key_editor import KeyEditor
+from explorer.tui.screens.workflows.part_view import WINDOW_PAGES, EntryMeta, PartView
+from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
-from explorer.tui.screens.workflows.instances import STATUS_TONES, when
+from explorer.tui.widgets.shown import pretty_text, pretty_value
+from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
 
 CACHED_PAGES = 3  # decoded pages kept for the detail pane; an older one is read again when selected
 PAGE_SIZE = 100  # events a page (one query)
-WINDOW_PAGES = 5  # pages of rows held: scrolling on drops the oldest, scrolling back reads it again
 PARTS = {"history": "history", "inbox": "inbox (what it waits for)", "other": "other state documents"}
 COLUMNS = [("#", 2, 12), ("Time (UTC)", 18, 23), ("Event", 5, 32), ("Name · detail", 14, 120)]
 CHILD_CREATED = ("ChildWorkflowInstanceCreated", "SubOrchestrationInstanceCreated")
-
-
-def _short_time(moment: datetime | None) -> str:
-    return moment.strftime("%m-%d %H:%M:%S.%f")[:-3] if moment is not None else "—"
 
 
 def _first_line(text: str | None, limit: int = 160) -> str:
@@ -120,18 +120,8 @@ def event_tone(column: int, text: str, row: tuple[str, ...]) -> str:
     return ""
 
 
-class EntryMeta(NamedTuple):
-    """What a row needs beyond its text: its document, the page it came in, the instance it links to."""
-
-    doc_id: str
-    page: int
-    link: str | None
-
-
 def row_of(entry) -> tuple[tuple[str, ...], str | None]:
     """(the row's cells, the instance it links to) for one TimelineEntry."""
-    from explorer.core.workflows.values import WorkflowEvent
-
     part = entry.part
     number = str(part.sequence) if part.sequence is not None else part.part
     event = part.value
@@ -154,12 +144,12 @@ def row_of(entry) -> tuple[tuple[str, ...], str | None]:
         detail += f" · ✖ {_first_line(event.failure.message)}"
     if event.unknown:
         detail += f" · {len(event.unknown)} unknown field{'s' if len(event.unknown) > 1 else ''}"
-    return (number, _short_time(event.timestamp), event.type, detail.strip(" ·")), link
+    return (number, moment_text(event.timestamp, date=False, millis=True), event.type, detail.strip(" ·")), link
 
 
 def when_ts(ts: int) -> str:
     """A document's _ts (seconds), as the time column shows times."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%m-%d %H:%M:%S") if ts else "—"
+    return moment_text(datetime.fromtimestamp(ts, timezone.utc) if ts else None, date=False)
 
 
 def _label(part) -> str:
@@ -167,13 +157,6 @@ def _label(part) -> str:
         return part.label
     except Exception as exc:  # noqa: BLE001 - a label is a nicety; the part is still shown
         return f"{part.part} ({type(exc).__name__})"
-
-
-def _pretty(text: str) -> RenderableType:
-    from explorer.tui.dialogs import syntax
-
-    pretty = pretty_json_bytes(text.encode("utf-8", "surrogatepass"))
-    return syntax(pretty, "json") if pretty is not None else Text(terminal_safe_lines(text))
 
 
 def failure_lines(failure) -> list[RenderableType]:
@@ -192,21 +175,10 @@ def failure_lines(failure) -> list[RenderableType]:
     return lines
 
 
-def _json_text(value) -> RenderableType:
-    import json
-
-    try:
-        return _pretty(json.dumps(value, ensure_ascii=False, default=str))
-    except (TypeError, ValueError):
-        return Text(repr(value))
-
-
 def event_detail(entry, now: float | None = None) -> RenderableType:
     """Everything one history/inbox/state document says, for the detail pane: what it is and when,
     its failure first (with stack trace), then its named fields, input and output, warnings and
     unknown fields, and last every field as decoded (nothing it holds is left out)."""
-    from explorer.core.workflows.values import WorkflowEvent
-
     part = entry.part
     key = entry.doc_id.rsplit("||", 1)[-1]
     if part.error is not None:
@@ -221,9 +193,9 @@ def event_detail(entry, now: float | None = None) -> RenderableType:
     event = part.value
     if not isinstance(event, WorkflowEvent):
         try:
-            decoded = _json_text(part.to_json()["value"])
+            decoded = pretty_value(part.to_json()["value"])
         except Exception:  # noqa: BLE001 - the label already says what it is
-            decoded = _json_text(event)
+            decoded = pretty_value(event)
         return Group(Text(_label(part), style="bold"), decoded)
     head = Text.assemble((event.type, "bold"), (f"  {key} · event id {event.event_id}", "dim"))
     if event.task_id is not None:
@@ -251,122 +223,21 @@ def event_detail(entry, now: float | None = None) -> RenderableType:
             fires += f"  ({'in ' if delta >= 0 else ''}{span(int(abs(delta)))}{'' if delta >= 0 else ' ago'})"
         grid.add_row("fires at", Text(fires, style="cyan"))
     if event.input is not None:
-        grid.add_row("input", _pretty(event.input))
+        grid.add_row("input", pretty_text(event.input))
     if event.output is not None:
-        grid.add_row("output", _pretty(event.output))
+        grid.add_row("output", pretty_text(event.output))
     for warning in part.warnings:
         grid.add_row(Text("warning", style="yellow"), Text(warning, style="yellow"))
     for unknown in event.unknown:
         grid.add_row(Text(f"unknown {unknown.path}", style="yellow"),
                      Text(f"field {unknown.number}, wire type {unknown.wire_type}: {unknown.raw.hex()}"))
     if event.fields:  # every field as decoded, those named above too: nothing the event holds is left out
-        grid.add_row(Text("all fields", style="dim"), _json_text(event.fields))
+        grid.add_row(Text("all fields", style="dim"), pretty_value(event.fields))
     body.append(grid)
     return Group(*body)
 
 
-@dataclass
-class PartView:
-    """One part's rows (history, inbox or other) — the window of pages held: text, what each row
-    opens (`rows[i]`, `meta[i]` are the table's row i), and how to read any of its pages again.
-    Pure bookkeeping: the screen reads pages and tells the table what changed."""
-
-    window_pages: int = WINDOW_PAGES
-    rows: list[tuple[str, ...]] = field(default_factory=list)
-    meta: list[EntryMeta] = field(default_factory=list)
-    tokens: list[str | None] = field(default_factory=lambda: [None])  # the token that starts each page seen
-    counts: list[int] = field(default_factory=list)  # rows in each page seen (where a page starts)
-    held: list[tuple[int, int]] = field(default_factory=list)  # (page, its rows held), in order
-    pending: tuple[int, str] | None = None  # (page, "next" | "earlier" | "first") being read
-    failed: str | None = None
-    cursor: int = 0
-
-    @property
-    def loading(self) -> bool:
-        return self.pending is not None
-
-    @property
-    def more(self) -> bool:
-        """Pages after the window: not read yet, or dropped from it."""
-        last = self.held[-1][0] if self.held else -1
-        return last + 1 < len(self.tokens)
-
-    @property
-    def before(self) -> bool:
-        """Pages before the window (dropped from it)."""
-        return bool(self.held) and self.held[0][0] > 0
-
-    @property
-    def start(self) -> int:
-        """The position in the part of the first row held (0: its first event)."""
-        return sum(self.counts[:self.held[0][0]]) if self.held else 0
-
-    @property
-    def end(self) -> int:
-        """The position after the last row held: how far into the part the window reaches."""
-        return self.start + len(self.rows)
-
-    def request(self, how: str) -> int | None:
-        """The page to read for `how` ("next": after the window, "earlier": before it, "first"),
-        now pending; None if there is none or a page is being read."""
-        if self.pending is not None:
-            return None
-        if how == "next":
-            page = self.held[-1][0] + 1 if self.held else 0
-            if page >= len(self.tokens):
-                return None
-        elif how == "earlier":
-            if not self.before:
-                return None
-            page = self.held[0][0] - 1
-        else:
-            if not self.before:
-                return None
-            page = 0
-        self.pending = page, how
-        return page
-
-    def arrived(self, page: int, rows: list[tuple[str, ...]], meta: list[EntryMeta],
-                token: str | None) -> tuple[str, int]:
-        """Page `page` read: into the window. What the table must do: ("next", rows to drop in
-        front), ("earlier", rows to drop at the back), ("first", 0: show the rows afresh) or
-        ("stale", 0: not the page pending; nothing changed)."""
-        if self.pending is None or self.pending[0] != page:
-            return "stale", 0
-        how = self.pending[1]
-        self.pending, self.failed = None, None
-        if page + 1 == len(self.tokens) and token:
-            self.tokens.append(token)
-        if page < len(self.counts):
-            self.counts[page] = len(rows)
-        else:
-            self.counts.append(len(rows))
-        dropped = 0
-        if how == "first":
-            self.rows, self.meta, self.held, self.cursor = list(rows), list(meta), [(page, len(rows))], 0
-        elif how == "next":
-            self.rows.extend(rows)
-            self.meta.extend(meta)
-            self.held.append((page, len(rows)))
-            while len(self.held) > self.window_pages:
-                dropped += self.held.pop(0)[1]
-            del self.rows[:dropped], self.meta[:dropped]
-            self.cursor = max(0, self.cursor - dropped)
-        else:
-            self.rows[:0], self.meta[:0] = rows, meta
-            self.held.insert(0, (page, len(rows)))
-            while len(self.held) > self.window_pages:
-                dropped += self.held.pop()[1]
-            if dropped:
-                del self.rows[len(self.rows) - dropped:], self.meta[len(self.meta) - dropped:]
-            self.cursor = min(self.cursor + len(rows), max(0, len(self.rows) - 1))
-        return how, dropped
-
-    def read_failed(self, message: str) -> None:
-        self.pending, self.failed = None, message
-
-
-class Timeline(Screen):
+class Timeline(ShowsFailedWorkers, Screen):
     """One instance; esc goes back (to the instances, or to the parent's timeline)."""
 
     BINDINGS = [
@@ -414,8 +285,7 @@ class Timeline(Screen):
 
     def compose(self) -> ComposeResult:
         if self.session.read_only:
-            yield Static("READ-ONLY SESSION — browse everything; nothing can be written (--read-only)",
-                         classes="banner")
+            yield ReadOnlyBanner()
         yield Static(Text(f"{self.ref.instance_id} · reading…"), id="tl-title")
         yield Static("", id="tl-summary")
         table = RowTable(COLUMNS, tone=event_tone, id="tl-events")
@@ -447,15 +317,9 @@ class Timeline(Screen):
 
     # -- the summary --------------------------------------------------------------------
 
-    @work(group="summary")
+    @work(group="summary", exit_on_error=False)
     async def load_summary(self) -> None:
-        try:
-            self.summary = summary = await self.reader.summary(self.ref)
-        except Exception as exc:  # noqa: BLE001 - shown; the history may still read
-            if self.gone:
-                return
-            self.query_one("#tl-summary", Static).update(Text(f"✖ summary: {failure_line(exc)}", style="red"))
-            return
+        self.summary = summary = await self.reader.summary(self.ref)
         title = Text.assemble((summary.instance_id, "bold"), " · ", summary.name or "?", " · ",
                               (summary.status.name, STATUS_TONES.get(summary.status.name, "")),
                               f" · app {summary.app_id}")
@@ -467,34 +331,40 @@ class Timeline(Screen):
         if summary.status.name in NOT_FINISHED and summary.history_length:
             self.load_waits(summary.history_length)
 
-    @work(group="summary")
+    def load_summary_failed(self, error: BaseException) -> None:
+        """Shown; the history may still read."""
+        if not self.gone:
+            self.query_one("#tl-summary", Static).update(Text(f"✖ summary: {failure_line(error)}", style="red"))
+
+    @work(group="summary", exit_on_error=False)
     async def load_waits(self, history_length: int) -> None:
         """What it waits for, from the end of its history (read apart from the pages: it may be long)."""
-        from explorer.core.workflows.values import WorkflowEvent
-
-        try:
-            tail = await self.reader.tail(self.ref, history_length)
-        except Exception as exc:  # noqa: BLE001 - the summary still shows the rest
-            self.waits = [f"? ({failure_line(exc)})"]
-        else:
-            self.waits = open_waits([e.part.value for e in tail if isinstance(e.part.value, WorkflowEvent)])
+        tail = await self.reader.tail(self.ref, history_length)
+        self.waits = open_waits([e.part.value for e in tail if isinstance(e.part.value, WorkflowEvent)])
         if not self.gone:
             self._show_summary()
 
-    @work(group="inbox-note")
+    def load_waits_failed(self, error: BaseException) -> None:
+        """The summary still shows the rest."""
+        self.waits = [f"? ({failure_line(error)})"]
+        if not self.gone:
+            self._show_summary()
+
+    @work(group="inbox-note", exit_on_error=False)
     async def load_inbox_note(self) -> None:
         """What the inbox holds (the first page's events), for the summary."""
-        try:
-            page = await self.reader.timeline_page(self.ref, "inbox", None, 20)
-        except Exception as exc:  # noqa: BLE001
-            self.inbox_note = f"inbox not read: {failure_line(exc)}"
-        else:
-            names = []
-            for entry in page.entries:
-                cells, _ = row_of(entry)
-                names.append(" ".join(c for c in (cells[2], cells[3]) if c))
-            more = " …" if page.continuation else ""
-            self.inbox_note = ("inbox: " + "; ".join(names) + more + " (i)") if names else "inbox empty"
+        page = await self.reader.timeline_page(self.ref, "inbox", None, 20)
+        names = []
+        for entry in page.entries:
+            cells, _ = row_of(entry)
+            names.append(" ".join(c for c in (cells[2], cells[3]) if c))
+        more = " …" if page.continuation else ""
+        self.inbox_note = ("inbox: " + "; ".join(names) + more + " (i)") if names else "inbox empty"
+        if not self.gone:
+            self._show_summary()
+
+    def load_inbox_note_failed(self, error: BaseException) -> None:
+        self.inbox_note = f"inbox not read: {failure_line(error)}"
         if not self.gone:
             self._show_summary()
 
@@ -683,19 +553,13 @@ class Timeline(Screen):
         if self.summary is not None and self.summary.parent_instance_id:
             self.open_instance(self.summary.parent_instance_id)
 
-    @work(exclusive=True, group="open-instance")
+    @work(exclusive=True, group="open-instance", exit_on_error=False)  # failed: a notification
     async def open_instance(self, instance_id: str) -> None:
-        from explorer.errors import NotFound
-
         reader = self.reader
         try:
-            try:
-                ref = await reader.find_instance(instance_id, self.ref.app_id)
-            except NotFound:  # a child may run in another app
-                ref = await reader.find_instance(instance_id)
-        except Exception as exc:  # noqa: BLE001
-            self.notify(failure_line(exc), severity="error")
-            return
+            ref = await reader.find_instance(instance_id, self.ref.app_id)
+        except NotFound:  # a child may run in another app
+            ref = await reader.find_instance(instance_id)
         if self.gone:
             return
         self.app.push_screen(Timeline(self.session, self.location, ref, self.page_size, self.window_pages))
@@ -721,8 +585,6 @@ class Timeline(Screen):
         index = self.table.current
         if index is None or index >= len(self.view.meta):
             return
-        from explorer.tui.screens.key_editor import KeyEditor
-
         self.app.push_screen(KeyEditor(self.session, self.location, self.view.meta[index].doc_id, self.ref.partition))
 
     def action_reload(self) -> None:
