@@ -107,7 +107,7 @@ def json_safe(line: str) -> str:
     it a terminal would act on. Only strings can hold such characters, and in a JSON string an escape
     means the character itself, so this never changes what the JSON says. A lone surrogate stays one
     (`"\\udc80"`): the JSON grammar allows the escape, and Python's json reads it back as it was."""
-    if line.isascii():
+    if line.isascii() and "\x7f" not in line:  # json.dumps escapes C0 itself, never DEL
         return line
     return _JSON_UNSAFE.sub(_json_escape, line)
 

@@ -139,3 +139,13 @@ def test_the_editor_shows_a_hostile_value_as_escapes_and_saves_it_back_unchanged
     assert "\u009b" not in shown and "\u202e" not in shown and "\u2028" not in shown and "\U0001F600" in shown
     assert "\\u009b2J\\u202eabc\\u2028end" in shown
     assert json.loads(parse_json_edit(shown)) == value
+
+
+def test_json_safe_writes_a_raw_del_as_an_escape():
+    """DEL is ASCII, and json.dumps leaves it raw: the all-ASCII shortcut used to let it through."""
+    import json
+
+    from explorer.core.display import json_safe
+
+    line = json.dumps({"k": "a\x7fb"}, ensure_ascii=False)
+    assert json_safe(line) == '{"k": "a\\u007fb"}' and json.loads(json_safe(line)) == {"k": "a\x7fb"}
