@@ -19,10 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
-
 import orjson
 
 from explorer.backends.cosmos.agents import AgentsReader
@@ -35,7 +32,8 @@ from explorer.core.ru_budget import CosmosLoad
 from explorer.core.state_query import CosmosQuery, StateQuery
 from explorer.core.stats import PartitionStats, StatsProgress
 from explorer.core.writes import KeyChange, NewValue, WriteKind
-from explorer.backends.cosmos.lister import KeyPage, KeyRow, PartitionBatch
+from explorer.core.listing import KeyPage, KeyRow, PartitionBatch, Store
+from explorer.core.opened import FoundId, OpenedKey
 from explorer.errors import (
     EtagConflict,
     ExplorerError,
@@ -51,31 +49,8 @@ from explorer.errors import (
 from explorer.session.gateway import WritableGateway
 from explorer.backends.cosmos.search import SearchPage
 from explorer.dapr.sidecar import SidecarClient
-from explorer.dapr.stores import Store
 from explorer.backends.cosmos.workflows import WorkflowReader
 from explorer.session.workspace import Workspace, open_workspace
-
-
-@dataclass(frozen=True)
-class OpenedKey:
-    """A key as the editor shows it: the Cosmos document, and how Dapr reads it."""
-
-    key: KeyValue
-    read_through: str  # "Dapr (agent-registry)" or "Cosmos point read (…why not Dapr)"
-    warnings: tuple[str, ...] = ()
-    dapr_app: str | None = None  # the app whose sidecar reads this key (None: none can)
-    dapr_checked: bool = False  # `check_through_dapr` has answered; read_through and warnings say what it found
-
-    @classmethod
-    def asking_dapr(cls, key: KeyValue, app: str) -> OpenedKey:
-        """`key` as read from Cosmos, with `app`'s sidecar still to be asked (`check_through_dapr`)."""
-        return cls(key, f"Cosmos point read; asking Dapr ({app})…", dapr_app=app)
-
-
-@dataclass(frozen=True)
-class FoundId:
-    doc_id: str
-    partition: str
 
 
 def _same_value(dapr: bytes, document: bytes, is_binary: bool) -> bool:
@@ -91,44 +66,6 @@ def _same_value(dapr: bytes, document: bytes, is_binary: bool) -> bool:
 
 #: Partitions whose figures are asked for at once by `stats` (each a single-partition query, low priority).
 STATS_CONCURRENCY = 4
-
-
-class StoreSession(Protocol):
-    """What the screens may ask of a session — the whole of it. Each coroutine runs in a worker;
-    each raises ExplorerError (or a network error) that the pane shows as it is. (The CLI uses
-    `ExplorerSession` itself: the same methods plus a few for scripting — read, documents,
-    partitions_of, doctor.) Every write goes through `save`/`create`/`delete`, i.e. `write`.
-    `workflows` hands out the store's read-only WorkflowReader: instances, timelines, and the
-    labels of a workflow partition's keys (its coroutines run in workers too); `agents` the
-    store's read-only AgentsReader: dapr-agents teams, runs and memory."""
-
-    read_only: bool
-    sidecar_problems: list[str]
-    sidecar_app_ids: list[str]
-
-    def stores(self) -> list[Store]: ...
-    def last_charge(self, store: str) -> float: ...
-    def cosmos_load(self, store: str) -> CosmosLoad: ...
-    async def reconnect_sidecars(self) -> None: ...
-    async def findings(self, store: str) -> list[Finding]: ...
-    async def location(self, store: str) -> StoreLocation: ...
-    def workflows(self, location: StoreLocation) -> WorkflowReader: ...
-    def agents(self, location: StoreLocation) -> AgentsReader: ...
-    def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]: ...
-    def stats(self, location: StoreLocation, on_progress: Callable[[StatsProgress], None] | None = None
-              ) -> AsyncIterator[PartitionStats]: ...
-    async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
-                        page_size: int = 100) -> KeyPage: ...
-    async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]: ...
-    async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey: ...
-    async def check_through_dapr(self, location: StoreLocation, opened: OpenedKey) -> OpenedKey: ...
-    async def save(self, location: StoreLocation, key: KeyValue, value: bytes | NewValue, ttl: TtlChoice,
-                   overwrite: bool = False, change_shape: bool = False) -> KeyValue: ...
-    async def create(self, location: StoreLocation, state_key: StateKey, partition: str, value: NewValue,
-                     ttl: TtlChoice, expected_etag: str | None = None) -> KeyValue: ...
-    async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None: ...
-    async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None: ...
-    async def close(self) -> None: ...
 
 
 class ExplorerSession:

@@ -10,7 +10,7 @@ import asyncio
 from explorer.core.envelope import KeyPrefix
 from explorer.core.model import StoreLocation
 from explorer.core.state_query import CosmosQuery, QueryAnswer, parse_query, to_cosmos
-from explorer.backends.cosmos.lister import QueryPage
+from explorer.core.listing import QueryPage
 from explorer.backends.cosmos.search import SearchHit, search_cosmos, search_dapr, search_sql, short_value
 
 LOCATION = StoreLocation("store", "db", "coll", KeyPrefix.from_metadata(None))

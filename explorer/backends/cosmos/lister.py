@@ -34,12 +34,12 @@ import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
 from explorer.core.envelope import MAX_ID_BYTES
+from explorer.core.listing import ContainerInfo, KeyPage, KeyRow, PartitionBatch, QueryPage
 from explorer.core.model import MissingPartitionKey, partition_of, whole_number
 from explorer.core.ru_budget import RuBudget
 from explorer.core.stats import PartitionStats, partition_stats
@@ -194,54 +194,6 @@ def _plain_cosmos_errors(what: str):
         return call
 
     return wrap
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    database: str
-    container: str
-    partition_key_paths: tuple[str, ...]
-    default_ttl: int | None  # None = TTL off on the container
-
-
-@dataclass(frozen=True)
-class PartitionBatch:
-    """New partition key values found by one page of the scan, and the running totals."""
-
-    partitions: tuple[str, ...]
-    total_partitions: int
-    rows_read: int  # rows Cosmos returned for the discovery so far (one per partition and range, not per item)
-    request_charge: float
-
-
-class KeyRow(NamedTuple):
-    """One item of a partition as the key table shows it (value not loaded).
-
-    A NamedTuple, not a frozen dataclass: building a hundred per page is the
-    lister's main cost over the bare SDK, and a tuple is ~3x cheaper to make."""
-
-    id: str
-    partition_key: str
-    etag: str
-    ts: int
-    ttl: int | None
-    is_binary: bool | None
-
-
-@dataclass(frozen=True)
-class KeyPage:
-    rows: tuple[KeyRow, ...]
-    continuation: str | None
-    request_charge: float
-
-
-@dataclass(frozen=True)
-class QueryPage:
-    """One page of a query's items, the token for the next page (None: the last) and its charge."""
-
-    items: tuple[dict[str, Any], ...]
-    continuation: str | None
-    request_charge: float
 
 
 def _charge(headers: Mapping[str, str]) -> float:

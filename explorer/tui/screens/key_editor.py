@@ -321,7 +321,7 @@ class KeyEditor(Screen):
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
         from explorer.errors import SavedUnverified, WriteOutcomeUnknown
-        from explorer.session.explorer_session import OpenedKey
+        from explorer.core.opened import OpenedKey
         from explorer.errors import EtagConflict as Conflict
 
         key = self.opened.key

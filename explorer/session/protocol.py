@@ -1,0 +1,63 @@
+"""The session's typed protocol: what a face may ask of a session, and nothing else.
+
+What it is for: the one session module screens, dialogs and widgets import (to name what they are
+handed); explorer.session.explorer_session implements it, and test doubles satisfy it. The values it
+returns are the core's. What it must never do: hold logic, or import anything heavy at run time (the
+backends' reader types are named for type checkers only, so a screen loads no SDK by importing this).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Protocol
+
+from explorer.core.doctor import Finding
+from explorer.core.envelope import StateKey
+from explorer.core.listing import KeyPage, PartitionBatch, Store
+from explorer.core.model import KeyValue, StoreLocation, TtlChoice
+from explorer.core.opened import FoundId, OpenedKey
+from explorer.core.ru_budget import CosmosLoad
+from explorer.core.stats import PartitionStats, StatsProgress
+from explorer.core.writes import NewValue
+
+if TYPE_CHECKING:  # the readers' types only: a screen that imports the protocol loads no SDK
+    from explorer.backends.cosmos.agents import AgentsReader
+    from explorer.backends.cosmos.workflows import WorkflowReader
+
+
+class StoreSession(Protocol):
+    """What the screens may ask of a session — the whole of it. Each coroutine runs in a worker;
+    each raises ExplorerError (or a network error) that the pane shows as it is. (The CLI uses
+    `ExplorerSession` itself: the same methods plus a few for scripting — read, documents,
+    partitions_of, doctor.) Every write goes through `save`/`create`/`delete`, i.e. `write`.
+    `workflows` hands out the store's read-only WorkflowReader: instances, timelines, and the
+    labels of a workflow partition's keys (its coroutines run in workers too); `agents` the
+    store's read-only AgentsReader: dapr-agents teams, runs and memory."""
+
+    read_only: bool
+    sidecar_problems: list[str]
+    sidecar_app_ids: list[str]
+
+    def stores(self) -> list[Store]: ...
+    def last_charge(self, store: str) -> float: ...
+    def cosmos_load(self, store: str) -> CosmosLoad: ...
+    async def reconnect_sidecars(self) -> None: ...
+    async def findings(self, store: str) -> list[Finding]: ...
+    async def location(self, store: str) -> StoreLocation: ...
+    def workflows(self, location: StoreLocation) -> WorkflowReader: ...
+    def agents(self, location: StoreLocation) -> AgentsReader: ...
+    def partitions(self, location: StoreLocation) -> AsyncIterator[PartitionBatch]: ...
+    def stats(self, location: StoreLocation, on_progress: Callable[[StatsProgress], None] | None = None
+              ) -> AsyncIterator[PartitionStats]: ...
+    async def keys_page(self, location: StoreLocation, partition: str, continuation: str | None,
+                        page_size: int = 100) -> KeyPage: ...
+    async def find_id(self, location: StoreLocation, text: str) -> list[FoundId]: ...
+    async def open_key(self, location: StoreLocation, doc_id: str, partition: str) -> OpenedKey: ...
+    async def check_through_dapr(self, location: StoreLocation, opened: OpenedKey) -> OpenedKey: ...
+    async def save(self, location: StoreLocation, key: KeyValue, value: bytes | NewValue, ttl: TtlChoice,
+                   overwrite: bool = False, change_shape: bool = False) -> KeyValue: ...
+    async def create(self, location: StoreLocation, state_key: StateKey, partition: str, value: NewValue,
+                     ttl: TtlChoice, expected_etag: str | None = None) -> KeyValue: ...
+    async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None: ...
+    async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None: ...
+    async def close(self) -> None: ...
