@@ -22,11 +22,18 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from functools import partial
 import orjson
 
-from explorer.backends.cosmos.agents import AgentsReader
+from explorer.backends.cosmos.agents import AgentsReader, RunView
+from explorer.session import agents as agent_runs
+from explorer.session.bulk import refused_writes as bulk_refusals, run_plan
+from explorer.session.diff import read_side
+from explorer.session.import_run import dry_run, read_export_file, refused_writes as import_refusals, run_import
 from explorer.session.audit_log import AuditLog, who
+from explorer.core.agents import Agent, AgentRun
 from explorer.core.audit import Outcome, Who, record_for
+from explorer.core.bulk import BulkPlan, BulkReport
 from explorer.core.doctor import Finding, diagnose
 from explorer.core.envelope import KeyKind, StateKey, document_id
+from explorer.core.import_plan import Exported, ImportDecision, ImportPlan, SideKey
 from explorer.core.model import KeyValue, MissingPartitionKey, StoreLocation, TtlChoice, partition_of
 from explorer.core.ru_budget import CosmosLoad
 from explorer.core.state_query import CosmosQuery, StateQuery
@@ -558,3 +565,51 @@ class ExplorerSession:
                 return self.workspace.sidecars[meta.app_id]
         raise SidecarError(f"the sidecar of {loaded[0].app_id} says {store!r} does not support Dapr's query API "
                            f"(its capabilities: {', '.join(next(s.capabilities for s in loaded[0].stores if s.name == store)) or 'none'}).")
+
+    # -- the runs a face starts: bulk, import and diff (each key through `write`), and an agent's run
+
+    async def run_bulk(self, location: StoreLocation, plan: BulkPlan, on_progress=None,
+                       cancel: asyncio.Event | None = None) -> BulkReport:
+        """Every key of a confirmed bulk plan, written (explorer.session.bulk.run_plan)."""
+        return await run_plan(self, location, plan, on_progress, cancel)
+
+    def record_bulk_refusals(self, location: StoreLocation, plan: BulkPlan, reason: str) -> None:
+        """The "refused" audit lines of a bulk plan not confirmed (see record_refusals)."""
+        self.record_refusals(location, bulk_refusals(plan), reason)
+
+    def read_export(self, path: str, partition: str | None = None) -> list[Exported]:
+        """Every record of an export file an import writes or skips (explorer.session.import_run)."""
+        return read_export_file(path, partition)
+
+    async def import_dry_run(self, location: StoreLocation, exported: list[Exported], ttl_mode: str,
+                             overwrite: bool, on_progress: Callable[[int], None] | None = None) -> ImportPlan:
+        """What an import of `exported` would write, key by key, against the store as it is now."""
+        return await dry_run(self, location, exported, ttl_mode, overwrite, on_progress)
+
+    async def run_import(self, location: StoreLocation, plan: ImportPlan, on_progress=None,
+                         cancel: asyncio.Event | None = None) -> BulkReport:
+        """The writes of a confirmed import dry run (explorer.session.import_run.run_import)."""
+        return await run_import(self, location, plan, on_progress, cancel)
+
+    def record_import_refusals(self, location: StoreLocation, decisions: Sequence[ImportDecision], reason: str) -> None:
+        """The "refused" audit lines of an import not confirmed (see record_refusals)."""
+        self.record_refusals(location, import_refusals(decisions), reason)
+
+    def diff_side(self, spec: str, partition: str | None, skipped: list[str]) -> AsyncIterator[SideKey]:
+        """The keys of one side of a diff: a store of this session, CONTEXT:STORE, or an export file
+        (explorer.session.diff.read_side)."""
+        return read_side(self, spec, partition, skipped)
+
+    def agent_stores(self) -> list[str]:
+        """The Cosmos stores an agent's run is looked for in (explorer.session.agents.cosmos_stores)."""
+        return agent_runs.cosmos_stores(self)
+
+    async def open_run(self, location: StoreLocation, instance_id: str, agent: str | None = None,
+                       memory_stores: Sequence[str] = (), workflow_stores: Sequence[str] = (),
+                       registered: Agent | None = None) -> RunView:
+        """An agent's run by its instance id, put together (explorer.session.agents.open_run)."""
+        return await agent_runs.open_run(self, location, instance_id, agent, memory_stores, workflow_stores, registered)
+
+    async def complete_run(self, store: str, run: AgentRun, registered: Agent | None = None) -> RunView:
+        """A run's agent, memory and workflow instance (explorer.session.agents.complete_run)."""
+        return await agent_runs.complete_run(self, store, run, registered=registered)

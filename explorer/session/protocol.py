@@ -8,20 +8,27 @@ backends' reader types are named for type checkers only, so a screen loads no SD
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from explorer.core.agents import Agent, AgentRun
+from explorer.core.bulk import BulkPlan, BulkReport
 from explorer.core.doctor import Finding
 from explorer.core.envelope import StateKey
-from explorer.core.listing import KeyPage, PartitionBatch, Store
+from explorer.core.import_plan import Exported, ImportDecision, ImportPlan, SideKey
+from explorer.core.listing import KeyPage, KeyRow, PartitionBatch, Store
 from explorer.core.model import KeyValue, StoreLocation, TtlChoice
 from explorer.core.opened import FoundId, OpenedKey
 from explorer.core.ru_budget import CosmosLoad
+from explorer.core.state_query import CosmosQuery, StateQuery
 from explorer.core.stats import PartitionStats, StatsProgress
 from explorer.core.writes import NewValue
 
 if TYPE_CHECKING:  # the readers' types only: a screen that imports the protocol loads no SDK
-    from explorer.backends.cosmos.agents import AgentsReader
+    from explorer.backends.cosmos.agents import AgentsReader, RunView
+    from explorer.session.audit_log import AuditLog
+    from explorer.backends.cosmos.search import SearchPage
     from explorer.backends.cosmos.workflows import WorkflowReader
 
 
@@ -37,6 +44,7 @@ class StoreSession(Protocol):
     read_only: bool
     sidecar_problems: list[str]
     sidecar_app_ids: list[str]
+    audit: AuditLog  # where this session's writes are recorded; the audit view reads it
 
     def stores(self) -> list[Store]: ...
     def last_charge(self, store: str) -> float: ...
@@ -61,3 +69,22 @@ class StoreSession(Protocol):
     async def delete(self, location: StoreLocation, key: KeyValue, overwrite: bool = False) -> None: ...
     async def current(self, location: StoreLocation, key: KeyValue) -> KeyValue | None: ...
     async def close(self) -> None: ...
+    def search(self, location: StoreLocation, query: StateQuery | CosmosQuery, via: str = "cosmos",
+               partition: str | None = None, follow: bool = True) -> AsyncIterator[SearchPage]: ...
+    def listed_keys(self, location: StoreLocation, partition: str) -> AsyncIterator[KeyRow]: ...
+    def record_refusal(self, location: StoreLocation, state_key: StateKey, partition: str, operation: str,
+                       reason: str, before: KeyValue | None = None, etag: str | None = None) -> None: ...
+    # the runs a face starts (bulk, import, diff: every key through the one audited write) and an agent's run
+    async def run_bulk(self, location: StoreLocation, plan: BulkPlan, on_progress=None,
+                       cancel: asyncio.Event | None = None) -> BulkReport: ...
+    def record_bulk_refusals(self, location: StoreLocation, plan: BulkPlan, reason: str) -> None: ...
+    def read_export(self, path: str, partition: str | None = None) -> list[Exported]: ...
+    async def import_dry_run(self, location: StoreLocation, exported: list[Exported], ttl_mode: str,
+                             overwrite: bool, on_progress: Callable[[int], None] | None = None) -> ImportPlan: ...
+    async def run_import(self, location: StoreLocation, plan: ImportPlan, on_progress=None,
+                         cancel: asyncio.Event | None = None) -> BulkReport: ...
+    def record_import_refusals(self, location: StoreLocation, decisions: Sequence[ImportDecision],
+                               reason: str) -> None: ...
+    def diff_side(self, spec: str, partition: str | None, skipped: list[str]) -> AsyncIterator[SideKey]: ...
+    def agent_stores(self) -> list[str]: ...
+    async def complete_run(self, store: str, run: AgentRun, registered: Agent | None = None) -> RunView: ...

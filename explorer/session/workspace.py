@@ -39,7 +39,8 @@ from explorer.session.gateway import ReadOnlyGateway, WritableGateway
 from explorer.backends.cosmos.entra_id import StoreCredential, credential_for
 from explorer.dapr.own_sidecar import OwnSidecar, SidecarLauncher
 from explorer.dapr.sidecar import SidecarClient, SidecarMetadata
-from explorer.dapr.stores import Store, match_stores
+from explorer.core.listing import Store
+from explorer.session.stores import match_stores
 
 
 @dataclass

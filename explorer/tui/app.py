@@ -131,7 +131,7 @@ class ExplorerApp(App):
 
     def initial_stores(self):
         """What the component files alone say: drawn before any SDK is loaded."""
-        from explorer.dapr.stores import match_stores
+        from explorer.session.stores import match_stores
 
         return match_stores(self.components, [])
 
@@ -142,6 +142,14 @@ class ExplorerApp(App):
         for problem in self.component_problems:
             self.notify(problem, title="Component file not used", severity="warning", timeout=30)
         self.call_after_refresh(self.connect)
+
+    @property
+    def audit_log(self):
+        """The session's audit log (it owns the one its writes go to); before a session is open, the
+        file it would write."""
+        from explorer.session.audit_log import AuditLog
+
+        return self.session.audit if self.session is not None else AuditLog()
 
     @property
     def browser(self):

@@ -34,7 +34,8 @@ from explorer.core.ru_budget import CosmosLoad
 from explorer.core.opened import FoundId, OpenedKey
 from explorer.errors import EtagConflict, NotFound
 from explorer.dapr.sidecar import RegisteredStore, SidecarMetadata
-from explorer.dapr.stores import match_stores
+from explorer.session.agents import complete_run, cosmos_stores
+from explorer.session.stores import match_stores
 from explorer.backends.cosmos.workflows import InstancePage, InstanceRef, TimelinePage, entry, summarize, wanted_ids
 
 NOW = 1_795_000_000.0  # the frozen clock every snapshot reads
@@ -280,6 +281,12 @@ class RecordedSession:
 
     async def reconnect_sidecars(self) -> None:
         return None
+
+    def agent_stores(self) -> list[str]:
+        return cosmos_stores(self)
+
+    async def complete_run(self, store, run, registered=None):
+        return await complete_run(self, store, run, registered=registered)
 
     def workflows(self, location: StoreLocation) -> FakeWorkflowReader:
         return FakeWorkflowReader(DOCUMENTS[location.store], _agent_workflow_history(location.store))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from explorer.backends.cosmos.agents import RunView, cosmos_stores
+from explorer.backends.cosmos.agents import RunView
+from explorer.session.agents import cosmos_stores
 from explorer.core.agents import AgentNames, decode_pending_approvals, decode_run
 from explorer.core.envelope import KeyPrefix
 from explorer.core.listing import Store

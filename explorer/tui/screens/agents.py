@@ -444,10 +444,8 @@ class AgentRuns(_Base):
         yield from self._layout(title, RUN_COLUMNS, status="finding the stores of its workflow entries…", detail=False)
 
     def start(self) -> None:
-        from explorer.backends.cosmos.agents import cosmos_stores
-
         try:
-            everywhere = cosmos_stores(self.session)
+            everywhere = self.session.agent_stores()
         except Exception:  # noqa: BLE001 - the registry store alone is still worth reading
             everywhere = []
         named = self.agent.store_of("short_term")
@@ -660,8 +658,6 @@ class AgentRunView(_Base):
 
     @work(exclusive=True, group="run")
     async def _load(self) -> None:
-        from explorer.backends.cosmos.agents import complete_run
-
         try:
             self.run = run = await self.session.agents(self.location).run(self.doc_id, self.partition)
         except Exception as exc:  # noqa: BLE001 - shown on screen
@@ -676,7 +672,7 @@ class AgentRunView(_Base):
             self._show_part()
         self.query_one("#status", Static).update(Text("looking for its memory and workflow instance…"))
         try:
-            self.view = view = await complete_run(self.session, self.location.store, run, registered=self.agent)
+            self.view = view = await self.session.complete_run(self.location.store, run, registered=self.agent)
         except Exception as exc:  # noqa: BLE001 - the conversation is still shown
             self._status(f"memory and workflow instance not read: {failure_line(exc)}")
             return

@@ -1,7 +1,9 @@
 """The store list: what component files declare, matched with what running sidecars registered.
 
-Pure: takes parsed components and sidecar metadata, returns `Store` rows. No
-I/O, and never a resolved secret (only plain database/container names).
+What it is for: the session's `stores()`, and the app's first paint (the component files alone,
+before any SDK is loaded). Pure: takes parsed components and sidecar metadata, returns the core's
+`Store` rows. What it must never do: I/O, import the Dapr client at run time, or show a resolved
+secret (only plain database/container names).
 """
 
 from __future__ import annotations
