@@ -79,6 +79,10 @@ class WritableGateway(ReadOnlyGateway):
         self._launch = launch
         self._identity = identity
 
+    def identity(self) -> str | None:
+        """Who the store signs in as, in one line (None: not known); never a secret."""
+        return self._identity() if self._identity else None
+
     @property
     def read_only(self) -> bool:
         return False
@@ -113,7 +117,7 @@ class WritableGateway(ReadOnlyGateway):
                 change.state_key.key, change.value.data, etag=change.etag, metadata=change.metadata,
                 first_write=change.etag is not None or change.create_only)])
         except RoleMissing as refused:  # daprd signs in with the component's identity: name it
-            raise refused.with_identity(self._identity() if self._identity else None) from refused
+            raise refused.with_identity(self.identity()) from refused
 
     async def _delete(self, sidecar: SidecarClient, location: StoreLocation, change: KeyChange) -> None:
         """A delete the store checks against the etag read, so that a key someone else deleted meanwhile
