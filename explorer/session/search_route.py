@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from explorer.backends.cosmos.lister import CosmosLister
+from explorer.backends.base import StoreBackend
 from explorer.backends.cosmos.search import SearchPage, search_cosmos, search_dapr, search_sql
 from explorer.core.model import MissingPartitionKey, StoreLocation
 from explorer.core.state_query import CosmosQuery, StateQuery, to_cosmos
@@ -18,7 +18,7 @@ from explorer.errors import UsageError
 from explorer.session.sidecars import Sidecars
 
 
-def route_search(lister: CosmosLister, sidecars: Sidecars, location: StoreLocation, query: StateQuery | CosmosQuery,
+def route_search(lister: StoreBackend, sidecars: Sidecars, location: StoreLocation, query: StateQuery | CosmosQuery,
                  via: str = "cosmos", partition: str | None = None, follow: bool = True) -> AsyncIterator[SearchPage]:
     """Pages of a search: `via` "cosmos" directly against Cosmos DB, "dapr" through a sidecar that
     loaded the store and supports Dapr's query API (QueryStateAlpha1). `partition`: one partition

@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
+from explorer.backends.base import PartitionLister
 from explorer.core.model import StoreLocation
 from explorer.core.stats import PartitionStats, StatsProgress
 
@@ -20,7 +21,7 @@ from explorer.core.stats import PartitionStats, StatsProgress
 STATS_CONCURRENCY = 4
 
 
-async def stats_run(lister, location: StoreLocation, on_progress: Callable[[StatsProgress], None] | None = None,
+async def stats_run(lister: PartitionLister, location: StoreLocation, on_progress: Callable[[StatsProgress], None] | None = None,
                     concurrency: int = STATS_CONCURRENCY, now: float | None = None) -> AsyncIterator[PartitionStats]:
     """Each partition's figures (explorer.core.stats) through `lister` (the store's backend lister), as
     they arrive. `on_progress` hears after every discovery page and every partition. Expiries are

@@ -33,6 +33,7 @@ from explorer.core.azure_auth import AZURE_FIELDS, UNRESOLVED, AuthPlan, Kind, p
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
 from explorer.core.ru_budget import RuBudget
+from explorer.backends.base import StoreBackend
 from explorer.backends.cosmos.lister import CosmosLister
 from explorer.errors import ComponentError, ExplorerError, NotFound, UnknownStore
 from explorer.core.model import StoreLocation
@@ -103,7 +104,9 @@ class Workspace:
                   for item in comp.metadata if item.name.lower() in AZURE_FIELDS}
         return plan_auth(values, os.environ)
 
-    def lister(self, store: str) -> CosmosLister:
+    def lister(self, store: str) -> StoreBackend:
+        """The store's backend (explorer.backends.base.StoreBackend): today a Cosmos DB lister, made once
+        per account and credential."""
         known = self._store_listers.get(store)
         if known is not None:
             lister, entra, described = known

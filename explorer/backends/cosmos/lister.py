@@ -1,7 +1,8 @@
 """The partition browser's data source: lists databases, containers, partitions and keys
 through the azure-cosmos async SDK, page by page.
 
-What it is for: streaming what is in a container without ever holding a whole
+What it is for: the Cosmos DB implementation of the backend interface (explorer.backends.base.StoreBackend):
+streaming what is in a container without ever holding a whole
 container or partition in memory, and reporting the request charge (RU) of
 every call it makes.
 
