@@ -498,7 +498,7 @@ class Browser(Screen):
 
     def action_agents(self) -> None:
         if self._store_open():
-            from explorer.tui.screens.agents import Teams
+            from explorer.tui.screens.agents.teams import Teams
 
             self.app.push_screen(Teams(self.session, self.location))
 
