@@ -27,7 +27,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from explorer.components.files import Component
+from explorer.components.files import Component, load_resources
 from explorer.resources import styles_dir
 
 if TYPE_CHECKING:
@@ -232,7 +232,6 @@ class ExplorerApp(App):
         on a failure, or while a key is being edited, the current session stays."""
         import asyncio
 
-        from explorer.components.files import load_resources
         from explorer.session.contexts import load_table, prepare
         from explorer.errors import describe
         from explorer.tui.screens.browser import Browser

@@ -39,7 +39,7 @@ from typing import Any
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
-from explorer.core.envelope import MAX_ID_BYTES
+from explorer.core.envelope import MAX_ID_BYTES, KeyKind, KeyPrefix, parse_document_id
 from explorer.core.listing import ContainerInfo, KeyPage, KeyRow, PartitionBatch, QueryPage
 from explorer.core.model import MissingPartitionKey, partition_of, whole_number
 from explorer.core.ru_budget import RuBudget
@@ -568,8 +568,6 @@ class CosmosLister:
     async def workflow_state_sample(self, database: str, container: str) -> str | None:
         """The id of one workflow instance's metadata document anywhere in the container, or None (for
         the doctor): the ids the query matches are read until one decodes as a workflow's."""
-        from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
-
         def workflow(item: dict[str, Any]) -> bool:
             return parse_document_id(str(item.get("id", "")), KeyPrefix.from_metadata(None)).kind is KeyKind.WORKFLOW
 

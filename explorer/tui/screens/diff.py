@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.core.import_plan import DiffReport, KeyDifference, SideKey
+from explorer.core.import_plan import DiffReport, KeyDifference, SideKey, diff_sides
 from explorer.tui.dialogs import syntax
 from explorer.core.display import terminal_safe
 from explorer.tui.widgets.shown import safe_text, shown_lines
@@ -107,7 +107,6 @@ class DiffView(Screen):
 
     @work(exclusive=True, group="diff")
     async def compare(self, other: str) -> None:
-        from explorer.core.import_plan import diff_sides
         from explorer.errors import describe
 
         self.other = other

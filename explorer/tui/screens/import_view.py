@@ -23,10 +23,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Static
 
-from explorer.core.bulk import BulkReport
+from explorer.core.bulk import BulkAction, BulkReport
 from explorer.core.display import short_etag
 from explorer.core.import_plan import ImportPlan, ImportStep
-from explorer.tui.screens.bulk import MAX_SHOWN, BulkView
+from explorer.tui.screens.bulk import MAX_SHOWN, BulkRequest, BulkView
 from explorer.tui.widgets.shown import safe_text
 
 
@@ -82,9 +82,6 @@ class ImportView(BulkView):
     anything was sent."""
 
     def __init__(self, session, location, path: str, ttl_mode: str, overwrite: bool) -> None:
-        from explorer.tui.screens.bulk import BulkRequest
-        from explorer.core.bulk import BulkAction
-
         super().__init__(session, location, "", BulkRequest(BulkAction.DELETE, None, False))
         self.path, self.ttl_mode, self.overwrite = path, ttl_mode, overwrite
         self.import_plan: ImportPlan | None = None  # once the dry run is done (tests read it)

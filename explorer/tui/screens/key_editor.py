@@ -44,7 +44,8 @@ from explorer.core.display import (
 from explorer.core.envelope import decode_value
 from explorer.core.expiry import countdown_text
 from explorer.core.writes import why_not_writable
-from explorer.errors import describe, is_retryable
+from explorer.core.opened import OpenedKey
+from explorer.errors import EtagConflict as Conflict, SavedUnverified, WriteOutcomeUnknown, describe, is_retryable
 from explorer.tui.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
 from explorer.tui.widgets.shown import safe_text, shown_lines, shown_markup
 
@@ -320,10 +321,6 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="write")
     async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
-        from explorer.errors import SavedUnverified, WriteOutcomeUnknown
-        from explorer.core.opened import OpenedKey
-        from explorer.errors import EtagConflict as Conflict
-
         key = self.opened.key
         try:
             after = await self.session.save(self.location, key, value, ttl, overwrite=overwrite)
@@ -383,8 +380,6 @@ class KeyEditor(Screen):
 
     @work(exclusive=True, group="write")
     async def delete(self) -> None:
-        from explorer.errors import EtagConflict as Conflict
-
         key = self.opened.key
         try:
             await self.session.delete(self.location, key)
