@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 STYLES = styles_dir()
 
 
+def not_typed(name: str) -> str:
+    """Why a write was not sent: the production context's name was not typed."""
+    return f"the context's name was not typed: nothing was sent to production context {name}"
+
+
 class ExplorerApp(App):
     """dapr-explorer's terminal UI."""
 
@@ -276,13 +281,19 @@ class ExplorerApp(App):
             return
         from explorer.tui.dialogs import TypeContextName
 
-        def answered(ok: bool | None) -> None:
-            if ok:
-                then()
-            else:
-                refused(f"the context's name was not typed: nothing was sent to production context {name}")
+        self.push_screen(TypeContextName(name, what), lambda ok: then() if ok else refused(not_typed(name)))
 
-        self.push_screen(TypeContextName(name, what), answered)
+    async def write_allowed(self, what: str) -> str | None:
+        """None when a write may be sent: at once, or — in a production context opened with --allow-writes —
+        once the context's name is typed in a dialog (await it in a worker); else why it is refused."""
+        name = self.confirm_name
+        if not name:
+            return None
+        from explorer.tui.dialogs import TypeContextName
+
+        if await self.push_screen_wait(TypeContextName(name, what)):
+            return None
+        return not_typed(name)
 
     def close_context(self) -> None:
         """Restore the environment and remove the temporary files of the context in use."""
