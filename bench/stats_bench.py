@@ -44,7 +44,8 @@ from explorer.core.envelope import KeyPrefix  # noqa: E402
 from explorer.core.model import StoreLocation  # noqa: E402
 from explorer.backends.cosmos.connection import async_client  # noqa: E402
 from explorer.backends.cosmos.lister import STATS_AGGREGATES, CosmosLister  # noqa: E402
-from explorer.session.explorer_session import STATS_CONCURRENCY, ExplorerSession  # noqa: E402
+from explorer.session.explorer_session import ExplorerSession  # noqa: E402
+from explorer.session.stats_run import STATS_CONCURRENCY  # noqa: E402
 
 DATABASE, CONTAINER = "bench-stats", "items"
 DISCOVERY = "SELECT DISTINCT c.partitionKey FROM c"

@@ -26,7 +26,7 @@ from explorer.localstack.manager import LocalStack  # noqa: E402
 from explorer.localstack.seed import seed  # noqa: E402
 from explorer.tui.dialogs import ConfirmSave  # noqa: E402
 from explorer.tui.screens.key_editor import KeyEditor  # noqa: E402
-from explorer.tui.screens.agents import Teams  # noqa: E402
+from explorer.tui.screens.agents.teams import Teams  # noqa: E402
 from explorer.tui.widgets.store_list import StoreList  # noqa: E402
 from explorer.tui.screens.workflows.timeline import Timeline  # noqa: E402
 from explorer.tui.screens.workflows.instances import Workflows  # noqa: E402

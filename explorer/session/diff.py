@@ -38,7 +38,7 @@ async def read_side(session, spec: str, partition: str | None, skipped: list[str
         return
     context_name, colon, store = spec.partition(":")
     if colon and context_name and store:
-        for key in await _context_side(context_name, store, partition, skipped):
+        for key in await _context_side(type(session), context_name, store, partition, skipped):
             yield key
         return
     try:
@@ -60,19 +60,20 @@ async def read_side(session, spec: str, partition: str | None, skipped: list[str
                 yield key
 
 
-async def _context_side(context_name: str, store: str, partition: str | None, skipped: list[str]) -> list[SideKey]:
+async def _context_side(opener, context_name: str, store: str, partition: str | None,
+                        skipped: list[str]) -> list[SideKey]:
     """`CONTEXT:STORE`: the store as a read-only session of that named context reads it (its component
-    files, env file and CA), read whole while the context's environment is applied, then closed."""
+    files, env file and CA), read whole while the context's environment is applied, then closed.
+    `opener`: the session class (its `open`) of the session that asked."""
     from explorer.session.contexts import load_table, prepare
-    from explorer.session.explorer_session import ExplorerSession
 
     context = load_table().pick(context_name)
     prepared = prepare(context, read_only=True)
     prepared.apply()
     try:
-        session = await ExplorerSession.open(prepared.resources_paths, [], prepared.api_token, read_only=True,
-                                             ca_file=prepared.ca_file, start_sidecars=False,
-                                             context_name=prepared.context_name, ru_per_second=prepared.ru_per_second)
+        session = await opener.open(prepared.resources_paths, [], prepared.api_token, read_only=True,
+                                    ca_file=prepared.ca_file, start_sidecars=False,
+                                    context_name=prepared.context_name, ru_per_second=prepared.ru_per_second)
         try:
             return [key async for key in read_side(session, store, partition, skipped)]
         finally:

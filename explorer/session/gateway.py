@@ -24,7 +24,7 @@ from explorer.core.envelope import StateKey, parse_document_id
 from explorer.core.expiry import effective_expiry
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of, whole_number
 from explorer.core.writes import KeyChange, WriteKind, fits_a_batch
-from explorer.backends.cosmos.lister import CosmosLister
+from explorer.backends.base import PointReader
 from explorer.errors import EtagConflict, KeyGone, NoSidecar, NotFound, NotWritable, RoleMissing
 from explorer.dapr.sidecar import SidecarClient, StateWrite
 
@@ -36,7 +36,7 @@ SidecarProvider = Callable[[StateKey], Awaitable[SidecarClient]]
 class ReadOnlyGateway:
     """Reads keys. Has no method that writes."""
 
-    def __init__(self, lister: CosmosLister, sidecars: Mapping[str, SidecarClient] | None = None):
+    def __init__(self, lister: PointReader, sidecars: Mapping[str, SidecarClient] | None = None):
         """`sidecars`: the workspace's own map by app-id, kept (not copied), so a sidecar connected
         or started after this gateway was made is the one it uses."""
         self._lister = lister
@@ -73,11 +73,15 @@ class WritableGateway(ReadOnlyGateway):
     describes who the store signs in as, named when Cosmos refuses a write for a missing role.
     """
 
-    def __init__(self, lister: CosmosLister, sidecars: Mapping[str, SidecarClient] | None = None,
+    def __init__(self, lister: PointReader, sidecars: Mapping[str, SidecarClient] | None = None,
                  launch: SidecarProvider | None = None, identity: Callable[[], str] | None = None):
         super().__init__(lister, sidecars)
         self._launch = launch
         self._identity = identity
+
+    def identity(self) -> str | None:
+        """Who the store signs in as, in one line (None: not known); never a secret."""
+        return self._identity() if self._identity else None
 
     @property
     def read_only(self) -> bool:
@@ -113,7 +117,7 @@ class WritableGateway(ReadOnlyGateway):
                 change.state_key.key, change.value.data, etag=change.etag, metadata=change.metadata,
                 first_write=change.etag is not None or change.create_only)])
         except RoleMissing as refused:  # daprd signs in with the component's identity: name it
-            raise refused.with_identity(self._identity() if self._identity else None) from refused
+            raise refused.with_identity(self.identity()) from refused
 
     async def _delete(self, sidecar: SidecarClient, location: StoreLocation, change: KeyChange) -> None:
         """A delete the store checks against the etag read, so that a key someone else deleted meanwhile

@@ -6,8 +6,9 @@ reachable sidecar keyed by its app-id, and the gateway type the mode allows
 (read-only has no write methods). A writable workspace owns a
 `SidecarLauncher`: when no reachable sidecar owns a key, its gateways start the
 explorer's own daprd for that app-id (explorer.dapr.own_sidecar), registered in
-`sidecars` and stopped by `close()`. A read-only workspace never starts one, and
-no workspace starts one while a sidecar it was given refuses it (`refusals`: a
+`sidecars` (the one registry, explorer.session.sidecars) and stopped by `close()`. A read-only
+workspace never starts one, and no workspace starts one while a sidecar it was given refuses it
+(`sidecars.refusals`: a
 wrong token hides that sidecar's app-id, so any write could be going around it).
 
 A store whose component has a masterKey signs in with it; any other Cosmos
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,14 +34,17 @@ from explorer.core.azure_auth import AZURE_FIELDS, UNRESOLVED, AuthPlan, Kind, p
 from explorer.core.envelope import KeyPrefix, StateKey
 from explorer.core.doctor import CosmosFacts
 from explorer.core.ru_budget import RuBudget
+from explorer.backends.base import StoreBackend
 from explorer.backends.cosmos.lister import CosmosLister
-from explorer.errors import ComponentError, ExplorerError, NotFound, SidecarError, SidecarRefused, UnknownStore
+from explorer.errors import ComponentError, ExplorerError, NotFound, UnknownStore
 from explorer.core.model import StoreLocation
 from explorer.session.gateway import ReadOnlyGateway, WritableGateway
+from explorer.session.sidecars import Sidecars
 from explorer.backends.cosmos.entra_id import StoreCredential, credential_for
 from explorer.dapr.own_sidecar import OwnSidecar, SidecarLauncher
-from explorer.dapr.sidecar import SidecarClient, SidecarMetadata
-from explorer.dapr.stores import Store, match_stores
+from explorer.dapr.sidecar import SidecarClient
+from explorer.core.listing import Store
+from explorer.session.stores import match_stores
 
 
 @dataclass
@@ -48,12 +52,7 @@ class Workspace:
     components: list[Component]
     read_only: bool = False
     ca_file: str | None = None
-    sidecars: dict[str, SidecarClient] = field(default_factory=dict)
-    sidecar_metadata: list[SidecarMetadata] = field(default_factory=list)
-    sidecar_problems: list[str] = field(default_factory=list)
-    # address -> the refusal of a sidecar that answered but refused (a wrong token): its app-id is unknown,
-    # so while one refuses no write goes to a daprd of our own (it may be that app-id's sidecar)
-    refusals: dict[str, SidecarRefused] = field(default_factory=dict)
+    sidecars: Sidecars = field(default_factory=Sidecars)  # the one registry of sidecars (explorer.session.sidecars)
     resources_paths: Sequence[Path] = ()  # default: the folders of the component files
     start_sidecars: bool = True  # start our own daprd for app-ids with no reachable sidecar
     daprd: str | None = None  # its binary (default: ~/.dapr/bin/daprd, else the local stack's cached build)
@@ -74,7 +73,7 @@ class Workspace:
         return Resolver(self.components)
 
     def stores(self) -> list[Store]:
-        return match_stores(self.components, self.sidecar_metadata)
+        return match_stores(self.components, self.sidecars.metadata)
 
     def component(self, store: str) -> Component:
         for comp in self.components:
@@ -106,7 +105,9 @@ class Workspace:
                   for item in comp.metadata if item.name.lower() in AZURE_FIELDS}
         return plan_auth(values, os.environ)
 
-    def lister(self, store: str) -> CosmosLister:
+    def lister(self, store: str) -> StoreBackend:
+        """The store's backend (explorer.backends.base.StoreBackend): today a Cosmos DB lister, made once
+        per account and credential."""
         known = self._store_listers.get(store)
         if known is not None:
             lister, entra, described = known
@@ -184,9 +185,9 @@ class Workspace:
         known = self._gateways.get(store)
         if known is None:
             if self.read_only:
-                known = ReadOnlyGateway(lister, self.sidecars)
+                known = ReadOnlyGateway(lister, self.sidecars.clients)
             else:
-                known = WritableGateway(lister, self.sidecars, partial(self._own_sidecar, store) if self.start_sidecars
+                known = WritableGateway(lister, self.sidecars.clients, partial(self._own_sidecar, store) if self.start_sidecars
                                         else None, identity=partial(self.identity, store))
             self._gateways[store] = known
         return known
@@ -194,16 +195,16 @@ class Workspace:
     async def _own_sidecar(self, store: str, state_key: StateKey) -> SidecarClient:
         """A sidecar for a key no reachable sidecar owns: a reachable one that writes the same id, else our own."""
         if state_key.app_id is None:  # no app-id in the id: any sidecar that loaded the store writes the same id
-            for meta in self.sidecar_metadata:
-                if meta.app_id in self.sidecars and any(s.name == store for s in meta.stores):
-                    return self.sidecars[meta.app_id]
-        for refusal in self.refusals.values():  # a sidecar that answers is the only way to its app-id
+            loaded = self.sidecars.loaded(store)
+            if loaded:
+                return self.sidecars[loaded[0].app_id]
+        for refusal in self.sidecars.refusals.values():  # a sidecar that answers is the only way to its app-id
             raise refusal.stopping_write(state_key.app_id)
         if self._launcher is None:
             paths = self.resources_paths or list(dict.fromkeys(c.source.parent for c in self.components))
             self._launcher = SidecarLauncher(paths, daprd=self.daprd, ca_file=self.ca_file, on_start=self.on_sidecar_started)
         own = await self._launcher.for_key(self.component(store), self.components, state_key)
-        self.sidecars.setdefault(own.app_id, own.client)
+        self.sidecars.clients.setdefault(own.app_id, own.client)
         return own.client
 
     def _is_own(self, client: SidecarClient) -> bool:
@@ -235,28 +236,24 @@ async def open_workspace(
     daprd: str | None = None,
     on_sidecar_started: Callable[[OwnSidecar], None] | None = None,
     ru_per_second: float | None = None,
+    api_tokens: Mapping[str, str] | None = None,
+    token_variables: Mapping[str, str] | None = None,
 ) -> Workspace:
     """Load component files and connect to every sidecar that answers (others are noted, not fatal).
     A bad component file is noted in `component_problems`; the other components still load.
 
+    `api_tokens`: address -> the token sent to that sidecar instead of `api_token`; `token_variables`:
+    address -> the variable its token is read from, named when that sidecar refuses it;
     `start_sidecars`, `daprd`, `on_sidecar_started`: see `Workspace` (writable workspaces only);
     `ru_per_second`: the RU budget of every account's long operations (explorer.core.ru_budget).
     """
     loaded = load_resources(resources_paths)
     workspace = Workspace(list(loaded.components), read_only=read_only, ca_file=ca_file,
+                          sidecars=Sidecars(addresses=list(sidecar_addresses), api_token=api_token,
+                                            api_tokens=dict(api_tokens or {}),
+                                            token_variables=dict(token_variables or {})),
                           resources_paths=tuple(resources_paths), start_sidecars=start_sidecars, daprd=daprd,
                           on_sidecar_started=on_sidecar_started, component_problems=loaded.problems,
                           ru_per_second=ru_per_second)
-    for address in sidecar_addresses:
-        client = SidecarClient(address, api_token=api_token, timeout=5)
-        try:
-            meta = await client.metadata()
-        except SidecarError as exc:
-            workspace.sidecar_problems.append(f"{address}: {exc}")
-            if isinstance(exc, SidecarRefused):
-                workspace.refusals[address] = exc
-            await client.close()
-            continue
-        workspace.sidecar_metadata.append(meta)
-        workspace.sidecars[meta.app_id] = client
+    await workspace.sidecars.reconnect()
     return workspace

@@ -27,6 +27,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from explorer.components.files import load_resources
 from explorer.core.component_model import Component
 from explorer.resources import styles_dir
 
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from explorer.core.contexts import Context, ContextTable
 
 STYLES = styles_dir()
+
+
+def not_typed(name: str) -> str:
+    """Why a write was not sent: the production context's name was not typed."""
+    return f"the context's name was not typed: nothing was sent to production context {name}"
 
 
 class ExplorerApp(App):
@@ -131,7 +137,7 @@ class ExplorerApp(App):
 
     def initial_stores(self):
         """What the component files alone say: drawn before any SDK is loaded."""
-        from explorer.dapr.stores import match_stores
+        from explorer.session.stores import match_stores
 
         return match_stores(self.components, [])
 
@@ -142,6 +148,14 @@ class ExplorerApp(App):
         for problem in self.component_problems:
             self.notify(problem, title="Component file not used", severity="warning", timeout=30)
         self.call_after_refresh(self.connect)
+
+    @property
+    def audit_log(self):
+        """The session's audit log (it owns the one its writes go to); before a session is open, the
+        file it would write."""
+        from explorer.session.audit_log import AuditLog
+
+        return self.session.audit if self.session is not None else AuditLog()
 
     @property
     def browser(self):
@@ -224,7 +238,6 @@ class ExplorerApp(App):
         on a failure, or while a key is being edited, the current session stays."""
         import asyncio
 
-        from explorer.components.files import load_resources
         from explorer.session.contexts import load_table, prepare
         from explorer.errors import describe
         from explorer.tui.screens.browser import Browser
@@ -269,13 +282,19 @@ class ExplorerApp(App):
             return
         from explorer.tui.dialogs import TypeContextName
 
-        def answered(ok: bool | None) -> None:
-            if ok:
-                then()
-            else:
-                refused(f"the context's name was not typed: nothing was sent to production context {name}")
+        self.push_screen(TypeContextName(name, what), lambda ok: then() if ok else refused(not_typed(name)))
 
-        self.push_screen(TypeContextName(name, what), answered)
+    async def write_allowed(self, what: str) -> str | None:
+        """None when a write may be sent: at once, or — in a production context opened with --allow-writes —
+        once the context's name is typed in a dialog (await it in a worker); else why it is refused."""
+        name = self.confirm_name
+        if not name:
+            return None
+        from explorer.tui.dialogs import TypeContextName
+
+        if await self.push_screen_wait(TypeContextName(name, what)):
+            return None
+        return not_typed(name)
 
     def close_context(self) -> None:
         """Restore the environment and remove the temporary files of the context in use."""

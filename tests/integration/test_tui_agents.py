@@ -24,7 +24,9 @@ from explorer.errors import EtagConflict
 from explorer.localstack.apps import AGENTS_APP_ID, AGENTS_TEAM
 from explorer.localstack.seed import AGENT_RUNS, AGENTS_STORE, STATE_STORE_OF_AGENTS
 from explorer.session.explorer_session import ExplorerSession
-from explorer.tui.screens.agents import TEAM_ROW, AgentRuns, AgentRunView, Teams
+from explorer.tui.screens.agents.run_view import AgentRunView
+from explorer.tui.screens.agents.runs import AgentRuns
+from explorer.tui.screens.agents.teams import TEAM_ROW, Teams
 from explorer.tui.dialogs import ConfirmSave
 from explorer.tui.screens.key_editor import KeyEditor
 from explorer.tui.screens.workflows.timeline import Timeline

@@ -1,6 +1,6 @@
 """A FAKE session for layout snapshots only: fixed stores, partitions and keys, no I/O.
 
-It satisfies explorer.session.explorer_session.StoreSession with data shaped like the seeded
+It satisfies explorer.session.protocol.StoreSession with data shaped like the seeded
 local stack (same stores, partitions and key shapes), frozen at one instant so
 every etag, timestamp and countdown draws the same on every run. Its workflow
 store also holds the workflow documents daprd 1.18.2 really wrote
@@ -29,13 +29,14 @@ from explorer.core.component_model import Component
 from explorer.core.doctor import CosmosFacts, diagnose
 from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
 from explorer.core.expiry import effective_expiry
-from explorer.backends.cosmos.lister import KeyPage, KeyRow, PartitionBatch
+from explorer.core.listing import KeyPage, KeyRow, PartitionBatch
 from explorer.core.model import KeyValue, StoreLocation, value_bytes_of
 from explorer.core.ru_budget import CosmosLoad
-from explorer.session.explorer_session import FoundId, OpenedKey
+from explorer.core.opened import FoundId, OpenedKey
 from explorer.errors import EtagConflict, NotFound
 from explorer.dapr.sidecar import RegisteredStore, SidecarMetadata
-from explorer.dapr.stores import match_stores
+from explorer.session.agents import complete_run, cosmos_stores
+from explorer.session.stores import match_stores
 from explorer.core.workflows.summary import InstanceRef
 from explorer.backends.cosmos.workflows import InstancePage, TimelinePage, entry, summarize, wanted_ids
 
@@ -283,6 +284,12 @@ class RecordedSession:
 
     async def reconnect_sidecars(self) -> None:
         return None
+
+    def agent_stores(self) -> list[str]:
+        return cosmos_stores(self)
+
+    async def complete_run(self, store, run, registered=None):
+        return await complete_run(self, store, run, registered=registered)
 
     def workflows(self, location: StoreLocation) -> FakeWorkflowReader:
         return FakeWorkflowReader(DOCUMENTS[location.store], _agent_workflow_history(location.store))

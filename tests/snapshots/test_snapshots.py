@@ -309,7 +309,7 @@ def test_insight_view(snap_compare):
 # -- dapr-agents (its recorded documents) ------------------------------------------------------
 
 async def in_teams(pilot, agent: str = "Trip Planner") -> None:
-    from explorer.tui.screens.agents import Teams
+    from explorer.tui.screens.agents.teams import Teams
 
     await at_partition(pilot)  # statestore-agents-cosmos: the registry store
     await pilot.press("t")
@@ -321,7 +321,8 @@ async def in_teams(pilot, agent: str = "Trip Planner") -> None:
 
 
 async def in_run(pilot, agent: str, run: str, part: str = "c", role: str | None = None) -> None:
-    from explorer.tui.screens.agents import AgentRuns, AgentRunView
+    from explorer.tui.screens.agents.run_view import AgentRunView
+    from explorer.tui.screens.agents.runs import AgentRuns
 
     await in_teams(pilot, agent)
     await pilot.press("enter")

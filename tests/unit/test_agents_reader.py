@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from explorer.backends.cosmos.agents import RunView, cosmos_stores
+from explorer.backends.cosmos.agents import RunView
+from explorer.session.agents import cosmos_stores
 from explorer.core.agents.names import AgentNames
 from explorer.core.agents.runs import decode_pending_approvals, decode_run
 from explorer.core.envelope import KeyPrefix
-from explorer.dapr.stores import Store
+from explorer.core.listing import Store
 
 RECORDED = json.loads((Path(__file__).parent / "recorded" / "dapr-agents-1.0.9.json").read_text())
 STATE = {d["id"]: d for d in RECORDED["documents"]["statestore-workflows-cosmos"]}

@@ -103,10 +103,11 @@ def test_a_refusing_sidecar_stops_every_write_that_would_start_our_own_daprd(tmp
 
     from explorer.core.envelope import KeyPrefix, parse_document_id
     from explorer.errors import SidecarRefused
+    from explorer.session.sidecars import Sidecars
     from explorer.session.workspace import Workspace
 
     refusal = SidecarRefused("127.0.0.1:50002", "Unauthorized").naming("CHAT_TOKEN")
-    ws = Workspace([comp("s")], refusals={refusal.address: refusal})
+    ws = Workspace([comp("s")], sidecars=Sidecars(refusals={refusal.address: refusal}))
     for doc_id, whose in (("chat-api||k", "of app-id 'chat-api' answers"), ("k", "answers for this key")):
         state_key = parse_document_id(doc_id, KeyPrefix.from_metadata("appid" if "||" in doc_id else "none"), "s")
         with pytest.raises(SidecarRefused) as refused:

@@ -10,9 +10,10 @@ import asyncio
 from explorer.core.display import short_value
 from explorer.core.envelope import KeyPrefix
 from explorer.core.model import StoreLocation
+from explorer.core.display import short_value
 from explorer.core.query_answers import QueryAnswer
 from explorer.core.state_query import CosmosQuery, parse_query, to_cosmos
-from explorer.backends.cosmos.lister import QueryPage
+from explorer.core.listing import QueryPage
 from explorer.backends.cosmos.search import SearchHit, search_cosmos, search_dapr, search_sql
 
 LOCATION = StoreLocation("store", "db", "coll", KeyPrefix.from_metadata(None))

@@ -12,7 +12,7 @@ import pytest
 from explorer.core.envelope import KeyPrefix
 from explorer.core.model import StoreLocation
 from explorer.core.stats import PartitionStats
-from explorer.backends.cosmos.lister import PartitionBatch
+from explorer.core.listing import PartitionBatch
 from explorer.errors import CosmosError
 from explorer.session.explorer_session import ExplorerSession
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from explorer.components.files import parse_components
 from explorer.dapr.sidecar import RegisteredStore, SidecarMetadata
-from explorer.dapr.stores import match_stores
+from explorer.session.stores import match_stores
 
 FILE = """
 kind: Component

@@ -1,7 +1,8 @@
 """The partition browser's data source: lists databases, containers, partitions and keys
 through the azure-cosmos async SDK, page by page.
 
-What it is for: streaming what is in a container without ever holding a whole
+What it is for: the Cosmos DB implementation of the backend interface (explorer.backends.base.StoreBackend):
+streaming what is in a container without ever holding a whole
 container or partition in memory, and reporting the request charge (RU) of
 every call it makes.
 
@@ -34,12 +35,12 @@ import inspect
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
-from explorer.core.envelope import MAX_ID_BYTES
+from explorer.core.envelope import MAX_ID_BYTES, KeyKind, KeyPrefix, parse_document_id
+from explorer.core.listing import ContainerInfo, KeyPage, KeyRow, PartitionBatch, QueryPage
 from explorer.core.model import MissingPartitionKey, partition_of, whole_number
 from explorer.core.ru_budget import RuBudget
 from explorer.core.stats import PartitionStats, partition_stats
@@ -194,54 +195,6 @@ def _plain_cosmos_errors(what: str):
         return call
 
     return wrap
-
-
-@dataclass(frozen=True)
-class ContainerInfo:
-    database: str
-    container: str
-    partition_key_paths: tuple[str, ...]
-    default_ttl: int | None  # None = TTL off on the container
-
-
-@dataclass(frozen=True)
-class PartitionBatch:
-    """New partition key values found by one page of the scan, and the running totals."""
-
-    partitions: tuple[str, ...]
-    total_partitions: int
-    rows_read: int  # rows Cosmos returned for the discovery so far (one per partition and range, not per item)
-    request_charge: float
-
-
-class KeyRow(NamedTuple):
-    """One item of a partition as the key table shows it (value not loaded).
-
-    A NamedTuple, not a frozen dataclass: building a hundred per page is the
-    lister's main cost over the bare SDK, and a tuple is ~3x cheaper to make."""
-
-    id: str
-    partition_key: str
-    etag: str
-    ts: int
-    ttl: int | None
-    is_binary: bool | None
-
-
-@dataclass(frozen=True)
-class KeyPage:
-    rows: tuple[KeyRow, ...]
-    continuation: str | None
-    request_charge: float
-
-
-@dataclass(frozen=True)
-class QueryPage:
-    """One page of a query's items, the token for the next page (None: the last) and its charge."""
-
-    items: tuple[dict[str, Any], ...]
-    continuation: str | None
-    request_charge: float
 
 
 def _charge(headers: Mapping[str, str]) -> float:
@@ -615,8 +568,6 @@ class CosmosLister:
     async def workflow_state_sample(self, database: str, container: str) -> str | None:
         """The id of one workflow instance's metadata document anywhere in the container, or None (for
         the doctor): the ids the query matches are read until one decodes as a workflow's."""
-        from explorer.core.envelope import KeyKind, KeyPrefix, parse_document_id
-
         def workflow(item: dict[str, Any]) -> bool:
             return parse_document_id(str(item.get("id", "")), KeyPrefix.from_metadata(None)).kind is KeyKind.WORKFLOW
 

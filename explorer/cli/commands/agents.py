@@ -72,12 +72,10 @@ async def cmd_agent_run(session: ExplorerSession, args: argparse.Namespace) -> i
     """One run of a dapr-agents agent: the run (agent and its names, the Dapr workflow instance and
     its status, memory), its conversation, then its memory; --json: a line {"run": …}, a line
     {"message": …} per message (system prompt first), a line {"memory": …} per memory message."""
-    from explorer.backends.cosmos.agents import open_run
-
     location = await session.location(args.store)
     for store in [*args.memory_store, *args.workflow_store]:
         await session.location(store)  # an unknown store is an error, not a silent miss
-    view = await open_run(session, location, args.run, args.agent, args.memory_store, args.workflow_store)
+    view = await session.open_run(location, args.run, args.agent, args.memory_store, args.workflow_store)
     run = view.run
     memory = view.memory.messages if view.memory is not None else ()
     if args.json:

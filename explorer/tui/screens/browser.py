@@ -485,10 +485,9 @@ class Browser(Screen):
             self.app.push_screen(DiffView(self.session, self.location, others, self.partition))
 
     def action_audit(self) -> None:
-        from explorer.session.audit_log import AuditLog
         from explorer.tui.screens.audit import AuditView
 
-        self.app.push_screen(AuditView(getattr(self.app.session, "audit", None) or AuditLog()))
+        self.app.push_screen(AuditView(self.app.audit_log))
 
     def action_actors(self) -> None:
         if self._store_open():
@@ -498,7 +497,7 @@ class Browser(Screen):
 
     def action_agents(self) -> None:
         if self._store_open():
-            from explorer.tui.screens.agents import Teams
+            from explorer.tui.screens.agents.teams import Teams
 
             self.app.push_screen(Teams(self.session, self.location))
 

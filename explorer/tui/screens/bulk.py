@@ -1,7 +1,7 @@
 """Bulk actions in the TUI: `B` in the browser — choose, dry run, type the count, watch, read the report.
 
 What it is for: the screens over explorer.core.bulk (the plan, its confirmation, the report) and
-explorer.session.bulk.run_plan (each key through the session's one write path, etag-checked, with its own
+the session's `run_bulk` (explorer.session.bulk: each key through the session's one write path, etag-checked, with its own
 audit line). `BulkChoice` picks the action (delete, set a TTL of N seconds, remove the TTL) and the
 keys (the marked ones, or every key of the partition). `BulkView` lists them in a worker (the
 partition through `session.listed_keys`, with etags; the marked keys as they were listed), shows
@@ -13,7 +13,7 @@ dry run: never overwritten) and failed. Leaving it tells the browser to reload t
 
 What it must never do: write without the exact count typed (and, in a production context, the
 context's name), write in a read-only session (the view refuses before listing; the session
-refuses anyway), await I/O outside a worker, or write other than through run_plan.
+refuses anyway), await I/O outside a worker, or write other than through the session's `run_bulk`.
 """
 
 from __future__ import annotations
@@ -259,31 +259,24 @@ class BulkView(Screen[bool]):
         return f"{plan.action.verb(plan.ttl_seconds)} {plan.count:,} keys in {plan.store} (partition {self.partition})"
 
     async def _run(self, progress, cancel) -> BulkReport:
-        from explorer.session.bulk import run_plan
+        return await self.session.run_bulk(self.location, self.plan, progress, cancel)
 
-        return await run_plan(self.session, self.location, self.plan, progress, cancel)
-
-    def _refused_writes(self):
-        """The writes the run would send, as ExplorerSession.record_refusals takes them."""
-        from explorer.session.bulk import refused_writes
-
-        return refused_writes(self.plan)
+    def _record_refused(self, why: str) -> None:
+        """The "refused" audit lines of the writes the run would send (in a worker thread: a file)."""
+        self.session.record_bulk_refusals(self.location, self.plan, why)
 
     def _refused(self, why: str) -> None:
         """The context's name was not typed: nothing sent, each write's "refused" audit line (a file:
         in a worker thread) as `set` leaves it; the count is typed again to retry."""
-        record = getattr(self.session, "record_refusals", None)
-        if record is not None:
-            self.run_worker(partial(self._record_refusals, record, list(self._refused_writes()), why),
-                            thread=True, group="audit")
+        self.run_worker(partial(self._record_refusals, why), thread=True, group="audit")
         self.query_one("#bulk-error", Static).update(why)
         count = self.query_one("#bulk-count", Input)
         count.value = ""
         count.focus()
 
-    def _record_refusals(self, record, writes, why: str) -> None:
+    def _record_refusals(self, why: str) -> None:
         try:
-            record(self.location, writes, why)
+            self._record_refused(why)
         except Exception as exc:  # noqa: BLE001 - the refusal stands; say the log could not take it
             self.app.call_from_thread(self.notify, f"the audit log could not record the refusal: {exc}",
                                       severity="warning")

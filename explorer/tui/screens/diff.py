@@ -2,7 +2,7 @@
 
 What it is for: the TUI's `dapr-explorer diff`. Pick the other side (a store from the list, or the
 path of a `dapr-explorer export` file typed and Enter); both sides are read in a worker by
-explorer.session.diff.read_side and compared by explorer.core.import_plan.diff_sides, as the CLI does
+the session's `diff_side` and compared by explorer.core.import_plan.diff_sides, as the CLI does
 (keys matched by document id; value, shape, TTL or partition). The answer is three groups — only
 here, only there, different — and the value diff of the key under the cursor below them
 (explorer.core.audit.value_diff, size-capped). ctrl+o limits both sides to the browser's partition.
@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.core.import_plan import DiffReport, KeyDifference, SideKey
+from explorer.core.import_plan import DiffReport, KeyDifference, SideKey, diff_sides
 from explorer.tui.dialogs import syntax
 from explorer.core.display import terminal_safe
 from explorer.tui.widgets.shown import safe_text, shown_lines
@@ -107,8 +107,6 @@ class DiffView(Screen):
 
     @work(exclusive=True, group="diff")
     async def compare(self, other: str) -> None:
-        from explorer.core.import_plan import diff_sides
-        from explorer.session.diff import read_side
         from explorer.errors import describe
 
         self.other = other
@@ -121,8 +119,8 @@ class DiffView(Screen):
         partition = self.partition if self.only_partition else None
         skipped: dict[str, list[str]] = {"here": [], "there": []}
         try:
-            left = [k async for k in read_side(self.session, self.location.store, partition, skipped["here"])]
-            right = [k async for k in read_side(self.session, other, partition, skipped["there"])]
+            left = [k async for k in self.session.diff_side(self.location.store, partition, skipped["here"])]
+            right = [k async for k in self.session.diff_side(other, partition, skipped["there"])]
         except Exception as exc:  # noqa: BLE001 - one line; the view stays
             self._status(f"✖ {describe(exc)}", "bold red")
             return

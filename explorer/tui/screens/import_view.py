@@ -2,10 +2,10 @@
 
 What it is for: `I` in the browser. A dialog takes the export file (`dapr-explorer export` output),
 the TTL choice (recorded: what was left at export; restart: the whole ttl) and whether keys changed
-since the export may be written over; the view then makes the CLI's own dry run (explorer.session.import_run:
+since the export may be written over; the view then makes the CLI's own dry run (the session's `import_dry_run`:
 the file read and every line checked against `set`'s rules — a bad line is one line in the view —,
 then create, unchanged, skip, overwrite against what the store holds now), asks for the count of
-keys to write, runs the writes (explorer.session.import_run.run_import, through the session's one write path)
+keys to write, runs the writes (the session's `run_import`, through the session's one write path)
 with a progress bar and esc as a clean cancel between keys, and shows the report — the flow of the
 bulk view (explorer.tui.screens.bulk), whose screen it extends.
 
@@ -23,10 +23,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, RadioButton, RadioSet, Static
 
-from explorer.core.bulk import BulkReport
+from explorer.core.bulk import BulkAction, BulkReport
 from explorer.core.display import short_etag
 from explorer.core.import_plan import ImportPlan, ImportStep
-from explorer.tui.screens.bulk import MAX_SHOWN, BulkView
+from explorer.tui.screens.bulk import MAX_SHOWN, BulkRequest, BulkView
 from explorer.tui.widgets.shown import safe_text
 
 
@@ -82,9 +82,6 @@ class ImportView(BulkView):
     anything was sent."""
 
     def __init__(self, session, location, path: str, ttl_mode: str, overwrite: bool) -> None:
-        from explorer.tui.screens.bulk import BulkRequest
-        from explorer.core.bulk import BulkAction
-
         super().__init__(session, location, "", BulkRequest(BulkAction.DELETE, None, False))
         self.path, self.ttl_mode, self.overwrite = path, ttl_mode, overwrite
         self.import_plan: ImportPlan | None = None  # once the dry run is done (tests read it)
@@ -100,7 +97,6 @@ class ImportView(BulkView):
     @work(exclusive=True, group="bulk-list")
     async def dry_run(self) -> None:
         from explorer.errors import UsageError, describe
-        from explorer.session.import_run import dry_run, read_export_file
 
         location = self.location
         if self.path == "-":  # stdin is the terminal the TUI draws on
@@ -108,7 +104,7 @@ class ImportView(BulkView):
                          "written.", "bold red")
             return
         try:
-            exported = read_export_file(self.path)  # every line checked as `set` checks what it writes
+            exported = self.session.read_export(self.path)  # every line checked as `set` checks what it writes
         except UsageError as exc:  # the file, the line, what is wrong; nothing was written
             self._status(f"✖ {exc}", "bold red")
             return
@@ -118,7 +114,7 @@ class ImportView(BulkView):
                 self._status(f"comparing with the store… {number:,}/{len(exported):,}")
 
         try:
-            plan = await dry_run(self.session, location, exported, self.ttl_mode, self.overwrite, progress)
+            plan = await self.session.import_dry_run(location, exported, self.ttl_mode, self.overwrite, progress)
         except UsageError as exc:  # a line `set` would refuse in this store
             self._status(f"✖ {self.path}: {exc}", "bold red")
             return
@@ -153,12 +149,8 @@ class ImportView(BulkView):
     def _what(self) -> str:
         return f"import {self._count():,} keys from {self.path} into {self.location.store}"
 
-    def _refused_writes(self):
-        from explorer.session.import_run import refused_writes
-
-        return refused_writes(self.import_plan.writes)
+    def _record_refused(self, why: str) -> None:
+        self.session.record_import_refusals(self.location, self.import_plan.writes, why)
 
     async def _run(self, progress, cancel) -> BulkReport:
-        from explorer.session.import_run import run_import
-
-        return await run_import(self.session, self.location, self.import_plan, progress, cancel)
+        return await self.session.run_import(self.location, self.import_plan, progress, cancel)

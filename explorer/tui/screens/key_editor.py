@@ -11,8 +11,9 @@ When the key cannot be read (or a save could not be read back), the editor
 shows the failure in one line instead of the key, offers `r` only when asking
 again can help, and offers no edit, delete or save until a key is shown again.
 
-Every save, overwrite and delete goes through `ExplorerApp.guard_write`, which in a production
-context asks for the context's name before anything is sent.
+A save or a delete is one worker that reads top to bottom, awaiting each dialog (`push_screen_wait`):
+the confirmation, then `ExplorerApp.write_allowed`, which in a production context asks for the
+context's name before anything is sent, then the write (and, on an etag conflict, the user's choice).
 
 What it must never do: I/O outside a worker, a write in a read-only session or
 for actor/workflow state (those open read-only with the reason), or a write
@@ -44,7 +45,8 @@ from explorer.core.display import (
 from explorer.core.envelope import decode_value
 from explorer.core.expiry import countdown_text
 from explorer.core.writes import why_not_writable
-from explorer.errors import describe, is_retryable
+from explorer.core.opened import OpenedKey
+from explorer.errors import EtagConflict as Conflict, SavedUnverified, WriteOutcomeUnknown, describe, is_retryable
 from explorer.tui.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
 from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.shown import safe_text, shown_lines, shown_markup
@@ -276,69 +278,52 @@ class KeyEditor(Screen):
             if exc.line is not None:
                 self.query_one("#value-edit", TextArea).cursor_location = (exc.line - 1, max(0, exc.column - 1))
             return
+        self.save(value, shown)
+
+    @work(exclusive=True, group="write")
+    async def save(self, value: bytes, shown: str) -> None:
+        """The save, top to bottom: the diff and TTL confirmed, a production context's name typed (when
+        the app asks for it), the write sent; on an etag conflict the user's choice — reload, overwrite
+        without the etag check (the name asked again), or keep editing."""
         key = self.opened.key
         before = edit_text_for(key.value_bytes, key.is_binary)
         ttl = key.document.get("ttl")
-        dialog = ConfirmSave(key.state_key.key, value_diff(before, shown), countdown_text(key.expiry, self.app.now()),
-                             ttl if isinstance(ttl, int) else None)
-        self.app.push_screen(dialog, lambda choice: self._confirmed(choice, value, shown))
-
-    def _confirmed(self, choice, value: bytes, shown: str, overwrite: bool = False) -> None:
+        choice = await self.app.push_screen_wait(ConfirmSave(
+            key.state_key.key, value_diff(before, shown), countdown_text(key.expiry, self.app.now()),
+            ttl if isinstance(ttl, int) else None))
         if choice is None:
             self._message("save cancelled; nothing was sent", "")
             return
-        self._guarded("save", lambda: self.save(value, shown, choice, overwrite))
-
-    def _guarded(self, verb: str, send) -> None:
-        """`send` the write now, or once a production context's name is typed (the app asks)."""
-        key = self.opened.key
-
-        def go() -> None:
-            self._message("saving through Dapr…" if verb != "delete" else "deleting through Dapr…", "")
-            send()
-
-        what = f"{verb} {key.state_key.key} in {self.location.store} (partition {key.partition_key})"
-        guard = getattr(self.app, "guard_write", None)  # ExplorerApp's; a bare test app has none
-        if guard is None:
-            go()
-            return
-        def refused(why: str) -> None:
-            self._message(why, "warning")
-            record = getattr(self.session, "record_refusal", None)
-            if record is not None:  # the audit log says a write was refused (nothing was sent); a file: a worker
-                self.run_worker(partial(self._record_refusal, record, key, "delete" if verb == "delete" else "save", why),
-                                thread=True, group="audit")
-
-        guard(what, go, refused)
-
-    def _record_refusal(self, record, key, operation: str, why: str) -> None:
-        try:
-            record(self.location, key.state_key, key.partition_key, operation, why, before=key)
-        except Exception as exc:  # noqa: BLE001 - the refusal stands; say the log could not take it
-            self.app.call_from_thread(self.notify, f"the audit log could not record the refusal: {exc}",
-                                      severity="warning")
-
-    @work(exclusive=True, group="write")
-    async def save(self, value: bytes, shown: str, ttl, overwrite: bool) -> None:
-        from explorer.errors import SavedUnverified, WriteOutcomeUnknown
-        from explorer.session.explorer_session import OpenedKey
-        from explorer.errors import EtagConflict as Conflict
-
-        key = self.opened.key
-        try:
-            after = await self.session.save(self.location, key, value, ttl, overwrite=overwrite)
-        except Conflict:
-            await self._show_conflict(value, shown, ttl)
-            return
-        except SavedUnverified as exc:  # written; the version shown is not the store's any more
-            self._stop_editing()
-            self._no_key(str(exc), "warning", "saved; the new version is not read yet (r reloads)")
-            return
-        except WriteOutcomeUnknown as exc:  # it may have landed: say so, never "nothing was saved"
-            self._message(describe(exc), "error")
-            return
-        except Exception as exc:  # noqa: BLE001 - shown in the editor; the app keeps running
-            self._message(f"{describe(exc)} — nothing was saved", "error")
+        verb, overwrite = "save", False
+        while True:
+            if not await self._allowed(verb):
+                return
+            try:
+                after = await self.session.save(self.location, key, value, choice, overwrite=overwrite)
+                break
+            except Conflict:
+                answer = await self._conflict_answer(shown)
+            except SavedUnverified as exc:  # written; the version shown is not the store's any more
+                self._stop_editing()
+                self._no_key(str(exc), "warning", "saved; the new version is not read yet (r reloads)")
+                return
+            except WriteOutcomeUnknown as exc:  # it may have landed: say so, never "nothing was saved"
+                self._message(describe(exc), "error")
+                return
+            except Exception as exc:  # noqa: BLE001 - shown in the editor; the app keeps running
+                self._message(f"{describe(exc)} — nothing was saved", "error")
+                return
+            if answer == "overwrite":
+                self._message("overwriting without the etag check, as you chose…", "warning")
+                verb, overwrite = "overwrite", True
+                continue
+            if answer == "reload":
+                self._stop_editing()
+                self._message("reloaded the store's version; your edit was discarded", "")
+                self.load()
+            elif answer is not None:
+                self._message("conflict: nothing was saved; still editing (ctrl+s tries again with the old etag)",
+                              "warning")
             return
         self.saved_etags.append(after.etag)
         app = self.opened.dapr_app
@@ -349,27 +334,42 @@ class KeyEditor(Screen):
         self.notify(f"saved {shown_markup(key.state_key.key)}")
         self.check_through_dapr(self.opened)  # does Dapr read back what was saved?
 
-    async def _show_conflict(self, value: bytes, shown: str, ttl) -> None:
+    async def _allowed(self, verb: str) -> bool:
+        """Whether the write may be sent: at once, or once a production context's name is typed (the app
+        asks); refused, the editor says why and the audit log records the refusal (nothing was sent)."""
+        key = self.opened.key
+        what = f"{verb} {key.state_key.key} in {self.location.store} (partition {key.partition_key})"
+        allowed = getattr(self.app, "write_allowed", None)  # ExplorerApp's; a bare test app has none
+        why = await allowed(what) if allowed is not None else None
+        if why is None:
+            self._message("saving through Dapr…" if verb != "delete" else "deleting through Dapr…", "")
+            return True
+        self._message(why, "warning")
+        record = getattr(self.session, "record_refusal", None)
+        if record is not None:  # the audit log says a write was refused (nothing was sent); a file: a worker
+            self.run_worker(partial(self._record_refusal, record, key, "delete" if verb == "delete" else "save", why),
+                            thread=True, group="audit")
+        return False
+
+    def _record_refusal(self, record, key, operation: str, why: str) -> None:
+        try:
+            record(self.location, key.state_key, key.partition_key, operation, why, before=key)
+        except Exception as exc:  # noqa: BLE001 - the refusal stands; say the log could not take it
+            self.app.call_from_thread(self.notify, f"the audit log could not record the refusal: {exc}",
+                                      severity="warning")
+
+    async def _conflict_answer(self, shown: str) -> str | None:
+        """The user's answer to an etag conflict, beside the store's current version (None: that
+        version could not be read, and the editor says so)."""
         key = self.opened.key
         try:
             current = await self.session.current(self.location, key)
         except Exception as exc:  # noqa: BLE001
             self._message(f"etag conflict, and the current version could not be read: {describe(exc)}", "error")
-            return
+            return None
         theirs = None if current is None else edit_text_for(current.value_bytes, current.is_binary)
-        dialog = EtagConflict(key.state_key.key, shown, theirs, current.etag if current else None, key.etag)
-        self.app.push_screen(dialog, lambda answer: self._after_conflict(answer, value, shown, ttl))
-
-    def _after_conflict(self, answer: str, value: bytes, shown: str, ttl) -> None:
-        if answer == "reload":
-            self._stop_editing()
-            self._message("reloaded the store's version; your edit was discarded", "")
-            self.load()
-        elif answer == "overwrite":
-            self._message("overwriting without the etag check, as you chose…", "warning")
-            self._guarded("overwrite", lambda: self.save(value, shown, ttl, True))
-        else:
-            self._message("conflict: nothing was saved; still editing (ctrl+s tries again with the old etag)", "warning")
+        return await self.app.push_screen_wait(
+            EtagConflict(key.state_key.key, shown, theirs, current.etag if current else None, key.etag))
 
     # -- delete, reload, copy, help -----------------------------------------------------
 
@@ -377,15 +377,17 @@ class KeyEditor(Screen):
         if self.reason_read_only or self.opened is None or self.failed:
             self.notify(self.reason_read_only or "still reading the key", severity="warning")
             return
-        key = self.opened.key
-        self.app.push_screen(ConfirmDelete(key.state_key.key, key.partition_key, key.etag),
-                             lambda yes: self._guarded("delete", self.delete) if yes else self._message("delete cancelled", ""))
+        self.delete()
 
     @work(exclusive=True, group="write")
     async def delete(self) -> None:
-        from explorer.errors import EtagConflict as Conflict
-
+        """The delete, top to bottom: confirmed, a production context's name typed (when asked), sent."""
         key = self.opened.key
+        if not await self.app.push_screen_wait(ConfirmDelete(key.state_key.key, key.partition_key, key.etag)):
+            self._message("delete cancelled", "")
+            return
+        if not await self._allowed("delete"):
+            return
         try:
             await self.session.delete(self.location, key)
         except Conflict:

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from explorer.core.model import NO_PARTITION_KEY
+from explorer.core.model import NO_PARTITION_KEY, MissingPartitionKey
 from explorer.tui.widgets.shown import safe_text, shown_lines
 
 #: The ways a search can run, in the order ctrl+t cycles through them.
@@ -104,8 +104,6 @@ class SearchView(Screen):
         self.hits, self.agreement = [], None
         partition = None if self.whole_store else self.partition
         if partition == NO_PARTITION_KEY:
-            from explorer.core.model import MissingPartitionKey
-
             partition = MissingPartitionKey()
         try:
             query = raw_sql(text) if self.mode == "sql" else parse_search(text)

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-from explorer.dapr.stores import Store
+from explorer.core.listing import Store
 
 
 @dataclass(frozen=True)

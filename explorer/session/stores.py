@@ -1,40 +1,21 @@
 """The store list: what component files declare, matched with what running sidecars registered.
 
-Pure: takes parsed components and sidecar metadata, returns `Store` rows. No
-I/O, and never a resolved secret (only plain database/container names).
+What it is for: the session's `stores()`, and the app's first paint (the component files alone,
+before any SDK is loaded). Pure: takes parsed components and sidecar metadata, returns the core's
+`Store` rows. What it must never do: I/O, import the Dapr client at run time, or show a resolved
+secret (only plain database/container names).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from explorer.core.component_model import Component
+from explorer.core.listing import Store
 
 if TYPE_CHECKING:  # the store list is drawn before the Dapr client (gRPC) is imported
     from explorer.dapr.sidecar import SidecarMetadata
-
-
-@dataclass(frozen=True)
-class Store:
-    name: str
-    type: str
-    database: str | None
-    container: str | None
-    capabilities: tuple[str, ...]
-    sidecars: tuple[str, ...]  # app-ids of reachable sidecars that registered it
-    declared_in: str | None  # component file, None when only a sidecar knows it
-
-    @property
-    def location(self) -> str:
-        if self.database or self.container:
-            return f"{self.database or '?'}/{self.container or '?'}"
-        return ""
-
-    @property
-    def owner(self) -> str:
-        return ", ".join(self.sidecars) if self.sidecars else "no sidecar"
 
 
 def match_stores(components: Iterable[Component], sidecars: Iterable[SidecarMetadata]) -> list[Store]:
