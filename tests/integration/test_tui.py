@@ -10,7 +10,6 @@ what the screen says.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import time

@@ -142,7 +142,6 @@ def test_the_house_has_no_import_cycle():
     assert cycles(read_house(typing_too=False)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the layout work under way; removed when it lands")
 def test_every_import_keeps_the_layering():
     assert breaches(read_house()) == []
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 
-import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

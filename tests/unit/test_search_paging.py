@@ -10,7 +10,6 @@ import asyncio
 from explorer.core.display import short_value
 from explorer.core.envelope import KeyPrefix
 from explorer.core.model import StoreLocation
-from explorer.core.display import short_value
 from explorer.core.query_answers import QueryAnswer
 from explorer.core.state_query import CosmosQuery, parse_query, to_cosmos
 from explorer.core.listing import QueryPage

@@ -17,7 +17,6 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from explorer.core.display import terminal_safe_lines
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.shown import shown_lines
