@@ -1,4 +1,4 @@
-"""explorer.core.agents.SCHEMAS follows dapr-agents 1.0.9's own pydantic models, field by field.
+"""explorer.core.agents.schema.SCHEMAS follows dapr-agents 1.0.9's own pydantic models, field by field.
 
 The table is ours (the explorer's venv cannot import dapr-agents: it pins dapr < 1.19). This test
 asks the library itself, in the agents app's own venv (explorer.localstack.installs.agents_python),

@@ -73,7 +73,7 @@ class RunPage:
 @dataclass(frozen=True)
 class WorkflowLink:
     """The Dapr workflow instance that runs an agent run: which store holds it, where its documents
-    are (an explorer.backends.cosmos.workflows.InstanceRef) and its summary (status, name, failure)."""
+    are (an explorer.core.workflows.summary.InstanceRef) and its summary (status, name, failure)."""
 
     store: str
     location: StoreLocation

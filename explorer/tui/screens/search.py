@@ -46,7 +46,7 @@ class SearchView(Screen):
         self.whole_store = True
         self.mode = "cosmos"
         self.hits: list = []  # what the table shows, in order (tests read it)
-        self.agreement = None  # explorer.core.state_query.Agreement after a "both" search
+        self.agreement = None  # explorer.core.query_answers.Agreement after a "both" search
         self.running = False
 
     def compose(self) -> ComposeResult:

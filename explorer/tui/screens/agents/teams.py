@@ -113,7 +113,7 @@ def team_detail(team) -> RenderableType:
 
 @dataclass(frozen=True)
 class TeamRow:
-    team: object  # explorer.core.agents.Team
+    team: object  # explorer.core.agents.teams.Team
     agent: object | None  # Agent; None: the team's own row (its _index)
 
     @property
