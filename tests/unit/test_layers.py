@@ -186,3 +186,51 @@ def test_a_planted_cycle_is_caught(tmp_path):
     house = plant(tmp_path, {"tui/screens/a.py": "from explorer.tui.screens.b import B\nA = 1\n",
                              "tui/screens/b.py": "def f():\n    from explorer.tui.screens.a import A\nB = 1\n"})
     assert cycles(house, tmp_path / "explorer") == [["explorer.tui.screens.a", "explorer.tui.screens.b"]]
+
+
+# -- the house's other two rules: no module past 700 lines, no import made twice --------------------
+
+MAX_MODULE_LINES = 700
+
+
+def long_modules(root: Path = PACKAGE) -> list[str]:
+    return [f"{p.relative_to(root.parent)}: {n} lines" for p in sorted(root.rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES]
+
+
+def imports_made_twice(source: str) -> list[int]:
+    """Lines of function-level imports of a module the file already imports at its top."""
+    tree = ast.parse(source)
+    top: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            top.add(node.module)
+    lines = []
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and node.module in top \
+                        or isinstance(node, ast.Import) and any(a.name in top for a in node.names):
+                    lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+def test_no_module_is_longer_than_700_lines():
+    assert long_modules() == []
+
+
+def test_no_function_imports_a_module_its_file_already_imports():
+    found = [f"{p.relative_to(PACKAGE.parent)}:{line}" for p in sorted(PACKAGE.rglob("*.py"))
+             for line in imports_made_twice(p.read_text(encoding="utf-8"))]
+    assert found == []
+
+
+def test_the_two_rules_catch_what_they_are_for(tmp_path):
+    source = "import json\nfrom explorer.core import display\n\ndef f():\n    import json\n    from explorer.core import display\n"
+    assert imports_made_twice(source) == [5, 6]
+    root = tmp_path / "explorer"
+    root.mkdir()
+    (root / "big.py").write_text("x = 1\n" * 701)
+    assert long_modules(root) == ["explorer/big.py: 701 lines"]
