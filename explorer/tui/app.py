@@ -11,7 +11,7 @@ waits on the network. Never shows a resolved secret.
 On a named context (explorer.session.contexts) the browser's first line is the context in its own colour; the
 command palette switches contexts (the old session closes, the new one opens); in a production
 context opened with --allow-writes every save and delete first asks for the context's name
-(`guard_write`).
+(`guard_write`). Screens never reach up for these: each is handed a `ScreenContext` as it opens.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from textual.screen import Screen
 from explorer.components.files import load_resources
 from explorer.core.component_model import Component
 from explorer.resources import styles_dir
+from explorer.tui.context import ContextBar, InContext, ScreenContext
 
 if TYPE_CHECKING:
     from explorer.session.contexts import Prepared
@@ -113,27 +114,36 @@ class ExplorerApp(App):
         self.confirm_name = prepared.policy.confirm_name
         self.sub_title = " · ".join(p for p in (prepared.context_name, "read-only" if self.read_only else "") if p)
 
-    def context_bar(self):
-        """The header line of the context in use, in its own colour, for a screen to compose (None: no context)."""
-        from textual.widgets import Static
-
+    def screen_context(self) -> ScreenContext:
+        """What every screen is handed as it opens: whether and why the session is read-only, the header
+        line of the context in use (in its own colour; None: no context), and this app's write guard."""
         from explorer.core.contexts import header_colours
 
-        if self.context is None:
-            return None
-        context = self.context
-        parts = [f"context {context.name}"]
-        if context.production:
-            parts.append("PRODUCTION")
-        if self.read_only:
-            parts.append("read-only")
-        elif self.confirm_name:
-            parts.append("every write asks for the context's name")
-        if context.description:
-            parts.append(context.description)
-        bar = Static(" · ".join(parts), id="context-bar", markup=False)
-        bar.styles.color, bar.styles.background = header_colours(context.color, context.production)
-        return bar
+        bar = None
+        if self.context is not None:
+            context = self.context
+            parts = [f"context {context.name}"]
+            if context.production:
+                parts.append("PRODUCTION")
+            if self.read_only:
+                parts.append("read-only")
+            elif self.confirm_name:
+                parts.append("every write asks for the context's name")
+            if context.description:
+                parts.append(context.description)
+            bar = ContextBar(" · ".join(parts), header_colours(context.color, context.production))
+        return ScreenContext(self.read_only, self.read_only_reason, bar, self)
+
+    def push_screen(self, screen, *args, **kwargs):
+        """Every screen that draws or obeys the context is handed it as it opens, whoever opens it."""
+        if isinstance(screen, InContext):
+            screen.context = self.screen_context()
+        return super().push_screen(screen, *args, **kwargs)
+
+    def switch_screen(self, screen):
+        if isinstance(screen, InContext):
+            screen.context = self.screen_context()
+        return super().switch_screen(screen)
 
     def initial_stores(self):
         """What the component files alone say: drawn before any SDK is loaded."""
@@ -283,18 +293,6 @@ class ExplorerApp(App):
         from explorer.tui.dialogs import TypeContextName
 
         self.push_screen(TypeContextName(name, what), lambda ok: then() if ok else refused(not_typed(name)))
-
-    async def write_allowed(self, what: str) -> str | None:
-        """None when a write may be sent: at once, or — in a production context opened with --allow-writes —
-        once the context's name is typed in a dialog (await it in a worker); else why it is refused."""
-        name = self.confirm_name
-        if not name:
-            return None
-        from explorer.tui.dialogs import TypeContextName
-
-        if await self.push_screen_wait(TypeContextName(name, what)):
-            return None
-        return not_typed(name)
 
     def close_context(self) -> None:
         """Restore the environment and remove the temporary files of the context in use."""

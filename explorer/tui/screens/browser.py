@@ -33,6 +33,7 @@ from explorer.core.expiry import effective_expiry
 from explorer.core.key_window import KeyWindow, PageRequest
 from explorer.core.ru_budget import load_text, throttled_text
 from explorer.errors import describe
+from explorer.tui.context import InContext
 from explorer.tui.dialogs import CopyChoice, DoctorFindings, GoTo
 from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.key_table import KeyEntry, KeyTable
@@ -45,7 +46,7 @@ WINDOW_PAGES = 10  # the key table holds at most this many pages of rows
 LOAD_INTERVAL = 0.25  # seconds between looks at the account's load (a 429 wait is often shorter than 1 s)
 
 
-class Browser(Screen):
+class Browser(InContext, Screen):
     BINDINGS = [
         Binding("slash", "filter", "Filter", tooltip="Filter partitions as you type"),
         Binding("g", "goto", "Go to", tooltip="Go to a partition key or a document id / Dapr key"),
@@ -87,11 +88,10 @@ class Browser(Screen):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        bar = self.app.context_bar()
-        if bar is not None:
-            yield bar
-        if self.app.read_only:
-            yield ReadOnlyBanner(self.app.read_only_reason)
+        if self.context.bar is not None:
+            yield self.context.bar.widget()
+        if self.context.read_only:
+            yield ReadOnlyBanner(self.context.read_only_reason)
         yield StoreList(id="stores")
         with Horizontal(id="browser"):
             yield PartitionList(id="partitions")
@@ -100,15 +100,15 @@ class Browser(Screen):
                 yield KeyTable(id="keys")
                 yield Static("", id="keys-message")
         yield Static("connecting…", id="status")
-        if self.app.read_only:
-            reason = self.app.read_only_reason or "started with --read-only"
+        if self.context.read_only:
+            reason = self.context.read_only_reason or "started with --read-only"
             yield Static(f"read-only: {reason}, so edit and delete are not available"
                          if reason == "started with --read-only" else f"no edit or delete: {reason}", id="why")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#keys-message").display = False
-        self.keys.markable = not self.app.read_only
+        self.keys.markable = not self.context.read_only
         self.query_one(StoreList).show(self.app.initial_stores(), {})
         self.query_one(StoreList).focus()
         self._ticker = self.set_interval(1.0, self.tick)
@@ -137,17 +137,17 @@ class Browser(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in {"edit", "delete"}:
-            if self.app.read_only or self.keys_failed:
+            if self.context.read_only or self.keys_failed:
                 return False  # not offered at all: no bindings, nothing in the palette
             return True if self.keys.current is not None else None
         if action == "copy":
             return True if self.keys.current is not None else None
         if action == "bulk":
-            if self.app.read_only:
+            if self.context.read_only:
                 return False  # not offered at all, as edit and delete
             return True if self.partition is not None and self.location is not None else None
         if action == "import_file":
-            if self.app.read_only:
+            if self.context.read_only:
                 return False  # not offered at all, as edit and delete
             return True if self.location is not None else None
         if action == "diff":
@@ -449,7 +449,7 @@ class Browser(Screen):
             self.app.push_screen(StatsView(self.session, self.location),
                                  lambda partition: self._goto(("partition", partition)) if partition is not None else None)
     def action_bulk(self) -> None:
-        if self.app.read_only or not self._store_open() or self.partition is None:
+        if self.context.read_only or not self._store_open() or self.partition is None:
             return
         from explorer.tui.screens.bulk import BulkChoice, BulkView
 
@@ -463,7 +463,7 @@ class Browser(Screen):
         self.app.push_screen(BulkChoice(self.location.store, partition, len(marked)), chosen)
 
     def action_import_file(self) -> None:
-        if self.app.read_only or not self._store_open():
+        if self.context.read_only or not self._store_open():
             return
         from explorer.tui.screens.import_view import ImportChoice, ImportView
 

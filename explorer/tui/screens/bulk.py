@@ -35,6 +35,7 @@ from explorer.core.bulk import BulkAction, BulkPlan, BulkReport, Listed, count_t
 from explorer.core.display import short_etag
 from explorer.core.envelope import parse_document_id
 from explorer.core.expiry import MAX_TTL
+from explorer.tui.context import InContext
 from explorer.tui.widgets.shown import safe_text, shown_lines
 
 MAX_SHOWN = 1000  # dry-run rows drawn; the counts cover every key
@@ -135,7 +136,7 @@ def report_lines(report: BulkReport) -> list[tuple[str, str]]:
     return lines
 
 
-class BulkView(Screen[bool]):
+class BulkView(InContext, Screen[bool]):
     """The dry run, the count typed, the run with its progress, the report. Dismisses with whether
     anything was sent (the browser reloads the partition either way, and forgets the marks if so)."""
 
@@ -172,7 +173,7 @@ class BulkView(Screen[bool]):
     def on_mount(self) -> None:
         for selector in ("#bulk-count", "#bulk-progress", "#bulk-report"):
             self.query_one(selector).display = False
-        if self.app.read_only or getattr(self.session, "read_only", False):
+        if self.context.read_only or getattr(self.session, "read_only", False):
             self._status("read-only session: nothing can be written. Nothing was listed or sent.", "bold red")
             return
         self.dry_run()
@@ -239,11 +240,7 @@ class BulkView(Screen[bool]):
             return
         self.query_one("#bulk-error", Static).update("")
         what = self._what()
-        guard = getattr(self.app, "guard_write", None)  # ExplorerApp's; a bare test app has none
-        if guard is None:
-            self.start()
-        else:
-            guard(what, self.start, self._refused)
+        self.context.guard.guard_write(what, self.start, self._refused)
 
     def _planned(self) -> bool:
         """Whether the dry run is done, so a count can be taken."""

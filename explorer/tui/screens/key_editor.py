@@ -12,8 +12,8 @@ shows the failure in one line instead of the key, offers `r` only when asking
 again can help, and offers no edit, delete or save until a key is shown again.
 
 A save or a delete is one worker that reads top to bottom, awaiting each dialog (`push_screen_wait`):
-the confirmation, then `ExplorerApp.write_allowed`, which in a production context asks for the
-context's name before anything is sent, then the write (and, on an etag conflict, the user's choice).
+the confirmation, then the write guard it was handed (explorer.tui.context), which in a production context
+asks for the context's name before anything is sent, then the write (and, on an etag conflict, the user's choice).
 
 What it must never do: I/O outside a worker, a write in a read-only session or
 for actor/workflow state (those open read-only with the reason), or a write
@@ -23,9 +23,9 @@ let an exception out of a worker (Textual would end the app).
 
 from __future__ import annotations
 
-from functools import partial
-
+import asyncio
 import base64
+from functools import partial
 from dataclasses import replace
 
 from rich.console import Group
@@ -47,12 +47,13 @@ from explorer.core.expiry import countdown_text
 from explorer.core.writes import why_not_writable
 from explorer.core.opened import OpenedKey
 from explorer.errors import EtagConflict as Conflict, SavedUnverified, WriteOutcomeUnknown, describe, is_retryable
+from explorer.tui.context import InContext
 from explorer.tui.dialogs import ConfirmDelete, ConfirmSave, CopyChoice, EtagConflict, syntax
 from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.shown import safe_text, shown_lines, shown_markup
 
 
-class KeyEditor(Screen):
+class KeyEditor(InContext, Screen):
     """Pane 3. Opened on a key of the partition browser; esc goes back."""
 
     BINDINGS = [
@@ -80,9 +81,8 @@ class KeyEditor(Screen):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        bar = self.app.context_bar() if hasattr(self.app, "context_bar") else None
-        if bar is not None:
-            yield bar
+        if self.context.bar is not None:
+            yield self.context.bar.widget()
         if self.session.read_only:
             yield ReadOnlyBanner(self._why_read_only,
                                  "READ-ONLY SESSION — nothing can be edited or deleted (--read-only)")
@@ -101,7 +101,7 @@ class KeyEditor(Screen):
 
     @property
     def _why_read_only(self) -> str:
-        return getattr(self.app, "read_only_reason", None) or "started with --read-only"
+        return self.context.read_only_reason or "started with --read-only"
 
     @property
     def reason_read_only(self) -> str | None:
@@ -339,8 +339,9 @@ class KeyEditor(Screen):
         asks); refused, the editor says why and the audit log records the refusal (nothing was sent)."""
         key = self.opened.key
         what = f"{verb} {key.state_key.key} in {self.location.store} (partition {key.partition_key})"
-        allowed = getattr(self.app, "write_allowed", None)  # ExplorerApp's; a bare test app has none
-        why = await allowed(what) if allowed is not None else None
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self.context.guard.guard_write(what, lambda: answer.set_result(None), answer.set_result)
+        why = await answer
         if why is None:
             self._message("saving through Dapr…" if verb != "delete" else "deleting through Dapr…", "")
             return True
