@@ -279,6 +279,9 @@ class RecordedSession:
     def last_charge(self, store: str) -> float:
         return 2.83
 
+    def record_refusal(self, *args, **kwargs) -> None:
+        """The recorded session keeps no audit log: a refusal is recorded nowhere."""
+
     def cosmos_load(self, store: str) -> CosmosLoad:
         return CosmosLoad(14.15)
 

@@ -234,3 +234,14 @@ def test_the_two_rules_catch_what_they_are_for(tmp_path):
     root.mkdir()
     (root / "big.py").write_text("x = 1\n" * 701)
     assert long_modules(root) == ["explorer/big.py: 701 lines"]
+
+
+def test_screens_never_reach_up_with_getattr_fallbacks():
+    """Attributes down: a screen is handed its context (explorer.tui.context) and its session's protocol;
+    no getattr/hasattr on the app or the session for what a test double might lack."""
+    import re
+
+    reach = re.compile(r"\b(getattr|hasattr)\(self\.(app|session)\b")
+    found = [f"{p.relative_to(PACKAGE.parent)}:{n}" for p in sorted((PACKAGE / "tui").rglob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if reach.search(line)]
+    assert found == []

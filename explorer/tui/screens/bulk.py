@@ -173,7 +173,7 @@ class BulkView(InContext, Screen[bool]):
     def on_mount(self) -> None:
         for selector in ("#bulk-count", "#bulk-progress", "#bulk-report"):
             self.query_one(selector).display = False
-        if self.context.read_only or getattr(self.session, "read_only", False):
+        if self.context.read_only or self.session.read_only:
             self._status("read-only session: nothing can be written. Nothing was listed or sent.", "bold red")
             return
         self.dry_run()

@@ -346,10 +346,10 @@ class KeyEditor(InContext, Screen):
             self._message("saving through Dapr…" if verb != "delete" else "deleting through Dapr…", "")
             return True
         self._message(why, "warning")
-        record = getattr(self.session, "record_refusal", None)
-        if record is not None:  # the audit log says a write was refused (nothing was sent); a file: a worker
-            self.run_worker(partial(self._record_refusal, record, key, "delete" if verb == "delete" else "save", why),
-                            thread=True, group="audit")
+        # the audit log says a write was refused (nothing was sent); a file: a worker
+        operation = "delete" if verb == "delete" else "save"
+        self.run_worker(partial(self._record_refusal, self.session.record_refusal, key, operation, why),
+                        thread=True, group="audit")
         return False
 
     def _record_refusal(self, record, key, operation: str, why: str) -> None:
