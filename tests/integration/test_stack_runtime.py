@@ -97,10 +97,13 @@ def test_actors_stack_runs_placement_and_scheduler_connects_every_sidecar_and_le
             time.sleep(0.2)
         assert all_connected(), json.dumps({a: {k: m.get(k) for k in ("actorRuntime", "scheduler")} for a, m in seen.items()})
         print(f"every daprd connected to placement and scheduler: {time.monotonic() - started:.1f}s after start()")
-        for app_id in APPS:  # and their logs say so
-            log = (tmp_path / f"daprd-{app_id}.log").read_text()
-            assert f"Connected to placement service: {stack.placement.address}" in log, log[-3000:]
-            assert "Scheduler stream connected" in log, log[-3000:]
+        for app_id in APPS:  # and their logs say so (daprd may log the stream a moment after metadata shows it)
+            wanted = (f"Connected to placement service: {stack.placement.address}", "Scheduler stream connected")
+            log_file, deadline = tmp_path / f"daprd-{app_id}.log", time.monotonic() + 15
+            while not all(line in (log := log_file.read_text()) for line in wanted) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert wanted[0] in log, log[-3000:]
+            assert wanted[1] in log, log[-3000:]
 
         pids = [p.pid for p in stack.processes()]
         assert len(pids) == len(APPS) + 3, "one server, placement, scheduler and a daprd per app"
