@@ -321,12 +321,12 @@ class Browser(InContext, Screen):
             table.replace(self.window.rows, now, cursor=len(change.prepended))
         if entries and entries[0].state_key.kind is KeyKind.WORKFLOW:
             self.load_labels(partition, [entry.doc_id for entry in entries])
-        table.more_after = not self.window.at_end
+        table.more = not self.window.at_end
         table.more_before = not self.window.at_start
         held = len(self.window.rows)
         start = self.window.first_page * KEY_PAGE
         span = f"keys {start + 1:,}–{start + held:,}" if start else f"{held:,} keys"
-        more = " · more ↓" if table.more_after else ""
+        more = " · more ↓" if table.more else ""
         self._keys_title(f" · {span}{more}")
         if not held:
             self._keys_message("no keys in this partition")

@@ -142,15 +142,6 @@ class KeyTable(PagedTable):
         return len(self._entries)
 
     @property
-    def more_after(self) -> bool:
-        """Keys exist past the last one held: the browser's name for the engine's `more`."""
-        return self.more
-
-    @more_after.setter
-    def more_after(self, value: bool) -> None:
-        self.more = value
-
-    @property
     def current(self) -> KeyEntry | None:
         index = self.cursor_index
         return self._entries[index] if index is not None else None

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from explorer.core.agents.runs import tool_error
-from explorer.core.display import failure_line, terminal_safe_lines
+from explorer.core.display import failure_line, moment_text, terminal_safe_lines
 from explorer.tui.screens.agents.common import (
     AgentsScreen,
     counted,
@@ -27,14 +27,13 @@ from explorer.tui.screens.agents.common import (
 )
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.widgets.shown import pretty_text, pretty_value
-from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
+from explorer.tui.widgets.workflow_cells import STATUS_TONES
 
 MESSAGE_COLUMNS = [("#", 3, 12), ("Time (UTC)", 8, 19), ("Role", 4, 10), ("Message", 20, 240)]
 
 
 def message_row(message) -> tuple[str, ...]:
-    at = message.at.strftime("%m-%d %H:%M:%S") if message.at is not None else "—"
-    return (message.label, at, message.role or "?", message.summary)
+    return (message.label, moment_text(message.at, date=False), message.role or "?", message.summary)
 
 
 def message_tone(column: int, text: str, row: tuple[str, ...]) -> str:
@@ -212,7 +211,7 @@ class AgentRunView(AgentsScreen):
         problems = len(run.problems) + sum(len(m.problems) for m in run.timeline)
         if problems:
             facts.append(f"✖ {problems} problem{'s' if problems > 1 else ''} · ", style="bold red")
-        facts.append(f"started {when(run.started)} · {counted(len(run.messages), 'message')} · "
+        facts.append(f"started {moment_text(run.started)} · {counted(len(run.messages), 'message')} · "
                      f"{counted(len(run.tool_history), 'tool run')}")
         if run.usage_text:
             facts.append(f" · usage {run.usage_text}")

@@ -14,11 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from explorer.core.display import failure_line
+from explorer.core.display import failure_line, moment_text
 from explorer.tui.screens.agents.common import AgentsScreen
 from explorer.tui.screens.agents.run_view import AgentRunView
 from explorer.tui.widgets.row_table import RowTable
-from explorer.tui.widgets.workflow_cells import when
 
 RUN_COLUMNS = [("Run", 5, 36), ("Started (UTC)", 19, 19), ("Msgs", 4, 6), ("Tools", 5, 6), ("Waiting", 7, 30),
                ("Last message", 12, 80), ("Updated (UTC)", 19, 19), ("Store", 5, 32)]
@@ -44,8 +43,8 @@ class RunRow:
         s = self.summary
         updated = datetime.fromtimestamp(s.ts, timezone.utc) if s.ts else None
         flag = f" ✖{s.problems}" if s.problems else ""
-        return (s.instance_id, when(s.started), str(s.messages), str(s.tools), ", ".join(s.waiting),
-                s.last + flag, when(updated), self.store)
+        return (s.instance_id, moment_text(s.started), str(s.messages), str(s.tools), ", ".join(s.waiting),
+                s.last + flag, moment_text(updated), self.store)
 
 
 class AgentRuns(AgentsScreen):

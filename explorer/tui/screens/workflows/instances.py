@@ -24,14 +24,14 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from explorer.core.display import failure_line
+from explorer.core.display import failure_line, moment_text
 from explorer.core.workflows.schema import RuntimeStatus
 from explorer.tui.screens.key_editor import KeyEditor
 from explorer.tui.screens.workflows.timeline import Timeline
 from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.widgets.shown import shown_lines
-from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
+from explorer.tui.widgets.workflow_cells import STATUS_TONES
 
 #: Last updated before created: "is it stuck?" is the question at 80 columns.
 COLUMNS = [("Instance", 8, 36), ("Workflow", 8, 28), ("Status", 9, 16), ("Updated (UTC)", 19, 19),
@@ -65,8 +65,8 @@ class InstanceRow(NamedTuple):
         custom = (summary.custom_status or "").replace("\n", " ")
         if len(custom) > CUSTOM_STATUS_CELL:
             custom = custom[:CUSTOM_STATUS_CELL - 1] + "…"
-        return cls(summary.instance_id, summary.name or "?", summary.status.name, when(summary.last_updated),
-                   f"{summary.history_length:,}", custom, when(summary.created), summary.app_id, summary.partition)
+        return cls(summary.instance_id, summary.name or "?", summary.status.name, moment_text(summary.last_updated),
+                   f"{summary.history_length:,}", custom, moment_text(summary.created), summary.app_id, summary.partition)
 
     @property
     def cells(self) -> tuple[str, ...]:

@@ -48,7 +48,7 @@ from explorer.tui.screens.workflows.part_view import WINDOW_PAGES, EntryMeta, Pa
 from explorer.tui.widgets.banner import ReadOnlyBanner
 from explorer.tui.widgets.row_table import RowTable
 from explorer.tui.widgets.shown import pretty_text, pretty_value
-from explorer.tui.widgets.workflow_cells import STATUS_TONES, when
+from explorer.tui.widgets.workflow_cells import STATUS_TONES
 
 CACHED_PAGES = 3  # decoded pages kept for the detail pane; an older one is read again when selected
 PAGE_SIZE = 100  # events a page (one query)
@@ -88,10 +88,11 @@ def open_waits(events) -> list[str]:
             pending[event.event_id] = f"child {event.instance_id}"
         elif kind == "TimerCreated":
             if event.name:
-                until = f" (times out {when(event.fire_at)})" if event.fire_at and event.fire_at.year < 9999 else ""
+                times_out = event.fire_at and event.fire_at.year < 9999
+                until = f" (times out {moment_text(event.fire_at)})" if times_out else ""
                 pending[event.event_id] = f"event {event.name}{until}"
             else:
-                pending[event.event_id] = f"timer firing {when(event.fire_at)}"
+                pending[event.event_id] = f"timer firing {moment_text(event.fire_at)}"
         elif kind in ANSWERS and event.task_id is not None:
             pending.pop(event.task_id, None)
         elif kind == "EventRaised" and event.name:
@@ -373,7 +374,8 @@ class Timeline(ShowsFailedWorkers, Screen):
         lines = []
         summary = self.summary
         if summary is not None:
-            lines.append(Text(f"updated {when(summary.last_updated)} · created {when(summary.created)} · "
+            lines.append(Text(f"updated {moment_text(summary.last_updated)} · "
+                              f"created {moment_text(summary.created)} · "
                               f"{summary.history_length:,} events · inbox {summary.inbox_length:,}"))
             if summary.failure is not None:
                 lines.append(Text(f"✖ {summary.failure.error_type}: {_first_line(summary.failure.message, 300)}",
